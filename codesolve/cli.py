@@ -1,0 +1,55 @@
+"""Command line: thin. Parses arguments, builds config, calls the library, prints.
+
+Every subcommand lives in :mod:`codesolve.commands` as a module with
+``register(subparsers)``; errors codesolve raises on purpose become one line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from codesolve import __version__
+from codesolve.errors import CodesolveError
+from sandbox.errors import SandboxError
+
+COMMANDS: tuple[str, ...] = ("sandbox",)
+"""Subcommand modules under ``codesolve.commands``, in help order."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse's own exit code 2 is what we want; keep its one-line message.
+        self.exit(2, f"codesolve: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every subcommand registered."""
+    parser = _Parser(prog="codesolve", description="S*-style test-time scaling for code generation.")
+    parser.add_argument("--version", action="version", version=f"codesolve {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMANDS:
+        importlib.import_module(f"codesolve.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``codesolve`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except (CodesolveError, SandboxError) as exc:
+        print(f"codesolve: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codesolve: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the codesolve CLI, one module each."""

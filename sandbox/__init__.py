@@ -1,0 +1,61 @@
+"""sandbox: run untrusted programs against tests, in Docker or locally.
+
+Knows nothing of LLMs or problems; usable on its own as a judge::
+
+    async with open_sandbox(DockerConfig()) as box:
+        outcomes = await box.run_tests(Program.single("python", src), tests, Limits())
+
+See :mod:`sandbox.errors` for the exception tree.
+"""
+
+from sandbox._factory import default_config, docker_reachable, make_sandbox, open_sandbox
+from sandbox._protocol import DockerConfig, LocalConfig, Sandbox, SandboxConfig
+from sandbox._types import (
+    Capture,
+    CheckerSpec,
+    ExecResult,
+    Limits,
+    Program,
+    TestCase,
+    TestOutcome,
+    Verdict,
+)
+from sandbox.errors import (
+    DockerUnavailable,
+    ImageBuildError,
+    ImageMissing,
+    InvalidRequest,
+    SandboxError,
+    SandboxFault,
+    SandboxUnavailable,
+)
+from sandbox.languages import Language, get_language, languages
+
+__all__ = [
+    "Capture",
+    "CheckerSpec",
+    "DockerConfig",
+    "DockerUnavailable",
+    "ExecResult",
+    "ImageBuildError",
+    "ImageMissing",
+    "InvalidRequest",
+    "Language",
+    "Limits",
+    "LocalConfig",
+    "Program",
+    "Sandbox",
+    "SandboxConfig",
+    "SandboxError",
+    "SandboxFault",
+    "SandboxUnavailable",
+    "TestCase",
+    "TestOutcome",
+    "Verdict",
+    "default_config",
+    "docker_reachable",
+    "get_language",
+    "languages",
+    "make_sandbox",
+    "open_sandbox",
+]

@@ -1,0 +1,1 @@
+"""Docker backend internals (imported lazily: the SDK stays optional for local use)."""

@@ -1,0 +1,187 @@
+"""The Docker backend: a warm pool of locked-down containers, one batch per exec."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+import docker.errors
+
+from sandbox._bundle import BatchFiles, exec_batch, test_batch, test_spec
+from sandbox._docker import containers
+from sandbox._docker.containers import WIPE, WORK, Shape
+from sandbox._docker.engine import Engine, connect
+from sandbox._protocol import DockerConfig
+from sandbox._stream import DriverStream
+from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
+from sandbox.deadlines import batch_deadline
+from sandbox.errors import ImageMissing, SandboxFault
+from sandbox.image.recipe import image_tag
+
+_PYTHON = "/usr/bin/python3"
+_DIR_FILE_CAP = 64 << 20
+
+
+class DockerSandbox:
+    """Runs each batch with one ``exec`` of the driver in a warm container.
+
+    Containers are made on demand up to ``pool_size`` at once, kept warm
+    between batches, and dropped (removed) whenever a batch did not end cleanly.
+    """
+
+    def __init__(self, config: DockerConfig, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.image = config.image or image_tag()
+        self.run_id = config.run_id or uuid.uuid4().hex[:12]
+        self.slots = anyio.CapacityLimiter(config.pool_size)
+        self._idle: dict[Shape, list[Any]] = {}
+        self._all: set[Any] = set()
+        self._seq = itertools.count(1)
+
+    @classmethod
+    async def open(cls, config: DockerConfig) -> DockerSandbox:
+        """Connect, check the image, and reap containers left by crashed runs."""
+        client = await anyio.to_thread.run_sync(connect, config.api_timeout_s)
+        engine = Engine(client, config.docker_threads, config.api_timeout_s, config.api_retries)
+        self = cls(config, engine)
+        try:
+            await engine.call("image lookup", client.images.get, self.image)
+        except docker.errors.NotFound:
+            raise ImageMissing(f"sandbox image {self.image} is missing; build it with: codesolve sandbox build") from None
+        await engine.call("reap", containers.reap, client)
+        return self
+
+    @property
+    def isolation(self) -> str:
+        """How programs are isolated."""
+        return "docker: no network, read-only root, all capabilities dropped, non-root, pids/memory capped"
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """See :class:`sandbox.Sandbox`."""
+        checker = checker or CheckerSpec()
+        root = f"{WORK}/b{next(self._seq)}"
+        spec = test_spec(root, program, tests, limits, checker, fail_fast, self._options())
+        batch = test_batch(root, program, checker, spec, _PYTHON)
+        shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
+        stream, fault = await self._run(shape, batch, batch_deadline(limits, len(tests), program))
+        return stream.outcomes(tests, fail_fast, fault)
+
+    async def exec(
+        self,
+        command: Sequence[str],
+        files: Mapping[str, bytes] | None = None,
+        limits: Limits | None = None,
+        directory: Path | None = None,
+        collect: Sequence[str] = (),
+    ) -> ExecResult:
+        """See :class:`sandbox.Sandbox`."""
+        limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
+        payload = dict(files or {})
+        if directory is not None:
+            payload = {**await anyio.to_thread.run_sync(_read_tree, directory), **payload}
+        root = f"{WORK}/b{next(self._seq)}"
+        batch = exec_batch(root, command, payload, limits, collect, self._options(), _PYTHON)
+        shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
+        stream, fault = await self._run(shape, batch, limits.wall + 30)
+        return stream.exec_result(fault)
+
+    def _options(self) -> dict[str, Any]:
+        return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
+
+    async def _run(self, shape: Shape, batch: BatchFiles, deadline: float) -> tuple[DriverStream, str]:
+        stream = DriverStream()
+        async with self.slots:
+            try:
+                container = await self._acquire(shape)
+            except SandboxFault as exc:
+                return stream, str(exc)
+            clean = False
+            try:
+                archive = containers.tar_of(batch.files, batch.root.removeprefix(f"{WORK}/"))
+                await self.engine.call("put_archive", container.put_archive, WORK, archive)
+                output, errors = await self.engine.call(
+                    "exec", self._exec, container, batch.driver, timeout_s=deadline, retries=0
+                )
+                stream.feed(output)
+                stream.stderr = errors
+                clean = stream.done
+                return stream, ""
+            except SandboxFault as exc:
+                return stream, str(exc)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._release(shape, container, clean)
+
+    def _exec(self, container: Any, argv: Sequence[str]) -> tuple[bytes, bytes]:
+        api = self.engine.client.api
+        exec_id = api.exec_create(container.id, list(argv), user=f"{containers.SANDBOX_UID}", workdir=WORK)["Id"]
+        out, err = api.exec_start(exec_id, demux=True)
+        return out or b"", err or b""
+
+    async def _acquire(self, shape: Shape) -> Any:
+        idle = self._idle.get(shape)
+        if idle:
+            return idle.pop()
+        await self._trim_idle()
+        kwargs = containers.container_kwargs(
+            self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus
+        )
+        container = await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
+        self._all.add(container)
+        return container
+
+    async def _trim_idle(self) -> None:
+        # Keep at most pool_size containers alive: drop idle ones of other shapes first.
+        while len(self._all) >= self.config.pool_size:
+            victim = next((c for pool in self._idle.values() for c in pool), None)
+            if victim is None:
+                return
+            for pool in self._idle.values():
+                if victim in pool:
+                    pool.remove(victim)
+            await self._drop(victim)
+
+    async def _release(self, shape: Shape, container: Any, clean: bool) -> None:
+        if clean:
+            self._idle.setdefault(shape, []).append(container)
+        else:
+            await self._drop(container)
+
+    async def _drop(self, container: Any) -> None:
+        self._all.discard(container)
+        try:
+            await self.engine.call("remove container", containers.remove, container)
+        except SandboxFault:
+            pass  # the TTL and the reaper get it later; nothing else can be done now
+
+    async def aclose(self) -> None:
+        """Remove every container of this pool (shielded: runs even when cancelled)."""
+        with anyio.CancelScope(shield=True):
+            for container in list(self._all):
+                await self._drop(container)
+            self._idle.clear()
+
+
+def _read_tree(directory: Path) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.is_symlink() and ".git" not in path.relative_to(directory).parts:
+            data = path.read_bytes()
+            total += len(data)
+            if total > _DIR_FILE_CAP:
+                raise SandboxFault(f"{directory} holds more than {_DIR_FILE_CAP >> 20} MiB of files")
+            files[path.relative_to(directory).as_posix()] = data
+    return files

@@ -1,0 +1,158 @@
+"""Creating, labelling and reaping locked-down sandbox containers."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import tarfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import docker.errors
+import docker.types
+
+from sandbox.image.recipe import SANDBOX_UID
+
+LABEL = "codesolve"
+"""Every container we make carries this label (value: the codesolve sandbox schema)."""
+LABEL_RUN = "codesolve.run"
+LABEL_EXPIRES = "codesolve.expires"
+LABEL_OWNER = "codesolve.owner"
+WORK = "/sandbox"
+WIPE = (WORK, "/tmp", "/dev/shm")
+_DRIVER_OVERHEAD_MB = 128
+_MIN_CONTAINER_MB = 512
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Resource shape of a container; batches only share containers of the same shape."""
+
+    memory_mb: int
+    pids: int
+
+    @classmethod
+    def for_limits(cls, memory_mb: int, output_bytes: int, processes: int) -> Shape:
+        """Room for the test, its two captured streams, the driver and a compiler."""
+        streams_mb = 2 * (output_bytes >> 20) + 2
+        memory = max(memory_mb + streams_mb, _MIN_CONTAINER_MB) + _DRIVER_OVERHEAD_MB
+        return cls(memory_mb=memory, pids=processes + 16)
+
+
+def owner() -> str:
+    """``host:pid`` of this process, so a reaper can tell whether the owner still lives."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def container_kwargs(image: str, shape: Shape, run_id: str, ttl_s: int, workdir_mb: int, cpus: float) -> dict[str, Any]:
+    """Arguments of ``containers.run`` for one sandbox container: no network, no privileges."""
+    mount = docker.types.Mount(
+        target=WORK,
+        source="",
+        type="volume",
+        driver_config=docker.types.DriverConfig(
+            "local", {"type": "tmpfs", "device": "tmpfs", "o": f"size={workdir_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700"}
+        ),
+    )
+    return {
+        "image": image,
+        "command": ["sleep", str(ttl_s)],
+        "detach": True,
+        "init": True,
+        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        "working_dir": WORK,
+        "network_mode": "none",
+        "read_only": True,
+        "mounts": [mount],
+        "tmpfs": {"/tmp": f"rw,size={workdir_mb}m,mode=1777,exec"},
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "pids_limit": shape.pids,
+        "mem_limit": f"{shape.memory_mb}m",
+        "memswap_limit": f"{shape.memory_mb}m",
+        "nano_cpus": int(cpus * 1e9),
+        "ipc_mode": "private",
+        "labels": {
+            LABEL: "1",
+            LABEL_RUN: run_id,
+            LABEL_EXPIRES: str(int(time.time()) + ttl_s),
+            LABEL_OWNER: owner(),
+        },
+    }
+
+
+def tar_of(files: Sequence[tuple[str, bytes]], prefix: str) -> bytes:
+    """A tar of ``files`` under ``prefix``, owned by the sandbox user (dirs included)."""
+    buf = io.BytesIO()
+    seen: set[str] = set()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for rel, data in files:
+            parts = f"{prefix}/{rel}".split("/")
+            for depth in range(1, len(parts)):
+                _add_dir(tar, "/".join(parts[:depth]), seen)
+            info = tarfile.TarInfo(f"{prefix}/{rel}")
+            info.size, info.mode, info.uid, info.gid = len(data), 0o600, SANDBOX_UID, SANDBOX_UID
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _add_dir(tar: tarfile.TarFile, name: str, seen: set[str]) -> None:
+    if name in seen:
+        return
+    seen.add(name)
+    info = tarfile.TarInfo(name)
+    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o700, SANDBOX_UID, SANDBOX_UID
+    tar.addfile(info)
+
+
+def _owner_dead(label: str) -> bool:
+    host, _, pid = label.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def is_stale(labels: dict[str, str], now: float | None = None) -> bool:
+    """True when a labelled container outlived its TTL or its owning process."""
+    now = time.time() if now is None else now
+    expires = labels.get(LABEL_EXPIRES, "0")
+    return (not expires.isdigit() or int(expires) < now) or _owner_dead(labels.get(LABEL_OWNER, ""))
+
+
+def remove(container: Any) -> None:
+    """Remove a container and its anonymous volume: kill → remove, escalating on failure."""
+    try:
+        container.remove(force=True, v=True)
+        return
+    except docker.errors.NotFound:
+        return
+    except docker.errors.APIError:
+        pass
+    try:
+        container.kill()
+    except docker.errors.APIError:
+        pass
+    try:
+        container.remove(force=True, v=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def reap(client: Any, everything: bool = False, run_id: str | None = None) -> int:
+    """Remove labelled containers that are stale (or all of them, or one run's); return the count."""
+    filters = {"label": [LABEL] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])}
+    removed = 0
+    for container in client.containers.list(all=True, filters=filters):
+        if everything or run_id or is_stale(container.labels):
+            remove(container)
+            removed += 1
+    return removed

@@ -1,0 +1,162 @@
+"""The local backend: the same driver on the host, in a temporary directory.
+
+Weaker than Docker: rlimits and a private network namespace where the kernel
+lets us make one, but the program sees the host's files as the invoking user
+would. It says so once, and choosing it while Docker is reachable takes an
+explicit ``allow_weaker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+
+import anyio
+from anyio.abc import ByteReceiveStream, Process
+
+from sandbox._bundle import BatchFiles, exec_batch, test_batch, test_spec
+from sandbox._protocol import LocalConfig
+from sandbox._stream import DriverStream
+from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
+from sandbox.deadlines import batch_deadline
+
+log = logging.getLogger("sandbox")
+
+AS_SLACK = 256 << 20
+"""Address-space headroom over the memory limit: interpreters reserve more than they touch."""
+
+
+@cache
+def warn_weaker() -> None:
+    """Say once per process that the local backend isolates less than Docker."""
+    log.warning("sandbox: using the LOCAL backend: rlimits only, programs can read your files; prefer Docker")
+
+
+def write_files(root: Path, files: Sequence[tuple[str, bytes]]) -> None:
+    """Materialise a batch under ``root``."""
+    for rel, data in files:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+class LocalSandbox:
+    """Runs batches with the host's Python, one driver process per batch."""
+
+    def __init__(self, config: LocalConfig, slots: int | None = None) -> None:
+        self.config = config
+        self._slots = anyio.CapacityLimiter(slots or os.cpu_count() or 1)
+        self._isolation = "local: rlimits (network isolation not probed yet)"
+        warn_weaker()
+
+    @property
+    def isolation(self) -> str:
+        """How programs are isolated, as last reported by the driver."""
+        return self._isolation
+
+    def _options(self) -> dict[str, object]:
+        return {"container": False, "isolate_net": True, "as_slack": AS_SLACK}
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """See :class:`sandbox.Sandbox`."""
+        checker = checker or CheckerSpec()
+        async with self._slots:
+            root = Path(tempfile.mkdtemp(prefix="codesolve-", dir=self.config.workdir))
+            try:
+                spec = test_spec(str(root), program, tests, limits, checker, fail_fast, self._options())
+                batch = test_batch(str(root), program, checker, spec, sys.executable)
+                stream, fault = await self._drive(root, batch, batch_deadline(limits, len(tests), program))
+                return stream.outcomes(tests, fail_fast, fault)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(shutil.rmtree, root, True)
+
+    async def exec(
+        self,
+        command: Sequence[str],
+        files: Mapping[str, bytes] | None = None,
+        limits: Limits | None = None,
+        directory: Path | None = None,
+        collect: Sequence[str] = (),
+    ) -> ExecResult:
+        """See :class:`sandbox.Sandbox`."""
+        limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
+        async with self._slots:
+            root = Path(tempfile.mkdtemp(prefix="codesolve-", dir=self.config.workdir))
+            try:
+                if directory is not None:
+                    await anyio.to_thread.run_sync(lambda: shutil.copytree(directory, root / "work", symlinks=True))
+                batch = exec_batch(str(root), command, files or {}, limits, collect, self._options(), sys.executable)
+                stream, fault = await self._drive(root, batch, limits.wall + 30)
+                return stream.exec_result(fault)
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(shutil.rmtree, root, True)
+
+    async def _drive(self, root: Path, batch: BatchFiles, deadline: float) -> tuple[DriverStream, str]:
+        await anyio.to_thread.run_sync(write_files, root, batch.files)
+        stream = DriverStream()
+        process = await anyio.open_process(list(batch.driver), start_new_session=True)
+        fault = ""
+        try:
+            with anyio.fail_after(deadline):
+                await self._read(process, stream)
+                await process.wait()
+                if process.stderr is not None and not stream.done:
+                    stream.stderr = await _drain(process.stderr)
+        except TimeoutError:
+            fault = f"sandbox batch exceeded its {deadline:.0f}s deadline"
+        finally:
+            with anyio.CancelScope(shield=True):
+                await _stop(process)
+        for event in stream.events:
+            if event.get("event") == "hello":
+                self._isolation = f"local: rlimits, network={event['isolation']}"
+        return stream, fault
+
+    async def _read(self, process: Process, stream: DriverStream) -> None:
+        assert process.stdout is not None
+        pending = b""
+        async for chunk in process.stdout:
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                stream.feed_line(line)
+        stream.feed_line(pending)
+
+    async def aclose(self) -> None:
+        """Nothing is kept between batches."""
+
+
+async def _drain(pipe: ByteReceiveStream, limit: int = 65536) -> bytes:
+    data = b""
+    try:
+        while len(data) < limit:
+            data += await pipe.receive()
+    except (anyio.EndOfStream, anyio.ClosedResourceError):
+        pass
+    return data
+
+
+async def _stop(process: Process) -> None:
+    if process.returncode is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        await process.wait()
+    await process.aclose()

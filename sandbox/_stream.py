@@ -1,0 +1,90 @@
+"""Reading the driver's JSON-lines stream into outcomes, whatever state it ends in."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sandbox._types import Capture, ExecResult, TestCase, TestOutcome, Verdict
+
+DRIVER_DIED = "the sandbox runtime died during this test (the program may have killed it)"
+NOT_RUN = "not run: the sandbox runtime stopped before this test"
+
+
+class DriverStream:
+    """Accumulates driver events; tells a clean end from a dead driver."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.done = False
+        self.garbage = 0
+        self.stderr = b""
+        """The driver's own stderr (a traceback there explains a dead driver)."""
+
+    def feed_line(self, line: str | bytes) -> None:
+        """Take one line of driver output (the driver only ever writes JSON objects)."""
+        line = line.strip()
+        if not line:
+            return
+        try:
+            event = json.loads(line)
+        except ValueError:
+            self.garbage += 1
+            return
+        if not isinstance(event, dict):
+            self.garbage += 1
+        elif event.get("event") == "done":
+            self.done = True
+        else:
+            self.events.append(event)
+
+    def feed(self, data: bytes) -> None:
+        """Take a whole stdout blob."""
+        for line in data.splitlines():
+            self.feed_line(line)
+
+    def outcomes(self, tests: Sequence[TestCase], fail_fast: bool, fault: str = "") -> list[TestOutcome]:
+        """One outcome per test that ran; the missing ones explained.
+
+        ``fault`` names an infrastructure failure seen by the backend (deadline,
+        daemon error); without one, a stream that ends early means the driver
+        died while running the next test.
+        """
+        got = [TestOutcome.from_wire(e) for e in self.events if e.get("event") == "test"]
+        if self.done or (fail_fast and got and got[-1].verdict is not Verdict.AC):
+            return got
+        started = sum(1 for e in self.events if e.get("event") == "start")
+        missing = [t.name or str(i) for i, t in enumerate(tests)][len(got) :]
+        reason = fault or self._driver_error() or NOT_RUN
+        for position, name in enumerate(missing):
+            if not fault and position == 0 and started > len(got):
+                # The driver died while this test ran: the program is the suspect.
+                got.append(TestOutcome(name=name, verdict=Verdict.RE, message=DRIVER_DIED))
+            else:
+                got.append(TestOutcome.system_error(name, reason))
+        return got
+
+    def _driver_error(self) -> str:
+        lines = self.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"sandbox runtime failed: {lines[-1][:300]}" if lines else ""
+
+    def exec_result(self, fault: str = "") -> ExecResult:
+        """The result of a plain command, or an SE-like result when there is none."""
+        for event in self.events:
+            if event.get("event") == "exec":
+                return ExecResult(
+                    exit_code=event.get("exit_code"),
+                    stdout=Capture.from_wire(event["stdout"]),
+                    stderr=Capture.from_wire(event["stderr"]),
+                    wall_seconds=float(event.get("wall", 0.0)),
+                    timed_out=bool(event.get("timed_out")),
+                    signal=event.get("signal"),
+                    files={k: base64.b64decode(v) for k, v in event.get("files", {}).items()},
+                    message=str(event.get("message", "")),
+                )
+        return ExecResult(
+            exit_code=None, stdout=Capture(), stderr=Capture(), wall_seconds=0.0,
+            message=fault or self._driver_error() or "the sandbox runtime died before reporting",
+        )

@@ -1,0 +1,164 @@
+"""Output checkers. Standard library only: this file also runs inside the sandbox.
+
+Every checker returns ``(accepted, message)``; the message names the first
+difference so that feedback to a model (or a person) is concrete. All of them
+are strict by default: nothing is lower-cased, nothing is compared as a set,
+and a missing line never passes.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import math
+import re
+from collections import Counter
+from typing import Any
+
+_INT = re.compile(r"[+-]?\d+\Z")
+_SHOW = 40
+
+
+def _show(token: str) -> str:
+    return repr(token if len(token) <= _SHOW else token[:_SHOW] + "…")
+
+
+def token_lines(text: str) -> list[list[str]]:
+    """Split ``text`` into lines of whitespace tokens, dropping trailing blank lines."""
+    lines = [line.split() for line in text.split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def output_digest(text: str) -> str:
+    """Hash of the output as the token checker sees it (for behaviour clustering)."""
+    canon = "\n".join(" ".join(line) for line in token_lines(text))
+    return hashlib.sha256(canon.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _compare_lines(
+    expected: list[list[str]], actual: list[list[str]], same: Any
+) -> tuple[bool, str]:
+    for lineno, (exp_line, act_line) in enumerate(zip(expected, actual, strict=False), start=1):
+        for col, (exp_tok, act_tok) in enumerate(zip(exp_line, act_line, strict=False), start=1):
+            if not same(exp_tok, act_tok):
+                return False, f"line {lineno}, token {col}: expected {_show(exp_tok)}, got {_show(act_tok)}"
+        if len(exp_line) != len(act_line):
+            return False, f"line {lineno}: expected {len(exp_line)} tokens, got {len(act_line)}"
+    if len(expected) != len(actual):
+        return False, f"expected {len(expected)} lines, got {len(actual)}"
+    return True, "ok"
+
+
+def check_tokens(expected: str, actual: str) -> tuple[bool, str]:
+    """Whitespace-token comparison that respects line structure."""
+    return _compare_lines(token_lines(expected), token_lines(actual), str.__eq__)
+
+
+def check_exact(expected: str, actual: str) -> tuple[bool, str]:
+    """Byte-for-byte comparison."""
+    if expected == actual:
+        return True, "ok"
+    for index, (a, b) in enumerate(zip(expected, actual, strict=False)):
+        if a != b:
+            return False, f"first difference at character {index}: expected {a!r}, got {b!r}"
+    return False, f"expected {len(expected)} characters, got {len(actual)}"
+
+
+def _parse_float(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def floats_close(a: float, b: float, abs_tol: float, rel_tol: float) -> bool:
+    """Symmetric closeness: within ``abs_tol`` or within ``rel_tol`` of the larger magnitude."""
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    diff = abs(a - b)
+    return diff <= abs_tol or diff <= rel_tol * max(abs(a), abs(b))
+
+
+def float_tokens_match(exp: str, act: str, abs_tol: float, rel_tol: float) -> bool:
+    """Token equality with numeric tolerance; integers exact, NaN and infinities never close."""
+    if exp == act:
+        return True
+    if _INT.match(exp) and _INT.match(act):
+        return int(exp) == int(act)
+    a, b = _parse_float(exp), _parse_float(act)
+    return a is not None and b is not None and floats_close(a, b, abs_tol, rel_tol)
+
+
+def check_float(expected: str, actual: str, abs_tol: float, rel_tol: float) -> tuple[bool, str]:
+    """Token comparison where numbers match within the tolerances."""
+
+    def same(exp: str, act: str) -> bool:
+        return float_tokens_match(exp, act, abs_tol, rel_tol)
+
+    return _compare_lines(token_lines(expected), token_lines(actual), same)
+
+
+def check_unordered(expected: str, actual: str) -> tuple[bool, str]:
+    """The multiset of lines (each compared as tokens) must be the same."""
+    exp = Counter(" ".join(line) for line in token_lines(expected))
+    act = Counter(" ".join(line) for line in token_lines(actual))
+    if exp == act:
+        return True, "ok"
+    missing = exp - act
+    extra = act - exp
+    if missing:
+        return False, f"missing line {_show(next(iter(missing)))}"
+    return False, f"unexpected line {_show(next(iter(extra)))}"
+
+
+def _literal(text: str) -> tuple[bool, Any]:
+    try:
+        return True, ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
+
+
+def values_equal(exp: Any, act: Any, abs_tol: float, rel_tol: float) -> bool:
+    """Structural equality: lists and tuples alike, floats within tolerance, bools not ints."""
+    if isinstance(exp, bool) or isinstance(act, bool):
+        return type(exp) is type(act) and exp == act
+    if isinstance(exp, (int, float)) and isinstance(act, (int, float)):
+        if isinstance(exp, int) and isinstance(act, int):
+            return exp == act
+        if math.isnan(exp) and math.isnan(act):
+            return False
+        return exp == act or floats_close(float(exp), float(act), abs_tol, rel_tol)
+    if isinstance(exp, (list, tuple)) and isinstance(act, (list, tuple)):
+        return len(exp) == len(act) and all(values_equal(e, a, abs_tol, rel_tol) for e, a in zip(exp, act, strict=True))
+    if isinstance(exp, dict) and isinstance(act, dict):
+        return exp.keys() == act.keys() and all(values_equal(exp[k], act[k], abs_tol, rel_tol) for k in exp)
+    return type(exp) is type(act) and bool(exp == act)
+
+
+def check_value(expected: str, actual: str, abs_tol: float, rel_tol: float) -> tuple[bool, str]:
+    """Compare two Python literals structurally (call-based problems)."""
+    ok_exp, exp = _literal(expected)
+    ok_act, act = _literal(actual)
+    if not (ok_exp and ok_act):
+        return check_tokens(expected, actual)
+    if values_equal(exp, act, abs_tol, rel_tol):
+        return True, "ok"
+    return False, f"expected {_show(expected.strip())}, got {_show(actual.strip())}"
+
+
+def check(kind: str, expected: str, actual: str, abs_tol: float = 0.0, rel_tol: float = 0.0) -> tuple[bool, str]:
+    """Dispatch on the checker kind (all kinds but ``program``)."""
+    if kind == "tokens":
+        return check_tokens(expected, actual)
+    if kind == "exact":
+        return check_exact(expected, actual)
+    if kind == "float":
+        return check_float(expected, actual, abs_tol, rel_tol)
+    if kind == "unordered":
+        return check_unordered(expected, actual)
+    if kind == "value":
+        return check_value(expected, actual, abs_tol, rel_tol)
+    raise ValueError(f"unknown checker kind {kind!r}")

@@ -1,0 +1,66 @@
+"""The language table, loaded from ``languages.toml`` beside this module."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from sandbox.errors import InvalidRequest
+
+
+@dataclass(frozen=True)
+class Language:
+    """How to compile and run one language inside the sandbox."""
+
+    name: str
+    aliases: tuple[str, ...]
+    source_name: str
+    run: tuple[str, ...]
+    runner: Literal["fork", "exec"]
+    compile: tuple[str, ...] | None = None
+    oom_markers: tuple[str, ...] = ()
+
+    def to_wire(self, entry: str) -> dict[str, Any]:
+        """The JSON form the driver reads, with ``{entry}`` filled in."""
+
+        def fill(cmd: tuple[str, ...] | None) -> list[str] | None:
+            return None if cmd is None else [part.replace("{entry}", entry) for part in cmd]
+
+        return {
+            "name": self.name,
+            "compile": fill(self.compile),
+            "run": fill(self.run),
+            "runner": self.runner,
+            "oom_markers": list(self.oom_markers),
+        }
+
+
+@cache
+def languages() -> dict[str, Language]:
+    """Every known language by canonical name."""
+    raw = tomllib.loads(resources.files("sandbox").joinpath("languages.toml").read_text())
+    table: dict[str, Language] = {}
+    for name, spec in raw.items():
+        compile_cmd = spec.get("compile")
+        table[name] = Language(
+            name=name,
+            aliases=tuple(spec.get("aliases", ())),
+            source_name=spec["source_name"],
+            run=tuple(spec["run"]),
+            runner=spec["runner"],
+            compile=tuple(compile_cmd) if compile_cmd else None,
+            oom_markers=tuple(spec.get("oom_markers", ())),
+        )
+    return table
+
+
+def get_language(name: str) -> Language:
+    """Look a language up by name or alias (case-insensitive)."""
+    key = name.lower()
+    for lang in languages().values():
+        if key == lang.name or key in lang.aliases:
+            return lang
+    raise InvalidRequest(f"unknown language {name!r}; known: {', '.join(sorted(languages()))}")

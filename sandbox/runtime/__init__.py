@@ -1,0 +1,1 @@
+"""In-sandbox runtime: the driver and the fork server. Standard library only."""

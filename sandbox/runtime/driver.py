@@ -1,0 +1,310 @@
+"""The in-sandbox driver: runs one batch and streams one JSON line per event.
+
+Standard library only. Invoked as ``python3 driver.py SPEC.json``; it reads the
+spec and deletes it before any candidate code runs, turns itself non-dumpable
+(so test children, which run as the same uid, cannot read its memory through
+/proc or ptrace), starts the fork server, and for each test: hands it fresh
+memfds for stdin/stdout/stderr, waits for the verdict ingredients, checks the
+output and prints ``{"event": "test", ...}``. The last line is
+``{"event": "done"}``; a stream that ends without it means the driver died.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sandbox import checkers  # noqa: E402 - needs the path line above inside the sandbox
+from sandbox.runtime import custom_checker, verdicts  # noqa: E402
+
+PR_SET_DUMPABLE = 4
+SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
+_ZYGOTE_GRACE_S = 10.0
+_COMPILE_CPU_S = 60
+_COMPILE_WALL_S = 120.0
+
+
+def child_env(home: str) -> dict[str, str]:
+    """The whole environment a candidate sees: nothing from the host leaks in."""
+    return {
+        "PATH": SAFE_PATH,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "HOME": home,
+        "TMPDIR": home,
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8",
+    }
+
+
+class Zygote:
+    """Handle on the fork server process."""
+
+    def __init__(self, spec: dict[str, Any], warm: bool) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        script = str(Path(__file__).with_name("zygote.py"))
+        argv = [sys.executable, "-S" if not warm else "-s", script, str(theirs.fileno())]
+        if spec.get("isolate_net"):
+            argv.append("--isolate-net")
+        if warm:
+            argv.append("--warm")
+        self.proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], env=child_env(spec["work"]), cwd=spec["prog"])
+        theirs.close()
+        self.sock = ours
+        hello = self.recv(_ZYGOTE_GRACE_S)
+        if hello is None:
+            raise RuntimeError("the fork server could not start")
+        self.isolation = str(hello.get("isolation", "unknown"))
+
+    def recv(self, timeout: float) -> dict[str, Any] | None:
+        """One message, or None when the fork server is gone or silent past ``timeout``."""
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(65536)
+        except (TimeoutError, OSError):
+            return None
+        return json.loads(data) if data else None
+
+    def run(self, request: dict[str, Any], fds: list[int], wall: float) -> tuple[dict[str, Any] | None, str]:
+        """Run one request; return the zygote's report, or None and why."""
+        try:
+            socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
+        except OSError as exc:
+            return None, f"fork server unreachable: {exc}"
+        started = self.recv(_ZYGOTE_GRACE_S)
+        if started is None:
+            return None, "fork server did not start the test"
+        report = self.recv(wall + _ZYGOTE_GRACE_S)
+        if report is None:
+            return None, "fork server died during the test"
+        return report, ""
+
+    def close(self) -> None:
+        """Ask the fork server to quit, then make sure it did."""
+        try:
+            self.sock.send(json.dumps({"op": "quit"}).encode())
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.sock.close()
+
+
+def memfd_with(data: bytes, name: str) -> int:
+    """A memory file holding ``data``, positioned at its start."""
+    fd = os.memfd_create(name)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def read_fd(fd: int, limit: int) -> tuple[bytes, int]:
+    """Up to ``limit`` bytes from the start of ``fd``, and its full size."""
+    size = os.fstat(fd).st_size
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks: list[bytes] = []
+    left = min(size, limit)
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks), size
+
+
+class Batch:
+    """One batch of tests for one program."""
+
+    def __init__(self, spec: dict[str, Any], emit: IO[str]) -> None:
+        self.spec = spec
+        self.out = emit
+        self.limits: dict[str, Any] = spec["limits"]
+        self.lang: dict[str, Any] = spec["language"]
+        self.checker: dict[str, Any] = spec["checker"]
+        self.zygote: Zygote | None = None
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Write one JSON line and flush, so the host sees progress as it happens."""
+        self.out.write(json.dumps(event) + "\n")
+        self.out.flush()
+
+    def run(self) -> None:
+        """Compile, then run every test (stopping early on failure with fail_fast)."""
+        tests: list[dict[str, Any]] = self.spec["tests"]
+        failure = self.compile()
+        if failure is not None:
+            for test in tests:
+                self.emit({"event": "test", **failure, "name": test["name"]})
+            return
+        for index, test in enumerate(tests):
+            self.emit({"event": "start", "name": test["name"]})
+            outcome = self.run_test(index, test)
+            self.emit({"event": "test", **outcome})
+            if self.spec.get("fail_fast") and outcome["verdict"] != "AC":
+                break
+
+    def ensure_zygote(self) -> Zygote:
+        """The fork server, (re)started on demand."""
+        if self.zygote is None or self.zygote.proc.poll() is not None:
+            self.zygote = Zygote(self.spec, warm=self.lang["runner"] == "fork")
+            self.emit({"event": "hello", "isolation": self.zygote.isolation})
+        return self.zygote
+
+    def compile(self) -> dict[str, Any] | None:
+        """Compile (or syntax-check) the program; a CE outcome on failure, else None."""
+        if self.lang.get("compile"):
+            return self._compile_native(self.lang["compile"])
+        if self.lang["runner"] == "fork":
+            report = self.spawn({"compile_only": True}, b"")
+            if report["verdict_hint"] != "ok":
+                return {"verdict": "CE", "message": "syntax check failed", "stderr": report["stderr"]}
+        return None
+
+    def _compile_native(self, cmd: list[str]) -> dict[str, Any] | None:
+        def limit() -> None:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CPU, (_COMPILE_CPU_S, _COMPILE_CPU_S + 1))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        try:
+            proc = subprocess.run(
+                cmd, cwd=self.spec["prog"], env=child_env(self.spec["work"]), capture_output=True,
+                timeout=_COMPILE_WALL_S, preexec_fn=limit, start_new_session=True, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return {"verdict": "CE", "message": f"compilation took longer than {_COMPILE_WALL_S:.0f}s"}
+        except OSError as exc:
+            return {"verdict": "SE", "message": f"compiler could not start: {exc}"}
+        if proc.returncode != 0:
+            err = verdicts.capture(proc.stderr or proc.stdout, head=8192)
+            return {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}
+        return None
+
+    def spawn(self, extra: dict[str, Any], stdin: bytes) -> dict[str, Any]:
+        """Run the program once through the fork server; return raw ingredients of a verdict."""
+        scratch = Path(self.spec["work"]) / "scratch" / str(time.monotonic_ns())
+        scratch.mkdir(parents=True, mode=0o700)
+        fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
+        oom_before = verdicts.oom_kills()
+        request = {
+            "op": "run", "cwd": str(scratch), "limits": self.limits, "runner": self.lang["runner"],
+            "entry": str(Path(self.spec["prog"]) / self.spec["entry"]), "function": self.spec.get("function"),
+            "argv": self.resolved_argv(), "env": child_env(str(scratch)),
+            "as_slack": self.spec.get("as_slack", 0), **extra,
+        }
+        try:
+            try:
+                report, why = self.ensure_zygote().run(request, fds, float(self.limits["wall"]))
+            except RuntimeError as exc:
+                report, why = None, f"infrastructure: {exc}"
+            stdout, out_size = read_fd(fds[1], int(self.limits["output"]) + 1)
+            stderr_raw, _ = read_fd(fds[2], int(self.limits["output"]) + 1)
+        finally:
+            for fd in fds:
+                os.close(fd)
+            shutil.rmtree(scratch, ignore_errors=True)
+        oom = verdicts.oom_kills() > oom_before
+        return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
+
+    def resolved_argv(self) -> list[str]:
+        """The run command, with ``./x`` made absolute inside the program dir."""
+        return [str(Path(self.spec["prog"]) / a[2:]) if a.startswith("./") else a for a in self.lang["run"]]
+
+    def run_test(self, index: int, test: dict[str, Any]) -> dict[str, Any]:
+        """Run one test and decide its verdict."""
+        stdin = test["call"] if self.spec.get("function") else test["stdin"]
+        raw = self.spawn({}, (stdin or "").encode("utf-8", "surrogateescape"))
+        outcome = verdicts.decide(raw, self.limits, self.lang.get("oom_markers", []))
+        outcome["name"] = test["name"]
+        if outcome["verdict"] == "AC" and test.get("expected") is not None:
+            try:
+                ok, message = self.check(test, raw["stdout_text"])
+                outcome["verdict"], outcome["message"] = ("AC" if ok else "WA"), message
+            except custom_checker.CheckerFault as exc:
+                outcome["verdict"], outcome["message"] = "SE", str(exc)
+        elif outcome["verdict"] == "AC":
+            outcome["message"] = "ran; nothing to check"
+        return outcome
+
+    def check(self, test: dict[str, Any], actual: str) -> tuple[bool, str]:
+        """Apply the batch's checker to one output."""
+        kind = self.checker["kind"]
+        if kind == "program":
+            return self.run_checker_program(test, actual)
+        return checkers.check(kind, test["expected"], actual, self.checker["abs_tol"], self.checker["rel_tol"])
+
+    def run_checker_program(self, test: dict[str, Any], actual: str) -> tuple[bool, str]:
+        """Run the problem's checker program on (input, expected, actual)."""
+        return custom_checker.run(self.spec, test, actual, child_env(self.spec["work"]))
+
+
+def run_exec(spec: dict[str, Any], out: IO[str]) -> None:
+    """Repo mode: run one plain command through the fork server and report."""
+    batch = Batch({**spec, "language": {"runner": "exec", "run": spec["command"]}, "checker": {}, "entry": ""}, out)
+    raw = batch.spawn({"cwd": spec["cwd"]}, b"")
+    collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
+    batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})
+
+
+def wipe(paths: list[str]) -> None:
+    """Empty the writable places so nothing a program left reaches the next batch."""
+    for top in paths:
+        base = Path(top)
+        if not base.is_dir():
+            continue
+        for entry in base.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``driver.py SPEC.json``."""
+    spec_path = Path(argv[1])
+    spec: dict[str, Any] = json.loads(spec_path.read_text())
+    spec_path.unlink()
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    out = sys.stdout
+    batch: Batch | None = None
+    try:
+        if spec["mode"] == "exec":
+            run_exec(spec, out)
+        else:
+            batch = Batch(spec, out)
+            batch.run()
+    finally:
+        if batch is not None and batch.zygote is not None:
+            batch.zygote.close()
+        if spec.get("container"):
+            # Inside our own container: take down every process of the sandbox
+            # user (the driver is spared by kill(2) itself), then empty tmpfs.
+            os.kill(-1, signal.SIGKILL)
+            wipe(spec.get("wipe", []))
+    out.write(json.dumps({"event": "done"}) + "\n")
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,296 @@
+"""The fork server: one warmed interpreter that forks a child per test.
+
+Standard library only; it runs inside the sandbox. It never sees expected
+outputs (those stay in the driver, which is not dumpable), so a hostile test
+child, which is a copy of this process, finds nothing worth reading here.
+
+Protocol on the ``SOCK_SEQPACKET`` socket it is given (one JSON message per
+packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
+child's stdin, so packets stay small):
+
+* ``{"op": "run", ...}`` + fds ``[stdin, stdout, stderr]`` → ``{"pid": ...}``
+  then ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
+* ``{"op": "quit"}``.
+
+After every run it kills whatever the test left behind: it is a child
+subreaper, so orphans of the test come back to it and can be found.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+PR_SET_CHILD_SUBREAPER = 36
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+_MSG = 65536
+_WARM_MODULES = (
+    "array bisect collections copy dataclasses datetime decimal enum fractions functools heapq "
+    "io itertools json math operator random re statistics string sys threading traceback typing"
+).split()
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def isolate_network() -> str:
+    """Move into a fresh network namespace (no interfaces but a down loopback).
+
+    Returns the isolation reached: ``netns``, ``userns+netns`` or ``none``.
+    """
+    libc = _libc()
+    if libc.unshare(CLONE_NEWNET) == 0:
+        return "netns"
+    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
+        return "userns+netns"
+    return "none"
+
+
+def _set_limits(limits: dict[str, Any], as_slack: int) -> None:
+    cpu = max(1, int(limits["cpu"] + 0.999))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    fsize = int(limits["output"]) + 1
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max(fsize, int(limits["fsize"])),) * 2)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    if limits.get("nproc"):
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["nproc"]),) * 2)
+    mem = int(limits["memory_mb"]) * 1024 * 1024
+    if as_slack:
+        # Local backend only: no cgroup there, so the address space is the backstop.
+        resource.setrlimit(resource.RLIMIT_AS, (mem + as_slack,) * 2)
+    _raise_stack(mem)
+
+
+def _raise_stack(mem: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    want = mem if hard == resource.RLIM_INFINITY else min(mem, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_STACK, (want, hard))
+    except (ValueError, OSError):
+        pass
+
+
+def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
+    import ast
+    import builtins
+    import traceback
+    import types
+
+    sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.argv = [entry]
+    sys.path[0] = os.path.dirname(os.path.abspath(entry))
+    try:
+        with open(entry, encoding="utf-8") as fh:
+            code = compile(fh.read(), entry, "exec")
+        if compile_only:
+            return 0
+        module = types.ModuleType("__main__")
+        module.__file__ = entry
+        module.__dict__["__builtins__"] = builtins
+        sys.modules["__main__"] = module
+        exec(code, module.__dict__)
+        if function is not None:
+            target: Any = module
+            head, _, method = function.partition(".")
+            target = getattr(target, head)
+            if method:
+                target = getattr(target(), method)
+            args = ast.literal_eval(sys.stdin.read())
+            print(repr(target(*args)))
+        sys.stdout.flush()
+        return 0
+    except SystemExit as exc:
+        return _exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    try:
+        sys.stdout.flush()
+    except BaseException:  # noqa: S110 - the exit status below says what matters
+        pass
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _child(req: dict[str, Any], fds: list[int]) -> None:
+    """In the forked child: isolate, limit, redirect, then run. Never returns."""
+    try:
+        os.setsid()
+        with open("/proc/self/oom_score_adj", "w") as fh:
+            fh.write("1000")
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        os.closerange(3, 65536)
+        os.chdir(req["cwd"])
+        os.umask(0o077)
+        _set_limits(req["limits"], int(req.get("as_slack", 0)))
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        if req["runner"] == "fork":
+            os._exit(_run_python(req["entry"], req.get("function"), req.get("compile_only", False)))
+        argv = req["argv"]
+        os.execvpe(argv[0], argv, req["env"])
+    except BaseException as exc:  # noqa: BLE001 - report and die: nothing else may run here
+        try:
+            os.write(2, f"sandbox: could not start the program: {exc!r}\n".encode())
+        finally:
+            os._exit(127)
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process whose parent chain leads to ``root`` (excluding ``root``)."""
+    parent: dict[int, int] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        parent[int(name)] = int(fields[1])
+    found: list[int] = []
+    for pid in parent:
+        cur, seen = pid, 0
+        while cur in parent and seen < 4096:
+            cur, seen = parent[cur], seen + 1
+            if cur == root:
+                found.append(pid)
+                break
+    return found
+
+
+def kill_descendants(root: int, rounds: int = 200) -> int:
+    """SIGKILL every descendant of ``root`` until none is left; return how many were killed.
+
+    Repeats because a fork bomb keeps making new ones until its parents die.
+    """
+    killed = 0
+    for _ in range(rounds):
+        _reap()
+        pids = descendants(root)
+        if not pids:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except ProcessLookupError:
+                pass
+        time.sleep(0.001)
+    return killed
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _wait(pid: int, wall: float) -> tuple[int, Any, bool, float]:
+    start = time.monotonic()
+    pidfd = os.pidfd_open(pid)
+    timed_out = False
+    try:
+        ready, _, _ = select.select([pidfd], [], [], wall)
+        if not ready:
+            timed_out = True
+            _kill_group(pid)
+    finally:
+        os.close(pidfd)
+    while True:
+        try:
+            _, status, usage = os.wait4(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    return status, usage, timed_out, time.monotonic() - start
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def serve(sock: socket.socket) -> None:
+    """Answer run requests until told to quit or the driver goes away."""
+    while True:
+        msg, fds, _, _ = socket.recv_fds(sock, _MSG, 8)
+        if not msg:
+            return
+        req = json.loads(msg)
+        if req["op"] == "quit":
+            return
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child(req, fds)
+        for fd in fds:
+            os.close(fd)
+        sock.send(json.dumps({"pid": pid}).encode())
+        status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]))
+        leftovers = kill_descendants(os.getpid())
+        reply = {
+            "exited": os.WIFEXITED(status),
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu": usage.ru_utime + usage.ru_stime,
+            "maxrss_kb": usage.ru_maxrss,
+            "timed_out": timed_out,
+            "wall": wall,
+            "leftovers": leftovers,
+        }
+        sock.send(json.dumps(reply).encode())
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``zygote.py FD [--isolate-net] [--warm]``."""
+    sock = socket.socket(fileno=int(argv[1]))
+    isolation = isolate_network() if "--isolate-net" in argv else "container"
+    _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    if "--warm" in argv:
+        for name in _WARM_MODULES:
+            __import__(name)
+    sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())
+    try:
+        serve(sock)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    except OSError as exc:
+        if exc.errno != errno.EBADF:
+            raise
+    kill_descendants(os.getpid())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
