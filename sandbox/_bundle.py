@@ -105,8 +105,13 @@ def test_batch(root: str, program: Program, checker: CheckerSpec, spec: dict[str
 
 
 def exec_batch(
-    root: str, command: Sequence[str], files: Mapping[str, bytes], limits: Limits, collect: Sequence[str],
-    options: Mapping[str, Any], python: str,
+    root: str,
+    command: Sequence[str],
+    files: Mapping[str, bytes],
+    limits: Limits,
+    collect: Sequence[str],
+    options: Mapping[str, Any],
+    python: str,
 ) -> BatchFiles:
     """All files of a plain command run; the command's work dir is ``<root>/work``."""
     spec = {

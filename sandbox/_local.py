@@ -62,7 +62,9 @@ class LocalSandbox:
         return self._isolation
 
     def _options(self) -> dict[str, object]:
-        return {"container": False, "isolate_net": True, "as_slack": AS_SLACK}
+        # The host's interpreter (the one running us) is the "python3" programs get.
+        path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
+        return {"container": False, "isolate_net": True, "as_slack": AS_SLACK, "path": path}
 
     async def run_tests(
         self,

@@ -67,6 +67,9 @@ class DriverStream:
         return got
 
     def _driver_error(self) -> str:
+        for event in self.events:
+            if event.get("event") == "error":
+                return f"sandbox runtime failed: {event.get('message', '')}"
         lines = self.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"sandbox runtime failed: {lines[-1][:300]}" if lines else ""
 
@@ -85,6 +88,9 @@ class DriverStream:
                     message=str(event.get("message", "")),
                 )
         return ExecResult(
-            exit_code=None, stdout=Capture(), stderr=Capture(), wall_seconds=0.0,
+            exit_code=None,
+            stdout=Capture(),
+            stderr=Capture(),
+            wall_seconds=0.0,
             message=fault or self._driver_error() or "the sandbox runtime died before reporting",
         )

@@ -37,9 +37,7 @@ def output_digest(text: str) -> str:
     return hashlib.sha256(canon.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
-def _compare_lines(
-    expected: list[list[str]], actual: list[list[str]], same: Any
-) -> tuple[bool, str]:
+def _compare_lines(expected: list[list[str]], actual: list[list[str]], same: Any) -> tuple[bool, str]:
     for lineno, (exp_line, act_line) in enumerate(zip(expected, actual, strict=False), start=1):
         for col, (exp_tok, act_tok) in enumerate(zip(exp_line, act_line, strict=False), start=1):
             if not same(exp_tok, act_tok):

@@ -20,7 +20,7 @@ from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
-from sandbox.image.recipe import image_tag
+from sandbox.image.recipe import SANDBOX_UID, image_tag
 
 _PYTHON = "/usr/bin/python3"
 _DIR_FILE_CAP = 64 << 20
@@ -52,7 +52,9 @@ class DockerSandbox:
         try:
             await engine.call("image lookup", client.images.get, self.image)
         except docker.errors.NotFound:
-            raise ImageMissing(f"sandbox image {self.image} is missing; build it with: codesolve sandbox build") from None
+            raise ImageMissing(
+                f"sandbox image {self.image} is missing; build it with: codesolve sandbox build"
+            ) from None
         await engine.call("reap", containers.reap, client)
         return self
 
@@ -126,7 +128,7 @@ class DockerSandbox:
 
     def _exec(self, container: Any, argv: Sequence[str]) -> tuple[bytes, bytes]:
         api = self.engine.client.api
-        exec_id = api.exec_create(container.id, list(argv), user=f"{containers.SANDBOX_UID}", workdir=WORK)["Id"]
+        exec_id = api.exec_create(container.id, list(argv), user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
         out, err = api.exec_start(exec_id, demux=True)
         return out or b"", err or b""
 

@@ -9,6 +9,8 @@ import tarfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import docker.errors
@@ -42,6 +44,12 @@ class Shape:
         return cls(memory_mb=memory, pids=processes + 16)
 
 
+@cache
+def init_source() -> str:
+    """Source of the container's PID 1 (see :mod:`sandbox.runtime.init` for why it is ours)."""
+    return resources.files("sandbox").joinpath("runtime/init.py").read_text()
+
+
 def owner() -> str:
     """``host:pid`` of this process, so a reaper can tell whether the owner still lives."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -54,14 +62,18 @@ def container_kwargs(image: str, shape: Shape, run_id: str, ttl_s: int, workdir_
         source="",
         type="volume",
         driver_config=docker.types.DriverConfig(
-            "local", {"type": "tmpfs", "device": "tmpfs", "o": f"size={workdir_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700"}
+            "local",
+            {
+                "type": "tmpfs",
+                "device": "tmpfs",
+                "o": f"size={workdir_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
+            },
         ),
     )
     return {
         "image": image,
-        "command": ["sleep", str(ttl_s)],
+        "command": ["/usr/bin/python3", "-S", "-c", init_source(), str(ttl_s)],
         "detach": True,
-        "init": True,
         "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
         "working_dir": WORK,
         "network_mode": "none",

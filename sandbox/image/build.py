@@ -80,7 +80,14 @@ def bootstrap_rootfs(target: Path, source: AptSource) -> None:
     """Debootstrap a ``minbase`` Debian with the sandbox packages into ``target``."""
     if shutil.which("debootstrap") is None:
         raise ImageBuildError("debootstrap is not installed (apt-get install debootstrap)")
-    cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", source.suite, str(target), source.mirror]
+    cmd = [
+        "debootstrap",
+        "--variant=minbase",
+        f"--include={','.join(PACKAGES)}",
+        source.suite,
+        str(target),
+        source.mirror,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_DEBOOTSTRAP_TIMEOUT_S, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]

@@ -25,8 +25,8 @@ from typing import IO, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sandbox import checkers  # noqa: E402 - needs the path line above inside the sandbox
-from sandbox.runtime import custom_checker, verdicts  # noqa: E402
+from sandbox import checkers
+from sandbox.runtime import custom_checker, verdicts
 
 PR_SET_DUMPABLE = 4
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -35,10 +35,10 @@ _COMPILE_CPU_S = 60
 _COMPILE_WALL_S = 120.0
 
 
-def child_env(home: str) -> dict[str, str]:
+def child_env(home: str, path: str | None = None) -> dict[str, str]:
     """The whole environment a candidate sees: nothing from the host leaks in."""
     return {
-        "PATH": SAFE_PATH,
+        "PATH": path or SAFE_PATH,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
         "HOME": home,
@@ -60,7 +60,9 @@ class Zygote:
             argv.append("--isolate-net")
         if warm:
             argv.append("--warm")
-        self.proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], env=child_env(spec["work"]), cwd=spec["prog"])
+        self.proc = subprocess.Popen(
+            argv, pass_fds=[theirs.fileno()], env=child_env(spec["work"], spec.get("path")), cwd=spec["prog"]
+        )
         theirs.close()
         self.sock = ours
         hello = self.recv(_ZYGOTE_GRACE_S)
@@ -154,9 +156,9 @@ class Batch:
             for test in tests:
                 self.emit({"event": "test", **failure, "name": test["name"]})
             return
-        for index, test in enumerate(tests):
+        for test in tests:
             self.emit({"event": "start", "name": test["name"]})
-            outcome = self.run_test(index, test)
+            outcome = self.run_test(test)
             self.emit({"event": "test", **outcome})
             if self.spec.get("fail_fast") and outcome["verdict"] != "AC":
                 break
@@ -188,8 +190,14 @@ class Batch:
 
         try:
             proc = subprocess.run(
-                cmd, cwd=self.spec["prog"], env=child_env(self.spec["work"]), capture_output=True,
-                timeout=_COMPILE_WALL_S, preexec_fn=limit, start_new_session=True, check=False,
+                cmd,
+                cwd=self.spec["prog"],
+                env=child_env(self.spec["work"], self.spec.get("path")),
+                capture_output=True,
+                timeout=_COMPILE_WALL_S,
+                preexec_fn=limit,
+                start_new_session=True,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return {"verdict": "CE", "message": f"compilation took longer than {_COMPILE_WALL_S:.0f}s"}
@@ -207,10 +215,16 @@ class Batch:
         fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
         oom_before = verdicts.oom_kills()
         request = {
-            "op": "run", "cwd": str(scratch), "limits": self.limits, "runner": self.lang["runner"],
-            "entry": str(Path(self.spec["prog"]) / self.spec["entry"]), "function": self.spec.get("function"),
-            "argv": self.resolved_argv(), "env": child_env(str(scratch)),
-            "as_slack": self.spec.get("as_slack", 0), **extra,
+            "op": "run",
+            "cwd": str(scratch),
+            "limits": self.limits,
+            "runner": self.lang["runner"],
+            "entry": str(Path(self.spec["prog"]) / self.spec["entry"]),
+            "function": self.spec.get("function"),
+            "argv": self.resolved_argv(),
+            "env": child_env(str(scratch), self.spec.get("path")),
+            "as_slack": self.spec.get("as_slack", 0),
+            **extra,
         }
         try:
             try:
@@ -230,7 +244,7 @@ class Batch:
         """The run command, with ``./x`` made absolute inside the program dir."""
         return [str(Path(self.spec["prog"]) / a[2:]) if a.startswith("./") else a for a in self.lang["run"]]
 
-    def run_test(self, index: int, test: dict[str, Any]) -> dict[str, Any]:
+    def run_test(self, test: dict[str, Any]) -> dict[str, Any]:
         """Run one test and decide its verdict."""
         stdin = test["call"] if self.spec.get("function") else test["stdin"]
         raw = self.spawn({}, (stdin or "").encode("utf-8", "surrogateescape"))
@@ -255,11 +269,12 @@ class Batch:
 
     def run_checker_program(self, test: dict[str, Any], actual: str) -> tuple[bool, str]:
         """Run the problem's checker program on (input, expected, actual)."""
-        return custom_checker.run(self.spec, test, actual, child_env(self.spec["work"]))
+        return custom_checker.run(self.spec, test, actual, child_env(self.spec["work"], self.spec.get("path")))
 
 
 def run_exec(spec: dict[str, Any], out: IO[str]) -> None:
     """Repo mode: run one plain command through the fork server and report."""
+    Path(spec["cwd"]).mkdir(parents=True, exist_ok=True)
     batch = Batch({**spec, "language": {"runner": "exec", "run": spec["command"]}, "checker": {}, "entry": ""}, out)
     raw = batch.spawn({"cwd": spec["cwd"]}, b"")
     collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
@@ -293,13 +308,18 @@ def main(argv: list[str]) -> int:
         else:
             batch = Batch(spec, out)
             batch.run()
+    except Exception as exc:
+        out.write(json.dumps({"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]}) + "\n")
     finally:
         if batch is not None and batch.zygote is not None:
             batch.zygote.close()
         if spec.get("container"):
             # Inside our own container: take down every process of the sandbox
             # user (the driver is spared by kill(2) itself), then empty tmpfs.
-            os.kill(-1, signal.SIGKILL)
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # nothing left to kill
             wipe(spec.get("wipe", []))
     out.write(json.dumps({"event": "done"}) + "\n")
     out.flush()

@@ -1,0 +1,65 @@
+"""Session fixtures shared by the whole suite: one warm sandbox per backend.
+
+The last thing the session checks is that no container labelled ``codesolve``
+is left behind: a leak anywhere in the suite fails it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from sandbox import DockerConfig, LocalConfig, Sandbox, docker_reachable, make_sandbox
+
+
+def labelled_containers() -> list[str]:
+    """Ids of every container carrying the codesolve label (via the docker CLI, independent of our code)."""
+    proc = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=codesolve"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return proc.stdout.split()
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """All async tests run on asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def docker_available() -> bool:
+    """Whether a Docker engine answers (in CI it must)."""
+    return docker_reachable()
+
+
+@pytest.fixture(scope="session")
+async def docker_box(anyio_backend: str, docker_available: bool) -> AsyncIterator[Sandbox]:
+    """A warm Docker sandbox shared by the session."""
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    box = await make_sandbox(DockerConfig(pool_size=2, run_id="pytest"))
+    try:
+        yield box
+    finally:
+        await box.aclose()
+
+
+@pytest.fixture(scope="session")
+async def local_box(anyio_backend: str) -> AsyncIterator[Sandbox]:
+    """The local backend (explicitly allowed to be weaker)."""
+    box = await make_sandbox(LocalConfig(allow_weaker=True))
+    try:
+        yield box
+    finally:
+        await box.aclose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_containers(docker_available: bool) -> Iterator[None]:
+    """Fail the session if any labelled container survives it."""
+    yield
+    if docker_available:
+        left = labelled_containers()
+        assert not left, f"containers labelled codesolve left behind: {left}"

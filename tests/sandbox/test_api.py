@@ -1,0 +1,158 @@
+"""The sandbox's public surface: exports, configs, validation, exec, and backend rules."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import TypeAdapter, ValidationError
+
+import sandbox
+from sandbox import (
+    CheckerSpec,
+    DockerConfig,
+    ImageMissing,
+    InvalidRequest,
+    Limits,
+    LocalConfig,
+    Program,
+    Sandbox,
+    SandboxConfig,
+    SandboxUnavailable,
+    TestCase,
+    Verdict,
+    make_sandbox,
+)
+from sandbox._stream import DriverStream
+
+pytestmark = pytest.mark.anyio
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(sandbox.__all__) == sorted(
+        [
+            "Capture",
+            "CheckerSpec",
+            "DockerConfig",
+            "DockerUnavailable",
+            "ExecResult",
+            "ImageBuildError",
+            "ImageMissing",
+            "InvalidRequest",
+            "Language",
+            "Limits",
+            "LocalConfig",
+            "Program",
+            "Sandbox",
+            "SandboxConfig",
+            "SandboxError",
+            "SandboxFault",
+            "SandboxUnavailable",
+            "TestCase",
+            "TestOutcome",
+            "Verdict",
+            "default_config",
+            "docker_reachable",
+            "get_language",
+            "languages",
+            "make_sandbox",
+            "open_sandbox",
+        ]
+    )
+
+
+def test_config_union_is_picked_by_type() -> None:
+    adapter: TypeAdapter[SandboxConfig] = TypeAdapter(SandboxConfig)
+    assert isinstance(adapter.validate_python({"type": "local", "allow_weaker": True}), LocalConfig)
+    assert isinstance(adapter.validate_python({"type": "docker", "pool_size": 3}), DockerConfig)
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"type": "docker", "pool_sise": 3})
+    with pytest.raises(ValidationError):
+        adapter.validate_python({"type": "kubernetes"})
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"cpu_seconds": 0}, {"cpu_seconds": -1}, {"wall_seconds": 0}, {"memory_mb": 1}, {"output_bytes": 0}],
+)
+def test_bad_limits_are_refused(kwargs: dict[str, float]) -> None:
+    with pytest.raises(InvalidRequest):
+        Limits(**kwargs)  # type: ignore[arg-type]
+
+
+def test_bad_programs_are_refused() -> None:
+    with pytest.raises(InvalidRequest, match="unknown language"):
+        Program.single("cobol", "")
+    with pytest.raises(InvalidRequest, match="relative path"):
+        Program("python", (("../evil.py", ""),), "../evil.py")
+    with pytest.raises(InvalidRequest, match="entry"):
+        Program("python", (("a.py", ""),), "b.py")
+    with pytest.raises(InvalidRequest):
+        CheckerSpec(kind="program")
+
+
+def test_wall_limit_defaults_from_cpu() -> None:
+    assert Limits(cpu_seconds=2).wall == 7
+    assert Limits(cpu_seconds=2, wall_seconds=3).wall == 3
+
+
+def test_stream_survives_garbage_and_a_dead_driver() -> None:
+    stream = DriverStream()
+    stream.feed(b'not json\n[1,2]\n{"event": "start", "name": "a"}\n')
+    outcomes = stream.outcomes([TestCase(name="a"), TestCase(name="b")], fail_fast=False)
+    assert [o.verdict for o in outcomes] == [Verdict.RE, Verdict.SE]
+    assert stream.garbage == 2
+    faulted = DriverStream().outcomes([TestCase(name="a")], fail_fast=False, fault="daemon gone")
+    assert faulted[0].verdict is Verdict.SE
+    assert faulted[0].message == "daemon gone"
+
+
+async def test_local_backend_needs_opt_in_when_docker_is_up(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    with pytest.raises(SandboxUnavailable, match="allow-weaker"):
+        await make_sandbox(LocalConfig())
+
+
+async def test_missing_image_is_a_clear_error(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    with pytest.raises(ImageMissing, match="codesolve sandbox build"):
+        await make_sandbox(DockerConfig(image="codesolve-sandbox:does-not-exist"))
+
+
+@pytest.fixture(params=["docker_box", "local_box"])
+def box(request: pytest.FixtureRequest) -> Sandbox:
+    return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
+
+
+async def test_exec_runs_a_command_and_collects_files(box: Sandbox) -> None:
+    script = b"import sys\nopen('out.txt','w').write(open('in.txt').read().upper())\nprint('hi'); sys.exit(3)\n"
+    result = await box.exec(
+        ["python3", "run.py"],
+        files={"run.py": script, "in.txt": b"abc"},
+        limits=Limits(cpu_seconds=5),
+        collect=["out.txt", "../../etc/passwd"],
+    )
+    assert result.exit_code == 3
+    assert result.stdout.text == "hi\n"
+    assert result.files == {"out.txt": b"ABC"}
+    assert not result.ok
+
+
+async def test_exec_times_out(box: Sandbox) -> None:
+    result = await box.exec(["sleep", "30"], limits=Limits(cpu_seconds=1, wall_seconds=1))
+    assert result.timed_out
+    assert result.wall_seconds < 5
+
+
+async def test_exec_copies_a_directory(box: Sandbox, tmp_path: object) -> None:
+    from pathlib import Path
+
+    repo = Path(str(tmp_path)) / "repo"
+    (repo / "pkg").mkdir(parents=True)
+    (repo / "pkg" / "mod.py").write_text("def f():\n    return 41\n")
+    (repo / "test_mod.py").write_text("from pkg.mod import f\n\ndef test_f():\n    assert f() == 42\n")
+    result = await box.exec(
+        ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider"], directory=repo, limits=Limits(cpu_seconds=30)
+    )
+    assert result.exit_code == 1
+    assert "1 failed" in result.stdout.text
