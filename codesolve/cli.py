@@ -16,7 +16,7 @@ from codesolve import __version__
 from codesolve.errors import CodesolveError
 from sandbox.errors import SandboxError
 
-COMMANDS: tuple[str, ...] = ("sandbox",)
+COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "sandbox")
 """Subcommand modules under ``codesolve.commands``, in help order."""
 
 

@@ -210,8 +210,7 @@ class Batch:
 
     def spawn(self, extra: dict[str, Any], stdin: bytes) -> dict[str, Any]:
         """Run the program once through the fork server; return raw ingredients of a verdict."""
-        scratch = Path(self.spec["work"]) / "scratch" / str(time.monotonic_ns())
-        scratch.mkdir(parents=True, mode=0o700)
+        scratch = self.scratch()
         fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
         oom_before = verdicts.oom_kills()
         request = {
@@ -236,9 +235,17 @@ class Batch:
         finally:
             for fd in fds:
                 os.close(fd)
-            shutil.rmtree(scratch, ignore_errors=True)
         oom = verdicts.oom_kills() > oom_before
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
+
+    def scratch(self) -> Path:
+        """The tests' working directory, emptied of whatever the previous test left."""
+        path = Path(self.spec["work"]) / "scratch"
+        if path.is_dir():
+            wipe([str(path)])
+        else:
+            path.mkdir(mode=0o700)
+        return path
 
     def resolved_argv(self) -> list[str]:
         """The run command, with ``./x`` made absolute inside the program dir."""

@@ -36,6 +36,7 @@ CLONE_NEWNET = 0x40000000
 _MSG = 65536
 _WARM_MODULES = [
     "array",
+    "ast",
     "bisect",
     "collections",
     "copy",
@@ -58,6 +59,7 @@ _WARM_MODULES = [
     "sys",
     "threading",
     "traceback",
+    "types",
     "typing",
 ]
 
@@ -210,6 +212,8 @@ def kill_descendants(root: int, rounds: int = 200) -> int:
     Repeats because a fork bomb keeps making new ones until its parents die.
     """
     killed = 0
+    if root == os.getpid() and not _has_children():
+        return 0  # the fast path: a subreaper with no children has no descendants at all
     for _ in range(rounds):
         _reap()
         pids = descendants(root)
@@ -223,6 +227,14 @@ def kill_descendants(root: int, rounds: int = 200) -> int:
                 pass
         time.sleep(0.001)
     return killed
+
+
+def _has_children() -> bool:
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
 
 
 def _reap() -> None:

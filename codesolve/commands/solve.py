@@ -1,0 +1,103 @@
+"""``codesolve solve PROBLEM_FILE``: S* on one problem against a real endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from codesolve.commands.common import add_sandbox_flags, progress_printer, sandbox_config
+from codesolve.errors import LLMError, UsageError
+from codesolve.llm import EndpointConfig, LLMConfig, Price, Role
+from codesolve.runs.single import open_llm, solve_one, summary_lines
+from codesolve.sstar import Budget, EngineConfig
+from codesolve.tasks import load_problem
+from sandbox import open_sandbox
+
+
+def register(subparsers: Any) -> None:
+    """Add ``solve``."""
+    p = subparsers.add_parser("solve", help="generate, debug and select a program for one problem")
+    p.add_argument("problem", type=Path, help="problem file (any supported format)")
+    p.add_argument("--id", help="problem id within a multi-problem file")
+    p.add_argument("--format", help="problem file format (detected when omitted)")
+    p.add_argument("--model", required=True, help="model name for every role unless overridden")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
+    p.add_argument("--judge-model", help="model for the judge and input synthesizer roles")
+    p.add_argument("-n", type=int, default=8, help="candidates (default 8)")
+    p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
+    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--budget-usd", type=float, help="dollar cap for this problem")
+    p.add_argument("--budget-tokens", type=int, help="token cap for this problem")
+    p.add_argument("--budget-seconds", type=float, help="wall-time cap for this problem")
+    p.add_argument("--price", action="append", default=[], metavar="MODEL=IN,OUT", help="USD per 1M tokens")
+    p.add_argument("--out", type=Path, default=Path("out"), help="directory for the trace, solution and cache")
+    p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
+    add_sandbox_flags(p)
+    p.set_defaults(func=run)
+
+
+def parse_prices(specs: list[str]) -> dict[str, Price]:
+    """``MODEL=IN,OUT`` flags into a price table."""
+    prices: dict[str, Price] = {}
+    for spec in specs:
+        model, _, numbers = spec.partition("=")
+        try:
+            prompt, completion = (float(x) for x in numbers.split(","))
+        except ValueError:
+            raise UsageError(f"--price {spec!r}: expected MODEL=IN,OUT in USD per million tokens") from None
+        prices[model] = Price(prompt_per_m=prompt, completion_per_m=completion)
+    return prices
+
+
+def llm_config(args: argparse.Namespace) -> LLMConfig:
+    """The model configuration from flags."""
+    default = EndpointConfig(model=args.model, base_url=args.base_url, api_key_env=args.api_key_env)
+    roles: dict[Role, EndpointConfig] = {}
+    if args.judge_model:
+        judge = default.model_copy(update={"model": args.judge_model})
+        roles = {"judge": judge, "synthesizer": judge}
+    return LLMConfig(
+        default=default,
+        roles=roles,
+        prices=parse_prices(args.price),
+        cache_path=args.out / "cache.sqlite",
+        use_cache=not args.no_cache,
+    )
+
+
+def engine_config(args: argparse.Namespace) -> EngineConfig:
+    """The engine configuration from flags (pydantic validates ranges)."""
+    if args.n < 1 or args.rounds < 0:
+        raise UsageError("-n must be >= 1 and --rounds >= 0")
+    budget = Budget(max_usd=args.budget_usd, max_tokens=args.budget_tokens, max_wall_s=args.budget_seconds)
+    return EngineConfig(
+        n=args.n, rounds=args.rounds, selector=args.selector, temperature=args.temperature, budget=budget
+    )
+
+
+async def _solve(args: argparse.Namespace) -> int:
+    problem = load_problem(args.problem, args.id, args.format)
+    config = engine_config(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    async with open_llm(llm_config(args)) as llm, open_sandbox(await sandbox_config(args)) as box:
+        result = await solve_one(problem, box, llm, config, args.out, progress_printer(llm))
+    solution = result.solution
+    if solution.code is not None:
+        sys.stdout.write(solution.code)
+    for line in summary_lines(solution):
+        print(line, file=sys.stderr)
+    print(f"trace: {result.trace_path}", file=sys.stderr)
+    if solution.code is None and solution.stopped_by and solution.stopped_by.startswith("model error"):
+        raise LLMError(solution.stopped_by.removeprefix("model error: "))
+    return 0 if solution.public_passed == solution.public_total and solution.code else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``codesolve solve``."""
+    return anyio.run(_solve, args)

@@ -1,0 +1,52 @@
+"""Engine configuration and budgets (pydantic, ``extra="forbid"``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Selector = Literal["sstar", "majority", "first", "random"]
+"""How the final program is chosen among public-passing candidates."""
+
+
+class Budget(BaseModel):
+    """Caps per problem. ``None`` means no cap. On a cap the engine returns the best so far."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    """Total prompt + completion tokens across every role."""
+    max_usd: float | None = Field(default=None, gt=0)
+    """Dollars, from the price table (unknown prices count as zero and are reported as unknown)."""
+    max_wall_s: float | None = Field(default=None, gt=0)
+    """Wall-clock seconds for the whole problem."""
+    max_judge_calls: int = Field(default=24, ge=0)
+    """Judge calls (distinguishing inputs + verdicts) in the selection phase."""
+
+
+class EngineConfig(BaseModel):
+    """Everything the S* loop needs besides the model and the sandbox."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    n: int = Field(default=8, ge=1, le=128)
+    """Candidates generated in parallel."""
+    rounds: int = Field(default=2, ge=0, le=10)
+    """Debugging rounds per candidate against the public tests."""
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    """Sampling temperature of generation."""
+    debug_temperature: float = Field(default=0.0, ge=0, le=2)
+    """Sampling temperature of debugging."""
+    max_tokens: int = Field(default=4096, gt=0)
+    """Completion cap of one call."""
+    selector: Selector = "sstar"
+    """``sstar`` (adaptive synthesis + grounded judge), ``majority``, ``first`` or ``random``."""
+    synth_inputs: int = Field(default=8, ge=0, le=64)
+    """Inputs to ask the synthesizer for."""
+    seed: int = 0
+    """Seed of the ``random`` selector (combined with the task id)."""
+    history_chars: int = Field(default=24_000, gt=0)
+    """Cap on the debug history kept in a prompt; the latest rounds are kept."""
+    budget: Budget = Field(default_factory=Budget)
+    """Caps per problem."""

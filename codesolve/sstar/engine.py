@@ -1,0 +1,252 @@
+"""The S* loop, written once for every kind of task: generate, debug, select.
+
+Read :meth:`Engine.solve` top to bottom: it is the whole algorithm. Budgets
+cut it short gracefully: whatever was computed is kept, and the best
+candidate so far is returned with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import anyio
+
+from codesolve.errors import BudgetExceeded, LLMError
+from codesolve.llm import LLM, Completion, Message, Role
+from codesolve.sstar import selection
+from codesolve.sstar.clusters import code_key
+from codesolve.sstar.config import EngineConfig
+from codesolve.sstar.trace import Recorder, Solution, Trace
+from codesolve.tasks.base import DebugTurn, Task, TestReport
+
+Progress = Callable[[str], None]
+"""Receives one short line per noteworthy step (the CLI prints them on stderr)."""
+
+
+@dataclass
+class Candidate:
+    """One line of work: generated, then debugged round by round."""
+
+    index: int
+    code: str | None
+    history: list[DebugTurn] = field(default_factory=list)
+
+    @property
+    def report(self) -> TestReport | None:
+        """The latest public-test report."""
+        return self.history[-1].report if self.history else None
+
+    @property
+    def key(self) -> str:
+        """Order-independent identity (hash of the current code)."""
+        return code_key(self.code or "")
+
+
+class Spend:
+    """Tokens and dollars this solve has spent, checked against the budget before each call."""
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.budget = config.budget
+        self.tokens = 0
+        self.cost: float | None = 0.0
+        self.judge_calls = 0
+
+    def check(self) -> None:
+        """Raise BudgetExceeded when a cap is already reached."""
+        if self.budget.max_tokens is not None and self.tokens >= self.budget.max_tokens:
+            raise BudgetExceeded(f"token cap {self.budget.max_tokens} reached")
+        if self.budget.max_usd is not None and self.cost is not None and self.cost >= self.budget.max_usd:
+            raise BudgetExceeded(f"dollar cap ${self.budget.max_usd:g} reached")
+
+    def add(self, completions: list[Completion]) -> None:
+        """Count what a call cost (cached replies are free)."""
+        for c in completions:
+            if c.cached:
+                continue
+            self.tokens += c.prompt_tokens + c.completion_tokens
+            self.cost = None if self.cost is None or c.cost_usd is None else self.cost + c.cost_usd
+
+
+def no_code_report(total: int, problem: str) -> TestReport:
+    """The report of a reply that held no usable program."""
+    feedback = (
+        f"Your reply contained no usable program: {problem}. Reply with the complete program in one fenced code block."
+    )
+    return TestReport(passed=0, total=total, verdicts=(), feedback=feedback)
+
+
+class Engine:
+    """Drives one task through generate → debug → select."""
+
+    def __init__(self, task: Task, llm: LLM, config: EngineConfig, progress: Progress | None = None) -> None:
+        self.task = task
+        self.llm = llm
+        self.config = config
+        self.progress = progress or (lambda _line: None)
+        self.recorder = Recorder(task.task_id)
+        self.spend = Spend(config)
+        self.candidates: list[Candidate] = []
+        self.public_total = 0
+
+    async def solve(self) -> tuple[Solution, Trace]:
+        """Run the whole loop and return the solution and its trace."""
+        stopped: str | None = None
+        pick: selection.Pick | None = None
+        with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope:
+            try:
+                await self.generate()
+                await self.debug_all()
+                pick = await selection.select(self)
+            except BudgetExceeded as exc:
+                stopped = str(exc)
+            except LLMError as exc:
+                # Keep what was computed: the endpoint failing mid-run is a stop, not a crash.
+                stopped = f"model error: {exc}"
+        if scope.cancelled_caught:
+            stopped = f"wall-time cap {self.config.budget.max_wall_s:g}s reached"
+        if pick is None:
+            pick = selection.fallback(self, stopped or "no selection ran")
+        solution = self.solution(pick, stopped)
+        self.recorder.trace.solution = solution
+        return solution, self.recorder.trace
+
+    async def ask(
+        self,
+        role: Role,
+        messages: list[Message],
+        phase: str,
+        n: int = 1,
+        seed_key: str = "",
+        temperature: float | None = None,
+    ) -> list[Completion]:
+        """One model call, budget-checked and recorded in the trace."""
+        self.spend.check()
+        temp = self.config.debug_temperature if temperature is None else temperature
+        completions = await self.llm.complete(
+            role, messages, n=n, temperature=temp, max_tokens=self.config.max_tokens, phase=phase, seed_key=seed_key
+        )
+        self.spend.add(completions)
+        self.recorder.add(
+            "llm",
+            phase,
+            role=role,
+            seed_key=seed_key,
+            messages=[{"role": m.role, "content": m.content} for m in messages],
+            completions=[
+                {
+                    "text": c.text,
+                    "finish_reason": c.finish_reason,
+                    "prompt_tokens": c.prompt_tokens,
+                    "completion_tokens": c.completion_tokens,
+                    "latency_s": round(c.latency_s, 4),
+                    "cached": c.cached,
+                    "cost_usd": c.cost_usd,
+                }
+                for c in completions
+            ],
+        )
+        return completions
+
+    async def generate(self) -> None:
+        """Phase 1: N candidates from one sampling call (the client splits it where it must)."""
+        completions = await self.ask(
+            "generator",
+            self.task.generation_messages(),
+            "generate",
+            n=self.config.n,
+            temperature=self.config.temperature,
+        )
+        for index, completion in enumerate(completions):
+            extracted = self.task.extract(completion.text)
+            self.candidates.append(Candidate(index=index, code=extracted.code))
+            if extracted.code is None:
+                self.recorder.add("note", "generate", note=f"candidate {index}: {extracted.problem}")
+        self.progress(f"generated {len(self.candidates)} candidates")
+
+    async def debug_all(self) -> None:
+        """Phase 2: every candidate debugged concurrently against the public tests."""
+        interrupted: list[BudgetExceeded | LLMError] = []
+
+        async def guarded(candidate: Candidate) -> None:
+            # A cap or a model failure stops this candidate's debugging, not its siblings'
+            # results: they are kept, and the stop is re-raised once all have settled.
+            try:
+                await self.debug_one(candidate)
+            except (BudgetExceeded, LLMError) as exc:
+                interrupted.append(exc)
+
+        async with anyio.create_task_group() as group:
+            for candidate in self.candidates:
+                group.start_soon(guarded, candidate)
+        if interrupted:
+            raise interrupted[0]
+        passing = sum(1 for c in self.candidates if c.report is not None and c.report.all_passed)
+        self.progress(f"debugging done: {passing}/{len(self.candidates)} pass the public tests")
+
+    async def debug_one(self, candidate: Candidate) -> None:
+        """Run, and while failing, ask the debugger for a fix, up to ``rounds`` times."""
+        for round_no in range(self.config.rounds + 1):
+            report = await self.evaluate(candidate)
+            candidate.history.append(DebugTurn(candidate.code or "", report))
+            if report.all_passed or report.infra_error or round_no == self.config.rounds:
+                return
+            [reply] = await self.ask(
+                "debugger",
+                self.task.debug_messages(candidate.history),
+                "debug",
+                seed_key=f"{candidate.index}:{round_no}",
+            )
+            extracted = self.task.extract(reply.text)
+            if extracted.code is not None:
+                candidate.code = extracted.code
+            else:
+                # Keep the old code; the next feedback says the reply had none.
+                candidate.history[-1] = DebugTurn(
+                    candidate.code or "",
+                    replace(report, feedback=no_code_report(report.total, extracted.problem).feedback),
+                )
+
+    async def evaluate(self, candidate: Candidate) -> TestReport:
+        """Public tests of the current code (a missing program fails them all without running)."""
+        if candidate.code is None:
+            return no_code_report(self.public_total, "no code block found")
+        report = await self.task.run_public(candidate.code)
+        self.public_total = report.total
+        self.recorder.add(
+            "exec",
+            "debug",
+            candidate.key[:12],
+            passed=report.passed,
+            total=report.total,
+            verdicts=list(report.verdicts),
+        )
+        return report
+
+    def solution(self, pick: selection.Pick, stopped: str | None) -> Solution:
+        """Assemble the result record."""
+        report = pick.candidate.report if pick.candidate is not None else None
+        return Solution(
+            task_id=self.task.task_id,
+            code=pick.candidate.code if pick.candidate is not None else None,
+            candidate=pick.candidate.key[:12] if pick.candidate is not None else None,
+            selector=self.config.selector,
+            why=pick.why,
+            public_passed=report.passed if report else 0,
+            public_total=report.total if report else self.public_total,
+            public_verdicts=list(report.verdicts) if report else [],
+            stopped_by=stopped,
+            candidates=len(self.candidates),
+            survivors=pick.survivors,
+            clusters=pick.clusters,
+            judge_calls=self.spend.judge_calls,
+            tokens=self.spend.tokens,
+            cost_usd=None if self.spend.cost is None else round(self.spend.cost, 6),
+            wall_s=round(self.recorder.elapsed(), 3),
+        )
+
+    def rng(self) -> random.Random:
+        """Seeded by config and task, so the ``random`` selector is reproducible."""
+        return random.Random(f"{self.config.seed}:{self.task.task_id}")

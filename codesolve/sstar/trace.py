@@ -1,0 +1,98 @@
+"""The record of a solve: every prompt, completion, execution and decision, and the result."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class TraceEvent(_Record):
+    """One thing that happened. ``data`` holds the kind-specific details."""
+
+    at: float
+    """Seconds since the solve started."""
+    kind: Literal["llm", "exec", "decision", "note"]
+    """``llm``: a model call; ``exec``: a sandbox run; ``decision``: a selection step; ``note``: anything else."""
+    phase: str
+    """``generate``, ``debug``, ``synthesize``, ``judge``, ``select``…"""
+    candidate: str | None = None
+    """Candidate key (code hash prefix) the event concerns, if any."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Details: messages and completions, verdicts, timings, tokens, cost."""
+
+
+class Solution(_Record):
+    """The answer to one problem and why it was chosen."""
+
+    task_id: str
+    """The problem."""
+    code: str | None
+    """The selected program (``None`` when no candidate could be extracted)."""
+    candidate: str | None
+    """Key of the selected candidate."""
+    selector: str
+    """Selector used."""
+    why: str
+    """Human-readable reason for the choice."""
+    public_passed: int
+    """Public tests the selected program passes."""
+    public_total: int
+    """Public tests."""
+    public_verdicts: list[str]
+    """Verdict per public test."""
+    stopped_by: str | None = None
+    """The budget cap that cut the run short, if any."""
+    candidates: int = 0
+    """Candidates generated."""
+    survivors: int = 0
+    """Candidates passing every public test."""
+    clusters: int = 0
+    """Behaviour clusters among survivors."""
+    judge_calls: int = 0
+    """Model calls spent in selection."""
+    tokens: int = 0
+    """Prompt + completion tokens spent."""
+    cost_usd: float | None = None
+    """Dollars spent (``None`` when a price is unknown)."""
+    wall_s: float = 0.0
+    """Wall-clock seconds."""
+
+
+class Trace(_Record):
+    """Every event of one solve, plus its solution."""
+
+    task_id: str
+    events: list[TraceEvent] = Field(default_factory=list)
+    solution: Solution | None = None
+
+    def save(self, path: Path) -> None:
+        """Write as JSON (directories created)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=1))
+
+
+class Recorder:
+    """Appends events to a trace with timestamps relative to the start."""
+
+    def __init__(self, task_id: str) -> None:
+        self.trace = Trace(task_id=task_id)
+        self.started = time.monotonic()
+
+    def elapsed(self) -> float:
+        """Seconds since the start."""
+        return time.monotonic() - self.started
+
+    def add(
+        self, kind: Literal["llm", "exec", "decision", "note"], phase: str, candidate: str | None = None, **data: Any
+    ) -> None:
+        """Record one event."""
+        self.trace.events.append(
+            TraceEvent(at=round(self.elapsed(), 4), kind=kind, phase=phase, candidate=candidate, data=data)
+        )

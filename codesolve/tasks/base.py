@@ -1,0 +1,119 @@
+"""The seam between the S* engine and a kind of work: the ``Task`` protocol.
+
+It lives in the tasks layer (which the engine imports, never the reverse).
+
+The engine never knows whether it is solving a stdin problem, a call-based
+function or a repository fix: it asks the task for prompts, hands it
+completions, and gets back execution reports and behaviours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from codesolve.llm import Message
+
+
+@dataclass(frozen=True)
+class TestReport:
+    """What running a candidate on the public tests showed."""
+
+    __test__ = False
+
+    passed: int
+    total: int
+    verdicts: tuple[str, ...]
+    feedback: str
+    """Compact, real feedback for the debugger (empty when everything passed)."""
+    infra_error: bool = False
+    """True when the sandbox failed (SE): the candidate is not to blame."""
+
+    @property
+    def all_passed(self) -> bool:
+        """True when every public test passed (vacuously true with no public tests)."""
+        return self.passed == self.total and not self.infra_error
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What a candidate did on one synthesized input: comparable and showable."""
+
+    signature: str
+    """Equal signatures mean indistinguishable behaviour (``AC:<digest>`` or a fault verdict)."""
+    shown: str
+    """The real output (or fault) as shown to the judge, truncated."""
+    ran_cleanly: bool
+
+
+@dataclass(frozen=True)
+class SynthInput:
+    """One input to tell candidates apart: literal text, or made by a generator program."""
+
+    text: str
+    origin: str = "literal"
+
+
+@dataclass(frozen=True)
+class DebugTurn:
+    """One round of debugging: the code that was run and what the tests said."""
+
+    code: str
+    report: TestReport
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Code pulled out of a completion, or why none could be."""
+
+    code: str | None
+    problem: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Task(Protocol):
+    """One unit of work the engine can drive (see :mod:`codesolve.tasks`)."""
+
+    @property
+    def task_id(self) -> str:
+        """Stable identifier (problem id)."""
+        ...
+
+    def generation_messages(self) -> list[Message]:
+        """Prompt for a fresh candidate."""
+        ...
+
+    def extract(self, completion: str) -> Extracted:
+        """The candidate code in a completion (last fenced block of the right language)."""
+        ...
+
+    def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
+        """Prompt to fix the latest code given every round so far (oldest dropped past a cap)."""
+        ...
+
+    async def run_public(self, code: str) -> TestReport:
+        """Run a candidate on the public tests in the sandbox."""
+        ...
+
+    def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """Prompt for inputs that may make the candidates disagree."""
+        ...
+
+    async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
+        """Inputs in a completion; generator programs are run in the sandbox to make theirs."""
+        ...
+
+    async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
+        """Run a candidate on each input and describe what it did."""
+        ...
+
+    def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
+        """Ask the judge for one input on which two candidates would differ."""
+        ...
+
+    def judge_messages(
+        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
+    ) -> list[Message]:
+        """Ask the judge which of two candidates is right, shown their REAL outputs."""
+        ...

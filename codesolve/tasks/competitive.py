@@ -1,0 +1,199 @@
+"""Competitive problems (stdin/stdout and call-based) as an engine :class:`Task`."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import math
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codesolve.errors import UsageError
+from codesolve.llm import Message
+from codesolve.tasks import prompts
+from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
+from codesolve.tasks.extract import extract_code, tagged_bodies
+from codesolve.tasks.feedback import clip, render
+from codesolve.tasks.models import CompetitiveProblem
+from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
+from sandbox.checkers import token_lines
+
+GENERATOR_LIMITS = Limits(cpu_seconds=5, memory_mb=512, output_bytes=8 << 20)
+SHOWN_CHARS = 1200
+_INT = re.compile(r"[+-]?\d+")
+
+
+def checker_for(problem: CompetitiveProblem) -> CheckerSpec:
+    """The problem's checker; call problems compare values; a missing checker program is an error."""
+    try:
+        spec = problem.checker.to_spec()
+    except ValueError as exc:
+        raise UsageError(f"problem {problem.id}: {exc}") from exc
+    if problem.input_mode == "call" and spec.kind == "tokens":
+        return CheckerSpec(kind="value")
+    return spec
+
+
+def limits_for(problem: CompetitiveProblem) -> Limits:
+    """Per-test limits from the problem."""
+    return Limits(cpu_seconds=problem.time_limit_s, memory_mb=max(problem.memory_mb, 64))
+
+
+@dataclass
+class CompetitiveTask:
+    """Drives one :class:`CompetitiveProblem` through the engine, in Python."""
+
+    problem: CompetitiveProblem
+    sandbox: Sandbox
+    history_chars: int = 24_000
+
+    def __post_init__(self) -> None:
+        self.limits = limits_for(self.problem)
+        self.checker = checker_for(self.problem)
+        self.public = self.problem.io_tests()
+        self.public_checks = [t for t in self.problem.public_tests if t.kind == "check"]
+
+    @property
+    def task_id(self) -> str:
+        """The problem id."""
+        return self.problem.id
+
+    def generation_messages(self) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.generation(self.problem)
+
+    def extract(self, completion: str) -> Extracted:
+        """See :class:`codesolve.tasks.base.Task`."""
+        name = (self.problem.function_name or "").partition(".")[0] or None
+        return extract_code(completion, "python", name)
+
+    def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.debug(self.problem, history, self.history_chars)
+
+    def program(self, code: str) -> Program:
+        """The sandbox program of a candidate (the problem's prelude included)."""
+        return self.problem.program(code)
+
+    async def run_public(self, code: str) -> TestReport:
+        """Public io tests (and public check tests, if any) in the sandbox."""
+        outcomes = (
+            await self.sandbox.run_tests(self.program(code), self.public, self.limits, self.checker)
+            if self.public
+            else []
+        )
+        tests = list(self.public)
+        for spec in self.public_checks:
+            harness, test = check_test(self.problem, code, spec.name)
+            outcomes += await self.sandbox.run_tests(harness, [test], self.limits)
+            tests.append(test)
+        return report_of(tests, outcomes, self.limits)
+
+    def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.synthesis(self.problem, codes, count)
+
+    async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
+        """Literal ``input`` blocks, plus the output of ``generator`` programs run in the sandbox."""
+        found = [SynthInput(body) for body in tagged_bodies(completion, "input")]
+        for source in tagged_bodies(completion, "generator")[: max(0, limit - len(found))]:
+            [outcome] = await self.sandbox.run_tests(Program.single("python", source), [TestCase()], GENERATOR_LIMITS)
+            if outcome.verdict is Verdict.AC and not outcome.stdout.truncated:
+                found.append(SynthInput(outcome.stdout.text, origin="generator"))
+        return [i for i in found if self.valid_input(i.text)][:limit]
+
+    def valid_input(self, text: str) -> bool:
+        """Call inputs must be list literals; stdin inputs must be non-empty."""
+        if self.problem.input_mode != "call":
+            return bool(text.strip())
+        try:
+            return isinstance(ast.literal_eval(text.strip()), list)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return False
+
+    def as_test(self, index: int, item: SynthInput) -> TestCase:
+        """A check-free test case for a synthesized input."""
+        if self.problem.input_mode == "call":
+            return TestCase(name=f"s{index}", call_args=item.text.strip())
+        text = item.text if item.text.endswith("\n") else item.text + "\n"
+        return TestCase(name=f"s{index}", stdin=text)
+
+    async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
+        """Run once per input (one batch) and describe each run."""
+        tests = [self.as_test(i, item) for i, item in enumerate(inputs)]
+        outcomes = await self.sandbox.run_tests(self.program(code), tests, self.limits, self.checker)
+        return [behaviour_of(o, self.checker) for o in outcomes]
+
+    def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.distinguish(self.problem, code_a, code_b)
+
+    def judge_messages(
+        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
+    ) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.judge(self.problem, code_a, code_b, evidence)
+
+
+def check_test(problem: CompetitiveProblem, code: str, name: str) -> tuple[Program, TestCase]:
+    """A dataset ``check`` test as a program plus a test that only its completion can pass.
+
+    The harness reads a random token from stdin before the candidate runs and
+    prints it only after ``check`` returned, so a candidate that exits early
+    with status 0, or prints "PASSED", does not pass. (Code in the same
+    interpreter can still introspect frames; that is the limit of in-process
+    harnesses, the datasets' own included.)
+    """
+    token = secrets.token_hex(16)
+    header = "import sys as _cs_sys\n_cs_token = _cs_sys.stdin.readline().strip()\n"
+    script = f"{header}{problem.check_harness(code)}\nprint(_cs_token)\n"
+    return Program.single("python", script), TestCase(name=name, stdin=token + "\n", expected=token)
+
+
+def report_of(tests: Sequence[TestCase], outcomes: Sequence[TestOutcome], limits: Limits) -> TestReport:
+    """Summarise outcomes as a report with rendered feedback."""
+    verdicts = tuple(o.verdict.value for o in outcomes)
+    passed = sum(1 for o in outcomes if o.verdict is Verdict.AC)
+    infra = any(o.verdict is Verdict.SE for o in outcomes)
+    return TestReport(
+        passed=passed, total=len(tests), verdicts=verdicts, feedback=render(tests, outcomes, limits), infra_error=infra
+    )
+
+
+def float_signature(text: str, tolerance: float) -> str:
+    """Output tokens with every non-integer number rounded to the digits the tolerance cares about.
+
+    Two outputs the float checker accepts as equal then (almost always) cluster
+    together: ``1.6666666666666667`` and ``1.666666667`` both become ``1.66667``.
+    """
+    digits = max(1, round(-math.log10(tolerance))) if tolerance > 0 else 15
+    out: list[str] = []
+    for line in token_lines(text):
+        for token in line:
+            value = None if _INT.fullmatch(token) else _as_float(token)
+            out.append(token if value is None else f"{value:.{digits}g}")
+        out.append("\n")
+    return hashlib.sha256(" ".join(out).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def _as_float(token: str) -> float | None:
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def behaviour_of(outcome: TestOutcome, checker: CheckerSpec | None = None) -> Behaviour:
+    """A comparable, showable behaviour of one run (float outputs compared at the checker's tolerance)."""
+    if outcome.verdict is Verdict.AC:
+        digest = outcome.output_digest
+        if checker is not None and checker.kind == "float" and not outcome.stdout.truncated:
+            digest = float_signature(outcome.stdout.text, max(checker.abs_tol, checker.rel_tol))
+        return Behaviour(signature=f"AC:{digest}", shown=clip(outcome.stdout.text, SHOWN_CHARS), ran_cleanly=True)
+    detail = f"[{outcome.verdict.value}: {outcome.message}]"
+    if outcome.stderr.size:
+        detail += "\n" + clip(outcome.stderr.tail or outcome.stderr.head, 400)
+    return Behaviour(signature=outcome.verdict.value, shown=detail, ran_cleanly=False)

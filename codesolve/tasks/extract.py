@@ -1,0 +1,57 @@
+"""Pulling code (and synthesized inputs) out of model completions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from codesolve.tasks.base import Extracted
+
+_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
+
+LANGUAGE_TAGS: dict[str, frozenset[str]] = {
+    "python": frozenset({"python", "py", "python3", "py3"}),
+    "cpp": frozenset({"cpp", "c++", "cc", "cxx", "cpp17"}),
+}
+"""Fence tags accepted for each language (an untagged fence is accepted too)."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced block: its tag (lower-cased, maybe empty) and body."""
+
+    tag: str
+    body: str
+
+
+def fenced_blocks(text: str) -> list[Block]:
+    """Every complete fenced block, in order."""
+    return [Block(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+
+
+def extract_code(text: str, language: str, required_name: str | None = None) -> Extracted:
+    """The last fenced block in ``language`` (or untagged); explain when there is none.
+
+    ``required_name`` (a function or class the task calls) only adds a note
+    when missing: the tests will say the rest.
+    """
+    tags = LANGUAGE_TAGS.get(language, frozenset({language}))
+    blocks = fenced_blocks(text)
+    if not blocks:
+        return Extracted(None, "no fenced code block in the reply")
+    matching = [b for b in blocks if b.tag in tags or b.tag == ""]
+    if not matching:
+        found = ", ".join(sorted({b.tag for b in blocks}))
+        return Extracted(None, f"code block in the wrong language ({found}); expected {language}")
+    code = matching[-1].body.rstrip() + "\n"
+    if not code.strip():
+        return Extracted(None, "the code block is empty")
+    notes: tuple[str, ...] = ()
+    if required_name is not None and not re.search(rf"\b(def|class)\s+{re.escape(required_name)}\b", code):
+        notes = (f"{required_name} is not defined",)
+    return Extracted(code, "", notes)
+
+
+def tagged_bodies(text: str, tag: str) -> list[str]:
+    """Bodies of the blocks fenced with exactly ``tag``."""
+    return [b.body for b in fenced_blocks(text) if b.tag == tag]

@@ -1,0 +1,58 @@
+"""Compact, real feedback from sandbox outcomes: what a debugger model (or a person) needs."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from sandbox import Limits, TestCase, TestOutcome, Verdict
+
+MAX_FAILURES_SHOWN = 3
+FIELD_CHARS = 600
+
+
+def clip(text: str, limit: int = FIELD_CHARS) -> str:
+    """Keep the head and tail of long text, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n…[{len(text) - limit} characters cut]…\n{text[-half:]}"
+
+
+def _diff(expected: str, actual: str) -> str:
+    lines = difflib.unified_diff(expected.splitlines(), actual.splitlines(), "expected", "yours", lineterm="", n=1)
+    return clip("\n".join(lines), FIELD_CHARS * 2)
+
+
+def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> str:
+    """One failing test: verdict, input, expected vs actual (a diff when long), stderr, resources."""
+    parts = [f"Test {outcome.name}: {outcome.verdict.value}" + (f" — {outcome.message}" if outcome.message else "")]
+    shown_input = test.call_args if test.call_args is not None else test.stdin
+    parts.append(f"Input:\n{clip(shown_input)}")
+    actual = outcome.stdout.text
+    if test.expected is not None and outcome.verdict is Verdict.WA:
+        if len(test.expected) + len(actual) > FIELD_CHARS * 2:
+            parts.append(f"Difference (expected vs yours):\n{_diff(test.expected, actual)}")
+        else:
+            parts.append(f"Expected output:\n{test.expected}\nYour output:\n{actual}")
+    elif actual:
+        parts.append(f"Your output:\n{clip(actual)}")
+    if outcome.stderr.size:
+        parts.append(f"Stderr (end):\n{clip(outcome.stderr.tail or outcome.stderr.head)}")
+    parts.append(
+        f"Time {outcome.cpu_seconds:.2f}s CPU / {outcome.wall_seconds:.2f}s wall (limit {limits.cpu_seconds:g}s); "
+        f"memory {outcome.memory_kb // 1024} MB (limit {limits.memory_mb} MB)"
+    )
+    return "\n".join(parts)
+
+
+def render(tests: Sequence[TestCase], outcomes: Sequence[TestOutcome], limits: Limits) -> str:
+    """Feedback for every failing test (the first few in full); empty when all passed."""
+    failures = [(t, o) for t, o in zip(tests, outcomes, strict=False) if o.verdict is not Verdict.AC]
+    if not failures:
+        return ""
+    head = f"{len(outcomes) - len(failures)}/{len(outcomes)} public tests passed."
+    shown = [describe_failure(t, o, limits) for t, o in failures[:MAX_FAILURES_SHOWN]]
+    more = len(failures) - MAX_FAILURES_SHOWN
+    tail = [f"…and {more} more failing test(s)."] if more > 0 else []
+    return "\n\n".join([head, *shown, *tail])

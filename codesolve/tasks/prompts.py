@@ -1,0 +1,119 @@
+"""Prompt text for competitive problems. Plain functions of the problem: easy to read and to script.
+
+The layouts are stable on purpose: scripted scenarios (tests, the demo) match
+on their headings, e.g. ``Output of program A (real execution):``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from codesolve.llm import Message
+from codesolve.tasks.base import Behaviour, DebugTurn, SynthInput
+from codesolve.tasks.models import CompetitiveProblem
+
+SYSTEM = "You are an expert competitive programmer. You write correct, efficient Python 3 programs."
+JUDGE_SYSTEM = "You are a careful judge of programs. You reason from the problem statement and real execution results."
+CODE_CHARS = 6000
+
+
+def io_contract(problem: CompetitiveProblem) -> str:
+    """How the program must read input and give its answer."""
+    if problem.input_mode == "call":
+        starter = (
+            f"\nStart from this code:\n```python\n{problem.starter_code.rstrip()}\n```" if problem.starter_code else ""
+        )
+        return (
+            f"Implement `{problem.function_name}` (it is called with the test's arguments; return the answer).{starter}"
+        )
+    return "Read from standard input and write to standard output. Print nothing else."
+
+
+def problem_block(problem: CompetitiveProblem) -> str:
+    """The statement with its limits."""
+    title = f"# {problem.title}\n\n" if problem.title else ""
+    limits = f"Time limit: {problem.time_limit_s:g} s per test. Memory limit: {problem.memory_mb} MB."
+    return f"{title}{problem.statement.strip()}\n\n{limits}"
+
+
+def generation(problem: CompetitiveProblem) -> list[Message]:
+    """Prompt for one fresh solution."""
+    ask = (
+        f"Solve the following problem.\n\n{problem_block(problem)}\n\n{io_contract(problem)}\n\n"
+        "Think briefly, then give the complete program in one ```python code block."
+    )
+    return [Message.system(SYSTEM), Message.user(ask)]
+
+
+def debug(problem: CompetitiveProblem, history: Sequence[DebugTurn], max_chars: int) -> list[Message]:
+    """The whole debugging conversation, oldest rounds dropped past ``max_chars``."""
+    turns = list(history)
+    while len(turns) > 1 and sum(len(t.code) + len(t.report.feedback) for t in turns) > max_chars:
+        turns.pop(0)
+    messages = generation(problem)
+    if len(turns) < len(history):
+        messages.append(Message.user(f"({len(history) - len(turns)} earlier attempt(s) omitted.)"))
+    name = problem.title or problem.id
+    for turn in turns:
+        messages.append(Message.assistant(f"```python\n{turn.code.rstrip()}\n```"))
+        messages.append(
+            Message.user(
+                f"Your program failed on the public tests of “{name}”.\n\n{turn.report.feedback}\n\n"
+                "Fix the program. Give the complete corrected program in one ```python code block."
+            )
+        )
+    return messages
+
+
+def input_format(problem: CompetitiveProblem) -> str:
+    """What one test input looks like for this problem."""
+    if problem.input_mode == "call":
+        return "one Python list literal of the arguments, e.g. [[1, 2, 3], 4]"
+    return "the exact text given on standard input"
+
+
+def synthesis(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> list[Message]:
+    """Prompt for inputs that may separate the candidates."""
+    shown = "\n\n".join(
+        f"Candidate {i + 1}:\n```python\n{c[:CODE_CHARS].rstrip()}\n```" for i, c in enumerate(codes[:4])
+    )
+    ask = (
+        f"{problem_block(problem)}\n\nThese candidate solutions all pass the examples:\n\n{shown}\n\n"
+        f"Write {count} new, VALID test inputs (respect every constraint) that are likely to make the candidates "
+        f"disagree: edge cases, extremes, tricky structure. Each input is {input_format(problem)}. "
+        "Put each input in its own ```input code block. For an input too large to write out, instead give a "
+        "Python program that prints it, in a ```generator code block. Do not give expected outputs."
+    )
+    return [Message.system(SYSTEM), Message.user(ask)]
+
+
+def distinguish(problem: CompetitiveProblem, code_a: str, code_b: str) -> list[Message]:
+    """Ask for one input on which two programs differ."""
+    ask = (
+        f"{problem_block(problem)}\n\nProgram A:\n```python\n{code_a[:CODE_CHARS].rstrip()}\n```\n\n"
+        f"Program B:\n```python\n{code_b[:CODE_CHARS].rstrip()}\n```\n\n"
+        "These programs behave differently on some inputs. Write ONE small, valid input on which their outputs "
+        f"differ, as {input_format(problem)}, in a single ```input code block."
+    )
+    return [Message.system(JUDGE_SYSTEM), Message.user(ask)]
+
+
+def judge(
+    problem: CompetitiveProblem, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
+) -> list[Message]:
+    """Ask which program is right, showing real outputs (never predicted ones)."""
+    runs = "\n\n".join(
+        f"Input {i + 1}:\n```\n{inp.text[:1500]}\n```\n"
+        f"Output of program A (real execution):\n```\n{a.shown}\n```\n"
+        f"Output of program B (real execution):\n```\n{b.shown}\n```"
+        for i, (inp, a, b) in enumerate(evidence)
+    )
+    ask = (
+        f"{problem_block(problem)}\n\nProgram A:\n```python\n{code_a[:CODE_CHARS].rstrip()}\n```\n\n"
+        f"Program B:\n```python\n{code_b[:CODE_CHARS].rstrip()}\n```\n\n"
+        "Both pass the examples. They were run on these inputs; the outputs are real:\n\n"
+        f"{runs or '(no differing input found)'}\n\n"
+        "Work out what the correct output is for each input from the statement, and decide which program is "
+        "correct. End your answer with a line holding only A or B."
+    )
+    return [Message.system(JUDGE_SYSTEM), Message.user(ask)]
