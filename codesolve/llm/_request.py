@@ -1,0 +1,182 @@
+"""One chat request to one endpoint, with deadline, limiter, retries and parsing.
+
+The loop is bounded (``max_retries + 1`` attempts) and iterative. Each
+attempt holds an endpoint slot only while it is on the wire (not while backing
+off) and runs under ``anyio.fail_after``, because httpx timeouts bound each
+read, not the whole response.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import anyio
+import openai
+from openai.types.chat import ChatCompletionMessageParam
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from codesolve.errors import LLMUnreachable
+from codesolve.llm._config import EndpointConfig
+from codesolve.llm._retry import Fault, MalformedResponse, RequestRejected, classify, one_line, retry_delay
+from codesolve.llm._types import Message
+
+
+@dataclass(eq=False)
+class Endpoint:
+    """A live endpoint: its config, its openai client, its named limiter, what we learned about ``n``."""
+
+    config: EndpointConfig
+    client: openai.AsyncOpenAI
+    name: str
+    limiter: anyio.CapacityLimiter
+    supports_n: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One returned choice."""
+
+    text: str
+    finish_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A parsed successful response."""
+
+    choices: tuple[Choice, ...]
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    latency_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    """Sampling parameters of a call."""
+
+    temperature: float
+    max_tokens: int | None
+
+
+class _Wire(BaseModel):
+    # The subset of a chat completion we rely on; anything else is ignored.
+    model_config = ConfigDict(extra="ignore")
+
+
+class _WireMessage(_Wire):
+    content: str | None = None
+
+
+class _WireChoice(_Wire):
+    index: int = 0
+    message: _WireMessage
+    finish_reason: str | None = None
+
+
+class _WireDetails(_Wire):
+    reasoning_tokens: int | None = None
+
+
+class _WireUsage(_Wire):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    completion_tokens_details: _WireDetails | None = None
+
+
+class _WireResponse(_Wire):
+    choices: list[_WireChoice] = Field(min_length=1)
+    usage: _WireUsage | None = None
+
+
+def parse_response(body: bytes) -> Response:
+    """Parse a chat completion body; MalformedResponse when it is not one."""
+    try:
+        wire = _WireResponse.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
+    usage = wire.usage or _WireUsage()
+    details = usage.completion_tokens_details
+    ordered = sorted(wire.choices, key=lambda c: c.index)
+    return Response(
+        choices=tuple(Choice(c.message.content or "", c.finish_reason or "unknown") for c in ordered),
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        reasoning_tokens=(details.reasoning_tokens or 0) if details else 0,
+    )
+
+
+def to_wire(message: Message) -> ChatCompletionMessageParam:
+    """The openai request form of ``message``."""
+    if message.role == "system":
+        return {"role": "system", "content": message.content}
+    if message.role == "assistant":
+        return {"role": "assistant", "content": message.content}
+    return {"role": "user", "content": message.content}
+
+
+async def _attempt(
+    endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling, before_send: Callable[[], None]
+) -> Response:
+    cfg = endpoint.config
+    limit = openai.omit if sampling.max_tokens is None else sampling.max_tokens
+    async with endpoint.limiter:
+        # Checked once we hold a slot, so requests queued behind the limiter see up-to-date usage.
+        before_send()
+        with anyio.fail_after(cfg.timeout_s):
+            raw = await endpoint.client.chat.completions.with_raw_response.create(
+                model=cfg.model,
+                messages=[to_wire(m) for m in messages],
+                n=n if n > 1 else openai.omit,
+                temperature=sampling.temperature,
+                max_tokens=limit if cfg.max_tokens_param == "max_tokens" else openai.omit,
+                max_completion_tokens=limit if cfg.max_tokens_param == "max_completion_tokens" else openai.omit,
+            )
+            body = raw.http_response.content
+    return parse_response(body)
+
+
+async def request(
+    endpoint: Endpoint,
+    messages: Sequence[Message],
+    *,
+    n: int,
+    sampling: Sampling,
+    rng: random.Random,
+    on_retry: Callable[[], None],
+    before_send: Callable[[], None],
+) -> Response:
+    """Send one request (asking for ``n`` choices), retrying transient faults.
+
+    ``before_send`` runs before every attempt goes on the wire (the budget
+    check); whatever it raises propagates unchanged.
+
+    Raises RequestRejected (an LLMRequestError) at once on a refusal, and
+    LLMUnreachable naming the base URL once retries are exhausted.
+    """
+    cfg = endpoint.config
+    started = anyio.current_time()
+    attempts = cfg.max_retries + 1
+    fault: Fault | None = None
+    for attempt in range(attempts):
+        try:
+            response = await _attempt(endpoint, messages, n, sampling, before_send)
+        except Exception as exc:  # narrowed by classify(); anything else is a bug and propagates
+            fault = classify(exc, cfg)
+            if fault is None:
+                raise
+            if not fault.retryable:
+                message = f"{cfg.model} at {cfg.url} refused the request: {fault.detail}"
+                raise RequestRejected(message, fault.kind) from exc
+            if attempt + 1 < attempts:
+                on_retry()
+                await anyio.sleep(retry_delay(fault, cfg, attempt, rng))
+            continue
+        return replace(response, latency_s=anyio.current_time() - started)
+    assert fault is not None  # the loop runs at least once and only falls through on a fault
+    tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+    raise LLMUnreachable(f"no usable answer from {cfg.url} (model {cfg.model}) after {tried}: {fault.detail}")

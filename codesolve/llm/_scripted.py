@@ -1,0 +1,188 @@
+"""The scripted model: a real OpenAI-compatible HTTP server on 127.0.0.1.
+
+Tests and ``codesolve demo`` point the real ``openai`` client at it, so the
+whole client stack (HTTP, retries, parsing) runs without a model. It answers
+``POST /v1/chat/completions`` from a :class:`Scenario` and ``GET /v1/models``,
+and records every request.
+
+It runs in a background thread. Leaving the ``with`` block (or ``close``)
+wakes any reply that is still sleeping, stops the server, joins every thread
+and releases the port.
+"""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from codesolve.llm._config import EndpointConfig
+from codesolve.llm._scenario import RecordedRequest, Reply, Scenario, ScenarioState, error_reply
+
+SCRIPTED_KEY_ENV = "CODESOLVE_SCRIPTED_API_KEY"
+"""Environment variable :func:`scripted_endpoint` reads the (dummy) key from."""
+
+_MAX_BODY = 64 * 1024 * 1024
+
+
+class _Server(ThreadingHTTPServer):
+    # Handler threads are joined on close (not daemons) so none outlives the server.
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self, state: ScenarioState) -> None:
+        self.state = state
+        self.stopping = threading.Event()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.counter_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    # HTTP/1.0: one request per connection, so no idle keep-alive thread blocks shutdown.
+    protocol_version = "HTTP/1.0"
+    timeout = 5  # a stalled client cannot hold shutdown for long
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the per-request log line."""
+
+    def do_GET(self) -> None:
+        """``GET /v1/models``."""
+        self.server.state.record_get(self.path)
+        if self.path.rstrip("/").endswith("/models"):
+            self._send(self.server.state.models_reply())
+        else:
+            self._send(error_reply(404, f"no route {self.path}", code="not_found"))
+
+    def do_POST(self) -> None:
+        """``POST /v1/chat/completions``."""
+        length = self.headers.get("Content-Length", "0")
+        body = self.rfile.read(min(int(length), _MAX_BODY)) if length.isdigit() else b""
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send(error_reply(404, f"no route {self.path}", code="not_found"))
+            return
+        with self.server.counter_lock:
+            self.server.in_flight += 1
+            self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
+        try:
+            self._send(self.server.state.chat_reply(self.path, body))
+        finally:
+            with self.server.counter_lock:
+                self.server.in_flight -= 1
+
+    def _send(self, reply: Reply) -> None:
+        # A shutdown wakes the sleep early; the client then sees a dropped connection.
+        if reply.latency_s and self.server.stopping.wait(reply.latency_s):
+            return
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout): nothing left to tell it
+
+
+class ScriptedServer:
+    """An OpenAI-compatible server on a free loopback port, driven by a :class:`Scenario`.
+
+    ``with ScriptedServer(scenario) as srv:`` starts it; ``srv.base_url`` is the
+    API root to configure; ``srv.requests`` lists what it received.
+    """
+
+    def __init__(self, scenario: Scenario | None = None) -> None:
+        """Prepare a server for ``scenario`` (an empty one answers every chat with 400)."""
+        self.scenario = scenario or Scenario()
+        self._state = ScenarioState(self.scenario)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    def start(self) -> ScriptedServer:
+        """Bind a free port and serve in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("ScriptedServer is already running")
+        self._server = _Server(self._state)
+        self._port = int(self._server.server_address[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="scripted-llm", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        """Stop serving, wake sleeping replies, join all threads and free the port (idempotent)."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.stopping.set()
+        server.shutdown()
+        server.server_close()  # joins the handler threads (block_on_close)
+        thread.join()
+        self._server = self._thread = None
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def port(self) -> int:
+        """The bound port; still known after close, so a test can aim at a closed port."""
+        if self._port is None:
+            raise RuntimeError("ScriptedServer was never started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """The API root to give the client, e.g. ``http://127.0.0.1:54321/v1``."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of every request received so far, in arrival order."""
+        return self._state.recorded()
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        """Only the chat completion requests."""
+        return [r for r in self._state.recorded() if r.method == "POST"]
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most chat requests that were being answered at once."""
+        return 0 if self._server is None else self._server.max_in_flight
+
+    @property
+    def env(self) -> dict[str, str]:
+        """An environment holding the dummy key :func:`scripted_endpoint` configs read."""
+        return {SCRIPTED_KEY_ENV: "scripted-dummy-key"}
+
+
+def scripted_endpoint(server: ScriptedServer, *, model: str = "scripted", **overrides: object) -> EndpointConfig:
+    """An :class:`EndpointConfig` for ``server`` with test-friendly timings.
+
+    Short timeout, two retries and millisecond backoff, so failure paths stay
+    fast; any field can be overridden by keyword. The key is read from
+    :data:`SCRIPTED_KEY_ENV` (see :attr:`ScriptedServer.env`).
+    """
+    fields: dict[str, object] = {
+        "model": model,
+        "base_url": server.base_url,
+        "api_key_env": SCRIPTED_KEY_ENV,
+        "timeout_s": 5.0,
+        "max_retries": 2,
+        "backoff_s": 0.01,
+        "max_backoff_s": 0.05,
+        "max_retry_after_s": 5.0,
+    }
+    fields.update(overrides)
+    return EndpointConfig.model_validate(fields)

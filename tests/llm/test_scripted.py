@@ -1,0 +1,189 @@
+"""The scripted OpenAI-compatible server on its own (plain HTTP, no LLM client)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from codesolve.errors import LLMConfigError
+from codesolve.llm import Rule, Scenario, ScriptedServer, scripted_endpoint
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def _post(srv: ScriptedServer, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+    request = urllib.request.Request(
+        f"{srv.base_url}/chat/completions",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read()), dict(response.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read()), dict(err.headers)
+
+
+def _chat(text: str, *, model: str = "scripted", n: int | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": model, "messages": [{"role": "user", "content": text}]}
+    if n is not None:
+        body["n"] = n
+    return body
+
+
+def test_closes_cleanly_without_leaking_threads_or_the_port() -> None:
+    before = set(threading.enumerate())
+    with ScriptedServer(Scenario(rules=[Rule(content="hi")])) as srv:
+        port = srv.port
+        assert _post(srv, _chat("x"))[0] == 200
+    assert set(threading.enumerate()) == before
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+def test_close_wakes_a_sleeping_reply_promptly() -> None:
+    srv = ScriptedServer(Scenario(rules=[Rule(content="late", latency_s=30)])).start()
+    caller = threading.Thread(target=lambda: _post_ignoring_errors(srv, _chat("x")))
+    caller.start()
+    while not srv.requests:
+        threading.Event().wait(0.01)
+    srv.close()  # must not wait the 30 s
+    caller.join(timeout=5)
+    assert not caller.is_alive()
+
+
+def _post_ignoring_errors(srv: ScriptedServer, body: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # a dropped connection is the expected outcome
+        _post(srv, body)
+
+
+def test_models_listing() -> None:
+    with ScriptedServer(Scenario(models=["a", "b"])) as srv:
+        with urllib.request.urlopen(f"{srv.base_url}/models", timeout=10) as response:
+            listing = json.loads(response.read())
+        assert [m["id"] for m in listing["data"]] == ["a", "b"]
+        assert srv.requests[0].method == "GET"
+        assert srv.chat_requests == []
+
+
+def test_rules_in_order_with_times_call_and_model() -> None:
+    scenario = Scenario(
+        rules=[
+            Rule(call=1, content="first call"),
+            Rule(match="ping", times=2, content="pong"),
+            Rule(model="other", content="other model"),
+            Rule(match="ping", content="ping again"),
+        ]
+    )
+    with ScriptedServer(scenario) as srv:
+        texts = [_post(srv, _chat("ping"))[1]["choices"][0]["message"]["content"] for _ in range(4)]
+        assert texts == ["first call", "pong", "pong", "ping again"]
+        assert _post(srv, _chat("x", model="other"))[1]["choices"][0]["message"]["content"] == "other model"
+        status, body, _ = _post(srv, _chat("nothing matches"))
+        assert status == 400
+        assert "no rule matches" in body["error"]["message"]
+        assert len(srv.chat_requests) == 6
+
+
+def test_match_scope_any_message_and_role() -> None:
+    scenario = Scenario(
+        rules=[
+            Rule(match="JUDGE", role="system", content="as judge"),
+            Rule(match="needle", any_message=True, content="found"),
+        ]
+    )
+    with ScriptedServer(scenario) as srv:
+        judge = {
+            "model": "m",
+            "messages": [{"role": "system", "content": "You are a JUDGE"}, {"role": "user", "content": "a"}],
+        }
+        hidden = {
+            "model": "m",
+            "messages": [{"role": "user", "content": "needle"}, {"role": "assistant", "content": "b"}],
+        }
+        assert _post(srv, judge)[1]["choices"][0]["message"]["content"] == "as judge"
+        assert _post(srv, hidden)[1]["choices"][0]["message"]["content"] == "found"
+
+
+def test_contents_cycle_per_sample_across_calls_and_usage_counts_words() -> None:
+    with ScriptedServer(Scenario(rules=[Rule(content=["a", "b c", "d"], reasoning_tokens=2)])) as srv:
+        _, body, _ = _post(srv, _chat("one two three", n=2))
+        assert [c["message"]["content"] for c in body["choices"]] == ["a", "b c"]
+        assert body["usage"]["prompt_tokens"] == 3
+        assert body["usage"]["completion_tokens"] == 1 + 2 + 2 * 2
+        assert body["usage"]["completion_tokens_details"]["reasoning_tokens"] == 4
+        _, body, _ = _post(srv, _chat("again", n=2))
+        assert [c["message"]["content"] for c in body["choices"]] == ["d", "a"]
+        assert srv.chat_requests[0].n == 2
+
+
+def test_n_support_modes() -> None:
+    with ScriptedServer(Scenario(rules=[Rule(content="x")], n_support="ignore")) as srv:
+        assert len(_post(srv, _chat("q", n=3))[1]["choices"]) == 1
+    with ScriptedServer(Scenario(rules=[Rule(content="x")], n_support="reject")) as srv:
+        assert _post(srv, _chat("q", n=3))[0] == 400
+        assert _post(srv, _chat("q", n=1))[0] == 200
+
+
+def test_error_replies_look_like_openai() -> None:
+    scenario = Scenario(
+        rules=[
+            Rule(match="429", status=429, retry_after_s=2),
+            Rule(match="ctx", status=400, error_code="context_length_exceeded"),
+            Rule(match="404", status=404),
+        ]
+    )
+    with ScriptedServer(scenario) as srv:
+        status, body, headers = _post(srv, _chat("429"))
+        assert (status, headers["Retry-After"], body["error"]["code"]) == (429, "2", "rate_limit_exceeded")
+        status, body, _ = _post(srv, _chat("ctx"))
+        assert (status, body["error"]["code"]) == (400, "context_length_exceeded")
+        status, body, _ = _post(srv, _chat("404", model="nope"))
+        assert status == 404
+        assert "nope" in body["error"]["message"]
+
+
+def test_scenario_validation() -> None:
+    with pytest.raises(ValidationError, match="invalid regex"):
+        Rule(match="(")
+    with pytest.raises(ValidationError, match="status"):
+        Rule(status=302)
+    with pytest.raises(ValidationError):
+        Rule.model_validate({"content": "x", "colour": "red"})
+
+
+def test_scenario_from_yaml_and_json(tmp_path: Path) -> None:
+    yaml_file = tmp_path / "s.yaml"
+    yaml_file.write_text(
+        "n_support: ignore\n"
+        "rules:\n"
+        "  - {match: '^fail', status: 500, times: 1}\n"
+        "  - {content: [one, two], finish_reason: length}\n"
+    )
+    json_file = tmp_path / "s.json"
+    json_file.write_text(Scenario.from_file(yaml_file).model_dump_json())
+    assert Scenario.from_file(json_file) == Scenario.from_file(yaml_file)
+    assert Scenario.from_file(yaml_file).rules[1].content == ["one", "two"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rules": [{"status": "teapot"}]}')
+    with pytest.raises(LLMConfigError, match=r"bad\.json: rules\.0\.status"):
+        Scenario.from_file(bad)
+
+
+def test_scripted_endpoint_points_at_the_server() -> None:
+    with ScriptedServer() as srv:
+        cfg = scripted_endpoint(srv, model="m1", max_retries=0)
+        assert cfg.base_url == srv.base_url
+        assert (cfg.model, cfg.max_retries) == ("m1", 0)
+        assert cfg.api_key(srv.env)
+    with pytest.raises(RuntimeError, match="never started"):
+        _ = ScriptedServer().base_url
