@@ -12,12 +12,18 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from sandbox import DockerConfig, LocalConfig, Sandbox, docker_reachable, make_sandbox
+from sandbox._docker.containers import owner
 
 
-def labelled_containers() -> list[str]:
-    """Ids of every container carrying the codesolve label (via the docker CLI, independent of our code)."""
+def labelled_containers(owner: str | None = None) -> list[str]:
+    """Ids of containers carrying the codesolve label (via the docker CLI, independent of our code).
+
+    ``owner`` (``host:pid``) narrows it to one process's containers, so that
+    other sessions sharing the engine do not make this one fail.
+    """
+    label = "codesolve" if owner is None else f"codesolve.owner={owner}"
     proc = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=codesolve"], capture_output=True, text=True, timeout=30, check=False
+        ["docker", "ps", "-aq", "--filter", f"label={label}"], capture_output=True, text=True, timeout=30, check=False
     )
     return proc.stdout.split()
 
@@ -61,5 +67,5 @@ def no_leaked_containers(docker_available: bool) -> Iterator[None]:
     """Fail the session if any labelled container survives it."""
     yield
     if docker_available:
-        left = labelled_containers()
-        assert not left, f"containers labelled codesolve left behind: {left}"
+        left = labelled_containers(owner())
+        assert not left, f"containers labelled codesolve left behind by this session: {left}"

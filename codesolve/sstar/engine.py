@@ -75,7 +75,7 @@ def no_code_report(total: int, problem: str) -> TestReport:
     feedback = (
         f"Your reply contained no usable program: {problem}. Reply with the complete program in one fenced code block."
     )
-    return TestReport(passed=0, total=total, verdicts=(), feedback=feedback)
+    return TestReport(passed=0, total=total, verdicts=(), feedback=feedback, has_program=False)
 
 
 class Engine:
@@ -89,7 +89,7 @@ class Engine:
         self.recorder = Recorder(task.task_id)
         self.spend = Spend(config)
         self.candidates: list[Candidate] = []
-        self.public_total = 0
+        self.public_total = task.public_count
 
     async def solve(self) -> tuple[Solution, Trace]:
         """Run the whole loop and return the solution and its trace."""
@@ -214,7 +214,6 @@ class Engine:
         if candidate.code is None:
             return no_code_report(self.public_total, "no code block found")
         report = await self.task.run_public(candidate.code)
-        self.public_total = report.total
         self.recorder.add(
             "exec",
             "debug",

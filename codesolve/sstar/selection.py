@@ -10,7 +10,7 @@ each order. Judge calls grow with the number of clusters, never with N².
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,13 @@ async def _by_behaviour(engine: Engine, alive: list[Candidate]) -> Pick:
         return Pick(
             by_key[groups[0].representative], f"largest of {len(groups)} behaviour clusters", len(alive), len(groups)
         )
-    winner, why = await knockout(engine, groups, by_key, inputs, table)
+    budget = engine.config.budget.max_judge_calls
+    winner, notes = await knockout(
+        groups,
+        judge_comparator(engine, by_key, inputs, table),
+        lambda: engine.spend.judge_calls + CALLS_PER_COMPARISON <= budget,
+    )
+    why = f"judge over {len(groups)} behaviour clusters: " + "; ".join(notes)
     return Pick(by_key[winner.representative], why, len(alive), len(groups))
 
 
@@ -134,29 +140,43 @@ async def behaviour_table(
     return table
 
 
+Compare = Callable[[Cluster, Cluster], Awaitable[tuple[Cluster, str]]]
+"""Decides one pair of clusters: the winner and a note."""
+
+
 async def knockout(
-    engine: Engine,
-    groups: list[Cluster],
-    by_key: dict[str, Candidate],
-    inputs: Sequence[SynthInput],
-    table: dict[str, list[Behaviour]],
-) -> tuple[Cluster, str]:
-    """The champion (largest cluster first) meets each challenger once."""
-    kept = informative_inputs(table)
+    groups: Sequence[Cluster], compare: Compare, affordable: Callable[[], bool]
+) -> tuple[Cluster, list[str]]:
+    """The champion (largest cluster first) meets each challenger once: k clusters, k - 1 comparisons.
+
+    When ``affordable`` says no more comparisons fit the budget, the remaining
+    clusters are decided by size (then representative), without the judge.
+    """
     champion = groups[0]
     notes: list[str] = []
-    for challenger in groups[1:]:
-        if engine.spend.judge_calls + CALLS_PER_COMPARISON > engine.config.budget.max_judge_calls:
+    for position, challenger in enumerate(groups[1:], start=1):
+        if not affordable():
             notes.append("judge-call cap reached: the rest decided by cluster size")
-            champion = min([champion, *groups[groups.index(challenger) :]], key=lambda c: (-c.size, c.representative))
-            break
-        evidence = [
-            (inputs[kept[i]], table[champion.representative][kept[i]], table[challenger.representative][kept[i]])
-            for i in differing_inputs(champion, challenger)[:2]
-        ]
-        champion, note = await compare(engine, champion, challenger, by_key, evidence)
+            return min([champion, *groups[position:]], key=lambda c: (-c.size, c.representative)), notes
+        champion, note = await compare(champion, challenger)
         notes.append(note)
-    return champion, f"judge over {len(groups)} behaviour clusters: " + "; ".join(notes)
+    return champion, notes
+
+
+def judge_comparator(
+    engine: Engine, by_key: dict[str, Candidate], inputs: Sequence[SynthInput], table: dict[str, list[Behaviour]]
+) -> Compare:
+    """The grounded comparison the engine uses, with evidence from the synthesized inputs."""
+    kept = informative_inputs(table)
+
+    async def decide(a: Cluster, b: Cluster) -> tuple[Cluster, str]:
+        evidence = [
+            (inputs[kept[i]], table[a.representative][kept[i]], table[b.representative][kept[i]])
+            for i in differing_inputs(a, b)[:2]
+        ]
+        return await compare(engine, a, b, by_key, evidence)
+
+    return decide
 
 
 async def compare(

@@ -29,11 +29,13 @@ class TestReport:
     """Compact, real feedback for the debugger (empty when everything passed)."""
     infra_error: bool = False
     """True when the sandbox failed (SE): the candidate is not to blame."""
+    has_program: bool = True
+    """False when the reply held no usable program (nothing was run)."""
 
     @property
     def all_passed(self) -> bool:
-        """True when every public test passed (vacuously true with no public tests)."""
-        return self.passed == self.total and not self.infra_error
+        """True when a program ran and passed every public test (vacuously, with none)."""
+        return self.has_program and self.passed == self.total and not self.infra_error
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ class Task(Protocol):
     @property
     def task_id(self) -> str:
         """Stable identifier (problem id)."""
+        ...
+
+    @property
+    def public_count(self) -> int:
+        """Number of public tests the candidate is run on."""
         ...
 
     def generation_messages(self) -> list[Message]:

@@ -60,6 +60,11 @@ class CompetitiveTask:
         """The problem id."""
         return self.problem.id
 
+    @property
+    def public_count(self) -> int:
+        """Public io tests plus public check tests."""
+        return len(self.public) + len(self.public_checks)
+
     def generation_messages(self) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.generation(self.problem)

@@ -24,9 +24,24 @@ def _diff(expected: str, actual: str) -> str:
     return clip("\n".join(lines), FIELD_CHARS * 2)
 
 
+def headline(outcome: TestOutcome, limits: Limits) -> str:
+    """The verdict line. Resource verdicts name the limit, not the measured figure, so that
+    feedback (and the prompt built from it) is the same on every run."""
+    verdict = outcome.verdict
+    if verdict is Verdict.TLE:
+        detail = f"exceeded the time limit ({limits.cpu_seconds:g}s CPU, {limits.wall:g}s wall)"
+    elif verdict is Verdict.MLE:
+        detail = f"exceeded the memory limit ({limits.memory_mb} MB)"
+    elif verdict is Verdict.OLE:
+        detail = f"printed more than {limits.output_bytes} bytes"
+    else:
+        detail = outcome.message
+    return f"Test {outcome.name}: {verdict.value}" + (f" — {detail}" if detail else "")
+
+
 def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> str:
-    """One failing test: verdict, input, expected vs actual (a diff when long), stderr, resources."""
-    parts = [f"Test {outcome.name}: {outcome.verdict.value}" + (f" — {outcome.message}" if outcome.message else "")]
+    """One failing test: verdict, input, expected vs actual (a diff when long), stderr tail."""
+    parts = [headline(outcome, limits)]
     shown_input = test.call_args if test.call_args is not None else test.stdin
     parts.append(f"Input:\n{clip(shown_input)}")
     actual = outcome.stdout.text
@@ -39,10 +54,6 @@ def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> st
         parts.append(f"Your output:\n{clip(actual)}")
     if outcome.stderr.size:
         parts.append(f"Stderr (end):\n{clip(outcome.stderr.tail or outcome.stderr.head)}")
-    parts.append(
-        f"Time {outcome.cpu_seconds:.2f}s CPU / {outcome.wall_seconds:.2f}s wall (limit {limits.cpu_seconds:g}s); "
-        f"memory {outcome.memory_kb // 1024} MB (limit {limits.memory_mb} MB)"
-    )
     return "\n".join(parts)
 
 

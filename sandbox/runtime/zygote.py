@@ -119,7 +119,9 @@ def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
     sys.path[0] = os.path.dirname(os.path.abspath(entry))
     try:
         with open(entry, encoding="utf-8") as fh:
-            code = compile(fh.read(), entry, "exec")
+            # A relative file name keeps tracebacks the same from batch to batch
+            # (and so keeps debug prompts, and their cache keys, reproducible).
+            code = compile(fh.read(), os.path.basename(entry), "exec")
         if compile_only:
             return 0
         module = types.ModuleType("__main__")

@@ -1,0 +1,164 @@
+"""LeetCodeDataset (newfacade): call-based ``Solution().method`` problems.
+
+* ``prompt`` (imports plus ``ListNode``/``TreeNode`` helpers) is the prelude;
+  ``completion`` is the reference solution.
+* ``input_output`` cases (``"n = 7, queries = [[0,5]]"``, sometimes a JSON
+  object) become hidden call tests, arguments put in signature order. Their
+  outputs were recorded with ``str()``, so for ``-> str`` methods the text is
+  the value itself. Cases whose recorded output is an error or a timeout,
+  whose input does not name exactly the signature's parameters, or whose
+  parameters or result are linked lists or trees (no literal form) are
+  dropped and counted.
+* ``test`` (``check(candidate)``) is kept as ``check_code`` with one hidden
+  check test: it covers the dropped cases too.
+* The statement's ``Input: … Output: …`` examples are the public tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from codesolve.tasks.literals import LiteralError, literal_value, parse_expression, parse_value, to_literal
+from codesolve.tasks.loaders import _fields as f
+from codesolve.tasks.loaders._io import FieldError
+from codesolve.tasks.loaders._python import Signature, parse_signature
+from codesolve.tasks.loaders.humaneval import CHECK_TEST
+from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, ReferenceSolution, TestSpec
+
+NAME = "leetcode"
+LICENCE = "MIT (LeetCodeDataset; problems are LeetCode's)"
+_STRUCTURED = re.compile(r"\b(TreeNode|ListNode|Node)\b")
+_EXAMPLE = re.compile(r"^\s*Input:\s*(?P<input>.+?)\s*\n\s*Output:\s*(?P<output>.+?)\s*$", re.MULTILINE)
+_FAILED_OUTPUT = ("Error:", "Execution timed out")
+
+
+def detect(record: Mapping[str, Any]) -> bool:
+    """LeetCodeDataset's own field set."""
+    return {"question_id", "starter_code", "completion", "input_output", "entry_point"} <= record.keys()
+
+
+def _signature(record: Mapping[str, Any]) -> Signature:
+    entry = f.nonempty_text(record, "entry_point")
+    method = entry.rsplit(".", 1)[-1]
+    try:
+        return parse_signature(f.text(record, "starter_code"), method)
+    except ValueError as exc:
+        raise FieldError("starter_code", f"{exc} (entry point {entry!r})") from exc
+
+
+def _keywords(text: str) -> dict[str, Any]:
+    """``a = 1, b = [2]`` or a JSON object, as a name → value mapping (JSON-ish literals allowed)."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        value = json.loads(stripped)
+        if not isinstance(value, dict):
+            raise LiteralError("not an object")
+        return value
+    call = parse_expression(f"f({stripped})")
+    if not isinstance(call, ast.Call) or call.args or any(kw.arg is None for kw in call.keywords):
+        raise LiteralError("not name = value pairs")
+    return {str(kw.arg): literal_value(kw.value, jsonish=True) for kw in call.keywords}
+
+
+def call_args(text: str, sig: Signature) -> str | None:
+    """Literal argument list from ``name = value`` text, or ``None`` when it does not fit ``sig``."""
+    try:
+        named = _keywords(text)
+        if set(named) != set(sig.params):
+            return None
+        return to_literal([named[p] for p in sig.params])
+    except (LiteralError, json.JSONDecodeError, RecursionError):
+        return None
+
+
+def recorded_expected(output: str, sig: Signature) -> str | None:
+    """Expected literal from an output recorded with ``str()``; ``None`` for error records."""
+    if output.startswith(_FAILED_OUTPUT):
+        return None
+    if sig.returns == "str":
+        return repr(output)
+    try:
+        return to_literal(parse_value(output))
+    except LiteralError:
+        # str() of inf and nan: no literal, but the value checker compares them as tokens.
+        return output if output in ("inf", "-inf") else None
+
+
+def _structured(sig: Signature) -> bool:
+    return bool(_STRUCTURED.search(sig.def_line))
+
+
+def _hidden(record: Mapping[str, Any], sig: Signature) -> tuple[list[TestSpec], int]:
+    cases = f.seq(record, "input_output")
+    tests: list[TestSpec] = []
+    dropped = 0
+    for index, case in enumerate(cases, start=1):
+        where = f"input_output[{index - 1}]"
+        if not isinstance(case, Mapping):
+            raise FieldError(where, "expected an object with input and output")
+        args = None if _structured(sig) else call_args(f.text(case, "input", name=f"{where}.input"), sig)
+        expected = recorded_expected(f.text(case, "output", name=f"{where}.output"), sig)
+        if args is None or expected is None:
+            dropped += 1
+            continue
+        tests.append(TestSpec(name=f"case/{index}", call_args=args, expected=expected, group="input_output"))
+    return tests, dropped
+
+
+def _public(statement: str, sig: Signature) -> tuple[list[TestSpec], int]:
+    tests: list[TestSpec] = []
+    unparsed = 0
+    for match in _EXAMPLE.finditer(statement):
+        args = None if _structured(sig) else call_args(match.group("input"), sig)
+        try:
+            expected = to_literal(parse_value(match.group("output"), jsonish=True))
+        except LiteralError:
+            expected = None
+        if args is None or expected is None:
+            unparsed += 1
+            continue
+        number = len(tests) + 1
+        tests.append(TestSpec(name=f"example/{number}", call_args=args, expected=expected, group="example"))
+    return tests, unparsed
+
+
+def _checker(sig: Signature) -> CheckerConfig:
+    # LeetCode accepts floating-point answers within 1e-5.
+    if sig.returns is not None and "float" in sig.returns:
+        return CheckerConfig(kind="value", abs_tol=1e-5, rel_tol=1e-5)
+    return CheckerConfig(kind="value")
+
+
+def convert(record: Mapping[str, Any], _path: Path) -> CompetitiveProblem:
+    """One LeetCodeDataset record."""
+    slug = f.identifier(record, "task_id")
+    sig = _signature(record)
+    statement = f.text(record, "problem_description")
+    public, unparsed = _public(statement, sig)
+    hidden, dropped = _hidden(record, sig)
+    test_code = f.text(record, "test", "")
+    return CompetitiveProblem(
+        id=slug,
+        title=slug.replace("-", " ").capitalize(),
+        statement=statement,
+        input_mode="call",
+        function_name=sig.function_name,
+        signature=sig.def_line,
+        starter_code=f.text(record, "starter_code"),
+        prelude=f.text(record, "prompt", ""),
+        check_code=test_code,
+        public_tests=public,
+        hidden_tests=[*hidden, *([CHECK_TEST] if test_code.strip() else [])],
+        checker=_checker(sig),
+        source=f"LeetCodeDataset {slug} (question {record.get('question_id')})",
+        licence=LICENCE,
+        difficulty=f.text(record, "difficulty", ""),
+        solutions=[ReferenceSolution(code=f.text(record, "completion"), label="reference", origin="completion")],
+        dropped_tests=dropped,
+        unparsed_examples=unparsed,
+    )

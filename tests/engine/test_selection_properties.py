@@ -1,0 +1,109 @@
+"""Selection invariants (pure logic): clustering, knockout cost, order independence."""
+
+from __future__ import annotations
+
+import hashlib
+
+import anyio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from codesolve.sstar.clusters import Cluster, cluster, informative_inputs
+from codesolve.sstar.selection import knockout, parse_verdict
+from codesolve.tasks.base import Behaviour
+
+signature = st.sampled_from(["AC:1", "AC:2", "AC:3", "WA", "TLE", "RE"])
+keys = st.lists(st.text(alphabet="0123456789abcdef", min_size=8, max_size=8), min_size=1, max_size=10, unique=True)
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> dict[str, list[Behaviour]]:
+    names = draw(keys)
+    width = draw(st.integers(min_value=0, max_value=5))
+    table = {}
+    for name in names:
+        sigs = draw(st.lists(signature, min_size=width, max_size=width))
+        table[name] = [Behaviour(s, s, s.startswith("AC")) for s in sigs]
+    return table
+
+
+def secret_rank(cluster_: Cluster) -> str:
+    # A deterministic "judge": prefers the representative with the smallest salted hash.
+    return hashlib.sha256(b"judge" + cluster_.representative.encode()).hexdigest()
+
+
+def run_knockout(groups: list[Cluster], cap: int | None = None) -> tuple[Cluster, int]:
+    calls = 0
+
+    async def compare(a: Cluster, b: Cluster) -> tuple[Cluster, str]:
+        nonlocal calls
+        calls += 1
+        return min((a, b), key=secret_rank), "fake"
+
+    def affordable() -> bool:
+        return cap is None or calls < cap
+
+    winner, _ = anyio.run(knockout, groups, compare, affordable)
+    return winner, calls
+
+
+@given(tables(), st.data())
+@settings(max_examples=150, deadline=None)
+def test_result_is_invariant_to_arrival_order(table: dict[str, list[Behaviour]], data: st.DataObject) -> None:
+    order = data.draw(st.permutations(list(table)))
+    other = {key: table[key] for key in order}
+    groups_a, groups_b = cluster(table), cluster(other)
+    assert groups_a == groups_b
+    assert run_knockout(groups_a)[0] == run_knockout(groups_b)[0]
+
+
+@given(tables())
+@settings(max_examples=150, deadline=None)
+def test_judge_comparisons_are_bounded_by_cluster_count(table: dict[str, list[Behaviour]]) -> None:
+    groups = cluster(table)
+    _, calls = run_knockout(groups)
+    assert calls == len(groups) - 1
+    assert calls < max(len(table), 1)
+
+
+@given(keys, st.lists(signature, min_size=0, max_size=5))
+@settings(max_examples=100, deadline=None)
+def test_identical_behaviour_costs_no_judge_call(names: list[str], row: list[str]) -> None:
+    table = {name: [Behaviour(s, s, s.startswith("AC")) for s in row] for name in names}
+    groups = cluster(table)
+    assert len(groups) == 1
+    assert groups[0].size == len(names)
+    assert run_knockout(groups)[1] == 0
+
+
+@given(tables(), st.integers(min_value=0, max_value=3))
+@settings(max_examples=100, deadline=None)
+def test_judge_cap_is_respected(table: dict[str, list[Behaviour]], cap: int) -> None:
+    groups = cluster(table)
+    winner, calls = run_knockout(groups, cap)
+    assert calls <= cap
+    assert winner in groups
+
+
+@given(tables())
+@settings(max_examples=100, deadline=None)
+def test_clusters_partition_the_candidates(table: dict[str, list[Behaviour]]) -> None:
+    groups = cluster(table)
+    members = [m for g in groups for m in g.members]
+    assert sorted(members) == sorted(table)
+    sizes = [g.size for g in groups]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_inputs_where_everyone_fails_are_dropped() -> None:
+    ok, bad = Behaviour("AC:1", "1", True), Behaviour("TLE", "TLE", False)
+    table = {"a": [ok, bad, bad], "b": [ok, bad, ok]}
+    assert informative_inputs(table) == [0, 2]
+
+
+def test_parse_verdict() -> None:
+    assert parse_verdict("reasoning...\nA") == "A"
+    assert parse_verdict("so the answer is\n**B**") == "B"
+    assert parse_verdict("Answer: b") == "B"
+    assert parse_verdict("A is wrong; B is right") is None
+    assert parse_verdict("") is None

@@ -1,0 +1,76 @@
+"""The public surface of codesolve.tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import codesolve.tasks
+from codesolve.errors import ProblemFormatError
+from codesolve.tasks import FORMATS, CompetitiveProblem, TestSpec, detect_format, dump_problems, load_problem
+
+PUBLIC = [
+    "FORMATS",
+    "CheckerConfig",
+    "CompetitiveProblem",
+    "FunctionFixTask",
+    "LoadResult",
+    "Problem",
+    "ReferenceSolution",
+    "SweInstance",
+    "TestSpec",
+    "detect_format",
+    "dump_problems",
+    "dumps_jsonl",
+    "dumps_yaml",
+    "load_problem",
+    "load_problems",
+    "read_problems",
+]
+
+
+def test_public_names_are_pinned() -> None:
+    assert sorted(codesolve.tasks.__all__) == sorted(PUBLIC)
+    assert all(hasattr(codesolve.tasks, name) for name in PUBLIC)
+
+
+def test_format_table() -> None:
+    assert list(FORMATS) == [
+        "codesolve",
+        "swebench",
+        "livecodebench",
+        "leetcode",
+        "evalplus",
+        "humaneval",
+        "mbpp",
+        "code_contests",
+        "apps",
+        "kickstart",
+        "quixbugs",
+        "kattis",
+    ]
+
+
+def two(tmp_path: Path, name: str) -> Path:
+    tests = [TestSpec(name="t", stdin="", expected="")]
+    path = tmp_path / name
+    dump_problems([CompetitiveProblem(id=pid, hidden_tests=tests) for pid in ("a", "b")], path)
+    return path
+
+
+def test_load_problem_picks_by_id(tmp_path: Path) -> None:
+    path = two(tmp_path, "two.yaml")
+    assert detect_format(path) == "codesolve"
+    assert load_problem(path, "b").id == "b"
+    with pytest.raises(ProblemFormatError, match="holds 2 problems"):
+        load_problem(path)
+    with pytest.raises(ProblemFormatError, match="field 'id': no problem with id 'c'"):
+        load_problem(path, "c")
+
+
+def test_aliases_and_missing_paths(tmp_path: Path) -> None:
+    path = two(tmp_path, "two.jsonl")
+    assert load_problem(path, "a", format="native").id == "a"
+    with pytest.raises(ProblemFormatError, match="no such file or directory"):
+        detect_format(tmp_path / "nothing.jsonl")
