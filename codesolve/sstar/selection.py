@@ -190,9 +190,17 @@ async def compare(
     code_a, code_b = by_key[a.representative].code or "", by_key[b.representative].code or ""
     extra = await distinguishing_evidence(engine, code_a, code_b)
     evidence = extra + evidence
-    first = await verdict(engine, code_a, code_b, evidence)
     swapped = [(inp, y, x) for inp, x, y in evidence]
-    second = await verdict(engine, code_b, code_a, swapped)
+    answers: dict[int, str | None] = {}
+
+    async def ask(slot: int, x: str, y: str, shown: list[tuple[SynthInput, Behaviour, Behaviour]]) -> None:
+        answers[slot] = await verdict(engine, x, y, shown)
+
+    # The two orderings are independent: ask them at once (half the critical path).
+    async with anyio.create_task_group() as group:
+        group.start_soon(ask, 0, code_a, code_b, evidence)
+        group.start_soon(ask, 1, code_b, code_a, swapped)
+    first, second = answers[0], answers[1]
     votes = {"A": a, "B": b}
     pick_one = votes.get(first or "")
     pick_two = {"A": b, "B": a}.get(second or "")

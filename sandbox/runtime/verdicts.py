@@ -101,6 +101,9 @@ def decide(raw: dict[str, Any], limits: dict[str, Any], oom_markers: list[str]) 
         "stderr": raw["stderr"],
         "digest": "",
     }
+    if raw["fault"] and raw["oom"]:
+        outcome.update(verdict="MLE", message="killed by the out-of-memory killer (with the fork server)")
+        return outcome
     if raw["fault"]:
         if raw["fault"].startswith("infrastructure:"):
             outcome.update(verdict="SE", message=raw["fault"])

@@ -28,6 +28,7 @@ import signal
 import socket
 import sys
 import time
+import types
 from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -106,11 +107,24 @@ def _raise_stack(mem: int) -> None:
         pass
 
 
+_COMPILED: dict[str, types.CodeType] = {}
+"""Code objects compiled once in the fork server after a child's syntax check succeeded."""
+
+
+def load_code(entry: str) -> types.CodeType:
+    """Compile the entry file under its bare name.
+
+    A relative file name keeps tracebacks the same from batch to batch (and so
+    keeps debug prompts, and their cache keys, reproducible).
+    """
+    with open(entry, encoding="utf-8") as fh:
+        return compile(fh.read(), os.path.basename(entry), "exec")
+
+
 def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
     import ast
     import builtins
     import traceback
-    import types
 
     sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
@@ -118,10 +132,7 @@ def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
     sys.argv = [entry]
     sys.path[0] = os.path.dirname(os.path.abspath(entry))
     try:
-        with open(entry, encoding="utf-8") as fh:
-            # A relative file name keeps tracebacks the same from batch to batch
-            # (and so keeps debug prompts, and their cache keys, reproducible).
-            code = compile(fh.read(), os.path.basename(entry), "exec")
+        code = _COMPILED.get(entry) or load_code(entry)
         if compile_only:
             return 0
         module = types.ModuleType("__main__")
@@ -136,7 +147,7 @@ def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
             if method:
                 target = getattr(target(), method)
             args = ast.literal_eval(sys.stdin.read())
-            print(repr(target(*args)))
+            print(repr(plain(target(*args))))
         sys.stdout.flush()
         return 0
     except SystemExit as exc:
@@ -144,6 +155,25 @@ def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
     except BaseException:
         traceback.print_exc()
         return 1
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """Mapping and sequence subclasses (Counter, defaultdict, deque…) as plain literals.
+
+    Their own ``repr`` is not a Python literal, so a result that ``==`` the
+    expected dict or list would otherwise fail the value checker.
+    """
+    import collections
+
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        return {k: plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, collections.deque) or type(value) is list:
+        return [plain(v, depth + 1) for v in value]
+    if type(value) is tuple:
+        return tuple(plain(v, depth + 1) for v in value)
+    return value
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -164,8 +194,6 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
     """In the forked child: isolate, limit, redirect, then run. Never returns."""
     try:
         os.setsid()
-        with open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("1000")
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)
@@ -295,6 +323,10 @@ def serve(sock: socket.socket) -> None:
         sock.send(json.dumps({"pid": pid}).encode())
         status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]))
         leftovers = kill_descendants(os.getpid())
+        if req.get("compile_only") and status == 0:
+            # The syntax check passed in a limited child: compiling here is now safe,
+            # and every later child starts from the ready code object.
+            _COMPILED[req["entry"]] = load_code(req["entry"])
         reply = {
             "exited": os.WIFEXITED(status),
             "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -313,6 +345,11 @@ def main(argv: list[str]) -> int:
     sock = socket.socket(fileno=int(argv[1]))
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    # Inherited by every test child: under memory pressure the kernel kills a
+    # test (the largest of them) rather than the driver. Set once here, since a
+    # write to /proc per child costs more than the rest of the fork.
+    with open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("1000")
     if "--warm" in argv:
         for name in _WARM_MODULES:
             __import__(name)

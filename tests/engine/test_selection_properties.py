@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
-import anyio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,6 +13,7 @@ from codesolve.sstar.clusters import Cluster, cluster, informative_inputs
 from codesolve.sstar.selection import knockout, parse_verdict
 from codesolve.tasks.base import Behaviour
 
+T = TypeVar("T")
 signature = st.sampled_from(["AC:1", "AC:2", "AC:3", "WA", "TLE", "RE"])
 keys = st.lists(st.text(alphabet="0123456789abcdef", min_size=8, max_size=8), min_size=1, max_size=10, unique=True)
 
@@ -43,8 +45,20 @@ def run_knockout(groups: list[Cluster], cap: int | None = None) -> tuple[Cluster
     def affordable() -> bool:
         return cap is None or calls < cap
 
-    winner, _ = anyio.run(knockout, groups, compare, affordable)
+    winner, _ = drive(knockout(groups, compare, affordable))
     return winner, calls
+
+
+def drive(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that never really suspends, without an event loop.
+
+    (The session's async fixtures keep an event loop running in this thread.)
+    """
+    try:
+        while True:
+            coro.send(None)
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
 
 
 @given(tables(), st.data())

@@ -129,7 +129,10 @@ def test_wa_message_names_the_first_difference() -> None:
     [
         ("[1, 2]", "(1, 2)", True),
         ("[1, 2]", "[1, 2, 3]", False),
-        ("True", "1", False),
+        ("True", "1", True),
+        ("False", "0", True),
+        ("True", "2", False),
+        ("False", "None", False),
         ("0.1", "0.10000001", True),
         ("0.1", "0.2", False),
         ("{'a': [1]}", "{'a': [1]}", True),
