@@ -58,7 +58,9 @@ class Zygote:
         if spec.get("isolate_net"):
             argv.append("--isolate-net")
         if warm:
-            argv.append("--warm")
+            argv += ["--warm", str(Path(spec["prog"]) / spec["entry"])]
+            if spec.get("function"):
+                argv.append("--call")
         self.proc = subprocess.Popen(
             argv, pass_fds=[theirs.fileno()], env=child_env(spec["work"], spec.get("path")), cwd=spec["prog"]
         )

@@ -22,6 +22,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import resource
 import select
 import signal
@@ -35,34 +36,9 @@ PR_SET_CHILD_SUBREAPER = 36
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 _MSG = 65536
-_WARM_MODULES = [
-    "array",
-    "ast",
-    "bisect",
-    "collections",
-    "copy",
-    "dataclasses",
-    "datetime",
-    "decimal",
-    "enum",
-    "fractions",
-    "functools",
-    "heapq",
-    "io",
-    "itertools",
-    "json",
-    "math",
-    "operator",
-    "random",
-    "re",
-    "statistics",
-    "string",
-    "sys",
-    "threading",
-    "traceback",
-    "types",
-    "typing",
-]
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
+_ALWAYS_WARM = ("traceback",)
+_CALL_WARM = ("ast",)
 
 
 def _libc() -> ctypes.CDLL:
@@ -340,8 +316,38 @@ def serve(sock: socket.socket) -> None:
         sock.send(json.dumps(reply).encode())
 
 
+def stdlib_imports(source: str) -> list[str]:
+    """Standard-library modules a program imports at top level (found by a regex, not by running it)."""
+    names: list[str] = []
+    for match in _IMPORT.finditer(source):
+        for part in (match.group(1) or match.group(2) or "").split(","):
+            top = part.strip().split(" ")[0].split(".")[0]
+            if top in sys.stdlib_module_names and top not in names:
+                names.append(top)
+    return names
+
+
+def warm(entry: str, call: bool) -> None:
+    """Import, once, what every test child would otherwise import again.
+
+    Only standard-library modules named by the program are imported here: the
+    fork server must never run the candidate's own code (that happens only in
+    limited children).
+    """
+    try:
+        with open(entry, encoding="utf-8", errors="replace") as fh:
+            names = stdlib_imports(fh.read())
+    except OSError:
+        names = []
+    for name in (*_ALWAYS_WARM, *(_CALL_WARM if call else ()), *names):
+        try:
+            __import__(name)
+        except Exception:  # a module failing here fails in the child too, with a traceback
+            pass
+
+
 def main(argv: list[str]) -> int:
-    """Entry point: ``zygote.py FD [--isolate-net] [--warm]``."""
+    """Entry point: ``zygote.py FD [--isolate-net] [--warm ENTRY [--call]]``."""
     sock = socket.socket(fileno=int(argv[1]))
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -351,8 +357,7 @@ def main(argv: list[str]) -> int:
     with open("/proc/self/oom_score_adj", "w") as fh:
         fh.write("1000")
     if "--warm" in argv:
-        for name in _WARM_MODULES:
-            __import__(name)
+        warm(argv[argv.index("--warm") + 1], "--call" in argv)
     sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())
     try:
         serve(sock)

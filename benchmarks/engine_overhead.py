@@ -1,0 +1,110 @@
+"""Engine overhead: wall time against the critical path, and judge calls against all-pairs.
+
+The scripted model answers every call after a fixed latency L. The bundled example problems
+are solved as one concurrent batch with N=8, R=2, and the script prints, side by side:
+
+* the batch's wall time against its critical path: the longest chain of dependent model calls
+  of any problem (generation → its longest debug chain → synthesis → each knockout comparison's
+  distinguishing input and its verdicts) times L. Goal: within 1.2x.
+* the same batch run sequentially (one model call at a time, one problem at a time).
+* judge calls per problem of our selection against an all-pairs tournament on the same
+  candidate pools (3 calls per pair: a distinguishing input and both orderings).
+
+    .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import anyio
+
+from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_endpoint
+from codesolve.runs.single import solve_one
+from codesolve.sstar import EngineConfig, Solution, Trace
+from codesolve.tasks import load_problems
+from codesolve.tasks.models import CompetitiveProblem
+from sandbox import DockerConfig, Sandbox, open_sandbox
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "problems" / "examples"
+
+
+def chain_length(trace: Trace) -> int:
+    """Dependent model calls on this problem's longest path."""
+    debug_per_candidate: dict[str, int] = {}
+    for event in trace.events:
+        if event.kind == "llm" and event.phase == "debug":
+            candidate = str(event.data.get("seed_key", "")).split(":")[0]
+            debug_per_candidate[candidate] = debug_per_candidate.get(candidate, 0) + 1
+    phases = [e.phase for e in trace.events if e.kind == "llm"]
+    comparisons = sum(1 for e in trace.events if e.kind == "decision" and e.phase == "judge")
+    longest_debug = max(debug_per_candidate.values(), default=0)
+    return 1 + longest_debug + (1 if "synthesize" in phases else 0) + 2 * comparisons
+
+
+def all_pairs_calls(solution: Solution) -> int:
+    """Judge calls of a tournament over every pair of distinct survivors."""
+    m = solution.survivors
+    return 3 * m * (m - 1) // 2
+
+
+async def run_batch(
+    problems: list[CompetitiveProblem], box: Sandbox, scenario: Scenario, config: EngineConfig, sequential: bool
+) -> tuple[float, list[tuple[Solution, Trace]]]:
+    """Solve every problem (concurrently unless ``sequential``); return wall time and results."""
+    results: list[tuple[Solution, Trace]] = []
+    with ScriptedServer(scenario) as server:
+        endpoint = scripted_endpoint(server, timeout_s=60, max_concurrency=1 if sequential else 64)
+        async with LLM(LLMConfig(default=endpoint), env=server.env) as llm:
+            start = time.perf_counter()
+
+            async def one(problem: CompetitiveProblem) -> None:
+                result = await solve_one(problem, box, llm, config)
+                results.append((result.solution, result.trace))
+
+            if sequential:
+                for problem in problems:
+                    await one(problem)
+            else:
+                async with anyio.create_task_group() as group:
+                    for problem in problems:
+                        group.start_soon(one, problem)
+            return time.perf_counter() - start, results
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    """Run both batches and print the comparison."""
+    problems = [p for p in load_problems(EXAMPLES / "examples.yaml") if isinstance(p, CompetitiveProblem)]
+    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
+    scenario = base.model_copy(update={"rules": [r.model_copy(update={"latency_s": args.latency}) for r in base.rules]})
+    config = EngineConfig(n=args.n, rounds=args.rounds)
+    async with open_sandbox(DockerConfig(pool_size=2)) as box:
+        wall, results = await run_batch(problems, box, scenario, config, sequential=False)
+        seq_wall, _ = await run_batch(problems, box, scenario, config, sequential=True)
+    longest = max(chain_length(trace) for _, trace in results)
+    critical = longest * args.latency
+    print(f"{len(problems)} problems, N={args.n}, R={args.rounds}, model latency L={args.latency}s per call")
+    print(f"  batch wall time            {wall:7.2f} s")
+    print(f"  critical path ({longest} calls x L) {critical:7.2f} s   ratio {wall / critical:5.2f}x   goal <= 1.2x")
+    print(f"  sequential run             {seq_wall:7.2f} s   speed-up {seq_wall / wall:5.1f}x")
+    print("  judge calls per problem: ours vs all-pairs tournament on the same survivors")
+    for solution, trace in sorted(results, key=lambda r: r[0].task_id):
+        print(
+            f"    {solution.task_id:<28} survivors {solution.survivors}  clusters {solution.clusters}  "
+            f"ours {solution.judge_calls:3d}  all-pairs {all_pairs_calls(solution):3d}  chain {chain_length(trace)}"
+        )
+
+
+def main() -> None:
+    """Parse flags and run."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=2)
+    anyio.run(main_async, parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
