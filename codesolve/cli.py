@@ -12,11 +12,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from codesolve import __version__
 from codesolve.errors import CodesolveError
 from sandbox.errors import SandboxError
 
-COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "sandbox")
+COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "judge", "sandbox")
 """Subcommand modules under ``codesolve.commands``, in help order."""
 
 
@@ -44,6 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except (CodesolveError, SandboxError) as exc:
         print(f"codesolve: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        # A flag value a config model refused (e.g. -n 500): name the field, one line.
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or exc.title
+        print(f"codesolve: error: {field}: {first['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("codesolve: interrupted", file=sys.stderr)

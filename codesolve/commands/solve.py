@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
     p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
     p.add_argument("--judge-model", help="model for the judge and input synthesizer roles")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per model request (default 120)")
+    p.add_argument("--max-retries", type=int, default=4, help="retries of a failed model request (default 4)")
     p.add_argument("-n", type=int, default=8, help="candidates (default 8)")
     p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
     p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
@@ -57,7 +59,13 @@ def parse_prices(specs: list[str]) -> dict[str, Price]:
 
 def llm_config(args: argparse.Namespace) -> LLMConfig:
     """The model configuration from flags."""
-    default = EndpointConfig(model=args.model, base_url=args.base_url, api_key_env=args.api_key_env)
+    default = EndpointConfig(
+        model=args.model,
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        timeout_s=args.timeout,
+        max_retries=args.max_retries,
+    )
     roles: dict[Role, EndpointConfig] = {}
     if args.judge_model:
         judge = default.model_copy(update={"model": args.judge_model})
