@@ -119,12 +119,28 @@ class DockerSandbox:
                 stream.feed(output)
                 stream.stderr = errors
                 clean = stream.done
-                return stream, ""
+                return stream, "" if clean else await self._container_fault(container)
             except SandboxFault as exc:
                 return stream, str(exc)
             finally:
                 with anyio.CancelScope(shield=True):
                     await self._release(shape, container, clean)
+
+    async def _container_fault(self, container: Any) -> str:
+        """Why a stream ended early, when the container itself is to blame (else "").
+
+        Nothing a program does stops its container (PID 1 is out of its reach),
+        so a container that is no longer running is an infrastructure fault: SE.
+        """
+        try:
+            await self.engine.call("inspect", container.reload)
+        except (SandboxFault, docker.errors.NotFound):
+            return "sandbox container vanished mid-batch"
+        state = container.attrs.get("State", {})
+        if state.get("Running", False):
+            return ""
+        code, oom = state.get("ExitCode"), state.get("OOMKilled")
+        return f"sandbox container stopped mid-batch (exit {code}, OOM-killed={oom})"
 
     def _exec(self, container: Any, argv: Sequence[str]) -> tuple[bytes, bytes]:
         api = self.engine.client.api
