@@ -11,6 +11,7 @@ Both backends use this, so the driver sees the same layout everywhere::
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -50,6 +51,8 @@ class BatchFiles:
     root: str
     files: tuple[tuple[str, bytes], ...]
     driver: tuple[str, ...]
+    nonce: str
+    """Secret every genuine driver event carries (see :class:`sandbox._stream.DriverStream`)."""
 
 
 def _program_files(prefix: str, program: Program) -> list[tuple[str, bytes]]:
@@ -100,8 +103,9 @@ def test_batch(root: str, program: Program, checker: CheckerSpec, spec: dict[str
     files += _program_files("prog", program)
     if checker.program is not None:
         files += _program_files("chk", checker.program)
-    files.append(("spec.json", json.dumps(spec).encode()))
-    return BatchFiles(root, tuple(files), (python, f"{root}/rt/sandbox/runtime/driver.py", f"{root}/spec.json"))
+    nonce = secrets.token_hex(16)
+    files.append(("spec.json", json.dumps({**spec, "nonce": nonce}).encode()))
+    return BatchFiles(root, tuple(files), (python, f"{root}/rt/sandbox/runtime/driver.py", f"{root}/spec.json"), nonce)
 
 
 def exec_batch(
@@ -126,5 +130,6 @@ def exec_batch(
     }
     batch = list(runtime_files())
     batch += [(f"work/{name}", data) for name, data in files.items()]
-    batch.append(("spec.json", json.dumps(spec).encode()))
-    return BatchFiles(root, tuple(batch), (python, f"{root}/rt/sandbox/runtime/driver.py", f"{root}/spec.json"))
+    nonce = secrets.token_hex(16)
+    batch.append(("spec.json", json.dumps({**spec, "nonce": nonce}).encode()))
+    return BatchFiles(root, tuple(batch), (python, f"{root}/rt/sandbox/runtime/driver.py", f"{root}/spec.json"), nonce)

@@ -111,7 +111,7 @@ class LocalSandbox:
 
     async def _drive(self, root: Path, batch: BatchFiles, deadline: float) -> tuple[DriverStream, str]:
         await anyio.to_thread.run_sync(write_files, root, batch.files)
-        stream = DriverStream()
+        stream = DriverStream(batch.nonce)
         process = await anyio.open_process(list(batch.driver), start_new_session=True)
         fault = ""
         try:

@@ -16,7 +16,8 @@ NOT_RUN = "not run: the sandbox runtime stopped before this test"
 class DriverStream:
     """Accumulates driver events; tells a clean end from a dead driver."""
 
-    def __init__(self) -> None:
+    def __init__(self, nonce: str = "") -> None:
+        self.nonce = nonce
         self.events: list[dict[str, Any]] = []
         self.done = False
         self.garbage = 0
@@ -33,7 +34,7 @@ class DriverStream:
         except ValueError:
             self.garbage += 1
             return
-        if not isinstance(event, dict):
+        if not isinstance(event, dict) or event.get("nonce") != self.nonce:
             self.garbage += 1
         elif event.get("event") == "done":
             self.done = True

@@ -103,7 +103,7 @@ class DockerSandbox:
         return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
 
     async def _run(self, shape: Shape, batch: BatchFiles, deadline: float) -> tuple[DriverStream, str]:
-        stream = DriverStream()
+        stream = DriverStream(batch.nonce)
         async with self.slots:
             try:
                 container = await self._acquire(shape)

@@ -61,14 +61,26 @@ class Zygote:
             argv += ["--warm", str(Path(spec["prog"]) / spec["entry"])]
             if spec.get("function"):
                 argv.append("--call")
-        self.proc = subprocess.Popen(
-            argv, pass_fds=[theirs.fileno()], env=child_env(spec["work"], spec.get("path")), cwd=spec["prog"]
-        )
+        # The fork server's stdout must not be ours: a test child could open
+        # /proc/<its parent>/fd/1 and forge driver events. Its stderr goes to a
+        # log that only ever serves as a diagnostic.
+        self.log = Path(spec["work"]) / "zygote.log"
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                argv,
+                pass_fds=[theirs.fileno()],
+                env=child_env(spec["work"], spec.get("path")),
+                cwd=spec["prog"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         theirs.close()
         self.sock = ours
         hello = self.recv(_ZYGOTE_GRACE_S)
         if hello is None:
-            raise RuntimeError("the fork server could not start")
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise RuntimeError(f"the fork server could not start: {tail[0][:300]}")
         self.isolation = str(hello.get("isolation", "unknown"))
 
     def recv(self, timeout: float) -> dict[str, Any] | None:
@@ -146,8 +158,7 @@ class Batch:
 
     def emit(self, event: dict[str, Any]) -> None:
         """Write one JSON line and flush, so the host sees progress as it happens."""
-        self.out.write(json.dumps(event) + "\n")
-        self.out.flush()
+        write_event(self.out, self.spec, event)
 
     def run(self) -> None:
         """Compile, then run every test (stopping early on failure with fail_fast)."""
@@ -289,6 +300,17 @@ def run_exec(spec: dict[str, Any], out: IO[str]) -> None:
     batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})
 
 
+def write_event(out: IO[str], spec: dict[str, Any], event: dict[str, Any]) -> None:
+    """One JSON line signed with the batch nonce.
+
+    The nonce lives only in the (deleted) spec and this non-dumpable process,
+    so even a line a program managed to inject into our output would be
+    rejected by the host.
+    """
+    out.write(json.dumps({**event, "nonce": spec.get("nonce", "")}) + "\n")
+    out.flush()
+
+
 def wipe(paths: list[str]) -> None:
     """Empty the writable places so nothing a program left reaches the next batch."""
     for top in paths:
@@ -317,7 +339,7 @@ def main(argv: list[str]) -> int:
             batch = Batch(spec, out)
             batch.run()
     except Exception as exc:
-        out.write(json.dumps({"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]}) + "\n")
+        write_event(out, spec, {"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]})
     finally:
         if batch is not None and batch.zygote is not None:
             batch.zygote.close()
@@ -329,8 +351,7 @@ def main(argv: list[str]) -> int:
             except ProcessLookupError:
                 pass  # nothing left to kill
             wipe(spec.get("wipe", []))
-    out.write(json.dumps({"event": "done"}) + "\n")
-    out.flush()
+    write_event(out, spec, {"event": "done"})
     return 0
 
 

@@ -95,11 +95,13 @@ def test_wall_limit_defaults_from_cpu() -> None:
 
 
 def test_stream_survives_garbage_and_a_dead_driver() -> None:
-    stream = DriverStream()
-    stream.feed(b'not json\n[1,2]\n{"event": "start", "name": "a"}\n')
+    stream = DriverStream("n1")
+    forged = b'{"event": "test", "name": "a", "verdict": "AC"}\n{"event": "done", "nonce": "guess"}\n'
+    stream.feed(b'not json\n[1,2]\n{"event": "start", "name": "a", "nonce": "n1"}\n' + forged)
     outcomes = stream.outcomes([TestCase(name="a"), TestCase(name="b")], fail_fast=False)
     assert [o.verdict for o in outcomes] == [Verdict.RE, Verdict.SE]
-    assert stream.garbage == 2
+    assert stream.garbage == 4
+    assert not stream.done
     faulted = DriverStream().outcomes([TestCase(name="a")], fail_fast=False, fault="daemon gone")
     assert faulted[0].verdict is Verdict.SE
     assert faulted[0].message == "daemon gone"
