@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,10 +29,16 @@ def solve_args(server_url: str, out: Path, *extra: str) -> list[str]:
     ]  # fmt: skip
 
 
+def run_cli(argv: list[str]) -> int:
+    """main() in a worker thread (the session's async fixtures keep an event loop in this one)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(main, argv).result()
+
+
 def exit_code(argv: list[str]) -> int:
     """main()'s return value, or argparse's exit status."""
     try:
-        return main(argv)
+        return run_cli(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
 
@@ -49,7 +56,7 @@ def test_solve_prints_the_program_and_saves_the_trace(
     demo_server: ScriptedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
-    assert main(solve_args(demo_server.base_url, tmp_path)) == 0
+    assert run_cli(solve_args(demo_server.base_url, tmp_path)) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("def second_largest")
     assert "public tests: 2/2 passed" in captured.err
@@ -62,7 +69,7 @@ def test_missing_api_key_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(SCRIPTED_KEY_ENV, raising=False)
-    assert main(solve_args("http://127.0.0.1:9/v1", tmp_path)) == 2
+    assert run_cli(solve_args("http://127.0.0.1:9/v1", tmp_path)) == 2
     assert_one_line_error(capsys.readouterr().err, SCRIPTED_KEY_ENV)
 
 
@@ -70,7 +77,7 @@ def test_unreachable_endpoint_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
-    assert main(solve_args("http://127.0.0.1:9/v1", tmp_path)) == 2
+    assert run_cli(solve_args("http://127.0.0.1:9/v1", tmp_path)) == 2
     err = capsys.readouterr().err
     assert_one_line_error(err.strip().splitlines()[-1], "127.0.0.1:9")
 
@@ -80,7 +87,7 @@ def test_unknown_model_is_one_line(
 ) -> None:
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
     with ScriptedServer(Scenario(rules=[{"status": 404}])) as server:  # type: ignore[list-item]
-        assert main(solve_args(server.base_url, tmp_path)) == 2
+        assert run_cli(solve_args(server.base_url, tmp_path)) == 2
     assert_one_line_error(capsys.readouterr().err.strip().splitlines()[-1])
 
 
@@ -112,12 +119,12 @@ def test_dead_docker_daemon_is_one_line(
 ) -> None:
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
-    assert main(solve_args(demo_server.base_url, tmp_path, "--sandbox", "docker")) == 2
+    assert run_cli(solve_args(demo_server.base_url, tmp_path, "--sandbox", "docker")) == 2
     assert_one_line_error(capsys.readouterr().err, "Docker engine")
 
 
 def test_demo_runs_offline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+    assert run_cli(["demo", "--out", str(tmp_path)]) == 0
     captured = capsys.readouterr()
     assert "SCRIPTED" in captured.err
     assert captured.err.count("hidden tests (never shown to the solver)") == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from codesolve.tasks.competitive import check_test, checker_for, limits_for
+from codesolve.tasks.competitive import check_limits, check_test, checker_for, limits_for
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
 from sandbox import Sandbox, TestOutcome, Verdict
 
@@ -47,18 +47,28 @@ def selected_tests(problem: CompetitiveProblem, which: TestSet) -> list[TestSpec
 
 
 async def evaluate(
-    problem: CompetitiveProblem, code: str, sandbox: Sandbox, which: TestSet = "hidden", language: str = "python"
+    problem: CompetitiveProblem,
+    code: str,
+    sandbox: Sandbox,
+    which: TestSet = "hidden",
+    language: str = "python",
+    fail_fast: bool = False,
 ) -> Evaluation:
-    """Run ``code`` on the chosen tests; check tests run the dataset's own check harness."""
+    """Run ``code`` on the chosen tests; check tests run the dataset's own check harness.
+
+    With ``fail_fast`` it stops at the first failing test (enough to show a
+    wrong program wrong, and much cheaper when it loops forever).
+    """
     specs = selected_tests(problem, which)
     io = [t.to_test_case() for t in specs if t.kind == "io" and t.expected is not None]
     skipped = sum(1 for t in specs if t.kind == "io" and t.expected is None)
-    limits = limits_for(problem)
     outcomes: list[TestOutcome] = []
     if io:
         program = problem.program(code, language)
-        outcomes += await sandbox.run_tests(program, io, limits, checker_for(problem))
+        outcomes += await sandbox.run_tests(program, io, limits_for(problem), checker_for(problem), fail_fast)
     for spec in (t for t in specs if t.kind == "check"):
+        if fail_fast and any(o.verdict is not Verdict.AC for o in outcomes):
+            break
         harness, test = check_test(problem, code, spec.name)
-        outcomes += await sandbox.run_tests(harness, [test], limits)
+        outcomes += await sandbox.run_tests(harness, [test], check_limits(problem))
     return Evaluation(tuple(outcomes), skipped)

@@ -41,6 +41,17 @@ def limits_for(problem: CompetitiveProblem) -> Limits:
     return Limits(cpu_seconds=problem.time_limit_s, memory_mb=max(problem.memory_mb, 64))
 
 
+CHECK_TIME_FACTOR = 5
+CHECK_MIN_SECONDS = 10.0
+
+
+def check_limits(problem: CompetitiveProblem) -> Limits:
+    """Limits of a dataset ``check`` test: it runs many cases in one process, so the time
+    limit of one test is too tight (LeetCode's checks run ~100 cases)."""
+    cpu = max(problem.time_limit_s * CHECK_TIME_FACTOR, CHECK_MIN_SECONDS)
+    return Limits(cpu_seconds=cpu, memory_mb=max(problem.memory_mb, 64))
+
+
 @dataclass
 class CompetitiveTask:
     """Drives one :class:`CompetitiveProblem` through the engine, in Python."""
@@ -92,7 +103,7 @@ class CompetitiveTask:
         tests = list(self.public)
         for spec in self.public_checks:
             harness, test = check_test(self.problem, code, spec.name)
-            outcomes += await self.sandbox.run_tests(harness, [test], self.limits)
+            outcomes += await self.sandbox.run_tests(harness, [test], check_limits(self.problem))
             tests.append(test)
         return report_of(tests, outcomes, self.limits)
 

@@ -98,15 +98,28 @@ def load_code(entry: str) -> types.CodeType:
 
 
 def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
-    import ast
-    import builtins
-    import traceback
-
+    """Run the program in this (forked, limited) process the way ``python3 entry`` would."""
     sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
     sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
     sys.argv = [entry]
     sys.path[0] = os.path.dirname(os.path.abspath(entry))
+    try:
+        return _execute(entry, function, compile_only)
+    finally:
+        # The caller leaves with os._exit, which flushes nothing: without this a
+        # traceback (or output printed before a crash) would be lost.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass  # e.g. past the output limit: the verdict says so
+
+
+def _execute(entry: str, function: str | None, compile_only: bool) -> int:
+    import builtins
+    import traceback
+
     try:
         code = _COMPILED.get(entry) or load_code(entry)
         if compile_only:
@@ -117,20 +130,29 @@ def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
         sys.modules["__main__"] = module
         exec(code, module.__dict__)
         if function is not None:
-            target: Any = module
-            head, _, method = function.partition(".")
-            target = getattr(target, head)
-            if method:
-                target = getattr(target(), method)
-            args = ast.literal_eval(sys.stdin.read())
-            print(repr(plain(target(*args))))
-        sys.stdout.flush()
+            _call(module, function)
         return 0
     except SystemExit as exc:
         return _exit_code(exc)
-    except BaseException:
-        traceback.print_exc()
+    except BaseException as exc:
+        # Show the program's frames only, as `python3 main.py` would.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next
+        traceback.print_exception(type(exc), exc, tb)
         return 1
+
+
+def _call(module: types.ModuleType, function: str) -> None:
+    import ast
+
+    target: Any = module
+    head, _, method = function.partition(".")
+    target = getattr(target, head)
+    if method:
+        target = getattr(target(), method)
+    args = ast.literal_eval(sys.stdin.read())
+    print(repr(plain(target(*args))))
 
 
 def plain(value: Any, depth: int = 0) -> Any:
@@ -154,10 +176,6 @@ def plain(value: Any, depth: int = 0) -> Any:
 
 def _exit_code(exc: SystemExit) -> int:
     code = exc.code
-    try:
-        sys.stdout.flush()
-    except BaseException:
-        pass
     if code is None:
         return 0
     if isinstance(code, int):
