@@ -29,6 +29,7 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),
+    ("sandbox/runtime/guard.py", "runtime/guard.py"),
 )
 _EMPTY_INIT = b'"""Stripped copy of the sandbox package: only the stdlib runtime."""\n'
 

@@ -54,7 +54,9 @@ class DriverStream:
         died while running the next test.
         """
         got = [TestOutcome.from_wire(e) for e in self.events if e.get("event") == "test"]
-        if self.done or (fail_fast and got and got[-1].verdict is not Verdict.AC):
+        # Even a stream that ended cleanly must account for every test: a driver
+        # that skipped one must never make a failing program look all-AC.
+        if len(got) >= len(tests) or (fail_fast and got and got[-1].verdict is not Verdict.AC):
             return got
         started = sum(1 for e in self.events if e.get("event") == "start")
         missing = [t.name or str(i) for i, t in enumerate(tests)][len(got) :]

@@ -87,6 +87,8 @@ def container_kwargs(image: str, shape: Shape, run_id: str, ttl_s: int, workdir_
         "memswap_limit": f"{shape.memory_mb}m",
         "nano_cpus": int(cpus * 1e9),
         "ipc_mode": "private",
+        # Nothing is read from container logs; none are kept, so nothing can fill them.
+        "log_config": docker.types.LogConfig(type="none"),
         "labels": {
             LABEL: "1",
             LABEL_RUN: run_id,

@@ -23,23 +23,28 @@ class CheckerFault(Exception):
     """The checker program itself failed (crash, time-out, unknown exit status)."""
 
 
-def _compile_once(program: dict[str, Any], env: dict[str, str]) -> list[str]:
+def prepare(program: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """Compile the checker (if its language needs it) and return the command that runs it.
+
+    Called before any candidate runs, so a candidate cannot interfere with the build.
+    """
     lang = program["language"]
     base = Path(program["dir"])
-    if lang.get("compile") and not (base / ".compiled").exists():
-        proc = subprocess.run(lang["compile"], cwd=base, env=env, capture_output=True, timeout=120, check=False)
+    if lang.get("compile"):
+        try:
+            proc = subprocess.run(lang["compile"], cwd=base, env=env, capture_output=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise CheckerFault(f"checker does not compile: {exc}") from exc
         if proc.returncode != 0:
             raise CheckerFault(f"checker does not compile: {proc.stderr.decode(errors='replace')[:300]}")
-        (base / ".compiled").touch()
     return [str(base / a[2:]) if a.startswith("./") else a for a in lang["run"]]
 
 
-def run(spec: dict[str, Any], test: dict[str, Any], actual: str, env: dict[str, str]) -> tuple[bool, str]:
+def run(
+    argv: list[str], protocol: str, workdir: str, test: dict[str, Any], actual: str, env: dict[str, str]
+) -> tuple[bool, str]:
     """Judge one output with the checker program; raise CheckerFault when the checker breaks."""
-    program = spec["checker_program"]
-    argv = _compile_once(program, env)
-    protocol = spec["checker"]["protocol"]
-    tmp = Path(tempfile.mkdtemp(dir=spec["work"]))
+    tmp = Path(tempfile.mkdtemp(dir=workdir))
     try:
         files = {"input": test["stdin"] or "", "answer": test["expected"] or "", "output": actual}
         for name, text in files.items():

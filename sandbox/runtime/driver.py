@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,8 +25,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
+from sandbox.runtime.guard import Snapshot, fresh_dir, wipe_except
+from sandbox.runtime.zygote import kill_descendants
 
 PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text()
+"""Read once, at start-up, before any candidate code runs."""
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ZYGOTE_GRACE_S = 10.0
 _COMPILE_CPU_S = 60
@@ -53,8 +57,11 @@ class Zygote:
 
     def __init__(self, spec: dict[str, Any], warm: bool) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        script = str(Path(__file__).with_name("zygote.py"))
-        argv = [sys.executable, "-S" if not warm else "-s", script, str(theirs.fileno())]
+        # From the source read when the driver started, never from disk again (a
+        # test could have rewritten the file), in isolated mode so that nothing
+        # in the program's directory can shadow a module the fork server imports.
+        flags = ["-I"] if warm else ["-I", "-S"]
+        argv = [sys.executable, *flags, "-c", ZYGOTE_SOURCE, str(theirs.fileno())]
         if spec.get("isolate_net"):
             argv.append("--isolate-net")
         if warm:
@@ -120,6 +127,22 @@ class Zygote:
         self.sock.close()
 
 
+def user_nproc_limit(procs: int) -> int:
+    """RLIMIT_NPROC for a test on the host: what the uid already runs plus ``procs``
+    (0 for root, whom the kernel does not limit anyway)."""
+    uid = os.getuid()
+    if uid == 0:
+        return 0
+    running = 0
+    for name in os.listdir("/proc"):
+        try:
+            if name.isdigit() and os.stat(f"/proc/{name}").st_uid == uid:
+                running += 1
+        except OSError:
+            continue
+    return running + procs
+
+
 def memfd_with(data: bytes, name: str) -> int:
     """A memory file holding ``data``, positioned at its start."""
     fd = os.memfd_create(name)
@@ -155,6 +178,11 @@ class Batch:
         self.lang: dict[str, Any] = spec["language"]
         self.checker: dict[str, Any] = spec["checker"]
         self.zygote: Zygote | None = None
+        self.snapshot: Snapshot | None = None
+        self.checker_argv: list[str] = []
+        work = Path(spec["work"])
+        self.keep = {work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log"}
+        self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
 
     def emit(self, event: dict[str, Any]) -> None:
         """Write one JSON line and flush, so the host sees progress as it happens."""
@@ -163,7 +191,10 @@ class Batch:
     def run(self) -> None:
         """Compile, then run every test (stopping early on failure with fail_fast)."""
         tests: list[dict[str, Any]] = self.spec["tests"]
-        failure = self.compile()
+        failure = self.compile() or self.prepare_checker()
+        if failure is None:
+            # Everything the tests must not change is built: remember it exactly.
+            self.snapshot = Snapshot([Path(self.spec["prog"]), Path(self.spec["work"]) / "chk"])
         if failure is not None:
             for test in tests:
                 self.emit({"event": "test", **failure, "name": test["name"]})
@@ -178,9 +209,21 @@ class Batch:
     def ensure_zygote(self) -> Zygote:
         """The fork server, (re)started on demand."""
         if self.zygote is None or self.zygote.proc.poll() is not None:
-            self.zygote = Zygote(self.spec, warm=self.lang["runner"] == "fork")
-            self.emit({"event": "hello", "isolation": self.zygote.isolation})
+            self.restart_zygote()
+        assert self.zygote is not None
         return self.zygote
+
+    def restart_zygote(self) -> None:
+        """Start a fresh fork server, after killing the old one and everything it left.
+
+        The driver is a child subreaper: orphans of a fork server a test killed
+        come back to it, so they are found here and cannot act in later tests.
+        """
+        if self.zygote is not None:
+            self.zygote.close()
+            kill_descendants(os.getpid())
+        self.zygote = Zygote(self.spec, warm=self.lang["runner"] == "fork")
+        self.emit({"event": "hello", "isolation": self.zygote.isolation})
 
     def compile(self) -> dict[str, Any] | None:
         """Compile (or syntax-check) the program; a CE outcome on failure, else None."""
@@ -190,6 +233,17 @@ class Batch:
             report = self.spawn({"compile_only": True}, b"")
             if report["verdict_hint"] != "ok":
                 return {"verdict": "CE", "message": "syntax check failed", "stderr": report["stderr"]}
+        return None
+
+    def prepare_checker(self) -> dict[str, Any] | None:
+        """Build the checker program before any candidate runs; SE for every test if it cannot be."""
+        program = self.spec.get("checker_program")
+        if program is None:
+            return None
+        try:
+            self.checker_argv = custom_checker.prepare(program, child_env(self.spec["work"], self.spec.get("path")))
+        except custom_checker.CheckerFault as exc:
+            return {"verdict": "SE", "message": str(exc)}
         return None
 
     def _compile_native(self, cmd: list[str]) -> dict[str, Any] | None:
@@ -222,7 +276,7 @@ class Batch:
 
     def spawn(self, extra: dict[str, Any], stdin: bytes) -> dict[str, Any]:
         """Run the program once through the fork server; return raw ingredients of a verdict."""
-        scratch = self.scratch()
+        scratch = self.prepare_run()
         fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
         oom_before = verdicts.oom_kills()
         request = {
@@ -235,13 +289,11 @@ class Batch:
             "argv": self.resolved_argv(),
             "env": child_env(str(scratch), self.spec.get("path")),
             "as_slack": self.spec.get("as_slack", 0),
+            "nproc": self.nproc,
             **extra,
         }
         try:
-            try:
-                report, why = self.ensure_zygote().run(request, fds, float(self.limits["wall"]))
-            except RuntimeError as exc:
-                report, why = None, f"infrastructure: {exc}"
+            report, why = self.run_with_retry(request, fds)
             stdout, out_size = read_fd(fds[1], int(self.limits["output"]) + 1)
             stderr_raw, _ = read_fd(fds[2], int(self.limits["output"]) + 1)
         finally:
@@ -250,14 +302,32 @@ class Batch:
         oom = verdicts.oom_kills() > oom_before
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
 
-    def scratch(self) -> Path:
-        """The tests' working directory, emptied of whatever the previous test left."""
-        path = Path(self.spec["work"]) / "scratch"
-        if path.is_dir():
-            wipe([str(path)])
-        else:
-            path.mkdir(mode=0o700)
-        return path
+    def run_with_retry(self, request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any] | None, str]:
+        """Hand one run to the fork server; if it was already gone (a previous test killed it
+        and we raced its exit), start a new one and try once more before blaming anyone."""
+        wall = float(self.limits["wall"])
+        for attempt in range(2):
+            try:
+                report, why = self.ensure_zygote().run(request, fds, wall)
+            except RuntimeError as exc:
+                return None, f"infrastructure: {exc}"
+            if report is not None or why.startswith("fork server died") or attempt == 1:
+                return report, why
+            self.restart_zygote()
+        return None, "unreachable"
+
+    def prepare_run(self) -> Path:
+        """Undo what earlier tests did: restore the program and checker, empty every writable
+        place, and hand out a fresh scratch directory."""
+        self.clean_slate()
+        return fresh_dir(Path(self.spec["work"]) / "scratch")
+
+    def clean_slate(self) -> None:
+        """Restore the program and checker files and empty every writable place (a test may
+        have filled the disk or planted files for the next test, or for the checker)."""
+        if self.snapshot is not None:
+            self.snapshot.restore()
+        wipe_except([*self.spec.get("wipe", []), self.spec["work"]], self.keep)
 
     def resolved_argv(self) -> list[str]:
         """The run command, with ``./x`` made absolute inside the program dir."""
@@ -287,8 +357,12 @@ class Batch:
         return checkers.check(kind, test["expected"], actual, self.checker["abs_tol"], self.checker["rel_tol"])
 
     def run_checker_program(self, test: dict[str, Any], actual: str) -> tuple[bool, str]:
-        """Run the problem's checker program on (input, expected, actual)."""
-        return custom_checker.run(self.spec, test, actual, child_env(self.spec["work"], self.spec.get("path")))
+        """Run the problem's checker program on (input, expected, actual), restored first:
+        the test that just ran may have rewritten it."""
+        self.clean_slate()
+        env = child_env(self.spec["work"], self.spec.get("path"))
+        protocol = self.checker["protocol"]
+        return custom_checker.run(self.checker_argv, protocol, self.spec["work"], test, actual, env)
 
 
 def run_exec(spec: dict[str, Any], out: IO[str]) -> None:
@@ -311,25 +385,14 @@ def write_event(out: IO[str], spec: dict[str, Any], event: dict[str, Any]) -> No
     out.flush()
 
 
-def wipe(paths: list[str]) -> None:
-    """Empty the writable places so nothing a program left reaches the next batch."""
-    for top in paths:
-        base = Path(top)
-        if not base.is_dir():
-            continue
-        for entry in base.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
-
-
 def main(argv: list[str]) -> int:
     """Entry point: ``driver.py SPEC.json``."""
     spec_path = Path(argv[1])
     spec: dict[str, Any] = json.loads(spec_path.read_text())
     spec_path.unlink()
-    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc = ctypes.CDLL(None)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     out = sys.stdout
     batch: Batch | None = None
     try:
@@ -350,7 +413,7 @@ def main(argv: list[str]) -> int:
                 os.kill(-1, signal.SIGKILL)
             except ProcessLookupError:
                 pass  # nothing left to kill
-            wipe(spec.get("wipe", []))
+            wipe_except(spec.get("wipe", []), set())
     write_event(out, spec, {"event": "done"})
     return 0
 

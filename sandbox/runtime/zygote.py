@@ -33,6 +33,7 @@ import types
 from typing import Any
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 _MSG = 65536
@@ -58,15 +59,17 @@ def isolate_network() -> str:
     return "none"
 
 
-def _set_limits(limits: dict[str, Any], as_slack: int) -> None:
+def _set_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> None:
     cpu = max(1, int(limits["cpu"] + 0.999))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     fsize = int(limits["output"]) + 1
     resource.setrlimit(resource.RLIMIT_FSIZE, (max(fsize, int(limits["fsize"])),) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-    if limits.get("nproc"):
-        resource.setrlimit(resource.RLIMIT_NPROC, (int(limits["nproc"]),) * 2)
+    if nproc:
+        # Local, non-root only: RLIMIT_NPROC counts every process of the uid on the
+        # machine, so in containers (one shared uid) the pids cgroup bounds tests instead.
+        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
     mem = int(limits["memory_mb"]) * 1024 * 1024
     if as_slack:
         # Local backend only: no cgroup there, so the address space is the backstop.
@@ -137,7 +140,7 @@ def _execute(entry: str, function: str | None, compile_only: bool) -> int:
     except BaseException as exc:
         # Show the program's frames only, as `python3 main.py` would.
         tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        while tb is not None and tb.tb_frame.f_code.co_filename == _execute.__code__.co_filename:
             tb = tb.tb_next
         traceback.print_exception(type(exc), exc, tb)
         return 1
@@ -188,12 +191,15 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
     """In the forked child: isolate, limit, redirect, then run. Never returns."""
     try:
         os.setsid()
+        # The fork server is not dumpable (so a test cannot ptrace it or read its
+        # memory); the test itself is, so that /proc/self and /dev/stdin work.
+        _libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)
         os.chdir(req["cwd"])
         os.umask(0o077)
-        _set_limits(req["limits"], int(req.get("as_slack", 0)))
+        _set_limits(req["limits"], int(req.get("as_slack", 0)), int(req.get("nproc", 0)))
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         if req["runner"] == "fork":
             os._exit(_run_python(req["entry"], req.get("function"), req.get("compile_only", False)))
@@ -374,6 +380,9 @@ def main(argv: list[str]) -> int:
     # write to /proc per child costs more than the rest of the fork.
     with open("/proc/self/oom_score_adj", "w") as fh:
         fh.write("1000")
+    # Only now (a non-dumpable process's /proc entries belong to root): from here
+    # on, no test can ptrace the fork server or read its memory.
+    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if "--warm" in argv:
         warm(argv[argv.index("--warm") + 1], "--call" in argv)
     sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())

@@ -1,0 +1,116 @@
+"""Keeping one test from touching the next. Standard library only.
+
+Tests run as the same uid as the driver, so nothing on disk is out of their
+reach. Instead of trusting permissions, the driver:
+
+* snapshots the program and checker files once they are built (before any
+  test runs) and restores them whenever a test changed them;
+* empties every writable place between tests, except what it keeps itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+MAX_SNAPSHOT_BYTES = 256 << 20
+
+
+class Snapshot:
+    """The exact files under some directories, restorable after tampering."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = [r for r in roots if r.is_dir()]
+        self.files: dict[Path, tuple[bytes, int]] = {}
+        total = 0
+        for root in self.roots:
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and not path.is_symlink():
+                    data = path.read_bytes()
+                    total += len(data)
+                    if total > MAX_SNAPSHOT_BYTES:
+                        raise RuntimeError(f"program files exceed {MAX_SNAPSHOT_BYTES >> 20} MiB")
+                    self.files[path] = (data, path.stat().st_mode & 0o777)
+
+    def intact(self) -> bool:
+        """True when every file is there, unchanged, and nothing was added."""
+        seen = 0
+        for root in self.roots:
+            for path in root.rglob("*"):
+                if path.is_symlink() or not (path.is_file() or path.is_dir()):
+                    return False
+                if path.is_dir():
+                    continue
+                kept = self.files.get(path)
+                if kept is None or path.read_bytes() != kept[0]:
+                    return False
+                seen += 1
+        return seen == len(self.files)
+
+    def restore(self) -> bool:
+        """Put every file back as it was; return whether anything had changed."""
+        if self.intact():
+            return False
+        for root in self.roots:
+            _empty(root)
+        for path, (data, mode) in self.files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+        return True
+
+
+def _empty(directory: Path) -> None:
+    if directory.is_symlink() or not directory.is_dir():
+        directory.unlink(missing_ok=True)
+        directory.mkdir(mode=0o700)
+        return
+    for entry in directory.iterdir():
+        _remove(entry)
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            os.chmod(path, 0o700)  # a test may have made it unwritable to stop us
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def wipe_except(tops: list[str], keep: set[Path]) -> None:
+    """Remove everything under each top directory except the kept paths (and their parents)."""
+    keep = {k.resolve() for k in keep}
+    for top in tops:
+        base = Path(top)
+        if base.is_dir():
+            _wipe_dir(base.resolve(), keep)
+
+
+def _wipe_dir(directory: Path, keep: set[Path]) -> None:
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry in keep:
+            continue
+        if any(entry in k.parents for k in keep) and entry.is_dir() and not entry.is_symlink():
+            _wipe_dir(entry, keep)
+        else:
+            _remove(entry)
+
+
+def fresh_dir(path: Path) -> Path:
+    """``path`` as an empty directory of ours, whatever a test left there (a file, a link…)."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    if path.is_dir():
+        _empty(path)
+    else:
+        path.mkdir(mode=0o700)
+    os.chmod(path, 0o700)
+    return path
