@@ -30,6 +30,8 @@ from sandbox.deadlines import batch_deadline
 log = logging.getLogger("sandbox")
 
 AS_SLACK = 256 << 20
+STACK_CAP = 64 << 20
+"""Stack limit on the host: glibc reserves this much address space per thread."""
 """Address-space headroom over the memory limit: interpreters reserve more than they touch."""
 
 
@@ -64,7 +66,7 @@ class LocalSandbox:
     def _options(self) -> dict[str, object]:
         # The host's interpreter (the one running us) is the "python3" programs get.
         path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
-        return {"container": False, "isolate_net": True, "as_slack": AS_SLACK, "path": path}
+        return {"container": False, "isolate_net": True, "as_slack": AS_SLACK, "path": path, "stack_cap": STACK_CAP}
 
     async def run_tests(
         self,

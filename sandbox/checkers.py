@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 _INT = re.compile(r"[+-]?\d+\Z")
+_NAN_WORD = re.compile(r"(?<![\w'\"])[+-]?nan(?![\w'\"])", re.IGNORECASE)
 _SHOW = 40
 
 
@@ -80,8 +81,14 @@ def floats_close(a: float, b: float, abs_tol: float, rel_tol: float) -> bool:
     return diff <= abs_tol or diff <= rel_tol * max(abs(a), abs(b))
 
 
+def _is_nan(token: str) -> bool:
+    return token.strip().lstrip("+-").lower() == "nan"
+
+
 def float_tokens_match(exp: str, act: str, abs_tol: float, rel_tol: float) -> bool:
-    """Token equality with numeric tolerance; integers exact, NaN and infinities never close."""
+    """Token equality with numeric tolerance; integers exact; NaN never matches, not even NaN."""
+    if _is_nan(exp) or _is_nan(act):
+        return False
     if exp == act:
         return True
     if _INT.match(exp) and _INT.match(act):
@@ -143,6 +150,8 @@ def check_value(expected: str, actual: str, abs_tol: float, rel_tol: float) -> t
     ok_exp, exp = _literal(expected)
     ok_act, act = _literal(actual)
     if not (ok_exp and ok_act):
+        if _NAN_WORD.search(expected) or _NAN_WORD.search(actual):
+            return False, "NaN never matches"
         return check_tokens(expected, actual)
     if values_equal(exp, act, abs_tol, rel_tol):
         return True, "ok"

@@ -41,7 +41,8 @@ class Shape:
         """Room for the test, its two captured streams, the driver and a compiler."""
         streams_mb = 2 * (output_bytes >> 20) + 2
         memory = max(memory_mb + streams_mb, _MIN_CONTAINER_MB) + _DRIVER_OVERHEAD_MB
-        return cls(memory_mb=memory, pids=processes + 16)
+        # PID 1, the driver and the fork server; the test itself and its children get ``processes``.
+        return cls(memory_mb=memory, pids=processes + 3)
 
 
 @cache

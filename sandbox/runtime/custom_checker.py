@@ -37,7 +37,8 @@ def prepare(program: dict[str, Any], env: dict[str, str]) -> list[str]:
             raise CheckerFault(f"checker does not compile: {exc}") from exc
         if proc.returncode != 0:
             raise CheckerFault(f"checker does not compile: {proc.stderr.decode(errors='replace')[:300]}")
-    return [str(base / a[2:]) if a.startswith("./") else a for a in lang["run"]]
+    entry = program["entry"]
+    return [str(base / a[2:]) if a.startswith("./") else str(base / a) if a == entry else a for a in lang["run"]]
 
 
 def run(

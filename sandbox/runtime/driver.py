@@ -282,7 +282,7 @@ class Batch:
         request = {
             "op": "run",
             "cwd": str(scratch),
-            "limits": self.limits,
+            "limits": {**self.limits, "stack_cap": self.spec.get("stack_cap", 0)},
             "runner": self.lang["runner"],
             "entry": str(Path(self.spec["prog"]) / self.spec["entry"]),
             "function": self.spec.get("function"),

@@ -74,12 +74,17 @@ def _set_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> None:
     if as_slack:
         # Local backend only: no cgroup there, so the address space is the backstop.
         resource.setrlimit(resource.RLIMIT_AS, (mem + as_slack,) * 2)
-    _raise_stack(mem)
+    _raise_stack(mem, int(limits.get("stack_cap", 0)))
 
 
-def _raise_stack(mem: int) -> None:
+def _raise_stack(mem: int, cap: int) -> None:
+    # Deep recursion is legitimate up to most of the memory limit; a stack that
+    # overflows must still fault (RE) before the peak memory passes the limit (MLE).
+    want = mem * 3 // 4
+    if cap:
+        want = min(want, cap)  # local backend: thread stacks count against its address-space limit
     _, hard = resource.getrlimit(resource.RLIMIT_STACK)
-    want = mem if hard == resource.RLIM_INFINITY else min(mem, hard)
+    want = want if hard == resource.RLIM_INFINITY else min(want, hard)
     try:
         resource.setrlimit(resource.RLIMIT_STACK, (want, hard))
     except (ValueError, OSError):
@@ -155,7 +160,13 @@ def _call(module: types.ModuleType, function: str) -> None:
     if method:
         target = getattr(target(), method)
     args = ast.literal_eval(sys.stdin.read())
-    print(repr(plain(target(*args))))
+    # What the function prints must not corrupt its answer: send it to stderr.
+    real_stdout, sys.stdout = sys.stdout, sys.stderr
+    try:
+        result = target(*args)
+    finally:
+        sys.stdout = real_stdout
+    print(repr(plain(result)))
 
 
 def plain(value: Any, depth: int = 0) -> Any:
@@ -200,7 +211,10 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         os.chdir(req["cwd"])
         os.umask(0o077)
         _set_limits(req["limits"], int(req.get("as_slack", 0)), int(req.get("nproc", 0)))
+        # Python ignores these; an exec'd program would inherit that and spin on
+        # EFBIG instead of dying at the output limit.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
         if req["runner"] == "fork":
             os._exit(_run_python(req["entry"], req.get("function"), req.get("compile_only", False)))
         argv = req["argv"]

@@ -1,0 +1,5 @@
+static_assert(sizeof(int) == 3, "ints are not three bytes");
+
+int main() {
+    return 0;
+}

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+    std::printf("missing semicolon\n")
+    return 0;
+}

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+    std::puts("1 2");
+    return 0;
+}

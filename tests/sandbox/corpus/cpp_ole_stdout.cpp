@@ -1,0 +1,5 @@
+#include <cstdio>
+
+int main() {
+    for (;;) std::fputs("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\n", stdout);
+}

@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+    std::printf("partial\n");
+    return 3;
+}

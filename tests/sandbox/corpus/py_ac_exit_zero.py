@@ -1,0 +1,4 @@
+import sys
+
+print(int(input()) * 2)
+sys.exit(0)

@@ -1,0 +1,5 @@
+import sys
+
+a, b = map(int, input().split())
+print("debug: computing", a, b, file=sys.stderr)
+print(a + b)

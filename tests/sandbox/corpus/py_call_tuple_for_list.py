@@ -1,0 +1,2 @@
+def pair(a: int, b: int) -> tuple[int, int]:
+    return (min(a, b), max(a, b))

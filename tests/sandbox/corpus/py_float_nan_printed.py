@@ -1,0 +1,2 @@
+x = float(input())
+print(float("nan") if x >= 0 else x)

@@ -1,0 +1,2 @@
+print("partial result")
+raise RuntimeError("then it crashed")

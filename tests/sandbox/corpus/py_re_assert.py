@@ -1,0 +1,2 @@
+n = int(input())
+assert n < 0, "n must be negative"

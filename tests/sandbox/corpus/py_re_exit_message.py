@@ -1,0 +1,3 @@
+import sys
+
+sys.exit("fatal: bad input")

@@ -1,0 +1,2 @@
+values = list(map(int, input().split()))
+print(values[len(values)])

@@ -1,0 +1,5 @@
+def forever(n: int) -> int:
+    return forever(n + 1) + 1
+
+
+print(forever(0))

