@@ -181,7 +181,8 @@ class Batch:
         self.snapshot: Snapshot | None = None
         self.checker_argv: list[str] = []
         work = Path(spec["work"])
-        self.keep = {work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log"}
+        # The scratch dir is kept (then emptied by fresh_dir): removing and re-making it costs more.
+        self.keep = {work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log", work / "scratch"}
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
 
     def emit(self, event: dict[str, Any]) -> None:
