@@ -8,6 +8,7 @@ explicit ``allow_weaker``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ from sandbox._protocol import LocalConfig
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
+from sandbox.runtime.zygote import descendants
 
 log = logging.getLogger("sandbox")
 
@@ -83,7 +85,9 @@ class LocalSandbox:
             try:
                 spec = test_spec(str(root), program, tests, limits, checker, fail_fast, self._options())
                 batch = test_batch(str(root), program, checker, spec, sys.executable)
-                stream, fault = await self._drive(root, batch, batch_deadline(limits, len(tests), program))
+                first_wait = batch_deadline(limits, 0, program)
+                deadline = batch_deadline(limits, len(tests), program)
+                stream, fault = await self._drive(root, batch, deadline, limits.wall, first_wait)
                 return stream.outcomes(tests, fail_fast, fault)
             finally:
                 with anyio.CancelScope(shield=True):
@@ -105,20 +109,24 @@ class LocalSandbox:
                 if directory is not None:
                     await anyio.to_thread.run_sync(lambda: shutil.copytree(directory, root / "work", symlinks=True))
                 batch = exec_batch(str(root), command, files or {}, limits, collect, self._options(), sys.executable)
-                stream, fault = await self._drive(root, batch, limits.wall + 30)
+                stream, fault = await self._drive(root, batch, limits.wall + 30, limits.wall, limits.wall + 30)
                 return stream.exec_result(fault)
             finally:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(shutil.rmtree, root, True)
 
-    async def _drive(self, root: Path, batch: BatchFiles, deadline: float) -> tuple[DriverStream, str]:
+    async def _drive(
+        self, root: Path, batch: BatchFiles, deadline: float, wall: float, first_wait: float
+    ) -> tuple[DriverStream, str]:
         await anyio.to_thread.run_sync(write_files, root, batch.files)
         stream = DriverStream(batch.nonce)
         process = await anyio.open_process(list(batch.driver), start_new_session=True)
         fault = ""
         try:
             with anyio.fail_after(deadline):
-                await self._read(process, stream)
+                await self._read(process, stream, wall, first_wait)
+                if stream.stalled:
+                    return stream, ""
                 await process.wait()
                 if process.stderr is not None and not stream.done:
                     stream.stderr = await _drain(process.stderr)
@@ -132,15 +140,21 @@ class LocalSandbox:
                 self._isolation = f"local: rlimits, network={event['isolation']}"
         return stream, fault
 
-    async def _read(self, process: Process, stream: DriverStream) -> None:
+    async def _read(self, process: Process, stream: DriverStream, wall: float, first_wait: float) -> None:
+        """Events as they come; a driver silent past :meth:`DriverStream.patience` is given up on
+        (a program can SIGSTOP it), and the running test is blamed."""
         assert process.stdout is not None
-        pending = b""
-        async for chunk in process.stdout:
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                stream.feed_line(line)
-        stream.feed_line(pending)
+        while True:
+            with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
+                try:
+                    chunk = await process.stdout.receive()
+                except anyio.EndOfStream:
+                    break
+            if quiet.cancelled_caught:
+                stream.stalled = True
+                break
+            stream.feed_chunk(chunk)
+        stream.finish()
 
     async def aclose(self) -> None:
         """Nothing is kept between batches."""
@@ -158,6 +172,11 @@ async def _drain(pipe: ByteReceiveStream, limit: int = 65536) -> bytes:
 
 async def _stop(process: Process) -> None:
     if process.returncode is None:
+        # Tests run in sessions of their own: killing the driver's group would miss
+        # them, so take down its whole tree first (the driver is their subreaper).
+        for pid in descendants(process.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:

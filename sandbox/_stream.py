@@ -10,6 +10,11 @@ from typing import Any
 from sandbox._types import Capture, ExecResult, TestCase, TestOutcome, Verdict
 
 DRIVER_DIED = "the sandbox runtime died during this test (the program may have killed it)"
+DRIVER_STALLED = "the sandbox runtime stopped answering during this test (the program may have stopped it)"
+TEST_GRACE_S = 15.0
+"""Beyond a test's wall limit: the fork server's own grace, output checking, a checker program."""
+IDLE_S = 30.0
+"""Between tests, and before the first one when nothing needs compiling."""
 NOT_RUN = "not run: the sandbox runtime stopped before this test"
 
 
@@ -23,6 +28,33 @@ class DriverStream:
         self.garbage = 0
         self.stderr = b""
         """The driver's own stderr (a traceback there explains a dead driver)."""
+        self.stalled = False
+        """Set by the backend when the driver went silent for longer than :meth:`patience`."""
+        self._pending = b""
+
+    def feed_chunk(self, chunk: bytes) -> None:
+        """Take a piece of the stream as it arrives (lines may be split across pieces)."""
+        self._pending += chunk
+        *lines, self._pending = self._pending.split(b"\n")
+        for line in lines:
+            self.feed_line(line)
+
+    def finish(self) -> None:
+        """The stream ended: take what is left."""
+        self.feed_line(self._pending)
+        self._pending = b""
+
+    def running(self) -> bool:
+        """True while a test has started and has no outcome yet."""
+        started = sum(1 for e in self.events if e.get("event") == "start")
+        return started > sum(1 for e in self.events if e.get("event") == "test")
+
+    def patience(self, wall: float, first_wait: float) -> float:
+        """How long silence is normal now: a test's wall limit plus grace while one runs,
+        ``first_wait`` (start-up, compilation) before any event, a short idle time otherwise."""
+        if self.running():
+            return wall + TEST_GRACE_S
+        return first_wait if not self.events else IDLE_S
 
     def feed_line(self, line: str | bytes) -> None:
         """Take one line of driver output (the driver only ever writes JSON objects)."""
@@ -63,8 +95,9 @@ class DriverStream:
         reason = fault or self._driver_error() or NOT_RUN
         for position, name in enumerate(missing):
             if not fault and position == 0 and started > len(got):
-                # The driver died while this test ran: the program is the suspect.
-                got.append(TestOutcome(name=name, verdict=Verdict.RE, message=DRIVER_DIED))
+                # The driver died (or froze) while this test ran: the program is the suspect.
+                message = DRIVER_STALLED if self.stalled else DRIVER_DIED
+                got.append(TestOutcome(name=name, verdict=Verdict.RE, message=message))
             else:
                 got.append(TestOutcome.system_error(name, reason))
         return got

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -77,7 +78,10 @@ class DockerSandbox:
         spec = test_spec(root, program, tests, limits, checker, fail_fast, self._options())
         batch = test_batch(root, program, checker, spec, _PYTHON)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
-        stream, fault = await self._run(shape, batch, batch_deadline(limits, len(tests), program))
+        first_wait = batch_deadline(limits, 0, program)
+        stream, fault = await self._run(
+            shape, batch, batch_deadline(limits, len(tests), program), limits.wall, first_wait
+        )
         return stream.outcomes(tests, fail_fast, fault)
 
     async def exec(
@@ -96,13 +100,15 @@ class DockerSandbox:
         root = f"{WORK}/b{next(self._seq)}"
         batch = exec_batch(root, command, payload, limits, collect, self._options(), _PYTHON)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
-        stream, fault = await self._run(shape, batch, limits.wall + 30)
+        stream, fault = await self._run(shape, batch, limits.wall + 30, limits.wall, limits.wall + 30)
         return stream.exec_result(fault)
 
     def _options(self) -> dict[str, Any]:
         return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
 
-    async def _run(self, shape: Shape, batch: BatchFiles, deadline: float) -> tuple[DriverStream, str]:
+    async def _run(
+        self, shape: Shape, batch: BatchFiles, deadline: float, wall: float, first_wait: float
+    ) -> tuple[DriverStream, str]:
         stream = DriverStream(batch.nonce)
         async with self.slots:
             try:
@@ -113,13 +119,9 @@ class DockerSandbox:
             try:
                 archive = containers.tar_of(batch.files, batch.root.removeprefix(f"{WORK}/"))
                 await self.engine.call("put_archive", container.put_archive, WORK, archive)
-                output, errors = await self.engine.call(
-                    "exec", self._exec, container, batch.driver, timeout_s=deadline, retries=0
-                )
-                stream.feed(output)
-                stream.stderr = errors
+                fault = await self._watch(container, batch, stream, deadline, wall, first_wait)
                 clean = stream.done
-                return stream, "" if clean else await self._container_fault(container)
+                return stream, fault if clean else fault or await self._container_fault(container)
             except SandboxFault as exc:
                 return stream, str(exc)
             finally:
@@ -142,11 +144,60 @@ class DockerSandbox:
         code, oom = state.get("ExitCode"), state.get("OOMKilled")
         return f"sandbox container stopped mid-batch (exit {code}, OOM-killed={oom})"
 
-    def _exec(self, container: Any, argv: Sequence[str]) -> tuple[bytes, bytes]:
-        api = self.engine.client.api
-        exec_id = api.exec_create(container.id, list(argv), user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
-        out, err = api.exec_start(exec_id, demux=True)
-        return out or b"", err or b""
+    async def _watch(
+        self, container: Any, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
+    ) -> str:
+        """Run the driver and read its events as they come.
+
+        A driver silent for longer than a test could take (a program can
+        SIGSTOP it: same uid) is given up on: the running test is blamed, not
+        the infrastructure. Returns an infrastructure fault, or "".
+        """
+        send, receive = anyio.create_memory_object_stream[bytes | None](max_buffer_size=math.inf)
+        errors: list[str] = []
+        stderr = bytearray()
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._pump, container, batch.driver, send, errors, stderr)
+            with anyio.move_on_after(deadline) as overall:
+                while True:
+                    with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
+                        chunk = await receive.receive()
+                    if quiet.cancelled_caught:
+                        stream.stalled = True
+                        break
+                    if chunk is None:
+                        break
+                    stream.feed_chunk(chunk)
+            group.cancel_scope.cancel()
+        stream.finish()
+        stream.stderr = bytes(stderr)
+        if overall.cancelled_caught:
+            return f"sandbox batch exceeded its {deadline:.0f}s deadline"
+        return errors[0] if errors and not stream.events else ""
+
+    async def _pump(self, container: Any, argv: Sequence[str], send: Any, errors: list[str], stderr: bytearray) -> None:
+        def pump() -> None:
+            try:
+                api = self.engine.client.api
+                exec_id = api.exec_create(container.id, list(argv), user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
+                for out, err in api.exec_start(exec_id, stream=True, demux=True):
+                    if out:
+                        anyio.from_thread.run_sync(send.send_nowait, out)
+                    if err:
+                        stderr.extend(err[: max(0, 65536 - len(stderr))])
+            except (docker.errors.DockerException, OSError) as exc:
+                errors.append(
+                    f"docker exec failed: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}"
+                )
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
+                return  # the reader gave up on us (stall, deadline, cancellation)
+            try:
+                anyio.from_thread.run_sync(send.send_nowait, None)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
+                pass
+
+        # Abandoned on cancellation: removing the container ends the stream and the thread.
+        await anyio.to_thread.run_sync(pump, limiter=self.engine.limiter, abandon_on_cancel=True)
 
     async def _acquire(self, shape: Shape) -> Any:
         idle = self._idle.get(shape)
