@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -75,8 +74,3 @@ def summary_lines(solution: Solution) -> list[str]:
     if solution.stopped_by:
         lines.append(f"stopped early: {solution.stopped_by}")
     return lines
-
-
-def solution_json(solution: Solution) -> str:
-    """Compact JSON of a solution (for ``--json``)."""
-    return json.dumps(solution.model_dump(), indent=1)

@@ -89,6 +89,17 @@ def test_bad_programs_are_refused() -> None:
         CheckerSpec(kind="program")
 
 
+def test_only_program_verdicts_blame_the_program() -> None:
+    assert {v for v in Verdict if v.is_program_fault} == {
+        Verdict.WA,
+        Verdict.TLE,
+        Verdict.MLE,
+        Verdict.OLE,
+        Verdict.RE,
+        Verdict.CE,
+    }
+
+
 def test_wall_limit_defaults_from_cpu() -> None:
     assert Limits(cpu_seconds=2).wall == 7
     assert Limits(cpu_seconds=2, wall_seconds=3).wall == 3
