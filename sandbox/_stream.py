@@ -28,6 +28,8 @@ class DriverStream:
         self.garbage = 0
         self.stderr = b""
         """The driver's own stderr (a traceback there explains a dead driver)."""
+        self.looping = False
+        """True once the driver entered its test loop (a death after that is a test's doing)."""
         self.stalled = False
         """Set by the backend when the driver went silent for longer than :meth:`patience`."""
         self._pending = b""
@@ -45,9 +47,8 @@ class DriverStream:
         self._pending = b""
 
     def running(self) -> bool:
-        """True while a test has started and has no outcome yet."""
-        started = sum(1 for e in self.events if e.get("event") == "start")
-        return started > sum(1 for e in self.events if e.get("event") == "test")
+        """True once the driver is in its test loop and until it is done."""
+        return self.looping and not self.done
 
     def patience(self, wall: float, first_wait: float) -> float:
         """How long silence is normal now: a test's wall limit plus grace while one runs,
@@ -71,6 +72,7 @@ class DriverStream:
         elif event.get("event") == "done":
             self.done = True
         else:
+            self.looping = self.looping or event.get("event") == "tests"
             self.events.append(event)
 
     def feed(self, data: bytes) -> None:
@@ -90,11 +92,10 @@ class DriverStream:
         # that skipped one must never make a failing program look all-AC.
         if len(got) >= len(tests) or (fail_fast and got and got[-1].verdict is not Verdict.AC):
             return got
-        started = sum(1 for e in self.events if e.get("event") == "start")
         missing = [t.name or str(i) for i, t in enumerate(tests)][len(got) :]
         reason = fault or self._driver_error() or NOT_RUN
         for position, name in enumerate(missing):
-            if not fault and position == 0 and started > len(got):
+            if not fault and position == 0 and self.looping:
                 # The driver died (or froze) while this test ran: the program is the suspect.
                 message = DRIVER_STALLED if self.stalled else DRIVER_DIED
                 got.append(TestOutcome(name=name, verdict=Verdict.RE, message=message))

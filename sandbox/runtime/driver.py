@@ -200,8 +200,10 @@ class Batch:
             for test in tests:
                 self.emit({"event": "test", **failure, "name": test["name"]})
             return
+        # One event, not one per test: from here on, a driver that dies or goes
+        # silent is blamed on the test after the last reported one.
+        self.emit({"event": "tests"})
         for test in tests:
-            self.emit({"event": "start", "name": test["name"]})
             outcome = self.run_test(test)
             self.emit({"event": "test", **outcome})
             if self.spec.get("fail_fast") and outcome["verdict"] != "AC":

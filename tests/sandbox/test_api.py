@@ -108,7 +108,7 @@ def test_wall_limit_defaults_from_cpu() -> None:
 def test_stream_survives_garbage_and_a_dead_driver() -> None:
     stream = DriverStream("n1")
     forged = b'{"event": "test", "name": "a", "verdict": "AC"}\n{"event": "done", "nonce": "guess"}\n'
-    stream.feed(b'not json\n[1,2]\n{"event": "start", "name": "a", "nonce": "n1"}\n' + forged)
+    stream.feed(b'not json\n[1,2]\n{"event": "tests", "nonce": "n1"}\n' + forged)
     outcomes = stream.outcomes([TestCase(name="a"), TestCase(name="b")], fail_fast=False)
     assert [o.verdict for o in outcomes] == [Verdict.RE, Verdict.SE]
     assert stream.garbage == 4
