@@ -182,7 +182,9 @@ class Batch:
         self.checker_argv: list[str] = []
         work = Path(spec["work"])
         # The scratch dir is kept (then emptied by fresh_dir): removing and re-making it costs more.
-        self.keep = {work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log", work / "scratch"}
+        self.keep = {p.resolve() for p in (work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log")}
+        self.keep.add(work.resolve() / "scratch")
+        self.wipe_tops = [str(Path(top).resolve()) for top in (*spec.get("wipe", []), spec["work"])]
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
 
     def emit(self, event: dict[str, Any]) -> None:
@@ -330,7 +332,7 @@ class Batch:
         have filled the disk or planted files for the next test, or for the checker)."""
         if self.snapshot is not None:
             self.snapshot.restore()
-        wipe_except([*self.spec.get("wipe", []), self.spec["work"]], self.keep)
+        wipe_except(self.wipe_tops, self.keep)
 
     def resolved_argv(self) -> list[str]:
         """The run command, with ``./x`` made absolute inside the program dir."""

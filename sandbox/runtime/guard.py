@@ -82,12 +82,15 @@ def _remove(path: Path) -> None:
 
 
 def wipe_except(tops: list[str], keep: set[Path]) -> None:
-    """Remove everything under each top directory except the kept paths (and their parents)."""
-    keep = {k.resolve() for k in keep}
+    """Remove everything under each top directory except the kept paths (and their parents).
+
+    ``tops`` and ``keep`` must be absolute and free of symlinks (the driver's own
+    paths are): resolving them on every call would cost more than the wipe.
+    """
     for top in tops:
         base = Path(top)
         if base.is_dir():
-            _wipe_dir(base.resolve(), keep)
+            _wipe_dir(base, keep)
 
 
 def _wipe_dir(directory: Path, keep: set[Path]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import gc
 import json
 import os
 import re
@@ -399,6 +400,9 @@ def main(argv: list[str]) -> int:
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     if "--warm" in argv:
         warm(argv[argv.index("--warm") + 1], "--call" in argv)
+    # Everything alive now is shared with every child: keep the children's
+    # collector off it, so it does not copy those pages on write.
+    gc.freeze()
     sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())
     try:
         serve(sock)
