@@ -77,8 +77,8 @@ class DriverStream:
 
     def feed(self, data: bytes) -> None:
         """Take a whole stdout blob."""
-        for line in data.splitlines():
-            self.feed_line(line)
+        self.feed_chunk(data)
+        self.finish()
 
     def outcomes(self, tests: Sequence[TestCase], fail_fast: bool, fault: str = "") -> list[TestOutcome]:
         """One outcome per test that ran; the missing ones explained.

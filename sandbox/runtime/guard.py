@@ -18,7 +18,13 @@ MAX_SNAPSHOT_BYTES = 256 << 20
 
 
 class Snapshot:
-    """The exact files under some directories, restorable after tampering."""
+    """The exact files under some directories, restorable after tampering.
+
+    Checking is by ``lstat`` only: any write, rename or ``utime`` updates a
+    file's ctime (which no unprivileged call can set back), so an unchanged
+    (inode, size, mode, mtime, ctime) means unchanged content, without reading
+    a possibly large binary before every test.
+    """
 
     def __init__(self, roots: list[Path]) -> None:
         self.roots = [r for r in roots if r.is_dir()]
@@ -32,21 +38,22 @@ class Snapshot:
                     if total > MAX_SNAPSHOT_BYTES:
                         raise RuntimeError(f"program files exceed {MAX_SNAPSHOT_BYTES >> 20} MiB")
                     self.files[path] = (data, path.stat().st_mode & 0o777)
+        self.seen = self._signatures()
+
+    def _signatures(self) -> dict[Path, tuple[int, ...]]:
+        found: dict[Path, tuple[int, ...]] = {}
+        for root in self.roots:
+            for path in [root, *root.rglob("*")]:
+                st = path.lstat()
+                found[path] = (st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
+        return found
 
     def intact(self) -> bool:
-        """True when every file is there, unchanged, and nothing was added."""
-        seen = 0
-        for root in self.roots:
-            for path in root.rglob("*"):
-                if path.is_symlink() or not (path.is_file() or path.is_dir()):
-                    return False
-                if path.is_dir():
-                    continue
-                kept = self.files.get(path)
-                if kept is None or path.read_bytes() != kept[0]:
-                    return False
-                seen += 1
-        return seen == len(self.files)
+        """True when nothing under the roots was added, removed or touched."""
+        try:
+            return self._signatures() == self.seen
+        except OSError:
+            return False
 
     def restore(self) -> bool:
         """Put every file back as it was; return whether anything had changed."""
@@ -58,6 +65,7 @@ class Snapshot:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             path.chmod(mode)
+        self.seen = self._signatures()
         return True
 
 

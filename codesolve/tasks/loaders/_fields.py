@@ -20,15 +20,19 @@ def _get(record: Mapping[str, Any], key: str, default: Any) -> Any:
     return value
 
 
+def _get_or_default(record: Mapping[str, Any], key: str, default: Any) -> Any:
+    # A null field counts as missing when there is a default to fall back on.
+    value = _get(record, key, default)
+    return default if value is None and default is not _MISSING else value
+
+
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
 def text(record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None) -> str:
     """A string field (``None`` counts as missing when a default is given)."""
-    value = _get(record, key, default)
-    if value is None and default is not _MISSING:
-        value = default
+    value = _get_or_default(record, key, default)
     if not isinstance(value, str):
         raise FieldError(name or key, f"expected a string, got {_kind(value)}")
     return value
@@ -52,9 +56,7 @@ def identifier(record: Mapping[str, Any], key: str, *, name: str | None = None) 
 
 def seq(record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None) -> list[Any]:
     """A list field (``None`` counts as missing when a default is given)."""
-    value = _get(record, key, default)
-    if value is None and default is not _MISSING:
-        value = default
+    value = _get_or_default(record, key, default)
     if not isinstance(value, list):
         raise FieldError(name or key, f"expected a list, got {_kind(value)}")
     return value
@@ -64,9 +66,7 @@ def mapping(
     record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None
 ) -> Mapping[str, Any]:
     """An object field (``None`` counts as missing when a default is given)."""
-    value = _get(record, key, default)
-    if value is None and default is not _MISSING:
-        value = default
+    value = _get_or_default(record, key, default)
     if not isinstance(value, Mapping):
         raise FieldError(name or key, f"expected an object, got {_kind(value)}")
     return value
