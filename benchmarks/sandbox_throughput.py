@@ -31,8 +31,8 @@ from sandbox.image import image_tag
 
 PY = "import sys\nnums = list(map(int, sys.stdin.read().split()))\nprint(sum(nums[1:]))\n"
 CPP = (
-    "#include <cstdio>\nint main(){int n;long long s=0,x;if(scanf(\"%d\",&n)!=1)return 1;"
-    "for(int i=0;i<n;i++){scanf(\"%lld\",&x);s+=x;}printf(\"%lld\\n\",s);}\n"
+    '#include <cstdio>\nint main(){int n;long long s=0,x;if(scanf("%d",&n)!=1)return 1;'
+    'for(int i=0;i<n;i++){scanf("%lld",&x);s+=x;}printf("%lld\\n",s);}\n'
 )
 
 

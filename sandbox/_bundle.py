@@ -6,12 +6,16 @@ Both backends use this, so the driver sees the same layout everywhere::
     <root>/prog/...            the candidate's files
     <root>/chk/...             the checker program, when there is one
     <root>/spec.json           read and deleted by the driver before any candidate runs
+
+The Docker backend's agent (:mod:`sandbox.runtime.agent`) already holds the
+runtime and takes the spec and files on its stdin instead: see :meth:`BatchFiles.request`.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -25,6 +29,7 @@ _RUNTIME_FILES = (
     ("sandbox/__init__.py", None),
     ("sandbox/checkers.py", "checkers.py"),
     ("sandbox/runtime/__init__.py", "runtime/__init__.py"),
+    ("sandbox/runtime/agent.py", "runtime/agent.py"),
     ("sandbox/runtime/driver.py", "runtime/driver.py"),
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
@@ -47,13 +52,35 @@ def runtime_files() -> tuple[tuple[str, bytes], ...]:
 
 @dataclass(frozen=True)
 class BatchFiles:
-    """Every file of one batch, relative to its root, plus the driver command."""
+    """One batch: its root, its own files (relative to the root) and its spec."""
 
     root: str
     files: tuple[tuple[str, bytes], ...]
-    driver: tuple[str, ...]
+    """The program and checker files (tests), or the command's work files (exec)."""
+    spec: bytes
+    """The driver's spec as JSON, nonce included."""
     nonce: str
     """Secret every genuine driver event carries (see :class:`sandbox._stream.DriverStream`)."""
+
+    def one_shot(self, python: str) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...]]:
+        """Everything a fresh driver process needs on disk, and the command that starts it."""
+        files = (*runtime_files(), *self.files, ("spec.json", self.spec))
+        return files, (python, f"{self.root}/rt/sandbox/runtime/driver.py", f"{self.root}/spec.json")
+
+    def request(self) -> bytes:
+        """The batch as one request to a running agent (see :mod:`sandbox.runtime.agent`)."""
+        header = json.dumps(
+            {"root": self.root, "spec": json.loads(self.spec), "files": [[rel, len(data)] for rel, data in self.files]}
+        ).encode()
+        return b"".join([_FRAME.pack(len(header)), header, *(data for _, data in self.files)])
+
+
+_FRAME = struct.Struct(">Q")
+
+
+def _sealed(root: str, files: list[tuple[str, bytes]], spec: dict[str, Any]) -> BatchFiles:
+    nonce = secrets.token_hex(16)
+    return BatchFiles(root, tuple(files), json.dumps({**spec, "nonce": nonce}).encode(), nonce)
 
 
 def _program_files(prefix: str, program: Program) -> list[tuple[str, bytes]]:
@@ -98,15 +125,12 @@ def test_spec(
     return spec
 
 
-def test_batch(root: str, program: Program, checker: CheckerSpec, spec: dict[str, Any], python: str) -> BatchFiles:
-    """All files of a test batch (runtime + program + checker + spec)."""
-    files = list(runtime_files())
-    files += _program_files("prog", program)
+def test_batch(root: str, program: Program, checker: CheckerSpec, spec: dict[str, Any]) -> BatchFiles:
+    """A test batch: the program, the checker program if any, and the spec."""
+    files = _program_files("prog", program)
     if checker.program is not None:
         files += _program_files("chk", checker.program)
-    nonce = secrets.token_hex(16)
-    files.append(("spec.json", json.dumps({**spec, "nonce": nonce}).encode()))
-    return BatchFiles(root, tuple(files), (python, f"{root}/rt/sandbox/runtime/driver.py", f"{root}/spec.json"), nonce)
+    return _sealed(root, files, spec)
 
 
 def exec_batch(
@@ -116,9 +140,8 @@ def exec_batch(
     limits: Limits,
     collect: Sequence[str],
     options: Mapping[str, Any],
-    python: str,
 ) -> BatchFiles:
-    """All files of a plain command run; the command's work dir is ``<root>/work``."""
+    """A plain command run; the command's work dir is ``<root>/work``."""
     spec = {
         "mode": "exec",
         "work": root,
@@ -129,8 +152,4 @@ def exec_batch(
         "collect": list(collect),
         **options,
     }
-    batch = list(runtime_files())
-    batch += [(f"work/{name}", data) for name, data in files.items()]
-    nonce = secrets.token_hex(16)
-    batch.append(("spec.json", json.dumps({**spec, "nonce": nonce}).encode()))
-    return BatchFiles(root, tuple(batch), (python, f"{root}/rt/sandbox/runtime/driver.py", f"{root}/spec.json"), nonce)
+    return _sealed(root, [(f"work/{name}", data) for name, data in files.items()], spec)

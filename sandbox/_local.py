@@ -84,7 +84,7 @@ class LocalSandbox:
             root = Path(tempfile.mkdtemp(prefix="codesolve-", dir=self.config.workdir))
             try:
                 spec = test_spec(str(root), program, tests, limits, checker, fail_fast, self._options())
-                batch = test_batch(str(root), program, checker, spec, sys.executable)
+                batch = test_batch(str(root), program, checker, spec)
                 first_wait = batch_deadline(limits, 0, program)
                 deadline = batch_deadline(limits, len(tests), program)
                 stream, fault = await self._drive(root, batch, deadline, limits.wall, first_wait)
@@ -108,7 +108,7 @@ class LocalSandbox:
             try:
                 if directory is not None:
                     await anyio.to_thread.run_sync(lambda: shutil.copytree(directory, root / "work", symlinks=True))
-                batch = exec_batch(str(root), command, files or {}, limits, collect, self._options(), sys.executable)
+                batch = exec_batch(str(root), command, files or {}, limits, collect, self._options())
                 stream, fault = await self._drive(root, batch, limits.wall + 30, limits.wall, limits.wall + 30)
                 return stream.exec_result(fault)
             finally:
@@ -118,9 +118,10 @@ class LocalSandbox:
     async def _drive(
         self, root: Path, batch: BatchFiles, deadline: float, wall: float, first_wait: float
     ) -> tuple[DriverStream, str]:
-        await anyio.to_thread.run_sync(write_files, root, batch.files)
+        files, argv = batch.one_shot(sys.executable)
+        await anyio.to_thread.run_sync(write_files, root, files)
         stream = DriverStream(batch.nonce)
-        process = await anyio.open_process(list(batch.driver), start_new_session=True)
+        process = await anyio.open_process(list(argv), start_new_session=True)
         fault = ""
         try:
             with anyio.fail_after(deadline):

@@ -59,6 +59,8 @@ class DriverStream:
 
     def feed_line(self, line: str | bytes) -> None:
         """Take one line of driver output (the driver only ever writes JSON objects)."""
+        if line[:1] in ("\x1e", b"\x1e"):
+            return  # the agent's end-of-batch mark (its control lines start with RS)
         line = line.strip()
         if not line:
             return

@@ -1,4 +1,4 @@
-"""The Docker backend: a warm pool of locked-down containers, one batch per exec."""
+"""The Docker backend: a warm pool of locked-down containers, each with a running agent."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import itertools
 import math
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,22 +17,33 @@ from sandbox._bundle import BatchFiles, exec_batch, test_batch, test_spec
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
+from sandbox._docker.session import AgentSession, start_agent
 from sandbox._protocol import DockerConfig
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
-from sandbox.image.recipe import SANDBOX_UID, image_tag
+from sandbox.image.recipe import image_tag
 
-_PYTHON = "/usr/bin/python3"
 _DIR_FILE_CAP = 64 << 20
+_AGENT_READY_S = 30.0
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A container and the agent running in it."""
+
+    container: Any
+    agent: AgentSession | None = None
 
 
 class DockerSandbox:
-    """Runs each batch with one ``exec`` of the driver in a warm container.
+    """Runs batches through the agent of a warm container (one ``exec`` per container).
 
     Containers are made on demand up to ``pool_size`` at once, kept warm
     between batches, and dropped (removed) whenever a batch did not end cleanly.
+    A batch is one write to the agent's stdin and a read of its output: no
+    Docker API call at all on the warm path.
     """
 
     def __init__(self, config: DockerConfig, engine: Engine) -> None:
@@ -40,9 +52,12 @@ class DockerSandbox:
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
         self.slots = anyio.CapacityLimiter(config.pool_size)
-        self._idle: dict[Shape, list[Any]] = {}
-        self._all: set[Any] = set()
+        self._idle: dict[Shape, list[_Slot]] = {}
+        self._all: set[_Slot] = set()
         self._seq = itertools.count(1)
+        # Reading a batch's output blocks a thread for the whole batch: one per
+        # slot, apart from the threads that make Docker API calls.
+        self._readers = anyio.CapacityLimiter(config.pool_size)
 
     @classmethod
     async def open(cls, config: DockerConfig) -> DockerSandbox:
@@ -76,7 +91,7 @@ class DockerSandbox:
         checker = checker or CheckerSpec()
         root = f"{WORK}/b{next(self._seq)}"
         spec = test_spec(root, program, tests, limits, checker, fail_fast, self._options())
-        batch = test_batch(root, program, checker, spec, _PYTHON)
+        batch = test_batch(root, program, checker, spec)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
         first_wait = batch_deadline(limits, 0, program)
         stream, fault = await self._run(
@@ -98,7 +113,7 @@ class DockerSandbox:
         if directory is not None:
             payload = {**await anyio.to_thread.run_sync(_read_tree, directory), **payload}
         root = f"{WORK}/b{next(self._seq)}"
-        batch = exec_batch(root, command, payload, limits, collect, self._options(), _PYTHON)
+        batch = exec_batch(root, command, payload, limits, collect, self._options())
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
         stream, fault = await self._run(shape, batch, limits.wall + 30, limits.wall, limits.wall + 30)
         return stream.exec_result(fault)
@@ -112,21 +127,17 @@ class DockerSandbox:
         stream = DriverStream(batch.nonce)
         async with self.slots:
             try:
-                container = await self._acquire(shape)
+                slot = await self._acquire(shape)
             except SandboxFault as exc:
                 return stream, str(exc)
             clean = False
             try:
-                archive = containers.tar_of(batch.files, batch.root.removeprefix(f"{WORK}/"))
-                await self.engine.call("put_archive", container.put_archive, WORK, archive)
-                fault = await self._watch(container, batch, stream, deadline, wall, first_wait)
-                clean = stream.done
-                return stream, fault if clean else fault or await self._container_fault(container)
-            except SandboxFault as exc:
-                return stream, str(exc)
+                fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait)
+                clean = stream.done and ended
+                return stream, fault if clean else fault or await self._container_fault(slot.container)
             finally:
                 with anyio.CancelScope(shield=True):
-                    await self._release(shape, container, clean)
+                    await self._release(shape, slot, clean)
 
     async def _container_fault(self, container: Any) -> str:
         """Why a stream ended early, when the container itself is to blame (else "").
@@ -145,19 +156,21 @@ class DockerSandbox:
         return f"sandbox container stopped mid-batch (exit {code}, OOM-killed={oom})"
 
     async def _watch(
-        self, container: Any, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
-    ) -> str:
-        """Run the driver and read its events as they come.
+        self, slot: _Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
+    ) -> tuple[str, bool]:
+        """Send the batch to the agent and read its events as they come.
 
         A driver silent for longer than a test could take (a program can
         SIGSTOP it: same uid) is given up on: the running test is blamed, not
-        the infrastructure. Returns an infrastructure fault, or "".
+        the infrastructure. Returns an infrastructure fault (or "") and whether
+        the agent marked the batch's end (so it is ready for the next one).
         """
         send, receive = anyio.create_memory_object_stream[bytes | None](max_buffer_size=math.inf)
         errors: list[str] = []
+        ended: list[bool] = []
         stderr = bytearray()
         async with anyio.create_task_group() as group:
-            group.start_soon(self._pump, container, batch.driver, send, errors, stderr)
+            group.start_soon(self._pump, slot, batch, send, errors, ended, stderr)
             with anyio.move_on_after(deadline) as overall:
                 while True:
                     with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
@@ -172,34 +185,34 @@ class DockerSandbox:
         stream.finish()
         stream.stderr = bytes(stderr)
         if overall.cancelled_caught:
-            return f"sandbox batch exceeded its {deadline:.0f}s deadline"
-        return errors[0] if errors and not stream.events else ""
+            return f"sandbox batch exceeded its {deadline:.0f}s deadline", False
+        return (errors[0] if errors and not stream.events else ""), bool(ended and ended[0])
 
-    async def _pump(self, container: Any, argv: Sequence[str], send: Any, errors: list[str], stderr: bytearray) -> None:
+    async def _pump(
+        self, slot: _Slot, batch: BatchFiles, send: Any, errors: list[str], ended: list[bool], stderr: bytearray
+    ) -> None:
+        agent = slot.agent
+        assert agent is not None
+
+        def forward(chunk: bytes | None) -> None:
+            anyio.from_thread.run_sync(send.send_nowait, chunk)
+
         def pump() -> None:
             try:
-                api = self.engine.client.api
-                exec_id = api.exec_create(container.id, list(argv), user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
-                for out, err in api.exec_start(exec_id, stream=True, demux=True):
-                    if out:
-                        anyio.from_thread.run_sync(send.send_nowait, out)
-                    if err:
-                        stderr.extend(err[: max(0, 65536 - len(stderr))])
-            except (docker.errors.DockerException, OSError) as exc:
-                errors.append(
-                    f"docker exec failed: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}"
-                )
+                ended.append(agent.run(batch.request(), batch.nonce, forward, stderr))
+            except OSError as exc:
+                errors.append(f"sandbox agent connection failed: {exc}")
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
                 return  # the reader gave up on us (stall, deadline, cancellation)
             try:
-                anyio.from_thread.run_sync(send.send_nowait, None)
+                forward(None)
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
                 pass
 
         # Abandoned on cancellation: removing the container ends the stream and the thread.
-        await anyio.to_thread.run_sync(pump, limiter=self.engine.limiter, abandon_on_cancel=True)
+        await anyio.to_thread.run_sync(pump, limiter=self._readers, abandon_on_cancel=True)
 
-    async def _acquire(self, shape: Shape) -> Any:
+    async def _acquire(self, shape: Shape) -> _Slot:
         idle = self._idle.get(shape)
         if idle:
             return idle.pop()
@@ -208,13 +221,23 @@ class DockerSandbox:
             self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus
         )
         container = await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
-        self._all.add(container)
-        return container
+        slot = _Slot(container)
+        self._all.add(slot)
+        try:
+            api, cid = self.engine.client.api, container.id
+            slot.agent = await self.engine.call(
+                "start agent", start_agent, api, cid, _AGENT_READY_S, timeout_s=_AGENT_READY_S + 5, retries=0
+            )
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._drop(slot)
+            raise
+        return slot
 
     async def _trim_idle(self) -> None:
         # Keep at most pool_size containers alive: drop idle ones of other shapes first.
         while len(self._all) >= self.config.pool_size:
-            victim = next((c for pool in self._idle.values() for c in pool), None)
+            victim = next((slot for pool in self._idle.values() for slot in pool), None)
             if victim is None:
                 return
             for pool in self._idle.values():
@@ -222,24 +245,26 @@ class DockerSandbox:
                     pool.remove(victim)
             await self._drop(victim)
 
-    async def _release(self, shape: Shape, container: Any, clean: bool) -> None:
+    async def _release(self, shape: Shape, slot: _Slot, clean: bool) -> None:
         if clean:
-            self._idle.setdefault(shape, []).append(container)
+            self._idle.setdefault(shape, []).append(slot)
         else:
-            await self._drop(container)
+            await self._drop(slot)
 
-    async def _drop(self, container: Any) -> None:
-        self._all.discard(container)
+    async def _drop(self, slot: _Slot) -> None:
+        self._all.discard(slot)
         try:
-            await self.engine.call("remove container", containers.remove, container)
+            await self.engine.call("remove container", containers.remove, slot.container)
         except SandboxFault:
             pass  # the TTL and the reaper get it later; nothing else can be done now
+        if slot.agent is not None:
+            slot.agent.close()
 
     async def aclose(self) -> None:
         """Remove every container of this pool (shielded: runs even when cancelled)."""
         with anyio.CancelScope(shield=True):
-            for container in list(self._all):
-                await self._drop(container)
+            for slot in list(self._all):
+                await self._drop(slot)
             self._idle.clear()
 
 

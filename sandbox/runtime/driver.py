@@ -390,15 +390,11 @@ def write_event(out: IO[str], spec: dict[str, Any], event: dict[str, Any]) -> No
     out.flush()
 
 
-def main(argv: list[str]) -> int:
-    """Entry point: ``driver.py SPEC.json``."""
-    spec_path = Path(argv[1])
-    spec: dict[str, Any] = json.loads(spec_path.read_text())
-    spec_path.unlink()
-    libc = ctypes.CDLL(None)
-    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    out = sys.stdout
+def run_spec(spec: dict[str, Any], out: IO[str]) -> None:
+    """Run one batch (tests or a plain command), then take down everything it started.
+
+    The last line written is always ``{"event": "done"}``.
+    """
     batch: Batch | None = None
     try:
         if spec["mode"] == "exec":
@@ -412,14 +408,38 @@ def main(argv: list[str]) -> int:
         if batch is not None and batch.zygote is not None:
             batch.zygote.close()
         if spec.get("container"):
-            # Inside our own container: take down every process of the sandbox
-            # user (the driver is spared by kill(2) itself), then empty tmpfs.
-            try:
-                os.kill(-1, signal.SIGKILL)
-            except ProcessLookupError:
-                pass  # nothing left to kill
-            wipe_except(spec.get("wipe", []), set())
+            end_of_batch(spec.get("wipe", []))
     write_event(out, spec, {"event": "done"})
+
+
+def end_of_batch(wipe: list[str]) -> None:
+    """Inside our own container: take down every process of the sandbox user (kill(2)
+    spares the caller and PID 1), reap them, then empty every writable place."""
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # nothing left to kill
+    # We are a child subreaper, so whatever survived the race with kill(-1) is
+    # one of our descendants; a long-lived agent must also reap the zombies.
+    kill_descendants(os.getpid())
+    wipe_except(wipe, set())
+
+
+def harden() -> None:
+    """Not dumpable (no test can ptrace us or read our memory through /proc), and a
+    child subreaper (orphans of a test come back to us, to be found and killed)."""
+    libc = ctypes.CDLL(None)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def main(argv: list[str]) -> int:
+    """Entry point: ``driver.py SPEC.json`` (one batch, then exit)."""
+    spec_path = Path(argv[1])
+    spec: dict[str, Any] = json.loads(spec_path.read_text())
+    spec_path.unlink()
+    harden()
+    run_spec(spec, sys.stdout)
     return 0
 
 

@@ -1,0 +1,121 @@
+"""The host's end of a container's agent (:mod:`sandbox.runtime.agent`).
+
+One ``docker exec`` per container, with stdin attached, starts the agent; each
+batch is then a write of its request and a read of the exec's multiplexed
+output up to the agent's end mark. The calls here block: the backend runs them
+in worker threads and bounds them with its own deadlines (dropping the
+container ends a blocked read).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from sandbox._bundle import runtime_files
+from sandbox._docker.containers import WORK, tar_of
+from sandbox.errors import SandboxFault
+from sandbox.image.recipe import SANDBOX_UID
+from sandbox.runtime.agent import END_MARK, READY
+
+_PYTHON = "/usr/bin/python3"
+_BOOT = "boot"
+_MUX = struct.Struct(">BxxxL")
+"""Docker's multiplexed stream: one byte for the stream (1 stdout, 2 stderr), three zero bytes, the size."""
+STDOUT, STDERR = 1, 2
+_STDERR_CAP = 65536
+
+
+class AgentSession:
+    """A running agent: send it a batch, read the batch's output, nothing more."""
+
+    def __init__(self, sdk_socket: Any) -> None:
+        # The SDK's wrapper owns the HTTP connection: keep it alive with us.
+        self._sdk_socket = sdk_socket
+        self._sock = getattr(sdk_socket, "_sock", sdk_socket)
+        self._buffer = bytearray()
+
+    def _fill(self, size: int) -> bool:
+        while len(self._buffer) < size:
+            chunk = self._sock.recv(1 << 16)
+            if not chunk:
+                return False
+            self._buffer += chunk
+        return True
+
+    def frame(self) -> tuple[int, bytes] | None:
+        """The next frame of output as (stream, bytes), or None when the exec ended."""
+        if not self._fill(_MUX.size):
+            return None
+        kind, size = _MUX.unpack_from(self._buffer)
+        if not self._fill(_MUX.size + size):
+            return None
+        payload = bytes(self._buffer[_MUX.size : _MUX.size + size])
+        del self._buffer[: _MUX.size + size]
+        return kind, payload
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Block until the agent says it is ready; SandboxFault if it does not."""
+        self._sock.settimeout(timeout_s)
+        out, err = bytearray(), bytearray()
+        try:
+            while b"\n" not in out:
+                frame = self.frame()
+                if frame is None:
+                    tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+                    raise SandboxFault(f"the sandbox agent did not start: {tail[0][:300]}")
+                (out if frame[0] == STDOUT else err).extend(frame[1])
+        except (TimeoutError, OSError) as exc:
+            raise SandboxFault(f"the sandbox agent did not start: {exc}") from exc
+        finally:
+            self._sock.settimeout(None)
+        if json.loads(out.split(b"\n")[0]) != READY:
+            raise SandboxFault(f"the sandbox agent said {bytes(out[:200])!r} instead of being ready")
+
+    def run(self, request: bytes, nonce: str, forward: Callable[[bytes], None], stderr: bytearray) -> bool:
+        """Send one batch and forward its stdout up to the agent's end mark for it.
+
+        Returns True at that mark, False when the output ended first (the agent
+        died). The agent's own stderr goes to ``stderr`` (capped).
+        """
+        self._sock.sendall(request)
+        mark = (END_MARK + nonce + "\n").encode()
+        tail = b""
+        while (frame := self.frame()) is not None:
+            kind, payload = frame
+            if kind != STDOUT:
+                stderr.extend(payload[: max(0, _STDERR_CAP - len(stderr))])
+                continue
+            forward(payload)
+            # The mark may be split across frames: look at the seam too.
+            if mark in tail + payload:
+                return True
+            tail = (tail + payload)[-len(mark) :]
+        return False
+
+    def close(self) -> None:
+        """Close our end (the agent sees the end of its input and exits)."""
+        try:
+            self._sock.close()
+        finally:
+            close = getattr(self._sdk_socket, "close", None)
+            if close is not None:
+                close()
+
+
+def start_agent(api: Any, container_id: str, ready_timeout_s: float) -> AgentSession:
+    """Ship the runtime into a fresh container and start its agent (blocking)."""
+    archive = tar_of(runtime_files(), _BOOT)
+    if not api.put_archive(container_id, WORK, archive):
+        raise SandboxFault("could not copy the sandbox runtime into the container")
+    argv = [_PYTHON, "-I", f"{WORK}/{_BOOT}/rt/sandbox/runtime/agent.py"]
+    exec_id = api.exec_create(container_id, argv, stdin=True, user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
+    session = AgentSession(api.exec_start(exec_id, socket=True))
+    try:
+        session.wait_ready(ready_timeout_s)
+    except BaseException:
+        session.close()
+        raise
+    return session

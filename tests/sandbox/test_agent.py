@@ -1,0 +1,156 @@
+"""The Docker backend's long-lived agent: framing, reuse, and what a test can do to it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import textwrap
+import threading
+
+import pytest
+
+from sandbox import Limits, Program, Sandbox, TestCase, Verdict, _bundle
+from sandbox._docker.session import AgentSession
+from sandbox._stream import DriverStream
+from sandbox._types import CheckerSpec
+from sandbox.runtime.agent import END_MARK
+
+LIMITS = Limits(cpu_seconds=1, wall_seconds=2, memory_mb=128)
+HOSTNAME = "with open('/etc/hostname') as fh:\n    print(fh.read().strip())\n"
+
+
+def mux(kind: int, payload: bytes) -> bytes:
+    """One frame of Docker's multiplexed exec stream."""
+    return struct.pack(">BxxxL", kind, len(payload)) + payload
+
+
+def serve_frames(frames: list[bytes]) -> tuple[AgentSession, threading.Thread, list[bytes]]:
+    """An AgentSession over a real socket pair whose far end replays ``frames`` after the request."""
+    ours, theirs = socket.socketpair()
+    received: list[bytes] = []
+
+    def far_end() -> None:
+        received.append(theirs.recv(1 << 16))
+        for frame in frames:
+            theirs.sendall(frame)
+        theirs.close()
+
+    thread = threading.Thread(target=far_end)
+    thread.start()
+    return AgentSession(ours), thread, received
+
+
+def test_session_stops_at_the_end_mark_even_split_across_frames() -> None:
+    mark = (END_MARK + "abc\n").encode()
+    events = b'{"event": "done", "nonce": "abc"}\n'
+    frames = [mux(1, events + mark[:5]), mux(2, b"agent noise\n"), mux(1, mark[5:]), mux(1, b"next batch")]
+    session, thread, received = serve_frames(frames)
+    out: list[bytes] = []
+    stderr = bytearray()
+    assert session.run(b"REQUEST", "abc", out.append, stderr) is True
+    thread.join(5)
+    assert received == [b"REQUEST"]
+    assert b"".join(out) == events + mark, "everything up to the mark, nothing after it"
+    assert bytes(stderr) == b"agent noise\n"
+    # What follows the mark is left for the next batch, not swallowed.
+    assert session.frame() == (1, b"next batch")
+    session.close()
+
+
+def test_session_reports_an_agent_that_died_before_its_mark() -> None:
+    mark_of_another_batch = (END_MARK + "other\n").encode()
+    session, thread, _ = serve_frames([mux(1, b'{"event": "tests"}\n' + mark_of_another_batch)])
+    out: list[bytes] = []
+    assert session.run(b"R", "abc", out.append, bytearray()) is False
+    thread.join(5)
+    session.close()
+
+
+def test_the_end_mark_is_never_an_event() -> None:
+    stream = DriverStream("n")
+    stream.feed(b'{"event": "tests", "nonce": "n"}\n' + (END_MARK + "n\n").encode())
+    assert stream.garbage == 0
+    assert [e["event"] for e in stream.events] == ["tests"]
+
+
+def test_a_request_carries_spec_and_files_once() -> None:
+    program = Program.single("python", "print(1)\n")
+    spec = _bundle.test_spec("/sandbox/b1", program, [TestCase(expected="1")], LIMITS, CheckerSpec(), False, {})
+    batch = _bundle.test_batch("/sandbox/b1", program, CheckerSpec(), spec)
+    request = batch.request()
+    (length,) = struct.unpack_from(">Q", request)
+    header = json.loads(request[8 : 8 + length])
+    assert header["root"] == "/sandbox/b1"
+    assert header["spec"]["nonce"] == batch.nonce
+    assert header["files"] == [["prog/main.py", len(b"print(1)\n")]]
+    assert request[8 + length :] == b"print(1)\n"
+
+
+@pytest.mark.anyio
+async def test_clean_batches_reuse_the_warm_container(docker_box: Sandbox) -> None:
+    program = Program.single("python", HOSTNAME)
+    hosts = set()
+    for _ in range(4):
+        [outcome] = await docker_box.run_tests(program, [TestCase()], LIMITS)
+        assert outcome.verdict is Verdict.AC, outcome
+        hosts.add(outcome.stdout.text.strip())
+    # Two pool slots at most: four sequential batches never needed a new container.
+    assert 1 <= len(hosts) <= 2, hosts
+
+
+@pytest.mark.anyio
+async def test_a_killed_agent_costs_its_container_and_nothing_else(docker_box: Sandbox) -> None:
+    killer = Program.single(
+        "python",
+        textwrap.dedent(
+            """
+            import os, signal
+            with open('/etc/hostname') as fh:
+                print(fh.read().strip(), flush=True)
+            for pid in os.listdir('/proc'):
+                try:
+                    with open(f'/proc/{pid}/cmdline', 'rb') as fh:
+                        if b'agent.py' in fh.read():
+                            os.kill(int(pid), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+            """
+        ),
+    )
+    [killed] = await docker_box.run_tests(killer, [TestCase()], LIMITS)
+    assert killed.verdict is Verdict.RE, killed
+    after = [await docker_box.run_tests(Program.single("python", HOSTNAME), [TestCase()], LIMITS) for _ in range(3)]
+    assert all(o.verdict is Verdict.AC for [o] in after), after
+
+
+PLANT = """
+import os, sys
+found = []
+for top in ("/sandbox", "/tmp", "/dev/shm"):
+    for folder, _, files in os.walk(top):
+        found += [os.path.join(folder, f) for f in files if f in ("agent.py", "driver.py", "zygote.py")]
+# Shadow every standard module wherever the runtime was started from: an agent that
+# imported anything from there from now on would run this and die.
+bomb = "import os\\nos.kill(os.getpid(), 9)\\n"
+for folder in ("/sandbox/boot/rt", "/sandbox/boot/rt/sandbox", "/sandbox/boot/rt/sandbox/runtime", "/sandbox"):
+    try:
+        os.makedirs(folder, exist_ok=True)
+        for name in sorted(sys.stdlib_module_names):
+            with open(os.path.join(folder, name + ".py"), "w") as fh:
+                fh.write(bomb)
+    except OSError:
+        pass
+print("runtime on disk:", found)
+"""
+
+
+@pytest.mark.anyio
+async def test_the_runtime_is_not_on_disk_and_planted_modules_are_never_imported(docker_box: Sandbox) -> None:
+    tests = [TestCase(name=f"t{i}") for i in range(3)]
+    outcomes = await docker_box.run_tests(Program.single("python", PLANT), tests, LIMITS)
+    assert [o.verdict for o in outcomes] == [Verdict.AC] * 3, outcomes
+    assert all(o.stdout.text.strip() == "runtime on disk: []" for o in outcomes), outcomes
+    cpp = Program.single("cpp", '#include <cstdio>\nint main(){std::puts("ok");}\n')
+    [after] = await docker_box.run_tests(cpp, [TestCase(expected="ok\n")], LIMITS)
+    assert after.verdict is Verdict.AC, after
