@@ -93,6 +93,10 @@ class LocalSandbox:
                 with anyio.CancelScope(shield=True):
                     await anyio.to_thread.run_sync(shutil.rmtree, root, True)
 
+    async def warm(self, limits: Limits) -> None:
+        """See :class:`sandbox.Sandbox`: nothing to start ahead of time here."""
+        del limits
+
     async def exec(
         self,
         command: Sequence[str],

@@ -49,6 +49,14 @@ class Sandbox(Protocol):
         """
         ...
 
+    async def warm(self, limits: Limits) -> None:
+        """Get ready for batches under ``limits`` (start containers) so the first ones do not wait.
+
+        Worth calling while something slow is in flight (the first model call);
+        never raises for infrastructure faults: the batches themselves report those.
+        """
+        ...
+
     async def aclose(self) -> None:
         """Release every container or process the backend holds."""
         ...

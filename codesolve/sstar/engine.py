@@ -19,6 +19,7 @@ from codesolve.llm import LLM, Completion, Message, Role
 from codesolve.sstar import selection
 from codesolve.sstar.clusters import code_key
 from codesolve.sstar.config import EngineConfig
+from codesolve.sstar.once import OnceEach
 from codesolve.sstar.trace import Recorder, Solution, Trace
 from codesolve.tasks.base import DebugTurn, Task, TestReport
 
@@ -90,6 +91,8 @@ class Engine:
         self.spend = Spend(config)
         self.candidates: list[Candidate] = []
         self.public_total = task.public_count
+        # Sampled candidates are often the very same program: run each distinct one once.
+        self.public_runs: OnceEach[str, TestReport] = OnceEach(keep=lambda report: not report.infra_error)
 
     async def solve(self) -> tuple[Solution, Trace]:
         """Run the whole loop and return the solution and its trace."""
@@ -97,7 +100,7 @@ class Engine:
         pick: selection.Pick | None = None
         with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope:
             try:
-                await self.generate()
+                await self.generate_while_preparing()
                 await self.debug_all()
                 pick = await selection.select(self)
             except BudgetExceeded as exc:
@@ -149,6 +152,19 @@ class Engine:
             ],
         )
         return completions
+
+    async def generate_while_preparing(self) -> None:
+        """Generate while the task gets its sandbox ready (containers start during the model call)."""
+        stopped: list[BudgetExceeded | LLMError] = []
+        async with anyio.create_task_group() as group:
+            group.start_soon(self.task.prepare)
+            try:
+                await self.generate()
+            except (BudgetExceeded, LLMError) as exc:
+                stopped.append(exc)  # raised bare below, not wrapped in an exception group
+                group.cancel_scope.cancel()
+        if stopped:
+            raise stopped[0]
 
     async def generate(self) -> None:
         """Phase 1: N candidates from one sampling call (the client splits it where it must)."""
@@ -211,9 +227,10 @@ class Engine:
 
     async def evaluate(self, candidate: Candidate) -> TestReport:
         """Public tests of the current code (a missing program fails them all without running)."""
-        if candidate.code is None:
+        code = candidate.code
+        if code is None:
             return no_code_report(self.public_total, "no code block found")
-        report = await self.task.run_public(candidate.code)
+        report, ran = await self.public_runs.get(candidate.key, lambda: self.task.run_public(code))
         self.recorder.add(
             "exec",
             "debug",
@@ -221,6 +238,7 @@ class Engine:
             passed=report.passed,
             total=report.total,
             verdicts=list(report.verdicts),
+            shared=not ran,
         )
         return report
 

@@ -229,8 +229,15 @@ async def distinguishing_evidence(
     proposed = await engine.task.parse_inputs(reply.text, 1)
     if not proposed:
         return []
-    [ba] = await engine.task.behaviours(code_a, proposed[:1])
-    [bb] = await engine.task.behaviours(code_b, proposed[:1])
+    runs: dict[str, Behaviour] = {}
+
+    async def run(side: str, code: str) -> None:
+        [runs[side]] = await engine.task.behaviours(code, proposed[:1])
+
+    async with anyio.create_task_group() as group:  # both sides at once: they are independent
+        group.start_soon(run, "a", code_a)
+        group.start_soon(run, "b", code_b)
+    ba, bb = runs["a"], runs["b"]
     if ba.signature == bb.signature or not (ba.ran_cleanly or bb.ran_cleanly):
         return []
     return [(proposed[0], ba, bb)]

@@ -99,6 +99,10 @@ class Task(Protocol):
         """Prompt to fix the latest code given every round so far (oldest dropped past a cap)."""
         ...
 
+    async def prepare(self) -> None:
+        """Get the sandbox ready (containers started) while the first model call is in flight."""
+        ...
+
     async def run_public(self, code: str) -> TestReport:
         """Run a candidate on the public tests in the sandbox."""
         ...

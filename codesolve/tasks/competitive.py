@@ -93,6 +93,10 @@ class CompetitiveTask:
         """The sandbox program of a candidate (the problem's prelude included)."""
         return self.problem.program(code)
 
+    async def prepare(self) -> None:
+        """See :class:`Task`."""
+        await self.sandbox.warm(self.limits)
+
     async def run_public(self, code: str) -> TestReport:
         """Public io tests (and public check tests, if any) in the sandbox."""
         outcomes = (

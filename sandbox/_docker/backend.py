@@ -212,10 +212,35 @@ class DockerSandbox:
         # Abandoned on cancellation: removing the container ends the stream and the thread.
         await anyio.to_thread.run_sync(pump, limiter=self._readers, abandon_on_cancel=True)
 
+    async def warm(self, limits: Limits) -> None:
+        """See :class:`sandbox.Sandbox`: start containers of this shape up to the pool size."""
+        shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
+
+        async def one() -> None:
+            async with self.slots:
+                try:
+                    await self._release(shape, await self._create(shape), True)
+                except (SandboxFault, docker.errors.DockerException):
+                    pass  # the batches that need a container will say what is wrong
+
+        async with anyio.create_task_group() as group:
+            for _ in range(self.config.pool_size - len(self._all)):
+                group.start_soon(one)
+
     async def _acquire(self, shape: Shape) -> _Slot:
         idle = self._idle.get(shape)
         if idle:
             return idle.pop()
+        return await self._create(shape)
+
+    async def _create(self, shape: Shape) -> _Slot:
+        # Shielded (every call in it has a deadline): a container made but not yet
+        # recorded when a cancellation arrived would be left running.
+        with anyio.CancelScope(shield=True):
+            slot = await self._start_container(shape)
+        return slot  # noqa: RET504  (outside the scope: mypy reads a cancel scope as maybe swallowing errors)
+
+    async def _start_container(self, shape: Shape) -> _Slot:
         await self._trim_idle()
         kwargs = containers.container_kwargs(
             self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus
@@ -229,8 +254,7 @@ class DockerSandbox:
                 "start agent", start_agent, api, cid, _AGENT_READY_S, timeout_s=_AGENT_READY_S + 5, retries=0
             )
         except BaseException:
-            with anyio.CancelScope(shield=True):
-                await self._drop(slot)
+            await self._drop(slot)
             raise
         return slot
 

@@ -20,8 +20,9 @@ Why a long-lived process is as safe as a process per batch:
   a test writes can be imported later);
 * it is not dumpable: no test can read its memory (where earlier batches'
   expected outputs were) or ptrace it;
-* every batch ends with ``kill(-1)`` and a wipe of every writable place, so
-  nothing of one batch is alive or on disk when the next one starts;
+* every batch ends with ``kill(-1)`` and a wipe of every writable place (done
+  after its results are sent, before the next request is read), so nothing of
+  one batch is alive or on disk when the next one starts;
 * a test that kills or stops it ends its stream without ``done``: the host
   then drops the whole container.
 """
@@ -111,9 +112,14 @@ def serve() -> int:
         if request is None:
             return 0
         spec: dict[str, Any] = request["spec"]
-        driver.run_spec(spec, out)
+        batch = driver.run_spec(spec, out)
+        # The results are final: let the host go on while we clean up. The next
+        # request is only read once every process of this batch is gone and
+        # every writable place is empty.
+        driver.write_event(out, spec, {"event": "done"})
         out.write(END_MARK + str(spec.get("nonce", "")) + "\n")
         out.flush()
+        driver.clean_up(spec, batch)
 
 
 if __name__ == "__main__":

@@ -390,10 +390,10 @@ def write_event(out: IO[str], spec: dict[str, Any], event: dict[str, Any]) -> No
     out.flush()
 
 
-def run_spec(spec: dict[str, Any], out: IO[str]) -> None:
-    """Run one batch (tests or a plain command), then take down everything it started.
+def run_spec(spec: dict[str, Any], out: IO[str]) -> Batch | None:
+    """Run one batch (tests or a plain command), reporting a crash of our own as an error event.
 
-    The last line written is always ``{"event": "done"}``.
+    Returns the batch, for :func:`clean_up`; the caller writes ``done``.
     """
     batch: Batch | None = None
     try:
@@ -404,12 +404,15 @@ def run_spec(spec: dict[str, Any], out: IO[str]) -> None:
             batch.run()
     except Exception as exc:
         write_event(out, spec, {"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]})
-    finally:
-        if batch is not None and batch.zygote is not None:
-            batch.zygote.close()
-        if spec.get("container"):
-            end_of_batch(spec.get("wipe", []))
-    write_event(out, spec, {"event": "done"})
+    return batch
+
+
+def clean_up(spec: dict[str, Any], batch: Batch | None) -> None:
+    """Stop the fork server and, in our own container, everything else the batch started."""
+    if batch is not None and batch.zygote is not None:
+        batch.zygote.close()
+    if spec.get("container"):
+        end_of_batch(spec.get("wipe", []))
 
 
 def end_of_batch(wipe: list[str]) -> None:
@@ -439,7 +442,9 @@ def main(argv: list[str]) -> int:
     spec: dict[str, Any] = json.loads(spec_path.read_text())
     spec_path.unlink()
     harden()
-    run_spec(spec, sys.stdout)
+    batch = run_spec(spec, sys.stdout)
+    clean_up(spec, batch)
+    write_event(sys.stdout, spec, {"event": "done"})
     return 0
 
 

@@ -90,6 +90,17 @@ async def test_wrong_then_fixed_in_round_two(docker_box: Sandbox) -> None:
     assert "Your output:\n-1" in second[-3].content
 
 
+async def test_identical_candidates_run_once(docker_box: Sandbox) -> None:
+    scenario = Scenario(rules=[Rule(match="A plus B", content=fenced(RIGHT))])
+    with ScriptedServer(scenario) as server:
+        solution, trace = await solve(server, APLUSB, docker_box, EngineConfig(n=4, rounds=1))
+    runs = [e for e in trace.events if e.kind == "exec" and e.phase == "debug"]
+    assert len(runs) == 4
+    assert sum(1 for e in runs if not e.data["shared"]) == 1, [e.data for e in runs]
+    assert all(e.data["verdicts"] == ["AC", "AC"] for e in runs)
+    assert solution.public_passed == 2
+
+
 async def test_judge_sees_real_outputs_and_picks_the_right_one(
     docker_box: Sandbox, demo_server: ScriptedServer, examples: dict[str, CompetitiveProblem]
 ) -> None:
