@@ -107,19 +107,23 @@ def serve() -> int:
     out = sys.stdout
     out.write(json.dumps(READY) + "\n")
     out.flush()
+    # Each batch's fork server is started ahead of it, while the host is busy
+    # elsewhere: a batch then only has to give it its directory.
+    spare = driver.spare_zygote(Path.cwd())
     while True:
         request = read_request(0)
         if request is None:
             return 0
         spec: dict[str, Any] = request["spec"]
-        batch = driver.run_spec(spec, out)
+        batch = driver.run_spec(spec, out, spare)
         # The results are final: let the host go on while we clean up. The next
         # request is only read once every process of this batch is gone and
         # every writable place is empty.
         driver.write_event(out, spec, {"event": "done"})
         out.write(END_MARK + str(spec.get("nonce", "")) + "\n")
         out.flush()
-        driver.clean_up(spec, batch)
+        driver.clean_up(spec, batch, spare)
+        spare = driver.spare_zygote(Path.cwd())
 
 
 if __name__ == "__main__":

@@ -53,42 +53,60 @@ def child_env(home: str, path: str | None = None) -> dict[str, str]:
 
 
 class Zygote:
-    """Handle on the fork server process."""
+    """Handle on the fork server process (started before it knows its batch: see :meth:`setup`)."""
 
-    def __init__(self, spec: dict[str, Any], warm: bool) -> None:
+    def __init__(self, log: Path, isolate_net: bool = False, path: str | None = None) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # From the source read when the driver started, never from disk again (a
         # test could have rewritten the file), in isolated mode so that nothing
         # in the program's directory can shadow a module the fork server imports.
-        flags = ["-I"] if warm else ["-I", "-S"]
-        argv = [sys.executable, *flags, "-c", ZYGOTE_SOURCE, str(theirs.fileno())]
-        if spec.get("isolate_net"):
+        argv = [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno())]
+        if isolate_net:
             argv.append("--isolate-net")
-        if warm:
-            argv += ["--warm", str(Path(spec["prog"]) / spec["entry"])]
-            if spec.get("function"):
-                argv.append("--call")
         # The fork server's stdout must not be ours: a test child could open
         # /proc/<its parent>/fd/1 and forge driver events. Its stderr goes to a
         # log that only ever serves as a diagnostic.
-        self.log = Path(spec["work"]) / "zygote.log"
-        with self.log.open("ab") as log:
+        self.log = log
+        with self.log.open("ab") as stderr:
             self.proc = subprocess.Popen(
                 argv,
                 pass_fds=[theirs.fileno()],
-                env=child_env(spec["work"], spec.get("path")),
-                cwd=spec["prog"],
+                env=child_env(str(log.parent), path),
+                cwd=log.parent,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=log,
+                stderr=stderr,
             )
         theirs.close()
         self.sock = ours
         hello = self.recv(_ZYGOTE_GRACE_S)
         if hello is None:
-            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-            raise RuntimeError(f"the fork server could not start: {tail[0][:300]}")
+            raise RuntimeError(f"the fork server could not start: {self.last_words()}")
         self.isolation = str(hello.get("isolation", "unknown"))
+
+    def last_words(self) -> str:
+        """The last line the fork server wrote on stderr."""
+        try:
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:]
+        except OSError:
+            tail = []
+        return (tail or ["no output"])[0][:300]
+
+    def setup(self, spec: dict[str, Any], warm: bool) -> None:
+        """Give the fork server its batch: work dir, environment, the program's imports to warm."""
+        request = {
+            "op": "setup",
+            "cwd": spec["prog"],
+            "env": child_env(spec["work"], spec.get("path")),
+            "entry": str(Path(spec["prog"]) / spec["entry"]) if warm else None,
+            "call": bool(spec.get("function")),
+        }
+        try:
+            self.sock.send(json.dumps(request).encode())
+        except OSError as exc:
+            raise RuntimeError(f"the fork server is unreachable: {exc}") from exc
+        if self.recv(_ZYGOTE_GRACE_S) is None:
+            raise RuntimeError(f"the fork server could not be set up: {self.last_words()}")
 
     def recv(self, timeout: float) -> dict[str, Any] | None:
         """One message, or None when the fork server is gone or silent past ``timeout``."""
@@ -171,8 +189,10 @@ def read_fd(fd: int, limit: int) -> tuple[bytes, int]:
 class Batch:
     """One batch of tests for one program."""
 
-    def __init__(self, spec: dict[str, Any], emit: IO[str]) -> None:
+    def __init__(self, spec: dict[str, Any], emit: IO[str], spare: Zygote | None = None) -> None:
         self.spec = spec
+        self.spare = spare
+        """A fork server started ahead of the batch, set up when first needed."""
         self.out = emit
         self.limits: dict[str, Any] = spec["limits"]
         self.lang: dict[str, Any] = spec["language"]
@@ -219,7 +239,8 @@ class Batch:
         return self.zygote
 
     def restart_zygote(self) -> None:
-        """Start a fresh fork server, after killing the old one and everything it left.
+        """Set up a fork server (the spare one, the first time), after killing the old one
+        and everything it left.
 
         The driver is a child subreaper: orphans of a fork server a test killed
         come back to it, so they are found here and cannot act in later tests.
@@ -227,8 +248,26 @@ class Batch:
         if self.zygote is not None:
             self.zygote.close()
             kill_descendants(os.getpid())
-        self.zygote = Zygote(self.spec, warm=self.lang["runner"] == "fork")
-        self.emit({"event": "hello", "isolation": self.zygote.isolation})
+        warm = self.lang["runner"] == "fork"
+        zygote = self.adopt_spare(warm)
+        if zygote is None:
+            log = Path(self.spec["work"]) / "zygote.log"
+            zygote = Zygote(log, bool(self.spec.get("isolate_net")), self.spec.get("path"))
+            zygote.setup(self.spec, warm)
+        self.zygote = zygote
+        self.emit({"event": "hello", "isolation": zygote.isolation})
+
+    def adopt_spare(self, warm: bool) -> Zygote | None:
+        """The spare fork server, set up for this batch (only once; None if there is none that works)."""
+        spare, self.spare = self.spare, None
+        if spare is None or spare.proc.poll() is not None:
+            return None
+        try:
+            spare.setup(self.spec, warm)
+        except RuntimeError:
+            spare.close()
+            return None
+        return spare
 
     def compile(self) -> dict[str, Any] | None:
         """Compile (or syntax-check) the program; a CE outcome on failure, else None."""
@@ -370,10 +409,10 @@ class Batch:
         return custom_checker.run(self.checker_argv, protocol, self.spec["work"], test, actual, env)
 
 
-def run_exec(spec: dict[str, Any], out: IO[str]) -> None:
+def run_exec(batch: Batch) -> None:
     """Repo mode: run one plain command through the fork server and report."""
+    spec = batch.spec
     Path(spec["cwd"]).mkdir(parents=True, exist_ok=True)
-    batch = Batch({**spec, "language": {"runner": "exec", "run": spec["command"]}, "checker": {}, "entry": ""}, out)
     raw = batch.spawn({"cwd": spec["cwd"]}, b"")
     collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
     batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})
@@ -390,29 +429,41 @@ def write_event(out: IO[str], spec: dict[str, Any], event: dict[str, Any]) -> No
     out.flush()
 
 
-def run_spec(spec: dict[str, Any], out: IO[str]) -> Batch | None:
+def run_spec(spec: dict[str, Any], out: IO[str], spare: Zygote | None = None) -> Batch | None:
     """Run one batch (tests or a plain command), reporting a crash of our own as an error event.
 
-    Returns the batch, for :func:`clean_up`; the caller writes ``done``.
+    ``spare`` is a fork server started ahead of time. Returns the batch, for
+    :func:`clean_up`; the caller writes ``done``.
     """
     batch: Batch | None = None
     try:
         if spec["mode"] == "exec":
-            run_exec(spec, out)
+            plain = {**spec, "language": {"runner": "exec", "run": spec["command"]}, "checker": {}, "entry": ""}
+            batch = Batch(plain, out, spare)
+            run_exec(batch)
         else:
-            batch = Batch(spec, out)
+            batch = Batch(spec, out, spare)
             batch.run()
     except Exception as exc:
         write_event(out, spec, {"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]})
     return batch
 
 
-def clean_up(spec: dict[str, Any], batch: Batch | None) -> None:
-    """Stop the fork server and, in our own container, everything else the batch started."""
-    if batch is not None and batch.zygote is not None:
-        batch.zygote.close()
+def clean_up(spec: dict[str, Any], batch: Batch | None, spare: Zygote | None = None) -> None:
+    """Stop the fork servers and, in our own container, everything else the batch started."""
+    for zygote in (batch.zygote if batch is not None else None, spare):
+        if zygote is not None:
+            zygote.close()
     if spec.get("container"):
         end_of_batch(spec.get("wipe", []))
+
+
+def spare_zygote(directory: Path) -> Zygote | None:
+    """A fork server started now for a batch still to come (None if it cannot start)."""
+    try:
+        return Zygote(directory / ".zygote.log")
+    except (RuntimeError, OSError):
+        return None
 
 
 def end_of_batch(wipe: list[str]) -> None:

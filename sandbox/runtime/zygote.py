@@ -8,6 +8,10 @@ Protocol on the ``SOCK_SEQPACKET`` socket it is given (one JSON message per
 packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
 child's stdin, so packets stay small):
 
+* ``{"op": "setup", "cwd": ..., "env": {...}, "entry": ..., "call": ...}`` → ``{"ready": true}``:
+  adopt a batch (its work dir and environment) and import, once, the standard
+  modules its program names. It is separate from start-up so that a fork server
+  can be started ahead of its batch, while the sandbox is otherwise idle;
 * ``{"op": "run", ...}`` + fds ``[stdin, stdout, stderr]`` → ``{"pid": ...}``
   then ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
 * ``{"op": "quit"}``.
@@ -329,6 +333,10 @@ def serve(sock: socket.socket) -> None:
         req = json.loads(msg)
         if req["op"] == "quit":
             return
+        if req["op"] == "setup":
+            setup(req)
+            sock.send(json.dumps({"ready": True}).encode())
+            continue
         pid = os.fork()
         if pid == 0:
             sock.close()
@@ -366,6 +374,18 @@ def stdlib_imports(source: str) -> list[str]:
     return names
 
 
+def setup(req: dict[str, Any]) -> None:
+    """Adopt a batch: its directory and environment (inherited by every test child), its imports."""
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    if req.get("entry"):
+        warm(req["entry"], bool(req.get("call")))
+    # Everything alive now is shared with every child: keep the children's
+    # collector off it, so it does not copy those pages on write.
+    gc.freeze()
+
+
 def warm(entry: str, call: bool) -> None:
     """Import, once, what every test child would otherwise import again.
 
@@ -386,7 +406,7 @@ def warm(entry: str, call: bool) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``zygote.py FD [--isolate-net] [--warm ENTRY [--call]]``."""
+    """Entry point: ``zygote.py FD [--isolate-net]``; a ``setup`` message then gives it its batch."""
     sock = socket.socket(fileno=int(argv[1]))
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -398,11 +418,8 @@ def main(argv: list[str]) -> int:
     # Only now (a non-dumpable process's /proc entries belong to root): from here
     # on, no test can ptrace the fork server or read its memory.
     _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    if "--warm" in argv:
-        warm(argv[argv.index("--warm") + 1], "--call" in argv)
-    # Everything alive now is shared with every child: keep the children's
-    # collector off it, so it does not copy those pages on write.
-    gc.freeze()
+    for name in _ALWAYS_WARM:
+        __import__(name)
     sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())
     try:
         serve(sock)
