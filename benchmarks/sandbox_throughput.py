@@ -115,7 +115,7 @@ def measure(language: str, source: str, args: argparse.Namespace, workdir: Path)
     tests = make_tests(args.tests)
     program = Program.single(language, source)
     workdir.chmod(0o755)  # the image's unprivileged user reads the bind mount in (d)
-    docker_b = anyio.run(batch_seconds, DockerConfig(pool_size=1), program, tests, args.repeat)
+    docker_b = anyio.run(batch_seconds, DockerConfig(), program, tests, args.repeat)
     local_b = anyio.run(batch_seconds, LocalConfig(allow_weaker=True), program, tests, args.repeat)
     if language == "python":
         (workdir / "main.py").write_text(source)

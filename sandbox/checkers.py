@@ -35,7 +35,8 @@ def token_lines(text: str) -> list[list[str]]:
 def output_digest(text: str) -> str:
     """Hash of the output as the token checker sees it (for behaviour clustering)."""
     canon = "\n".join(" ".join(line) for line in token_lines(text))
-    return hashlib.sha256(canon.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    # surrogatepass: any str (even a lone surrogate) encodes, one way only
+    return hashlib.sha256(canon.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _compare_lines(expected: list[list[str]], actual: list[list[str]], same: Any) -> tuple[bool, str]:

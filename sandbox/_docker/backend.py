@@ -6,7 +6,7 @@ import itertools
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
 from sandbox._docker.session import AgentSession, start_agent
 from sandbox._protocol import DockerConfig
+from sandbox._shards import shard_count, split
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
@@ -87,8 +88,32 @@ class DockerSandbox:
         checker: CheckerSpec | None = None,
         fail_fast: bool = False,
     ) -> list[TestOutcome]:
-        """See :class:`sandbox.Sandbox`."""
+        """See :class:`sandbox.Sandbox`.
+
+        A large batch is spread over the pool's idle containers (contiguous
+        shards, each in its own container, so tests that run at once share
+        nothing); the outcomes come back in test order all the same.
+        """
         checker = checker or CheckerSpec()
+        shards = shard_count(len(tests), int(self.slots.available_tokens), fail_fast)
+        if shards == 1:
+            return await self._run_tests(program, tests, limits, checker, fail_fast)
+        # Unnamed tests are named by position: their position in the whole batch, not in a shard.
+        named = [test if test.name else replace(test, name=str(i)) for i, test in enumerate(tests)]
+        parts = split(named, shards)
+        results: list[list[TestOutcome]] = [[] for _ in parts]
+
+        async def one(index: int) -> None:
+            results[index] = await self._run_tests(program, parts[index], limits, checker, False)
+
+        async with anyio.create_task_group() as group:
+            for index in range(len(parts)):
+                group.start_soon(one, index)
+        return [outcome for part in results for outcome in part]
+
+    async def _run_tests(
+        self, program: Program, tests: Sequence[TestCase], limits: Limits, checker: CheckerSpec, fail_fast: bool
+    ) -> list[TestOutcome]:
         root = f"{WORK}/b{next(self._seq)}"
         spec = test_spec(root, program, tests, limits, checker, fail_fast, self._options())
         batch = test_batch(root, program, checker, spec)

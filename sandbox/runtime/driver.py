@@ -92,14 +92,16 @@ class Zygote:
             tail = []
         return (tail or ["no output"])[0][:300]
 
-    def setup(self, spec: dict[str, Any], warm: bool) -> None:
-        """Give the fork server its batch: work dir, environment, the program's imports to warm."""
+    def setup(self, spec: dict[str, Any], warm: bool, run: dict[str, Any]) -> None:
+        """Give the fork server its batch: work dir, environment, the program's imports to warm,
+        and ``run``, the parameters every test shares."""
         request = {
             "op": "setup",
             "cwd": spec["prog"],
             "env": child_env(spec["work"], spec.get("path")),
             "entry": str(Path(spec["prog"]) / spec["entry"]) if warm else None,
             "call": bool(spec.get("function")),
+            "run": run,
         }
         try:
             self.sock.send(json.dumps(request).encode())
@@ -123,9 +125,6 @@ class Zygote:
             socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
         except OSError as exc:
             return None, f"fork server unreachable: {exc}"
-        started = self.recv(_ZYGOTE_GRACE_S)
-        if started is None:
-            return None, "fork server did not start the test"
         report = self.recv(wall + _ZYGOTE_GRACE_S)
         if report is None:
             return None, "fork server died during the test"
@@ -253,7 +252,7 @@ class Batch:
         if zygote is None:
             log = Path(self.spec["work"]) / "zygote.log"
             zygote = Zygote(log, bool(self.spec.get("isolate_net")), self.spec.get("path"))
-            zygote.setup(self.spec, warm)
+            zygote.setup(self.spec, warm, self.run_parameters())
         self.zygote = zygote
         self.emit({"event": "hello", "isolation": zygote.isolation})
 
@@ -263,7 +262,7 @@ class Batch:
         if spare is None or spare.proc.poll() is not None:
             return None
         try:
-            spare.setup(self.spec, warm)
+            spare.setup(self.spec, warm, self.run_parameters())
         except RuntimeError:
             spare.close()
             return None
@@ -318,24 +317,26 @@ class Batch:
             return {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}
         return None
 
-    def spawn(self, extra: dict[str, Any], stdin: bytes) -> dict[str, Any]:
-        """Run the program once through the fork server; return raw ingredients of a verdict."""
-        scratch = self.prepare_run()
-        fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
-        oom_before = verdicts.oom_kills()
-        request = {
-            "op": "run",
-            "cwd": str(scratch),
+    def run_parameters(self) -> dict[str, Any]:
+        """What every run of this batch shares (the fork server keeps it from setup on)."""
+        scratch = str(Path(self.spec["work"]) / "scratch")
+        return {
             "limits": {**self.limits, "stack_cap": self.spec.get("stack_cap", 0)},
             "runner": self.lang["runner"],
             "entry": str(Path(self.spec["prog"]) / self.spec["entry"]),
             "function": self.spec.get("function"),
             "argv": self.resolved_argv(),
-            "env": child_env(str(scratch), self.spec.get("path")),
+            "env": child_env(scratch, self.spec.get("path")),
             "as_slack": self.spec.get("as_slack", 0),
             "nproc": self.nproc,
-            **extra,
         }
+
+    def spawn(self, extra: dict[str, Any], stdin: bytes) -> dict[str, Any]:
+        """Run the program once through the fork server; return raw ingredients of a verdict."""
+        scratch = self.prepare_run()
+        fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
+        oom_before = verdicts.oom_kills()
+        request = {"op": "run", "cwd": str(scratch), **extra}
         try:
             report, why = self.run_with_retry(request, fds)
             stdout, out_size = read_fd(fds[1], int(self.limits["output"]) + 1)

@@ -8,12 +8,13 @@ Protocol on the ``SOCK_SEQPACKET`` socket it is given (one JSON message per
 packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
 child's stdin, so packets stay small):
 
-* ``{"op": "setup", "cwd": ..., "env": {...}, "entry": ..., "call": ...}`` → ``{"ready": true}``:
-  adopt a batch (its work dir and environment) and import, once, the standard
-  modules its program names. It is separate from start-up so that a fork server
-  can be started ahead of its batch, while the sandbox is otherwise idle;
-* ``{"op": "run", ...}`` + fds ``[stdin, stdout, stderr]`` → ``{"pid": ...}``
-  then ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
+* ``{"op": "setup", "cwd": ..., "env": {...}, "entry": ..., "call": ..., "run": {...}}``
+  → ``{"ready": true}``: adopt a batch (its work dir, environment, and the run
+  parameters every test shares: limits, runner, entry...) and import, once, the
+  standard modules its program names. It is separate from start-up so that a
+  fork server can be started ahead of its batch, while the sandbox is idle;
+* ``{"op": "run", "cwd": ...}`` (+ any run parameter to override) + fds
+  ``[stdin, stdout, stderr]`` → ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
 * ``{"op": "quit"}``.
 
 After every run it kills whatever the test left behind: it is a child
@@ -47,8 +48,8 @@ _ALWAYS_WARM = ("traceback",)
 _CALL_WARM = ("ast",)
 
 
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
+_LIBC = ctypes.CDLL(None, use_errno=True)
+"""Loaded once: every test child inherits it (a fresh load per child costs page copies)."""
 
 
 def isolate_network() -> str:
@@ -56,7 +57,7 @@ def isolate_network() -> str:
 
     Returns the isolation reached: ``netns``, ``userns+netns`` or ``none``.
     """
-    libc = _libc()
+    libc = _LIBC
     if libc.unshare(CLONE_NEWNET) == 0:
         return "netns"
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
@@ -64,36 +65,52 @@ def isolate_network() -> str:
     return "none"
 
 
-def _set_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> None:
+_LIMITS: list[tuple[int, tuple[int, int]]] = []
+"""The batch's rlimits, worked out once at setup; every test child applies them."""
+
+
+def plan_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> list[tuple[int, tuple[int, int]]]:
+    """The rlimits of a test: (resource, (soft, hard)) in the order they are set."""
     cpu = max(1, int(limits["cpu"] + 0.999))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    fsize = int(limits["output"]) + 1
-    resource.setrlimit(resource.RLIMIT_FSIZE, (max(fsize, int(limits["fsize"])),) * 2)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    fsize = max(int(limits["output"]) + 1, int(limits["fsize"]))
+    plan = [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_FSIZE, (fsize, fsize)),
+        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_NOFILE, (256, 256)),
+    ]
     if nproc:
         # Local, non-root only: RLIMIT_NPROC counts every process of the uid on the
         # machine, so in containers (one shared uid) the pids cgroup bounds tests instead.
-        resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        plan.append((resource.RLIMIT_NPROC, (nproc, nproc)))
     mem = int(limits["memory_mb"]) * 1024 * 1024
     if as_slack:
         # Local backend only: no cgroup there, so the address space is the backstop.
-        resource.setrlimit(resource.RLIMIT_AS, (mem + as_slack,) * 2)
-    _raise_stack(mem, int(limits.get("stack_cap", 0)))
+        plan.append((resource.RLIMIT_AS, (mem + as_slack, mem + as_slack)))
+    stack = _stack_limit(mem, int(limits.get("stack_cap", 0)))
+    if stack is not None:
+        plan.append((resource.RLIMIT_STACK, stack))
+    return plan
 
 
-def _raise_stack(mem: int, cap: int) -> None:
+def _stack_limit(mem: int, cap: int) -> tuple[int, int] | None:
     # Deep recursion is legitimate up to most of the memory limit; a stack that
     # overflows must still fault (RE) before the peak memory passes the limit (MLE).
     want = mem * 3 // 4
     if cap:
         want = min(want, cap)  # local backend: thread stacks count against its address-space limit
-    _, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
     want = want if hard == resource.RLIM_INFINITY else min(want, hard)
-    try:
-        resource.setrlimit(resource.RLIMIT_STACK, (want, hard))
-    except (ValueError, OSError):
-        pass
+    return (want, hard) if want != soft else None
+
+
+def _apply_limits(plan: list[tuple[int, tuple[int, int]]]) -> None:
+    for which, value in plan:
+        try:
+            resource.setrlimit(which, value)
+        except (ValueError, OSError):
+            if which != resource.RLIMIT_STACK:
+                raise  # a test without its limits must not run; the stack is only a convenience
 
 
 _COMPILED: dict[str, types.CodeType] = {}
@@ -209,13 +226,13 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         os.setsid()
         # The fork server is not dumpable (so a test cannot ptrace it or read its
         # memory); the test itself is, so that /proc/self and /dev/stdin work.
-        _libc().prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         os.closerange(3, 65536)
         os.chdir(req["cwd"])
         os.umask(0o077)
-        _set_limits(req["limits"], int(req.get("as_slack", 0)), int(req.get("nproc", 0)))
+        _apply_limits(_LIMITS)
         # Python ignores these; an exec'd program would inherit that and spin on
         # EFBIG instead of dying at the output limit.
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
@@ -337,13 +354,13 @@ def serve(sock: socket.socket) -> None:
             setup(req)
             sock.send(json.dumps({"ready": True}).encode())
             continue
+        req = {**_BATCH, **req}
         pid = os.fork()
         if pid == 0:
             sock.close()
             _child(req, fds)
         for fd in fds:
             os.close(fd)
-        sock.send(json.dumps({"pid": pid}).encode())
         status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]))
         leftovers = kill_descendants(os.getpid())
         if req.get("compile_only") and status == 0:
@@ -374,8 +391,16 @@ def stdlib_imports(source: str) -> list[str]:
     return names
 
 
+_BATCH: dict[str, Any] = {}
+"""Run parameters every test of the batch shares (sent once, at setup)."""
+
+
 def setup(req: dict[str, Any]) -> None:
     """Adopt a batch: its directory and environment (inherited by every test child), its imports."""
+    run = req["run"]
+    _BATCH.clear()
+    _BATCH.update(run)
+    _LIMITS[:] = plan_limits(run["limits"], int(run.get("as_slack", 0)), int(run.get("nproc", 0)))
     os.chdir(req["cwd"])
     os.environ.clear()
     os.environ.update(req["env"])
@@ -409,7 +434,7 @@ def main(argv: list[str]) -> int:
     """Entry point: ``zygote.py FD [--isolate-net]``; a ``setup`` message then gives it its batch."""
     sock = socket.socket(fileno=int(argv[1]))
     isolation = isolate_network() if "--isolate-net" in argv else "container"
-    _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     # Inherited by every test child: under memory pressure the kernel kills a
     # test (the largest of them) rather than the driver. Set once here, since a
     # write to /proc per child costs more than the rest of the fork.
@@ -417,7 +442,7 @@ def main(argv: list[str]) -> int:
         fh.write("1000")
     # Only now (a non-dumpable process's /proc entries belong to root): from here
     # on, no test can ptrace the fork server or read its memory.
-    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     for name in _ALWAYS_WARM:
         __import__(name)
     sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())
