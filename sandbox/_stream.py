@@ -82,6 +82,10 @@ class DriverStream:
         self.feed_chunk(data)
         self.finish()
 
+    def reported(self) -> int:
+        """How many test results arrived."""
+        return sum(1 for e in self.events if e.get("event") == "test")
+
     def outcomes(self, tests: Sequence[TestCase], fail_fast: bool, fault: str = "") -> list[TestOutcome]:
         """One outcome per test that ran; the missing ones explained.
 

@@ -95,11 +95,11 @@ class DockerSandbox:
         nothing); the outcomes come back in test order all the same.
         """
         checker = checker or CheckerSpec()
-        shards = shard_count(len(tests), int(self.slots.available_tokens), fail_fast)
-        if shards == 1:
-            return await self._run_tests(program, tests, limits, checker, fail_fast)
-        # Unnamed tests are named by position: their position in the whole batch, not in a shard.
+        # Unnamed tests are named by position in the whole batch (not in a shard or a re-run).
         named = [test if test.name else replace(test, name=str(i)) for i, test in enumerate(tests)]
+        shards = shard_count(len(named), int(self.slots.available_tokens), fail_fast)
+        if shards == 1:
+            return await self._run_tests(program, named, limits, checker, fail_fast)
         parts = split(named, shards)
         results: list[list[TestOutcome]] = [[] for _ in parts]
 
@@ -112,16 +112,30 @@ class DockerSandbox:
         return [outcome for part in results for outcome in part]
 
     async def _run_tests(
-        self, program: Program, tests: Sequence[TestCase], limits: Limits, checker: CheckerSpec, fail_fast: bool
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec,
+        fail_fast: bool,
+        eager: bool = False,
     ) -> list[TestOutcome]:
         root = f"{WORK}/b{next(self._seq)}"
-        spec = test_spec(root, program, tests, limits, checker, fail_fast, self._options())
+        options = {**self._options(), "lazy_events": not eager}
+        spec = test_spec(root, program, tests, limits, checker, fail_fast, options)
         batch = test_batch(root, program, checker, spec)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
         first_wait = batch_deadline(limits, 0, program)
         stream, fault = await self._run(
             shape, batch, batch_deadline(limits, len(tests), program), limits.wall, first_wait
         )
+        if not eager and not fault and stream.looping and not stream.done:
+            # The driver died (or froze) holding results not yet sent: the first
+            # missing test may not be the one that killed it. Run the rest again,
+            # every result sent as it comes, so the blame falls where it belongs.
+            done = stream.reported()
+            rest = await self._run_tests(program, tests[done:], limits, checker, fail_fast, eager=True)
+            return stream.outcomes(tests[:done], fail_fast) + rest
         return stream.outcomes(tests, fail_fast, fault)
 
     async def exec(

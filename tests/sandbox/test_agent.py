@@ -154,3 +154,30 @@ async def test_the_runtime_is_not_on_disk_and_planted_modules_are_never_imported
     cpp = Program.single("cpp", '#include <cstdio>\nint main(){std::puts("ok");}\n')
     [after] = await docker_box.run_tests(cpp, [TestCase(expected="ok\n")], LIMITS)
     assert after.verdict is Verdict.AC, after
+
+
+KILL_AT_30 = """
+import os, signal
+n = int(input())
+if n == 30:
+    for pid in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as fh:
+                if b'agent.py' in fh.read():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+print(n)
+"""
+
+
+@pytest.mark.anyio
+async def test_results_held_back_by_a_killed_agent_are_not_blamed_on_the_wrong_test(docker_box: Sandbox) -> None:
+    # Passing fast tests' results travel together; when the agent dies holding some,
+    # the rest of the batch is re-run with every result sent at once: the blame is exact.
+    tests = [TestCase(stdin=f"{n}\n", expected=f"{n}\n") for n in range(40)]
+    outcomes = await docker_box.run_tests(Program.single("python", KILL_AT_30), tests, LIMITS)
+    assert [o.name for o in outcomes] == [str(n) for n in range(40)]
+    assert all(o.verdict is Verdict.AC for o in outcomes[:30]), [(o.name, o.verdict, o.message) for o in outcomes]
+    assert outcomes[30].verdict is Verdict.RE, outcomes[30]
+    assert "died" in outcomes[30].message
