@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 
 MAX_SNAPSHOT_BYTES = 256 << 20
@@ -40,12 +41,11 @@ class Snapshot:
                     self.files[path] = (data, path.stat().st_mode & 0o777)
         self.seen = self._signatures()
 
-    def _signatures(self) -> dict[Path, tuple[int, ...]]:
-        found: dict[Path, tuple[int, ...]] = {}
+    def _signatures(self) -> dict[str, tuple[int, ...]]:
+        # os.scandir, not pathlib: this runs before every test.
+        found: dict[str, tuple[int, ...]] = {}
         for root in self.roots:
-            for path in [root, *root.rglob("*")]:
-                st = path.lstat()
-                found[path] = (st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
+            _sign(str(root), os.lstat(root), found)
         return found
 
     def intact(self) -> bool:
@@ -67,6 +67,14 @@ class Snapshot:
             path.chmod(mode)
         self.seen = self._signatures()
         return True
+
+
+def _sign(path: str, st: os.stat_result, found: dict[str, tuple[int, ...]]) -> None:
+    found[path] = (st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
+    if stat.S_ISDIR(st.st_mode):
+        with os.scandir(path) as entries:
+            for entry in entries:
+                _sign(entry.path, entry.stat(follow_symlinks=False), found)
 
 
 def _empty(directory: Path) -> None:
@@ -95,33 +103,43 @@ def wipe_except(tops: list[str], keep: set[Path]) -> None:
     ``tops`` and ``keep`` must be absolute and free of symlinks (the driver's own
     paths are): resolving them on every call would cost more than the wipe.
     """
+    kept = {str(k) for k in keep}
+    parents = {str(p) for k in keep for p in k.parents}
     for top in tops:
-        base = Path(top)
-        if base.is_dir():
-            _wipe_dir(base, keep)
+        _wipe_dir(top, kept, parents)
 
 
-def _wipe_dir(directory: Path, keep: set[Path]) -> None:
+def _wipe_dir(directory: str, kept: set[str], parents: set[str]) -> None:
     try:
-        entries = list(directory.iterdir())
+        with os.scandir(directory) as found:
+            entries = list(found)
     except OSError:
         return
     for entry in entries:
-        if entry in keep:
+        if entry.path in kept:
             continue
-        if any(entry in k.parents for k in keep) and entry.is_dir() and not entry.is_symlink():
-            _wipe_dir(entry, keep)
+        if entry.path in parents and entry.is_dir(follow_symlinks=False):
+            _wipe_dir(entry.path, kept, parents)
         else:
-            _remove(entry)
+            _remove(Path(entry.path))
 
 
 def fresh_dir(path: Path) -> Path:
     """``path`` as an empty directory of ours, whatever a test left there (a file, a link…)."""
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
-        path.unlink()
-    if path.is_dir():
-        _empty(path)
-    else:
-        path.mkdir(mode=0o700)
-    os.chmod(path, 0o700)
+    try:
+        st: os.stat_result | None = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        os.unlink(path)  # a file or a link where our directory was
+        st = None
+    if st is None:
+        os.mkdir(path, 0o700)
+        return path
+    if stat.S_IMODE(st.st_mode) != 0o700:
+        os.chmod(path, 0o700)  # before emptying: a test may have made it unreadable
+    with os.scandir(path) as found:
+        entries = list(found)
+    for entry in entries:
+        _remove(Path(entry.path))
     return path
