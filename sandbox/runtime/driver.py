@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
-from sandbox.runtime.guard import Snapshot, fresh_dir, wipe_except
+from sandbox.runtime.guard import Keep, Snapshot, fresh_dir, wipe_except
 from sandbox.runtime.zygote import kill_descendants
 
 PR_SET_DUMPABLE = 4
@@ -205,8 +205,8 @@ class Batch:
         self.checker_argv: list[str] = []
         work = Path(spec["work"])
         # The scratch dir is kept (then emptied by fresh_dir): removing and re-making it costs more.
-        self.keep = {p.resolve() for p in (work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log")}
-        self.keep.add(work.resolve() / "scratch")
+        kept = {p.resolve() for p in (work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log")}
+        self.keep = Keep({*kept, work.resolve() / "scratch"})
         self.wipe_tops = [str(Path(top).resolve()) for top in (*spec.get("wipe", []), spec["work"])]
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
 
@@ -497,7 +497,7 @@ def end_of_batch(wipe: list[str]) -> None:
     # We are a child subreaper, so whatever survived the race with kill(-1) is
     # one of our descendants; a long-lived agent must also reap the zombies.
     kill_descendants(os.getpid())
-    wipe_except(wipe, set())
+    wipe_except(wipe, Keep(set()))
 
 
 def harden() -> None:

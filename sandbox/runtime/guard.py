@@ -97,19 +97,25 @@ def _remove(path: Path) -> None:
         pass
 
 
-def wipe_except(tops: list[str], keep: set[Path]) -> None:
+class Keep:
+    """Paths a wipe spares (and the directories leading to them), as strings, worked out once."""
+
+    def __init__(self, paths: set[Path]) -> None:
+        self.kept = frozenset(str(k) for k in paths)
+        self.parents = frozenset(str(p) for k in paths for p in k.parents)
+
+
+def wipe_except(tops: list[str], keep: Keep) -> None:
     """Remove everything under each top directory except the kept paths (and their parents).
 
-    ``tops`` and ``keep`` must be absolute and free of symlinks (the driver's own
-    paths are): resolving them on every call would cost more than the wipe.
+    ``tops`` and the kept paths must be absolute and free of symlinks (the
+    driver's own paths are): resolving them on every call would cost more than the wipe.
     """
-    kept = {str(k) for k in keep}
-    parents = {str(p) for k in keep for p in k.parents}
     for top in tops:
-        _wipe_dir(top, kept, parents)
+        _wipe_dir(top, keep.kept, keep.parents)
 
 
-def _wipe_dir(directory: str, kept: set[str], parents: set[str]) -> None:
+def _wipe_dir(directory: str, kept: frozenset[str], parents: frozenset[str]) -> None:
     try:
         with os.scandir(directory) as found:
             entries = list(found)
