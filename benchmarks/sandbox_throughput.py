@@ -2,7 +2,9 @@
 
 One 100-test stdin/stdout problem (Python and C++), run as:
 
-  (a) the warm Docker backend: one batch, one exec, a fork per test;
+  (a) the warm Docker backend (default pool of 2): the batch goes to the containers' agents
+      (a large one spread over both), a fork per test;
+      Also shown: the same with a pool of one container (no spreading);
   (b) the local backend: the same driver on the host;
   (c) a fresh host process per test (``python3`` / the compiled binary): the naive floor;
   (d) ``docker run --rm`` per test: what naive harnesses do (fewer tests: it is slow).
@@ -116,6 +118,7 @@ def measure(language: str, source: str, args: argparse.Namespace, workdir: Path)
     program = Program.single(language, source)
     workdir.chmod(0o755)  # the image's unprivileged user reads the bind mount in (d)
     docker_b = anyio.run(batch_seconds, DockerConfig(), program, tests, args.repeat)
+    single_b = anyio.run(batch_seconds, DockerConfig(pool_size=1), program, tests, args.repeat)
     local_b = anyio.run(batch_seconds, LocalConfig(allow_weaker=True), program, tests, args.repeat)
     if language == "python":
         (workdir / "main.py").write_text(source)
@@ -128,6 +131,7 @@ def measure(language: str, source: str, args: argparse.Namespace, workdir: Path)
     c, d = statistics.median(fresh), statistics.median(naive)
     print(f"\n{language}: {len(tests)} tests, medians of {args.repeat} batches")
     print(row("(a) warm Docker backend", a, docker_b))
+    print(row("    ... one container (pool of 1)", marginal(*single_b, len(tests)), single_b))
     print(row("(b) local backend", b, local_b))
     print(row(f"(c) fresh process per test ({fresh_argv[0]})", c))
     print(row(f"(d) docker run --rm per test (n={len(naive)})", d))

@@ -1,12 +1,14 @@
 """The in-sandbox driver: runs one batch and streams one JSON line per event.
 
-Standard library only. Invoked as ``python3 driver.py SPEC.json``; it reads the
-spec and deletes it before any candidate code runs, turns itself non-dumpable
-(so test children, which run as the same uid, cannot read its memory through
-/proc or ptrace), starts the fork server, and for each test: hands it fresh
-memfds for stdin/stdout/stderr, waits for the verdict ingredients, checks the
-output and prints ``{"event": "test", ...}``. The last line is
-``{"event": "done"}``; a stream that ends without it means the driver died.
+Standard library only. The local backend invokes it as ``python3 driver.py
+SPEC.json`` (it reads the spec and deletes it before any candidate code runs);
+the Docker backend's agent (:mod:`sandbox.runtime.agent`) calls
+:func:`run_spec` batch after batch. Either way the process is non-dumpable (so
+test children, which run as the same uid, cannot read its memory through /proc
+or ptrace), gets a fork server, and for each test: hands it fresh memfds for
+stdin/stdout/stderr, waits for the verdict ingredients, checks the output and
+prints ``{"event": "test", ...}``. The last line is ``{"event": "done"}``; a
+stream that ends without it means the driver died.
 """
 
 from __future__ import annotations
