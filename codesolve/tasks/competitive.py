@@ -20,7 +20,9 @@ from codesolve.tasks.models import CompetitiveProblem
 from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
 from sandbox.checkers import token_lines
 
-GENERATOR_LIMITS = Limits(cpu_seconds=5, memory_mb=512, output_bytes=8 << 20)
+GENERATOR_LIMITS = Limits(cpu_seconds=5, memory_mb=256, output_bytes=8 << 20)
+"""Input generators written by the synthesizer. 256 MiB keeps them in the same container shape as
+the problems' own batches (up to ~490 MiB): another shape would evict a warm container."""
 SHOWN_CHARS = 1200
 _INT = re.compile(r"[+-]?\d+")
 

@@ -56,6 +56,7 @@ class DockerSandbox:
         self._idle: dict[Shape, list[_Slot]] = {}
         self._all: set[_Slot] = set()
         self._seq = itertools.count(1)
+        self._warming = 0
         # Reading a batch's output blocks a thread for the whole batch: one per
         # slot, apart from the threads that make Docker API calls.
         self._readers = anyio.CapacityLimiter(config.pool_size)
@@ -261,9 +262,14 @@ class DockerSandbox:
                     await self._release(shape, await self._create(shape), True)
                 except (SandboxFault, docker.errors.DockerException):
                     pass  # the batches that need a container will say what is wrong
+                finally:
+                    self._warming -= 1
 
+        # Several tasks may warm one pool at once: count the containers already coming.
+        missing = self.config.pool_size - len(self._all) - self._warming
+        self._warming += max(0, missing)
         async with anyio.create_task_group() as group:
-            for _ in range(self.config.pool_size - len(self._all)):
+            for _ in range(missing):
                 group.start_soon(one)
 
     async def _acquire(self, shape: Shape) -> _Slot:

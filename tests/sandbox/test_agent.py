@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import subprocess
 import textwrap
 import threading
 
+import anyio
 import pytest
 
-from sandbox import Limits, Program, Sandbox, TestCase, Verdict, _bundle
+from sandbox import DockerConfig, Limits, Program, Sandbox, TestCase, Verdict, _bundle, open_sandbox
 from sandbox._docker.session import AgentSession
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec
@@ -181,3 +183,32 @@ async def test_results_held_back_by_a_killed_agent_are_not_blamed_on_the_wrong_t
     assert all(o.verdict is Verdict.AC for o in outcomes[:30]), [(o.name, o.verdict, o.message) for o in outcomes]
     assert outcomes[30].verdict is Verdict.RE, outcomes[30]
     assert "died" in outcomes[30].message
+
+
+@pytest.mark.anyio
+async def test_concurrent_warm_ups_start_the_pool_and_no_more(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+
+    def running() -> list[str]:
+        ids = subprocess.run(
+            ["docker", "ps", "-q", "--filter", "label=codesolve.run=pytest-warm"],
+            capture_output=True, text=True, check=True, timeout=30,
+        ).stdout.split()  # fmt: skip
+        return sorted(ids)
+
+    async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-warm")) as box:
+        # Three solves warming one pool at once (as the engine's do) start two containers.
+        async with anyio.create_task_group() as group:
+            for _ in range(3):
+                group.start_soon(box.warm, LIMITS)
+        with anyio.fail_after(30):
+            while len(running()) < 2:
+                await anyio.sleep(0.1)
+        before = running()
+        assert len(before) == 2, before
+        program = Program.single("python", HOSTNAME)
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(box.run_tests, program, [TestCase()], LIMITS)
+        assert running() == before, "the batches found the warm containers ready"
