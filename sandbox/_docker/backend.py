@@ -257,13 +257,13 @@ class DockerSandbox:
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
 
         async def one() -> None:
-            async with self.slots:
-                try:
+            try:
+                async with self.slots:
                     await self._release(shape, await self._create(shape), True)
-                except (SandboxFault, docker.errors.DockerException):
-                    pass  # the batches that need a container will say what is wrong
-                finally:
-                    self._warming -= 1
+            except (SandboxFault, docker.errors.DockerException):
+                pass  # the batches that need a container will say what is wrong
+            finally:
+                self._warming -= 1  # also when cancelled while waiting for a slot
 
         # Several tasks may warm one pool at once: count the containers already coming.
         missing = self.config.pool_size - len(self._all) - self._warming
