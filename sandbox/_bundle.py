@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 from sandbox._types import CheckerSpec, Limits, Program, TestCase
-from sandbox.languages import get_language
+from sandbox.languages import Language, get_language
 
 _RUNTIME_FILES = (
     ("sandbox/__init__.py", None),
@@ -92,6 +92,16 @@ def _program_wire(root: str, prefix: str, program: Program) -> dict[str, Any]:
     return {"dir": f"{root}/{prefix}", "language": lang.to_wire(program.entry), "entry": program.entry}
 
 
+def check_program(program: Program) -> Language:
+    """The program's language, or InvalidRequest when the sandbox cannot run it as asked."""
+    lang = get_language(program.language)
+    if program.function is not None and lang.runner != "fork":
+        from sandbox.errors import InvalidRequest
+
+        raise InvalidRequest(f"call-based programs need a forking runtime; {lang.name} has none")
+    return lang
+
+
 def test_spec(
     root: str,
     program: Program,
@@ -102,11 +112,7 @@ def test_spec(
     options: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The driver's spec for a test batch rooted at ``root`` (an absolute path where it runs)."""
-    lang = get_language(program.language)
-    if program.function is not None and lang.runner != "fork":
-        from sandbox.errors import InvalidRequest
-
-        raise InvalidRequest(f"call-based programs need a forking runtime; {lang.name} has none")
+    lang = check_program(program)
     spec: dict[str, Any] = {
         "mode": "tests",
         "work": root,

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import docker.errors
 
-from sandbox._bundle import BatchFiles, exec_batch, test_batch, test_spec
+from sandbox._bundle import BatchFiles, check_program, exec_batch, test_batch, test_spec
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
@@ -28,6 +28,8 @@ from sandbox.image.recipe import image_tag
 
 _DIR_FILE_CAP = 64 << 20
 _AGENT_READY_S = 30.0
+_SETTLE_S = 60.0
+"""How long an agent may take to clean up after a batch (a test may have filled the disk)."""
 
 
 @dataclass(eq=False)
@@ -96,6 +98,7 @@ class DockerSandbox:
         nothing); the outcomes come back in test order all the same.
         """
         checker = checker or CheckerSpec()
+        check_program(program)  # refused here, once, not inside each shard
         # Unnamed tests are named by position in the whole batch (not in a shard or a re-run).
         named = [test if test.name else replace(test, name=str(i)) for i, test in enumerate(tests)]
         shards = shard_count(len(named), int(self.slots.available_tokens), fail_fast)
@@ -135,8 +138,9 @@ class DockerSandbox:
             # missing test may not be the one that killed it. Run the rest again,
             # every result sent as it comes, so the blame falls where it belongs.
             done = stream.reported()
-            rest = await self._run_tests(program, tests[done:], limits, checker, fail_fast, eager=True)
-            return stream.outcomes(tests[:done], fail_fast) + rest
+            if done < len(tests):
+                rest = await self._run_tests(program, tests[done:], limits, checker, fail_fast, eager=True)
+                return stream.outcomes(tests[:done], fail_fast) + rest
         return stream.outcomes(tests, fail_fast, fault)
 
     async def exec(
@@ -259,6 +263,8 @@ class DockerSandbox:
         async def one() -> None:
             try:
                 async with self.slots:
+                    if len(self._all) >= self.config.pool_size:
+                        return  # filled meanwhile: never evict a warm container to warm another
                     await self._release(shape, await self._create(shape), True)
             except (SandboxFault, docker.errors.DockerException):
                 pass  # the batches that need a container will say what is wrong
@@ -273,10 +279,22 @@ class DockerSandbox:
                 group.start_soon(one)
 
     async def _acquire(self, shape: Shape) -> _Slot:
-        idle = self._idle.get(shape)
-        if idle:
-            return idle.pop()
+        idle = self._idle.get(shape, [])
+        while idle:
+            slot = idle.pop()
+            if await self._settled(slot):
+                return slot
+            await self._drop(slot)  # its agent found something of the last batch left, and quit
         return await self._create(shape)
+
+    async def _settled(self, slot: _Slot) -> bool:
+        agent = slot.agent
+        if agent is None:
+            return False
+        if agent.unsettled is None:
+            return True
+        # Bounded by the socket timeout inside settle (usually the mark is already waiting).
+        return await anyio.to_thread.run_sync(agent.settle, _SETTLE_S, limiter=self._readers)
 
     async def _create(self, shape: Shape) -> _Slot:
         # Shielded (every call in it has a deadline): a container made but not yet

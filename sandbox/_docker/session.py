@@ -18,7 +18,7 @@ from sandbox._bundle import runtime_files
 from sandbox._docker.containers import WORK, tar_of
 from sandbox.errors import SandboxFault
 from sandbox.image.recipe import SANDBOX_UID
-from sandbox.runtime.agent import END_MARK, READY
+from sandbox.runtime.agent import CLEAN_MARK, END_MARK, READY
 
 _PYTHON = "/usr/bin/python3"
 _BOOT = "boot"
@@ -36,6 +36,8 @@ class AgentSession:
         self._sdk_socket = sdk_socket
         self._sock = getattr(sdk_socket, "_sock", sdk_socket)
         self._buffer = bytearray()
+        self.unsettled: str | None = None
+        """Nonce of the last batch until the agent says it is cleaned up (see :meth:`settle`)."""
 
     def _fill(self, size: int) -> bool:
         while len(self._buffer) < size:
@@ -91,9 +93,32 @@ class AgentSession:
             forward(payload)
             # The mark may be split across frames: look at the seam too.
             if mark in tail + payload:
+                self.unsettled = nonce
                 return True
             tail = (tail + payload)[-len(mark) :]
         return False
+
+    def settle(self, timeout_s: float) -> bool:
+        """Wait for the agent's word that the last batch is taken down and nothing of it is
+        left; False when it does not come (the agent gave up on a dirty container, or died)."""
+        if self.unsettled is None:
+            return True
+        mark = (CLEAN_MARK + self.unsettled + "\n").encode()
+        seen = b""
+        self._sock.settimeout(timeout_s)
+        try:
+            while mark not in seen:
+                frame = self.frame()
+                if frame is None:
+                    return False
+                if frame[0] == STDOUT:
+                    seen = seen[-len(mark) :] + frame[1]
+        except OSError:  # TimeoutError included
+            return False
+        finally:
+            self._sock.settimeout(None)
+        self.unsettled = None
+        return True
 
     def close(self) -> None:
         """Close our end (the agent sees the end of its input and exits)."""

@@ -11,7 +11,9 @@ the files' bytes in that order. Answer: the driver's event lines on stdout
 (the last is ``done``), then a line of :data:`END_MARK` + the batch nonce, which
 tells the host's reader the batch is over without it reading any further. It
 goes to stdout too: Docker forwards stdout and stderr independently, so a mark
-on stderr could overtake the last events.
+on stderr could overtake the last events. Once the batch is taken down and
+checked gone, a :data:`CLEAN_MARK` line follows; the host sends nothing more
+before it has seen that line.
 
 Why a long-lived process is as safe as a process per batch:
 
@@ -20,9 +22,13 @@ Why a long-lived process is as safe as a process per batch:
   a test writes can be imported later);
 * it is not dumpable: no test can read its memory (where earlier batches'
   expected outputs were) or ptrace it;
-* every batch ends with ``kill(-1)`` and a wipe of every writable place (done
-  after its results are sent, before the next request is read), so nothing of
-  one batch is alive or on disk when the next one starts;
+* every batch ends with ``kill(-1)`` and a wipe of every writable place (after
+  its results are sent, before the next request is read), then a check that
+  nothing of it is alive or on disk; if anything is, the agent exits and the
+  host drops the container. The host sends the next batch only after the
+  agent's word that the check passed;
+* its stdin (where the next batch's spec arrives) is moved off fd 0 before
+  anything runs, so no compiler or checker it starts can read it;
 * a test that kills or stops it ends its stream without ``done``: the host
   then drops the whole container.
 """
@@ -40,6 +46,8 @@ from typing import Any
 _RT = Path(__file__).resolve().parents[2]
 HEADER = struct.Struct(">Q")
 END_MARK = "\x1ecodesolve-batch-end "
+CLEAN_MARK = "\x1ecodesolve-batch-clean "
+"""After the end mark, once the batch is taken down and nothing of it is left."""
 """Starts with a control character that JSON never leaves unescaped: no event line can hold it."""
 READY = {"event": "ready"}
 _MAX_HEADER = 256 << 20
@@ -71,6 +79,9 @@ def read_request(fd: int) -> dict[str, Any] | None:
         return None
     request: dict[str, Any] = json.loads(body)
     root = Path(request["root"])
+    # Never an existing directory: the last wipe left nothing, and a root that
+    # is already there would be something a test prepared for this batch.
+    os.mkdir(root, 0o700)
     for rel, size in request["files"]:
         data = read_exactly(fd, int(size)) if size else b""
         if data is None:
@@ -97,6 +108,19 @@ def forget_runtime_on_disk() -> None:
     shutil.rmtree(_RT, ignore_errors=True)
 
 
+def take_requests_channel() -> int:
+    """Our stdin, moved to a private descriptor; fd 0 becomes /dev/null.
+
+    Nothing we start (a compiler, a checker) may inherit the channel the host
+    sends the next batch's spec on.
+    """
+    channel = os.dup(0)  # not inheritable
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return channel
+
+
 def serve() -> int:
     """Answer requests until stdin ends."""
     # Imported here, not at the top: the host imports this module for its constants.
@@ -104,6 +128,7 @@ def serve() -> int:
 
     forget_runtime_on_disk()
     driver.harden()
+    channel = take_requests_channel()
     out = sys.stdout
     out.write(json.dumps(READY) + "\n")
     out.flush()
@@ -111,19 +136,35 @@ def serve() -> int:
     # elsewhere: a batch then only has to give it its directory.
     spare = driver.spare_zygote(Path.cwd())
     while True:
-        request = read_request(0)
+        request = read_request(channel)
         if request is None:
             return 0
         spec: dict[str, Any] = request["spec"]
+        nonce = str(spec.get("nonce", ""))
         batch = driver.run_spec(spec, out, spare)
-        # The results are final: let the host go on while we clean up. The next
-        # request is only read once every process of this batch is gone and
-        # every writable place is empty.
+        # The results are final: let the host go on while we clean up.
         driver.write_event(out, spec, {"event": "done"})
-        out.write(END_MARK + str(spec.get("nonce", "")) + "\n")
+        out.write(END_MARK + nonce + "\n")
         out.flush()
-        driver.clean_up(spec, batch, spare)
+        settle(driver, spec, batch, spare, nonce, out)
         spare = driver.spare_zygote(Path.cwd())
+
+
+def settle(driver: Any, spec: dict[str, Any], batch: Any, spare: Any, nonce: str, out: Any) -> None:
+    """Take the batch down, check nothing of it is left, and say so (:data:`CLEAN_MARK`).
+
+    The host sends the next batch only after that line. If anything survived
+    (a process, a file the wipe could not remove) we exit instead: the host then
+    drops the container, and no later batch can meet what this one left.
+    """
+    try:
+        driver.clean_up(spec, batch, spare)
+    except BaseException as exc:
+        sys.stderr.write(f"sandbox agent: cleanup failed, leaving: {exc!r}\n"[:2000])
+        sys.stderr.flush()
+        os._exit(1)
+    out.write(CLEAN_MARK + nonce + "\n")
+    out.flush()
 
 
 if __name__ == "__main__":

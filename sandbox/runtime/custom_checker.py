@@ -32,7 +32,15 @@ def prepare(program: dict[str, Any], env: dict[str, str]) -> list[str]:
     base = Path(program["dir"])
     if lang.get("compile"):
         try:
-            proc = subprocess.run(lang["compile"], cwd=base, env=env, capture_output=True, timeout=120, check=False)
+            proc = subprocess.run(
+                lang["compile"],
+                cwd=base,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise CheckerFault(f"checker does not compile: {exc}") from exc
         if proc.returncode != 0:

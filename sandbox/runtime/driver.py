@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
-from sandbox.runtime.guard import Keep, Snapshot, fresh_dir, wipe_except
+from sandbox.runtime.guard import Keep, Snapshot, fresh_dir, leftovers, wipe_except
 from sandbox.runtime.zygote import kill_descendants
 
 PR_SET_DUMPABLE = 4
@@ -280,8 +280,8 @@ class Batch:
     def adopt_spare(self, warm: bool) -> Zygote | None:
         """The spare fork server, set up for this batch (only once; None if there is none that works)."""
         spare, self.spare = self.spare, None
-        if spare is None or spare.proc.poll() is not None:
-            return None
+        if spare is None or spare.proc.poll() is not None or self.spec.get("isolate_net"):
+            return None  # (a spare never isolates the network: it was started for containers)
         try:
             spare.setup(self.spec, warm, self.run_parameters())
         except RuntimeError:
@@ -323,6 +323,7 @@ class Batch:
                 cmd,
                 cwd=self.spec["prog"],
                 env=child_env(self.spec["work"], self.spec.get("path")),
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
                 timeout=_COMPILE_WALL_S,
                 preexec_fn=limit,
@@ -500,6 +501,32 @@ def end_of_batch(wipe: list[str]) -> None:
     # one of our descendants; a long-lived agent must also reap the zombies.
     kill_descendants(os.getpid())
     wipe_except(wipe, Keep(set()))
+    left = leftovers(wipe)
+    if left:
+        raise RuntimeError(f"the wipe left {len(left)} entries, e.g. {left[0][:200]}")
+    alive = others_alive()
+    if alive:
+        raise RuntimeError(f"processes of the sandbox user survived the batch: {alive[:5]}")
+
+
+def others_alive(attempts: int = 20) -> list[int]:
+    """Processes of our uid other than us and PID 1 (some may take a moment to be reaped)."""
+    me, uid = os.getpid(), os.getuid()
+    alive: list[int] = []
+    for _ in range(attempts):
+        alive = []
+        for name in os.listdir("/proc"):
+            if name.isdigit() and int(name) not in (1, me):
+                try:
+                    if os.stat(f"/proc/{name}").st_uid == uid:
+                        alive.append(int(name))
+                except OSError:
+                    continue  # gone meanwhile
+        if not alive:
+            return []
+        kill_descendants(me)
+        time.sleep(0.005)
+    return alive
 
 
 def harden() -> None:

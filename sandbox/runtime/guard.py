@@ -13,9 +13,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 MAX_SNAPSHOT_BYTES = 256 << 20
+_FORCE_S = 120
 
 
 class Snapshot:
@@ -52,7 +54,7 @@ class Snapshot:
         """True when nothing under the roots was added, removed or touched."""
         try:
             return self._signatures() == self.seen
-        except OSError:
+        except (OSError, RecursionError):
             return False
 
     def restore(self) -> bool:
@@ -82,19 +84,44 @@ def _empty(directory: Path) -> None:
         directory.unlink(missing_ok=True)
         directory.mkdir(mode=0o700)
         return
+    os.chmod(directory, 0o700)
     for entry in directory.iterdir():
         _remove(entry)
 
 
-def _remove(path: Path) -> None:
+def _remove(path: str | Path) -> None:
+    """Remove a file, a link or a whole tree, whatever modes a test gave it.
+
+    The fast way first; a tree it cannot take (directories inside made
+    unwritable or unreadable, or nested deeper than a recursive walk goes) is
+    handed to coreutils, which make every directory ours and walk any depth.
+    """
     try:
-        if path.is_dir() and not path.is_symlink():
-            os.chmod(path, 0o700)  # a test may have made it unwritable to stop us
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+        st = os.lstat(path)
     except OSError:
-        pass
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
+    try:
+        shutil.rmtree(path)
+    except (OSError, RecursionError):
+        _force_remove(str(path))
+
+
+def _force_remove(path: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    for argv in (["chmod", "-R", "u+rwx", "--", path], ["rm", "-rf", "--", path]):
+        try:
+            subprocess.run(
+                argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, timeout=_FORCE_S, check=False,
+            )  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return  # what is left is found by the caller's check
 
 
 class Keep:
@@ -149,3 +176,16 @@ def fresh_dir(path: Path) -> Path:
     for entry in entries:
         _remove(Path(entry.path))
     return path
+
+
+def leftovers(tops: list[str]) -> list[str]:
+    """What is still under each top directory (after a full wipe, there must be nothing)."""
+    found: list[str] = []
+    for top in tops:
+        try:
+            found += [os.path.join(top, name) for name in os.listdir(top)]
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            found.append(f"{top}: {exc.strerror}")
+    return found

@@ -212,3 +212,82 @@ async def test_concurrent_warm_ups_start_the_pool_and_no_more(docker_available: 
             for _ in range(2):
                 group.start_soon(box.run_tests, program, [TestCase()], LIMITS)
         assert running() == before, "the batches found the warm containers ready"
+
+
+LEAVE_BEHIND = """
+import os
+root = os.path.dirname(os.getcwd())  # the batch root: /sandbox/bN
+here = int(os.path.basename(root)[1:])
+for n in range(here + 1, here + 30):
+    prog = f"/sandbox/b{n}/prog"
+    try:
+        os.makedirs(prog, exist_ok=True)
+        for name in ("main.py", "_strptime.py"):
+            with open(os.path.join(prog, name), "w") as fh:
+                fh.write("print('PWNED by an earlier batch')\\n" if name != "main.py" else "")
+        os.chmod(prog, 0o500)
+    except OSError:
+        pass
+try:
+    os.makedirs("/tmp/keep", exist_ok=True)
+    with open("/tmp/keep/locked", "w") as fh:
+        fh.write("left")
+    os.chmod("/tmp/keep", 0o500)
+except OSError:
+    pass
+# A tree deeper than a recursive walk goes.
+os.chdir("/dev/shm")
+for _ in range(3000):
+    os.mkdir("d")
+    os.chdir("d")
+with open("/etc/hostname") as fh:
+    print("planted in", fh.read().strip())
+"""
+LOOK = """
+import datetime, os
+print(datetime.datetime.strptime("2024-01-02", "%Y-%m-%d").day)
+print(os.path.exists("/tmp/keep/locked"), os.listdir("/dev/shm"))
+with open("/etc/hostname") as fh:
+    print(fh.read().strip(), file=__import__("sys").stderr)
+"""
+
+
+@pytest.mark.anyio
+async def test_what_a_batch_leaves_in_locked_or_deep_directories_never_reaches_the_next(
+    docker_available: bool,
+) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-leave")) as box:
+        [planted] = await box.run_tests(Program.single("python", LEAVE_BEHIND), [TestCase()], LIMITS)
+        assert planted.stdout.text.startswith("planted in"), planted
+        host = planted.stdout.text.split()[-1]
+        for _ in range(2):
+            [later] = await box.run_tests(Program.single("python", LOOK), [TestCase(expected="2\nFalse []\n")], LIMITS)
+            assert later.verdict is Verdict.AC, later
+            # The same container: its wipe removed all of it (a failed wipe would cost the container).
+            assert later.stderr.text.strip() == host
+
+
+@pytest.mark.anyio
+async def test_a_compiler_never_reads_the_next_batch(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    sneaky = Program.single("cpp", '#include "/dev/stdin"\nint main() { return 0; }\n')
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-stdin")) as box:
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as group:
+                group.start_soon(box.run_tests, sneaky, [TestCase()], LIMITS)
+                await anyio.sleep(0.5)  # queued behind it on the one container
+                after = await box.run_tests(Program.single("python", "print(7)\n"), [TestCase(expected="7")], LIMITS)
+    assert [o.verdict for o in after] == [Verdict.AC], after
+
+
+@pytest.mark.anyio
+async def test_a_refused_program_is_refused_the_same_way_however_large_the_batch(docker_box: Sandbox) -> None:
+    from sandbox.errors import InvalidRequest
+
+    program = Program.single("cpp", "int add(int a, int b) { return a + b; }\n", function="add")
+    for count in (2, 80):
+        with pytest.raises(InvalidRequest):
+            await docker_box.run_tests(program, [TestCase(call_args="[1, 2]")] * count, LIMITS)
