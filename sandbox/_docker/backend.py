@@ -21,7 +21,7 @@ from sandbox._docker.session import AgentSession, start_agent
 from sandbox._protocol import DockerConfig
 from sandbox._shards import shard_count, split
 from sandbox._stream import DriverStream
-from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
+from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome, Verdict
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
 from sandbox.image.recipe import image_tag
@@ -138,9 +138,10 @@ class DockerSandbox:
             # missing test may not be the one that killed it. Run the rest again,
             # every result sent as it comes, so the blame falls where it belongs.
             done = stream.reported()
-            if done < len(tests):
-                rest = await self._run_tests(program, tests[done:], limits, checker, fail_fast, eager=True)
-                return stream.outcomes(tests[:done], fail_fast) + rest
+            head = stream.outcomes(tests[:done], fail_fast)
+            stopped = fail_fast and head and head[-1].verdict is not Verdict.AC
+            if done < len(tests) and not stopped:
+                return head + await self._run_tests(program, tests[done:], limits, checker, fail_fast, eager=True)
         return stream.outcomes(tests, fail_fast, fault)
 
     async def exec(
