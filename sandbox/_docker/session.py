@@ -73,7 +73,11 @@ class AgentSession:
             raise SandboxFault(f"the sandbox agent did not start: {exc}") from exc
         finally:
             self._sock.settimeout(None)
-        if json.loads(out.split(b"\n")[0]) != READY:
+        try:
+            ready = json.loads(out.split(b"\n")[0]) == READY
+        except ValueError:
+            ready = False
+        if not ready:
             raise SandboxFault(f"the sandbox agent said {bytes(out[:200])!r} instead of being ready")
 
     def run(self, request: bytes, nonce: str, forward: Callable[[bytes], None], stderr: bytearray) -> bool:
