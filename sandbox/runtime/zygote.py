@@ -36,7 +36,7 @@ import socket
 import sys
 import time
 import types
-from typing import Any
+from typing import IO, Any
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
@@ -129,11 +129,9 @@ def load_code(entry: str) -> types.CodeType:
 
 def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
     """Run the program in this (forked, limited) process the way ``python3 entry`` would."""
-    sys.stdin = open(0, encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False)  # noqa: SIM115
+    sys.stdin, sys.stdout, sys.stderr = _STDIO or stdio()
     sys.argv = [entry]
-    sys.path[0] = os.path.dirname(os.path.abspath(entry))
+    sys.path[0] = _HOME or os.path.dirname(os.path.abspath(entry))
     try:
         return _execute(entry, function, compile_only)
     finally:
@@ -144,6 +142,15 @@ def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
                 stream.flush()
             except BaseException:
                 pass  # e.g. past the output limit: the verdict says so
+
+
+def stdio() -> tuple[IO[str], IO[str], IO[str]]:
+    """Text streams on fds 0, 1 and 2, as ``python3 main.py`` would have them."""
+    return (
+        open(0, encoding="utf-8", errors="surrogateescape", closefd=False),
+        open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False),
+        open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False),
+    )
 
 
 def _execute(entry: str, function: str | None, compile_only: bool) -> int:
@@ -391,6 +398,10 @@ def stdlib_imports(source: str) -> list[str]:
     return names
 
 
+_STDIO: tuple[IO[str], IO[str], IO[str]] | None = None
+"""The test children's sys.stdin/stdout/stderr, made at setup (see :func:`setup`)."""
+_HOME = ""
+"""The program's directory: a test child's ``sys.path[0]``."""
 _BATCH: dict[str, Any] = {}
 """Run parameters every test of the batch shares (sent once, at setup)."""
 
@@ -406,6 +417,11 @@ def setup(req: dict[str, Any]) -> None:
     os.environ.update(req["env"])
     if req.get("entry"):
         warm(req["entry"], bool(req.get("call")))
+    global _STDIO, _HOME
+    # Made once, never used here: each child finds them ready, on its own fds 0-2
+    # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
+    _STDIO = stdio()
+    _HOME = os.path.dirname(os.path.abspath(run["entry"])) if run.get("entry") else ""
     # Everything alive now is shared with every child: keep the children's
     # collector off it, so it does not copy those pages on write.
     gc.freeze()
