@@ -31,6 +31,7 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/__init__.py", "runtime/__init__.py"),
     ("sandbox/runtime/agent.py", "runtime/agent.py"),
     ("sandbox/runtime/driver.py", "runtime/driver.py"),
+    ("sandbox/runtime/forkserver.py", "runtime/forkserver.py"),
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),

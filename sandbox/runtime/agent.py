@@ -124,7 +124,7 @@ def take_requests_channel() -> int:
 def serve() -> int:
     """Answer requests until stdin ends."""
     # Imported here, not at the top: the host imports this module for its constants.
-    from sandbox.runtime import driver
+    from sandbox.runtime import driver, forkserver
 
     forget_runtime_on_disk()
     driver.harden()
@@ -134,7 +134,7 @@ def serve() -> int:
     out.flush()
     # Each batch's fork server is started ahead of it, while the host is busy
     # elsewhere: a batch then only has to give it its directory.
-    spare = driver.spare_zygote(Path.cwd())
+    spare = forkserver.spare_zygote(Path.cwd())
     while True:
         request = read_request(channel)
         if request is None:
@@ -147,7 +147,7 @@ def serve() -> int:
         out.write(END_MARK + nonce + "\n")
         out.flush()
         settle(driver, spec, batch, spare, nonce, out)
-        spare = driver.spare_zygote(Path.cwd())
+        spare = forkserver.spare_zygote(Path.cwd())
 
 
 def settle(driver: Any, spec: dict[str, Any], batch: Any, spare: Any, nonce: str, out: Any) -> None:

@@ -17,7 +17,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,125 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
+from sandbox.runtime.forkserver import Zygote, child_env
 from sandbox.runtime.guard import Keep, Snapshot, fresh_dir, leftovers, wipe_except
 from sandbox.runtime.zygote import kill_descendants
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
-ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text()
-"""Read once, at start-up, before any candidate code runs."""
-SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
-_ZYGOTE_GRACE_S = 10.0
 _COMPILE_CPU_S = 60
 _COMPILE_WALL_S = 120.0
 LAZY_FLUSH_S = 0.02
 """With ``lazy_events``, the longest a passing test's result waits to be sent."""
-
-
-def child_env(home: str, path: str | None = None) -> dict[str, str]:
-    """The whole environment a candidate sees: nothing from the host leaks in."""
-    return {
-        "PATH": path or SAFE_PATH,
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "HOME": home,
-        "TMPDIR": home,
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONIOENCODING": "utf-8",
-    }
-
-
-class Zygote:
-    """Handle on the fork server process (started before it knows its batch: see :meth:`setup`)."""
-
-    def __init__(self, log: Path, isolate_net: bool = False, path: str | None = None) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        # From the source read when the driver started, never from disk again (a
-        # test could have rewritten the file), in isolated mode so that nothing
-        # in the program's directory can shadow a module the fork server imports.
-        argv = [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno())]
-        if isolate_net:
-            argv.append("--isolate-net")
-        # The fork server's stdout must not be ours: a test child could open
-        # /proc/<its parent>/fd/1 and forge driver events. Its stderr goes to a
-        # log that only ever serves as a diagnostic.
-        self.log = log
-        with self.log.open("ab") as stderr:
-            self.proc = subprocess.Popen(
-                argv,
-                pass_fds=[theirs.fileno()],
-                env=child_env(str(log.parent), path),
-                cwd=log.parent,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
-        theirs.close()
-        self.sock = ours
-        hello = self.recv(_ZYGOTE_GRACE_S)
-        if hello is None:
-            raise RuntimeError(f"the fork server could not start: {self.last_words()}")
-        self.isolation = str(hello.get("isolation", "unknown"))
-
-    def last_words(self) -> str:
-        """The last line the fork server wrote on stderr."""
-        try:
-            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:]
-        except OSError:
-            tail = []
-        return (tail or ["no output"])[0][:300]
-
-    def setup(self, spec: dict[str, Any], warm: bool, run: dict[str, Any]) -> None:
-        """Give the fork server its batch: work dir, environment, the program's imports to warm,
-        and ``run``, the parameters every test shares."""
-        request = {
-            "op": "setup",
-            "cwd": spec["prog"],
-            "env": child_env(spec["work"], spec.get("path")),
-            "entry": str(Path(spec["prog"]) / spec["entry"]) if warm else None,
-            "call": bool(spec.get("function")),
-            "run": run,
-        }
-        try:
-            self.sock.send(json.dumps(request).encode())
-        except OSError as exc:
-            raise RuntimeError(f"the fork server is unreachable: {exc}") from exc
-        if self.recv(_ZYGOTE_GRACE_S) is None:
-            raise RuntimeError(f"the fork server could not be set up: {self.last_words()}")
-
-    def recv(self, timeout: float) -> dict[str, Any] | None:
-        """One message, or None when the fork server is gone or silent past ``timeout``."""
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except (TimeoutError, OSError):
-            return None
-        return json.loads(data) if data else None
-
-    def run(self, request: dict[str, Any], fds: list[int], wall: float) -> tuple[dict[str, Any] | None, str]:
-        """Run one request; return the zygote's report, or None and why."""
-        try:
-            socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
-        except OSError as exc:
-            return None, f"fork server unreachable: {exc}"
-        report = self.recv(wall + _ZYGOTE_GRACE_S)
-        if report is None:
-            return None, "fork server died during the test"
-        return report, ""
-
-    def close(self) -> None:
-        """Ask the fork server to quit, then make sure it did."""
-        try:
-            self.sock.send(json.dumps({"op": "quit"}).encode())
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.sock.close()
 
 
 def user_nproc_limit(procs: int) -> int:
@@ -480,14 +370,6 @@ def clean_up(spec: dict[str, Any], batch: Batch | None, spare: Zygote | None = N
             zygote.close()
     if spec.get("container"):
         end_of_batch(spec.get("wipe", []))
-
-
-def spare_zygote(directory: Path) -> Zygote | None:
-    """A fork server started now for a batch still to come (None if it cannot start)."""
-    try:
-        return Zygote(directory / ".zygote.log")
-    except (RuntimeError, OSError):
-        return None
 
 
 def end_of_batch(wipe: list[str]) -> None:
