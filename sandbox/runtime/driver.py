@@ -93,6 +93,8 @@ class Batch:
         self.checker: dict[str, Any] = spec["checker"]
         self.zygote: Zygote | None = None
         self.flushed_at = time.monotonic()
+        self.oom_seen: int | None = None
+        """The cgroup's OOM-kill counter after the last test (read once per test, not twice)."""
         self.snapshot: Snapshot | None = None
         self.checker_argv: list[str] = []
         work = Path(spec["work"])
@@ -247,7 +249,8 @@ class Batch:
         """Run the program once through the fork server; return raw ingredients of a verdict."""
         scratch = self.prepare_run()
         fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
-        oom_before = verdicts.oom_kills()
+        # The counter as the last test left it, unless something of ours ran since (a checker).
+        oom_before = self.oom_seen if self.oom_seen is not None else verdicts.oom_kills()
         request = {"op": "run", "cwd": str(scratch), **extra}
         try:
             report, why = self.run_with_retry(request, fds)
@@ -256,7 +259,8 @@ class Batch:
         finally:
             for fd in fds:
                 os.close(fd)
-        oom = verdicts.oom_kills() > oom_before
+        self.oom_seen = verdicts.oom_kills()
+        oom = self.oom_seen > oom_before
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
 
     def run_with_retry(self, request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any] | None, str]:
@@ -317,6 +321,7 @@ class Batch:
         """Run the problem's checker program on (input, expected, actual), restored first:
         the test that just ran may have rewritten it."""
         self.clean_slate()
+        self.oom_seen = None  # an OOM kill of the checker must not be blamed on the next test
         env = child_env(self.spec["work"], self.spec.get("path"))
         protocol = self.checker["protocol"]
         return custom_checker.run(self.checker_argv, protocol, self.spec["work"], test, actual, env)
