@@ -87,42 +87,45 @@ class AgentSession:
         died). The agent's own stderr goes to ``stderr`` (capped).
         """
         self._sock.sendall(request)
-        mark = (END_MARK + nonce + "\n").encode()
-        tail = b""
-        while (frame := self.frame()) is not None:
-            kind, payload = frame
-            if kind != STDOUT:
-                stderr.extend(payload[: max(0, _STDERR_CAP - len(stderr))])
-                continue
-            forward(payload)
-            # The mark may be split across frames: look at the seam too.
-            if mark in tail + payload:
-                self.unsettled = nonce
-                return True
-            tail = (tail + payload)[-len(mark) :]
-        return False
+
+        def keep_stderr(data: bytes) -> None:
+            stderr.extend(data[: max(0, _STDERR_CAP - len(stderr))])
+
+        if not self._read_past((END_MARK + nonce + "\n").encode(), forward, keep_stderr):
+            return False
+        self.unsettled = nonce
+        return True
 
     def settle(self, timeout_s: float) -> bool:
         """Wait for the agent's word that the last batch is taken down and nothing of it is
         left; False when it does not come (the agent gave up on a dirty container, or died)."""
         if self.unsettled is None:
             return True
-        mark = (CLEAN_MARK + self.unsettled + "\n").encode()
-        seen = b""
         self._sock.settimeout(timeout_s)
         try:
-            while mark not in seen:
-                frame = self.frame()
-                if frame is None:
-                    return False
-                if frame[0] == STDOUT:
-                    seen = seen[-len(mark) :] + frame[1]
+            if not self._read_past((CLEAN_MARK + self.unsettled + "\n").encode(), _ignore, _ignore):
+                return False
         except OSError:  # TimeoutError included
             return False
         finally:
             self._sock.settimeout(None)
         self.unsettled = None
         return True
+
+    def _read_past(self, mark: bytes, on_stdout: Callable[[bytes], None], on_stderr: Callable[[bytes], None]) -> bool:
+        """Hand on frames until ``mark`` went by on stdout (True) or the output ended (False)."""
+        tail = b""
+        while (frame := self.frame()) is not None:
+            kind, payload = frame
+            if kind != STDOUT:
+                on_stderr(payload)
+                continue
+            on_stdout(payload)
+            # The mark may be split across frames: look at the seam too.
+            if mark in tail + payload:
+                return True
+            tail = (tail + payload)[-len(mark) :]
+        return False
 
     def close(self) -> None:
         """Close our end (the agent sees the end of its input and exits)."""
@@ -132,6 +135,10 @@ class AgentSession:
             close = getattr(self._sdk_socket, "close", None)
             if close is not None:
                 close()
+
+
+def _ignore(_data: bytes) -> None:
+    """Output read only to get past it."""
 
 
 def start_agent(api: Any, container_id: str, ready_timeout_s: float) -> AgentSession:

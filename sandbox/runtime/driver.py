@@ -100,6 +100,8 @@ class Batch:
         work = Path(spec["work"])
         # The scratch dir is kept (then emptied by fresh_dir): removing and re-making it costs more.
         kept = {p.resolve() for p in (work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log")}
+        self.scratch = work / "scratch"
+        """Each test's working directory, emptied before every test."""
         self.keep = Keep({*kept, work.resolve() / "scratch"})
         self.wipe_tops = [str(Path(top).resolve()) for top in (*spec.get("wipe", []), spec["work"])]
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
@@ -233,7 +235,7 @@ class Batch:
 
     def run_parameters(self) -> dict[str, Any]:
         """What every run of this batch shares (the fork server keeps it from setup on)."""
-        scratch = str(Path(self.spec["work"]) / "scratch")
+        scratch = str(self.scratch)
         return {
             "limits": {**self.limits, "stack_cap": self.spec.get("stack_cap", 0)},
             "runner": self.lang["runner"],
@@ -281,7 +283,7 @@ class Batch:
         """Undo what earlier tests did: restore the program and checker, empty every writable
         place, and hand out a fresh scratch directory."""
         self.clean_slate()
-        return fresh_dir(Path(self.spec["work"]) / "scratch")
+        return fresh_dir(self.scratch)
 
     def clean_slate(self) -> None:
         """Restore the program and checker files and empty every writable place (a test may
@@ -369,8 +371,12 @@ def run_spec(spec: dict[str, Any], out: IO[str], spare: Zygote | None = None) ->
 
 
 def clean_up(spec: dict[str, Any], batch: Batch | None, spare: Zygote | None = None) -> None:
-    """Stop the fork servers and, in our own container, everything else the batch started."""
-    for zygote in (batch.zygote if batch is not None else None, spare):
+    """Stop the fork servers and, in our own container, everything else the batch started.
+
+    ``spare`` is the one given to :func:`run_spec`: the batch's own fork server
+    if the batch adopted it, still its ``spare`` if not, ours if there is no batch.
+    """
+    for zygote in (batch.zygote, batch.spare) if batch is not None else (spare,):
         if zygote is not None:
             zygote.close()
     if spec.get("container"):

@@ -81,8 +81,7 @@ class Zygote:
             "op": "setup",
             "cwd": spec["prog"],
             "env": child_env(spec["work"], spec.get("path")),
-            "entry": str(Path(spec["prog"]) / spec["entry"]) if warm else None,
-            "call": bool(spec.get("function")),
+            "warm": warm,
             "run": run,
         }
         try:

@@ -62,7 +62,7 @@ class Snapshot:
         if self.intact():
             return False
         for root in self.roots:
-            _empty(root)
+            fresh_dir(root)
         for path, (data, mode) in self.files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
@@ -77,16 +77,6 @@ def _sign(path: str, st: os.stat_result, found: dict[str, tuple[int, ...]]) -> N
         with os.scandir(path) as entries:
             for entry in entries:
                 _sign(entry.path, entry.stat(follow_symlinks=False), found)
-
-
-def _empty(directory: Path) -> None:
-    if directory.is_symlink() or not directory.is_dir():
-        directory.unlink(missing_ok=True)
-        directory.mkdir(mode=0o700)
-        return
-    os.chmod(directory, 0o700)
-    for entry in directory.iterdir():
-        _remove(entry)
 
 
 def _remove(path: str | Path) -> None:
@@ -154,7 +144,7 @@ def _wipe_dir(directory: str, kept: frozenset[str], parents: frozenset[str]) -> 
         if entry.path in parents and entry.is_dir(follow_symlinks=False):
             _wipe_dir(entry.path, kept, parents)
         else:
-            _remove(Path(entry.path))
+            _remove(entry.path)
 
 
 def fresh_dir(path: Path) -> Path:
@@ -174,7 +164,7 @@ def fresh_dir(path: Path) -> Path:
     with os.scandir(path) as found:
         entries = list(found)
     for entry in entries:
-        _remove(Path(entry.path))
+        _remove(entry.path)
     return path
 
 

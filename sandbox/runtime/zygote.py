@@ -8,7 +8,7 @@ Protocol on the ``SOCK_SEQPACKET`` socket it is given (one JSON message per
 packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
 child's stdin, so packets stay small):
 
-* ``{"op": "setup", "cwd": ..., "env": {...}, "entry": ..., "call": ..., "run": {...}}``
+* ``{"op": "setup", "cwd": ..., "env": {...}, "warm": ..., "run": {...}}``
   → ``{"ready": true}``: adopt a batch (its work dir, environment, and the run
   parameters every test shares: limits, runner, entry...) and import, once, the
   standard modules its program names. It is separate from start-up so that a
@@ -129,9 +129,10 @@ def load_code(entry: str) -> types.CodeType:
 
 def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
     """Run the program in this (forked, limited) process the way ``python3 entry`` would."""
-    sys.stdin, sys.stdout, sys.stderr = _STDIO or stdio()
+    assert _STDIO is not None, "a test runs only after setup"
+    sys.stdin, sys.stdout, sys.stderr = _STDIO
     sys.argv = [entry]
-    sys.path[0] = _HOME or os.path.dirname(os.path.abspath(entry))
+    sys.path[0] = _HOME
     try:
         return _execute(entry, function, compile_only)
     finally:
@@ -415,13 +416,13 @@ def setup(req: dict[str, Any]) -> None:
     os.chdir(req["cwd"])
     os.environ.clear()
     os.environ.update(req["env"])
-    if req.get("entry"):
-        warm(req["entry"], bool(req.get("call")))
+    if req.get("warm"):
+        warm(run["entry"], bool(run.get("function")))
     global _STDIO, _HOME
     # Made once, never used here: each child finds them ready, on its own fds 0-2
     # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
     _STDIO = stdio()
-    _HOME = os.path.dirname(os.path.abspath(run["entry"])) if run.get("entry") else ""
+    _HOME = os.path.dirname(os.path.abspath(run["entry"]))
     # Everything alive now is shared with every child: keep the children's
     # collector off it, so it does not copy those pages on write.
     gc.freeze()

@@ -6,7 +6,6 @@ import json
 import socket
 import struct
 import subprocess
-import textwrap
 import threading
 
 import anyio
@@ -16,10 +15,25 @@ from sandbox import DockerConfig, Limits, Program, Sandbox, TestCase, Verdict, _
 from sandbox._docker.session import AgentSession
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec
-from sandbox.runtime.agent import END_MARK
+from sandbox.runtime.agent import CLEAN_MARK, END_MARK
 
 LIMITS = Limits(cpu_seconds=1, wall_seconds=2, memory_mb=128)
 HOSTNAME = "with open('/etc/hostname') as fh:\n    print(fh.read().strip())\n"
+KILL_AGENT = """
+import os, signal
+
+
+def kill_agent():
+    for pid in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as fh:
+                if b'agent.py' in fh.read():
+                    os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+"""
 
 
 def mux(kind: int, payload: bytes) -> bytes:
@@ -57,6 +71,28 @@ def test_session_stops_at_the_end_mark_even_split_across_frames() -> None:
     assert bytes(stderr) == b"agent noise\n"
     # What follows the mark is left for the next batch, not swallowed.
     assert session.frame() == (1, b"next batch")
+    session.close()
+
+
+def test_session_settles_only_on_the_clean_mark_of_its_last_batch() -> None:
+    end, clean = (END_MARK + "abc\n").encode(), (CLEAN_MARK + "abc\n").encode()
+    other = (CLEAN_MARK + "old\n").encode()
+    frames = [mux(1, end), mux(2, b"cleanup noise\n"), mux(1, other + clean[:7]), mux(1, clean[7:])]
+    session, thread, _ = serve_frames(frames)
+    assert session.settle(5) is True, "nothing to wait for before any batch"
+    assert session.run(b"R", "abc", lambda _chunk: None, bytearray()) is True
+    assert session.unsettled == "abc"
+    assert session.settle(5) is True
+    assert session.unsettled is None
+    thread.join(5)
+    session.close()
+
+
+def test_session_does_not_settle_when_the_agent_quits_instead() -> None:
+    session, thread, _ = serve_frames([mux(1, (END_MARK + "abc\n").encode()), mux(2, b"cleanup failed\n")])
+    assert session.run(b"R", "abc", lambda _chunk: None, bytearray()) is True
+    assert session.settle(5) is False
+    thread.join(5)
     session.close()
 
 
@@ -103,23 +139,7 @@ async def test_clean_batches_reuse_the_warm_container(docker_box: Sandbox) -> No
 
 @pytest.mark.anyio
 async def test_a_killed_agent_costs_its_container_and_nothing_else(docker_box: Sandbox) -> None:
-    killer = Program.single(
-        "python",
-        textwrap.dedent(
-            """
-            import os, signal
-            with open('/etc/hostname') as fh:
-                print(fh.read().strip(), flush=True)
-            for pid in os.listdir('/proc'):
-                try:
-                    with open(f'/proc/{pid}/cmdline', 'rb') as fh:
-                        if b'agent.py' in fh.read():
-                            os.kill(int(pid), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
-            """
-        ),
-    )
+    killer = Program.single("python", KILL_AGENT + "kill_agent()\n")
     [killed] = await docker_box.run_tests(killer, [TestCase()], LIMITS)
     assert killed.verdict is Verdict.RE, killed
     after = [await docker_box.run_tests(Program.single("python", HOSTNAME), [TestCase()], LIMITS) for _ in range(3)]
@@ -158,19 +178,7 @@ async def test_the_runtime_is_not_on_disk_and_planted_modules_are_never_imported
     assert after.verdict is Verdict.AC, after
 
 
-KILL_AT_30 = """
-import os, signal
-n = int(input())
-if n == 30:
-    for pid in os.listdir('/proc'):
-        try:
-            with open(f'/proc/{pid}/cmdline', 'rb') as fh:
-                if b'agent.py' in fh.read():
-                    os.kill(int(pid), signal.SIGKILL)
-        except (OSError, ValueError):
-            pass
-print(n)
-"""
+KILL_AT_30 = KILL_AGENT + "n = int(input())\nif n == 30:\n    kill_agent()\nprint(n)\n"
 
 
 @pytest.mark.anyio
