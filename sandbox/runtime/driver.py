@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.forkserver import Zygote, child_env
-from sandbox.runtime.guard import Keep, Snapshot, fresh_dir, leftovers, wipe_except
+from sandbox.runtime.guard import Anchors, Keep, Snapshot, fresh_dir, leftovers, wipe_except
 from sandbox.runtime.zygote import kill_descendants
 
 PR_SET_DUMPABLE = 4
@@ -93,6 +93,7 @@ class Batch:
         self.checker: dict[str, Any] = spec["checker"]
         self.zygote: Zygote | None = None
         self.flushed_at = time.monotonic()
+        self.oom = verdicts.OomCounter()
         self.oom_seen: int | None = None
         """The cgroup's OOM-kill counter after the last test (read once per test, not twice)."""
         self.snapshot: Snapshot | None = None
@@ -104,6 +105,7 @@ class Batch:
         """Each test's working directory, emptied before every test."""
         self.keep = Keep({*kept, work.resolve() / "scratch"})
         self.wipe_tops = [str(Path(top).resolve()) for top in (*spec.get("wipe", []), spec["work"])]
+        self.anchors = Anchors(self.wipe_tops)
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
 
     def emit(self, event: dict[str, Any], flush: bool = True) -> None:
@@ -111,6 +113,11 @@ class Batch:
         write_event(self.out, self.spec, event, flush)
         if flush:
             self.flushed_at = time.monotonic()
+
+    def close(self) -> None:
+        """Release what the batch holds open (its anchors, the OOM counter)."""
+        self.anchors.close()
+        self.oom.close()
 
     def flush_due(self, outcome: dict[str, Any], last: bool) -> bool:
         """Whether a test's result must reach the host now.
@@ -131,7 +138,7 @@ class Batch:
         failure = self.compile() or self.prepare_checker()
         if failure is None:
             # Everything the tests must not change is built: remember it exactly.
-            self.snapshot = Snapshot([Path(self.spec["prog"]), Path(self.spec["work"]) / "chk"])
+            self.snapshot = Snapshot([Path(self.spec["prog"]), Path(self.spec["work"]) / "chk"], self.anchors)
         if failure is not None:
             for test in tests:
                 self.emit({"event": "test", **failure, "name": test["name"]})
@@ -247,13 +254,14 @@ class Batch:
             "nproc": self.nproc,
         }
 
-    def spawn(self, extra: dict[str, Any], stdin: bytes) -> dict[str, Any]:
-        """Run the program once through the fork server; return raw ingredients of a verdict."""
-        scratch = self.prepare_run()
-        fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
+    def spawn(self, extra: dict[str, Any], stdin: bytes, cwd: str | None = None) -> dict[str, Any]:
+        """Run the program once through the fork server (in a fresh scratch dir, or in ``cwd``);
+        return raw ingredients of a verdict."""
+        cwd_fd = self.prepare_run() if cwd is None else os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr"), cwd_fd]
         # The counter as the last test left it, unless something of ours ran since (a checker).
-        oom_before = self.oom_seen if self.oom_seen is not None else verdicts.oom_kills()
-        request = {"op": "run", "cwd": str(scratch), **extra}
+        oom_before = self.oom_seen if self.oom_seen is not None else self.oom.read()
+        request = {"op": "run", **extra}
         try:
             report, why = self.run_with_retry(request, fds)
             stdout, out_size = read_fd(fds[1], int(self.limits["output"]) + 1)
@@ -261,7 +269,7 @@ class Batch:
         finally:
             for fd in fds:
                 os.close(fd)
-        self.oom_seen = verdicts.oom_kills()
+        self.oom_seen = self.oom.read()
         oom = self.oom_seen > oom_before
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
 
@@ -279,18 +287,19 @@ class Batch:
             self.restart_zygote()
         return None, "unreachable"
 
-    def prepare_run(self) -> Path:
+    def prepare_run(self) -> int:
         """Undo what earlier tests did: restore the program and checker, empty every writable
-        place, and hand out a fresh scratch directory."""
+        place, and hand out a fresh scratch directory (an open descriptor: the test starts
+        there without a path walk)."""
         self.clean_slate()
-        return fresh_dir(self.scratch)
+        return self.anchors.open_dir(str(fresh_dir(self.scratch, self.anchors)))
 
     def clean_slate(self) -> None:
         """Restore the program and checker files and empty every writable place (a test may
         have filled the disk or planted files for the next test, or for the checker)."""
         if self.snapshot is not None:
             self.snapshot.restore()
-        wipe_except(self.wipe_tops, self.keep)
+        wipe_except(self.wipe_tops, self.keep, self.anchors)
 
     def resolved_argv(self) -> list[str]:
         """The run command, with ``./x`` made absolute inside the program dir."""
@@ -333,7 +342,7 @@ def run_exec(batch: Batch) -> None:
     """Repo mode: run one plain command through the fork server and report."""
     spec = batch.spec
     Path(spec["cwd"]).mkdir(parents=True, exist_ok=True)
-    raw = batch.spawn({"cwd": spec["cwd"]}, b"")
+    raw = batch.spawn({}, b"", cwd=spec["cwd"])
     collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
     batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})
 
@@ -379,6 +388,8 @@ def clean_up(spec: dict[str, Any], batch: Batch | None, spare: Zygote | None = N
     for zygote in (batch.zygote, batch.spare) if batch is not None else (spare,):
         if zygote is not None:
             zygote.close()
+    if batch is not None:
+        batch.close()
     if spec.get("container"):
         end_of_batch(spec.get("wipe", []))
 
@@ -393,7 +404,11 @@ def end_of_batch(wipe: list[str]) -> None:
     # We are a child subreaper, so whatever survived the race with kill(-1) is
     # one of our descendants; a long-lived agent must also reap the zombies.
     kill_descendants(os.getpid())
-    wipe_except(wipe, Keep(set()))
+    anchors = Anchors(wipe)
+    try:
+        wipe_except(wipe, Keep(set()), anchors)
+    finally:
+        anchors.close()
     left = leftovers(wipe)
     if left:
         raise RuntimeError(f"the wipe left {len(left)} entries, e.g. {left[0][:200]}")

@@ -33,23 +33,38 @@ def capture(data: bytes, head: int = HEAD, tail: int = TAIL, size: int | None = 
     }
 
 
-def oom_kills() -> int:
-    """The cgroup's OOM-kill counter (0 where there is no cgroup to read, e.g. the local backend)."""
-    for path in _OOM_FILES:
-        try:
-            # Raw os calls: this is read around every test.
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            text = os.read(fd, 4096)
-        finally:
-            os.close(fd)
-        for line in text.splitlines():
+class OomCounter:
+    """The cgroup's OOM-kill counter, read around every test.
+
+    The file is opened once and re-read with ``pread``: opening it by path walks
+    from ``/``, which on a fuse-overlayfs root costs more than the test. Reads
+    0 where there is no cgroup to read (e.g. the local backend).
+    """
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        for path in _OOM_FILES:
+            try:
+                self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                return
+            except OSError:
+                continue
+
+    def read(self) -> int:
+        """The counter now (the kernel regenerates the file's text on each read from offset 0)."""
+        if self.fd is None:
+            return 0
+        for line in os.pread(self.fd, 4096, 0).splitlines():
             key, _, value = line.partition(b" ")
             if key == b"oom_kill":
                 return int(value)
-    return 0
+        return 0
+
+    def close(self) -> None:
+        """Close the file."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def ingredients(

@@ -13,8 +13,8 @@ child's stdin, so packets stay small):
   parameters every test shares: limits, runner, entry...) and import, once, the
   standard modules its program names. It is separate from start-up so that a
   fork server can be started ahead of its batch, while the sandbox is idle;
-* ``{"op": "run", "cwd": ...}`` (+ any run parameter to override) + fds
-  ``[stdin, stdout, stderr]`` → ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
+* ``{"op": "run"}`` (+ any run parameter to override) + fds
+  ``[stdin, stdout, stderr, working directory]`` → ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
 * ``{"op": "quit"}``.
 
 After every run it kills whatever the test left behind: it is a child
@@ -235,10 +235,12 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         # The fork server is not dumpable (so a test cannot ptrace it or read its
         # memory); the test itself is, so that /proc/self and /dev/stdin work.
         _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
-        for target, fd in enumerate(fds):
+        # A descriptor, not a path: a walk from `/` is a round trip to the fuse daemon
+        # where the container's root is fuse-overlayfs.
+        os.fchdir(fds[3])
+        for target, fd in enumerate(fds[:3]):
             os.dup2(fd, target)
         os.closerange(3, 65536)
-        os.chdir(req["cwd"])
         os.umask(0o077)
         _apply_limits(_LIMITS)
         # Python ignores these; an exec'd program would inherit that and spin on
