@@ -261,7 +261,7 @@ class Batch:
         fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr"), cwd_fd]
         # The counter as the last test left it, unless something of ours ran since (a checker).
         oom_before = self.oom_seen if self.oom_seen is not None else self.oom.read()
-        request = {"op": "run", **extra}
+        request = dict(extra)  # empty for a plain test: sent as a bare RUN
         try:
             report, why = self.run_with_retry(request, fds)
             stdout, out_size = read_fd(fds[1], int(self.limits["output"]) + 1)

@@ -7,17 +7,23 @@ message later gives it its batch, so it can be started ahead of time.
 
 from __future__ import annotations
 
-import json
+import marshal
+import re
 import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from sandbox.runtime.zygote import RUN
+
 ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text()
 """Read once, at start-up, before any candidate code runs."""
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ZYGOTE_GRACE_S = 10.0
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
+_CALL_WARM = ("ast",)
+"""What a call-based test needs besides the program's own imports (its arguments are literals)."""
 
 
 def child_env(home: str, path: str | None = None) -> dict[str, str]:
@@ -81,11 +87,11 @@ class Zygote:
             "op": "setup",
             "cwd": spec["prog"],
             "env": child_env(spec["work"], spec.get("path")),
-            "warm": warm,
+            "warm": warm_list(run) if warm else [],
             "run": run,
         }
         try:
-            self.sock.send(json.dumps(request).encode())
+            self.sock.send(marshal.dumps(request))
         except OSError as exc:
             raise RuntimeError(f"the fork server is unreachable: {exc}") from exc
         if self.recv(_ZYGOTE_GRACE_S) is None:
@@ -98,12 +104,12 @@ class Zygote:
             data = self.sock.recv(65536)
         except (TimeoutError, OSError):
             return None
-        return json.loads(data) if data else None
+        return marshal.loads(data) if data else None
 
     def run(self, request: dict[str, Any], fds: list[int], wall: float) -> tuple[dict[str, Any] | None, str]:
         """Run one request; return the zygote's report, or None and why."""
         try:
-            socket.send_fds(self.sock, [json.dumps(request).encode()], fds)
+            socket.send_fds(self.sock, [marshal.dumps(request) if request else RUN], fds)
         except OSError as exc:
             return None, f"fork server unreachable: {exc}"
         report = self.recv(wall + _ZYGOTE_GRACE_S)
@@ -114,7 +120,7 @@ class Zygote:
     def close(self) -> None:
         """Ask the fork server to quit, then make sure it did."""
         try:
-            self.sock.send(json.dumps({"op": "quit"}).encode())
+            self.sock.send(marshal.dumps({"op": "quit"}))
         except OSError:
             pass
         try:
@@ -123,6 +129,28 @@ class Zygote:
             self.proc.kill()
             self.proc.wait()
         self.sock.close()
+
+
+def stdlib_imports(source: str) -> list[str]:
+    """Standard-library modules a program imports at top level (found by a regex, not by running it)."""
+    names: list[str] = []
+    for match in _IMPORT.finditer(source):
+        for part in (match.group(1) or match.group(2) or "").split(","):
+            top = part.strip().split(" ")[0].split(".")[0]
+            if top in sys.stdlib_module_names and top not in names:
+                names.append(top)
+    return names
+
+
+def warm_list(run: dict[str, Any]) -> list[str]:
+    """The standard modules a fork server should import for a batch: the program's own, read
+    from its entry file, and what running a function needs."""
+    try:
+        with open(run["entry"], encoding="utf-8", errors="replace") as fh:
+            names = stdlib_imports(fh.read())
+    except OSError:
+        names = []
+    return [*(_CALL_WARM if run.get("function") else ()), *names]
 
 
 def spare_zygote(directory: Path) -> Zygote | None:

@@ -4,8 +4,8 @@ Standard library only; it runs inside the sandbox. It never sees expected
 outputs (those stay in the driver, which is not dumpable), so a hostile test
 child, which is a copy of this process, finds nothing worth reading here.
 
-Protocol on the ``SOCK_SEQPACKET`` socket it is given (one JSON message per
-packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
+Protocol on the ``SOCK_SEQPACKET`` socket it is given (one :mod:`marshal`-ed
+dict per packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
 child's stdin, so packets stay small):
 
 * ``{"op": "setup", "cwd": ..., "env": {...}, "warm": ..., "run": {...}}``
@@ -13,7 +13,7 @@ child's stdin, so packets stay small):
   parameters every test shares: limits, runner, entry...) and import, once, the
   standard modules its program names. It is separate from start-up so that a
   fork server can be started ahead of its batch, while the sandbox is idle;
-* ``{"op": "run"}`` (+ any run parameter to override) + fds
+* :data:`RUN`, or ``{"op": "run"}`` + any run parameter to override, + fds
   ``[stdin, stdout, stderr, working directory]`` → ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
 * ``{"op": "quit"}``.
 
@@ -23,29 +23,33 @@ subreaper, so orphans of the test come back to it and can be found.
 
 from __future__ import annotations
 
+import _socket
+import builtins
 import ctypes
 import errno
 import gc
-import json
+import marshal
 import os
-import re
 import resource
 import select
-import signal
-import socket
 import sys
 import time
 import types
-from typing import IO, Any
+
+# Every byte this process holds is mapped into each test child and torn down
+# with it, so it imports only C modules and small ones: not `socket` or `signal`
+# (their enums pull in collections and functools), not `typing`, `re` or `json`.
+_signal: Any = __import__("_signal")  # the C core of `signal`, which has no stubs of its own
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 _MSG = 65536
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
-_ALWAYS_WARM = ("traceback",)
-_CALL_WARM = ("ast",)
+_ANCILLARY = _socket.CMSG_SPACE(8 * 4)
 
 
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -65,8 +69,8 @@ def isolate_network() -> str:
     return "none"
 
 
-_LIMITS: list[tuple[int, tuple[int, int]]] = []
-"""The batch's rlimits, worked out once at setup; every test child applies them."""
+_CPU_LIMIT: list[tuple[int, int]] = []
+"""The batch's CPU rlimit, the one limit each test child sets itself (see :func:`limit_batch`)."""
 
 
 def plan_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> list[tuple[int, tuple[int, int]]]:
@@ -155,9 +159,6 @@ def stdio() -> tuple[IO[str], IO[str], IO[str]]:
 
 
 def _execute(entry: str, function: str | None, compile_only: bool) -> int:
-    import builtins
-    import traceback
-
     try:
         code = _COMPILED.get(entry) or load_code(entry)
         if compile_only:
@@ -173,11 +174,13 @@ def _execute(entry: str, function: str | None, compile_only: bool) -> int:
     except SystemExit as exc:
         return _exit_code(exc)
     except BaseException as exc:
-        # Show the program's frames only, as `python3 main.py` would.
+        # Show the program's frames only, as `python3 main.py` would, with the
+        # interpreter's own (C) printer: the traceback module would have to be
+        # imported, here or in the fork server.
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename == _execute.__code__.co_filename:
             tb = tb.tb_next
-        traceback.print_exception(type(exc), exc, tb)
+        sys.__excepthook__(type(exc), exc.with_traceback(tb), tb)
         return 1
 
 
@@ -238,15 +241,13 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         # A descriptor, not a path: a walk from `/` is a round trip to the fuse daemon
         # where the container's root is fuse-overlayfs.
         os.fchdir(fds[3])
-        for target, fd in enumerate(fds[:3]):
-            os.dup2(fd, target)
+        os.dup2(fds[0], 0)
+        os.dup2(fds[1], 1)
+        os.dup2(fds[2], 2)
         os.closerange(3, 65536)
-        os.umask(0o077)
-        _apply_limits(_LIMITS)
-        # Python ignores these; an exec'd program would inherit that and spin on
-        # EFBIG instead of dying at the output limit.
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-        signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+        # The other limits, the umask and the signal dispositions were set in the
+        # fork server at setup, and came with the fork.
+        resource.setrlimit(resource.RLIMIT_CPU, _CPU_LIMIT[0])
         if req["runner"] == "fork":
             os._exit(_run_python(req["entry"], req.get("function"), req.get("compile_only", False)))
         argv = req["argv"]
@@ -297,7 +298,7 @@ def kill_descendants(root: int, rounds: int = 200) -> int:
             return killed
         for pid in pids:
             try:
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, _signal.SIGKILL)
                 killed += 1
             except ProcessLookupError:
                 pass
@@ -305,7 +306,25 @@ def kill_descendants(root: int, rounds: int = 200) -> int:
     return killed
 
 
+_CHILDREN: list[int] = []
+"""A descriptor on this process's /proc ``children`` list, once opened (see :func:`watch_children`)."""
+
+
+def watch_children() -> None:
+    """Open our /proc ``children`` list, to be re-read after every test.
+
+    Re-reading it costs one ``pread``; the fallback, a ``waitid`` that raises
+    when there are no children, costs an exception per test.
+    """
+    try:
+        _CHILDREN.append(os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY | os.O_CLOEXEC))
+    except OSError:
+        pass  # a kernel without CONFIG_PROC_CHILDREN
+
+
 def _has_children() -> bool:
+    if _CHILDREN:
+        return bool(os.pread(_CHILDREN[0], 16, 0))
     try:
         os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
     except ChildProcessError:
@@ -346,59 +365,68 @@ def _wait(pid: int, wall: float) -> tuple[int, Any, bool, float]:
 def _kill_group(pid: int) -> None:
     for kill in (os.killpg, os.kill):
         try:
-            kill(pid, signal.SIGKILL)
+            kill(pid, _signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
 
 
-def serve(sock: socket.socket) -> None:
+RUN = b"R"
+"""A run request with nothing to override: the common case, sent without encoding anything."""
+
+
+def receive(sock: _socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
+    """The next request and the descriptors that came with it; ``(None, [])`` when the driver is gone."""
+    msg, ancillary, _, _ = sock.recvmsg(_MSG, _ANCILLARY)
+    fds: list[int] = []
+    for level, kind, data in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += memoryview(data)[: len(data) - len(data) % 4].cast("i").tolist()
+    if not msg:
+        return None, fds
+    # marshal, not json: it is built in (json would add a megabyte to every
+    # fork), and both ends are ours, neither reachable by a test.
+    return (_BATCH if msg == RUN else {**_BATCH, **marshal.loads(msg)}), fds
+
+
+def serve(sock: _socket.socket) -> None:
     """Answer run requests until told to quit or the driver goes away."""
     while True:
-        msg, fds, _, _ = socket.recv_fds(sock, _MSG, 8)
-        if not msg:
+        req, fds = receive(sock)
+        if req is None:
             return
-        req = json.loads(msg)
-        if req["op"] == "quit":
+        op = req.get("op", "run")
+        if op == "quit":
             return
-        if req["op"] == "setup":
+        if op == "setup":
             setup(req)
-            sock.send(json.dumps({"ready": True}).encode())
+            sock.send(marshal.dumps({"ready": True}), _socket.MSG_NOSIGNAL)
             continue
-        req = {**_BATCH, **req}
         pid = os.fork()
         if pid == 0:
-            sock.close()
             _child(req, fds)
         for fd in fds:
             os.close(fd)
-        status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]))
-        leftovers = kill_descendants(os.getpid())
-        if req.get("compile_only") and status == 0:
-            # The syntax check passed in a limited child: compiling here is now safe,
-            # and every later child starts from the ready code object.
-            _COMPILED[req["entry"]] = load_code(req["entry"])
-        reply = {
-            "exited": os.WIFEXITED(status),
-            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu": usage.ru_utime + usage.ru_stime,
-            "maxrss_kb": usage.ru_maxrss,
-            "timed_out": timed_out,
-            "wall": wall,
-            "leftovers": leftovers,
-        }
-        sock.send(json.dumps(reply).encode())
+        sock.send(marshal.dumps(_reap_test(pid, req)), _socket.MSG_NOSIGNAL)
 
 
-def stdlib_imports(source: str) -> list[str]:
-    """Standard-library modules a program imports at top level (found by a regex, not by running it)."""
-    names: list[str] = []
-    for match in _IMPORT.finditer(source):
-        for part in (match.group(1) or match.group(2) or "").split(","):
-            top = part.strip().split(" ")[0].split(".")[0]
-            if top in sys.stdlib_module_names and top not in names:
-                names.append(top)
-    return names
+def _reap_test(pid: int, req: dict[str, Any]) -> dict[str, Any]:
+    """Wait for the test (killing it at its wall limit), then everything it left; its report."""
+    status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]))
+    leftovers = kill_descendants(os.getpid())
+    if req.get("compile_only") and status == 0:
+        # The syntax check passed in a limited child: compiling here is now safe,
+        # and every later child starts from the ready code object.
+        _COMPILED[req["entry"]] = load_code(req["entry"])
+    return {
+        "exited": os.WIFEXITED(status),
+        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "maxrss_kb": usage.ru_maxrss,
+        "timed_out": timed_out,
+        "wall": wall,
+        "leftovers": leftovers,
+    }
 
 
 _STDIO: tuple[IO[str], IO[str], IO[str]] | None = None
@@ -409,17 +437,34 @@ _BATCH: dict[str, Any] = {}
 """Run parameters every test of the batch shares (sent once, at setup)."""
 
 
+def limit_batch(plan: list[tuple[int, tuple[int, int]]]) -> None:
+    """Set what every test child inherits, here, once: all rlimits but CPU time (which
+    counts a process's own time, so each child sets it), the umask, and default
+    SIGPIPE/SIGXFSZ actions.
+
+    A fork server serves one batch, so lowering its own hard limits costs
+    nothing. Python ignores those two signals; an exec'd program would inherit
+    that and spin on EFBIG instead of dying at the output limit. (Our own
+    writes on the socket pass MSG_NOSIGNAL: a driver gone is an error, not a
+    signal.)
+    """
+    _CPU_LIMIT[:] = [value for which, value in plan if which == resource.RLIMIT_CPU]
+    _apply_limits([(which, value) for which, value in plan if which != resource.RLIMIT_CPU])
+    os.umask(0o077)
+    _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
+
+
 def setup(req: dict[str, Any]) -> None:
     """Adopt a batch: its directory and environment (inherited by every test child), its imports."""
     run = req["run"]
     _BATCH.clear()
     _BATCH.update(run)
-    _LIMITS[:] = plan_limits(run["limits"], int(run.get("as_slack", 0)), int(run.get("nproc", 0)))
+    limit_batch(plan_limits(run["limits"], int(run.get("as_slack", 0)), int(run.get("nproc", 0))))
     os.chdir(req["cwd"])
     os.environ.clear()
     os.environ.update(req["env"])
-    if req.get("warm"):
-        warm(run["entry"], bool(run.get("function")))
+    warm(list(req.get("warm") or []))
     global _STDIO, _HOME
     # Made once, never used here: each child finds them ready, on its own fds 0-2
     # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
@@ -430,19 +475,16 @@ def setup(req: dict[str, Any]) -> None:
     gc.freeze()
 
 
-def warm(entry: str, call: bool) -> None:
+def warm(names: list[str]) -> None:
     """Import, once, what every test child would otherwise import again.
 
-    Only standard-library modules named by the program are imported here: the
-    fork server must never run the candidate's own code (that happens only in
-    limited children).
+    Only standard-library modules named by the program are imported here (the
+    driver picks them: see ``forkserver.stdlib_imports``): the fork server must
+    never run the candidate's own code (that happens only in limited children).
     """
-    try:
-        with open(entry, encoding="utf-8", errors="replace") as fh:
-            names = stdlib_imports(fh.read())
-    except OSError:
-        names = []
-    for name in (*_ALWAYS_WARM, *(_CALL_WARM if call else ()), *names):
+    for name in names:
+        if name not in sys.stdlib_module_names:
+            continue
         try:
             __import__(name)
         except Exception:  # a module failing here fails in the child too, with a traceback
@@ -451,9 +493,10 @@ def warm(entry: str, call: bool) -> None:
 
 def main(argv: list[str]) -> int:
     """Entry point: ``zygote.py FD [--isolate-net]``; a ``setup`` message then gives it its batch."""
-    sock = socket.socket(fileno=int(argv[1]))
+    sock = _socket.socket(fileno=int(argv[1]))
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    watch_children()
     # Inherited by every test child: under memory pressure the kernel kills a
     # test (the largest of them) rather than the driver. Set once here, since a
     # write to /proc per child costs more than the rest of the fork.
@@ -462,9 +505,7 @@ def main(argv: list[str]) -> int:
     # Only now (a non-dumpable process's /proc entries belong to root): from here
     # on, no test can ptrace the fork server or read its memory.
     _LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
-    for name in _ALWAYS_WARM:
-        __import__(name)
-    sock.send(json.dumps({"ready": True, "isolation": isolation}).encode())
+    sock.send(marshal.dumps({"ready": True, "isolation": isolation}))
     try:
         serve(sock)
     except (BrokenPipeError, ConnectionResetError):
