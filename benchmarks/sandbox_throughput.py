@@ -52,6 +52,7 @@ async def batch_seconds(
 ) -> tuple[float, float]:
     """Median wall time of a whole batch and of a one-test batch (after a warm-up batch)."""
     async with open_sandbox(config) as box:
+        await box.warm(Limits())  # the whole pool, as a solve does while its model answers
         await box.run_tests(program, tests[:5], Limits())
         full, single = [], []
         for _ in range(repeat):

@@ -38,6 +38,8 @@ class _Slot:
 
     container: Any
     agent: AgentSession | None = None
+    cpu: int | None = None
+    """The engine CPU the container is pinned to (None: not pinned)."""
 
 
 class DockerSandbox:
@@ -59,6 +61,9 @@ class DockerSandbox:
         self._all: set[_Slot] = set()
         self._seq = itertools.count(1)
         self._warming = 0
+        self._cpu_use: list[int] = []
+        """Containers pinned to each engine CPU (empty: not pinning), counted from the
+        moment one is chosen, so that containers started at once spread out."""
         # Reading a batch's output blocks a thread for the whole batch: one per
         # slot, apart from the threads that make Docker API calls.
         self._readers = anyio.CapacityLimiter(config.pool_size)
@@ -76,6 +81,10 @@ class DockerSandbox:
                 f"sandbox image {self.image} is missing; build it with: codesolve sandbox build"
             ) from None
         await engine.call("reap", containers.reap, client)
+        if config.pin_cpus:
+            info = await engine.call("engine info", client.info)
+            cpus = int(info.get("NCPU") or 0)
+            self._cpu_use = [0] * cpus if cpus > 1 else []
         return self
 
     @property
@@ -306,11 +315,16 @@ class DockerSandbox:
 
     async def _start_container(self, shape: Shape) -> _Slot:
         await self._trim_idle()
+        cpu = self._take_cpu()
         kwargs = containers.container_kwargs(
-            self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus
+            self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus, cpu
         )
-        container = await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
-        slot = _Slot(container)
+        try:
+            container = await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
+        except BaseException:
+            self._give_cpu(cpu)
+            raise
+        slot = _Slot(container, cpu=cpu)
         self._all.add(slot)
         try:
             api, cid = self.engine.client.api, container.id
@@ -321,6 +335,19 @@ class DockerSandbox:
             await self._drop(slot)
             raise
         return slot
+
+    def _take_cpu(self) -> int | None:
+        """The engine CPU fewest of our containers are pinned to, now counted as used
+        (None when not pinning)."""
+        if not self._cpu_use:
+            return None
+        cpu = self._cpu_use.index(min(self._cpu_use))
+        self._cpu_use[cpu] += 1
+        return cpu
+
+    def _give_cpu(self, cpu: int | None) -> None:
+        if cpu is not None:
+            self._cpu_use[cpu] -= 1
 
     async def _trim_idle(self) -> None:
         # Keep at most pool_size containers alive: drop idle ones of other shapes first.
@@ -340,6 +367,8 @@ class DockerSandbox:
             await self._drop(slot)
 
     async def _drop(self, slot: _Slot) -> None:
+        if slot in self._all:
+            self._give_cpu(slot.cpu)
         self._all.discard(slot)
         try:
             await self.engine.call("remove container", containers.remove, slot.container)

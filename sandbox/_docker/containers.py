@@ -56,8 +56,11 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def container_kwargs(image: str, shape: Shape, run_id: str, ttl_s: int, workdir_mb: int, cpus: float) -> dict[str, Any]:
-    """Arguments of ``containers.run`` for one sandbox container: no network, no privileges."""
+def container_kwargs(
+    image: str, shape: Shape, run_id: str, ttl_s: int, workdir_mb: int, cpus: float, cpu: int | None = None
+) -> dict[str, Any]:
+    """Arguments of ``containers.run`` for one sandbox container: no network, no privileges;
+    pinned to CPU ``cpu`` when one is given."""
     mount = docker.types.Mount(
         target=WORK,
         source="",
@@ -90,6 +93,7 @@ def container_kwargs(image: str, shape: Shape, run_id: str, ttl_s: int, workdir_
         "ipc_mode": "private",
         # Nothing is read from container logs; none are kept, so nothing can fill them.
         "log_config": docker.types.LogConfig(type="none"),
+        **({"cpuset_cpus": str(cpu)} if cpu is not None else {}),
         "labels": {
             LABEL: "1",
             LABEL_RUN: run_id,

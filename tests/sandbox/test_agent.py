@@ -222,6 +222,37 @@ async def test_concurrent_warm_ups_start_the_pool_and_no_more(docker_available: 
         assert running() == before, "the batches found the warm containers ready"
 
 
+def _cpusets(run_id: str) -> list[str]:
+    ids = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=codesolve.run={run_id}"],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.split()  # fmt: skip
+    if not ids:
+        return []
+    shown = subprocess.run(
+        ["docker", "inspect", "-f", "{{.HostConfig.CpusetCpus}}", *ids],
+        capture_output=True, text=True, check=True, timeout=30,
+    ).stdout.split("\n")  # fmt: skip
+    return sorted(line for line in shown[: len(ids)])
+
+
+@pytest.mark.anyio
+async def test_containers_started_at_once_are_pinned_to_different_cpus(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    cpus = int(subprocess.run(["docker", "info", "-f", "{{.NCPU}}"], capture_output=True, text=True, check=True).stdout)
+    async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-pin")) as box:
+        await box.warm(LIMITS)
+        pinned = _cpusets("pytest-pin")
+        [outcome] = await box.run_tests(Program.single("python", "print(1)"), [TestCase(expected="1")], LIMITS)
+        assert outcome.verdict is Verdict.AC
+    expected = ["0", "1"] if cpus >= 2 else ["", ""]
+    assert pinned == expected, (pinned, cpus)
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-nopin", pin_cpus=False)) as box:
+        await box.warm(LIMITS)
+        assert _cpusets("pytest-nopin") == [""]
+
+
 LEAVE_BEHIND = """
 import os
 root = os.path.dirname(os.getcwd())  # the batch root: /sandbox/bN
