@@ -87,9 +87,10 @@ class DockerConfig(_Config):
     cpus: float = Field(default=1.0, gt=0)
     """CPU share of one container."""
     pin_cpus: bool = True
-    """Give each container a CPU of the engine's own (the least used one), as judges pin
-    their workers: steadier timings, and a test's processes hand over to each other on one
-    CPU instead of waking another."""
+    """Give each container a CPU of the engine's own, as judges pin their workers: steadier
+    timings, and a test's processes hand over to each other on one CPU instead of waking
+    another. The CPU is the one the fewest codesolve containers of any run are pinned to;
+    never pinned when ``cpus`` > 1."""
     run_id: str | None = None
     """Label that groups this run's containers; random when not given."""
 

@@ -315,12 +315,16 @@ class DockerSandbox:
 
     async def _start_container(self, shape: Shape) -> _Slot:
         await self._trim_idle()
-        cpu = self._take_cpu()
-        kwargs = containers.container_kwargs(
-            self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus, cpu
-        )
+        cpu = await self._take_cpu()
         try:
-            container = await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
+            container = await self._run_container(shape, cpu)
+        except SandboxFault as exc:
+            self._give_cpu(cpu)
+            if cpu is None or "cpuset" not in str(exc).lower():
+                raise
+            # An engine whose CPUs are not numbered from 0 (a restricted cpuset): no pinning.
+            self._cpu_use, cpu = [], None
+            container = await self._run_container(shape, None)
         except BaseException:
             self._give_cpu(cpu)
             raise
@@ -336,17 +340,25 @@ class DockerSandbox:
             raise
         return slot
 
-    def _take_cpu(self) -> int | None:
-        """The engine CPU fewest of our containers are pinned to, now counted as used
-        (None when not pinning)."""
-        if not self._cpu_use:
+    async def _run_container(self, shape: Shape, cpu: int | None) -> Any:
+        kwargs = containers.container_kwargs(
+            self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus, cpu
+        )
+        return await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
+
+    async def _take_cpu(self) -> int | None:
+        """The engine CPU the fewest codesolve containers (of any run) are pinned to, now
+        counted as ours (None when not pinning, or when a container may use more than one)."""
+        if not self._cpu_use or self.config.cpus > 1:
             return None
-        cpu = self._cpu_use.index(min(self._cpu_use))
+        others = await self.engine.call("list containers", containers.pinned_elsewhere, self.engine.client, self.run_id)
+        load = [mine + others.get(cpu, 0) for cpu, mine in enumerate(self._cpu_use)]
+        cpu = load.index(min(load))
         self._cpu_use[cpu] += 1
         return cpu
 
     def _give_cpu(self, cpu: int | None) -> None:
-        if cpu is not None:
+        if cpu is not None and cpu < len(self._cpu_use):
             self._cpu_use[cpu] -= 1
 
     async def _trim_idle(self) -> None:

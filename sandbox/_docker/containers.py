@@ -23,6 +23,8 @@ LABEL = "codesolve"
 LABEL_RUN = "codesolve.run"
 LABEL_EXPIRES = "codesolve.expires"
 LABEL_OWNER = "codesolve.owner"
+LABEL_CPU = "codesolve.cpu"
+"""The engine CPU a container is pinned to (pinning weighs every run's containers)."""
 WORK = "/sandbox"
 WIPE = (WORK, "/tmp", "/dev/shm")
 _DRIVER_OVERHEAD_MB = 128
@@ -95,6 +97,7 @@ def container_kwargs(
         "log_config": docker.types.LogConfig(type="none"),
         **({"cpuset_cpus": str(cpu)} if cpu is not None else {}),
         "labels": {
+            **({LABEL_CPU: str(cpu)} if cpu is not None else {}),
             LABEL: "1",
             LABEL_RUN: run_id,
             LABEL_EXPIRES: str(int(time.time()) + ttl_s),
@@ -164,6 +167,21 @@ def remove(container: Any) -> None:
         container.remove(force=True, v=True)
     except docker.errors.NotFound:
         pass
+
+
+def pinned_elsewhere(client: Any, run_id: str) -> dict[int, int]:
+    """How many live containers of other codesolve runs are pinned to each engine CPU."""
+    counts: dict[int, int] = {}
+    for container in client.containers.list(filters={"label": LABEL_CPU}):
+        labels = container.labels or {}
+        if labels.get(LABEL_RUN) == run_id:
+            continue  # ours: counted as we make them
+        try:
+            cpu = int(labels[LABEL_CPU])
+        except (KeyError, ValueError):
+            continue
+        counts[cpu] = counts.get(cpu, 0) + 1
+    return counts
 
 
 def reap(client: Any, everything: bool = False, run_id: str | None = None) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,7 +101,7 @@ class Batch:
         self.checker_argv: list[str] = []
         work = Path(spec["work"])
         # The scratch dir is kept (then emptied by fresh_dir): removing and re-making it costs more.
-        kept = {p.resolve() for p in (work / "rt", Path(spec["prog"]), work / "chk", work / "zygote.log")}
+        kept = {p.resolve() for p in (Path(spec["prog"]), work / "chk")}
         self.scratch = work / "scratch"
         """Each test's working directory, emptied before every test."""
         self.keep = Keep({*kept, work.resolve() / "scratch"})
@@ -166,17 +167,42 @@ class Batch:
         The driver is a child subreaper: orphans of a fork server a test killed
         come back to it, so they are found here and cannot act in later tests.
         """
-        if self.zygote is not None:
-            self.zygote.close()
-            kill_descendants(os.getpid())
+        self.retire_zygote()
         warm = self.lang["runner"] == "fork"
         zygote = self.adopt_spare(warm)
         if zygote is None:
-            log = Path(self.spec["work"]) / "zygote.log"
-            zygote = Zygote(log, bool(self.spec.get("isolate_net")), self.spec.get("path"))
-            zygote.setup(self.spec, warm, self.run_parameters())
+            zygote = Zygote(Path(self.spec["work"]), bool(self.spec.get("isolate_net")), self.spec.get("path"))
+            try:
+                zygote.setup(self.spec, warm, self.run_parameters())
+            except RuntimeError:
+                zygote.close()
+                raise
         self.zygote = zygote
         self.emit({"event": "hello", "isolation": zygote.isolation})
+
+    def retire_zygote(self) -> None:
+        """Stop the fork server, and kill whatever it and its tests left behind."""
+        zygote, self.zygote = self.zygote, None
+        if zygote is None:
+            return
+        if self.spec.get("container"):
+            kill_all_but_us()
+        zygote.close()
+        kill_descendants(os.getpid())
+
+    def sweep(self) -> None:
+        """After a test that left processes behind: in our own container, kill every
+        other process of the sandbox user, the fork server included (the next test
+        gets a new one).
+
+        The fork server kills a test's descendants by walking /proc, and a process
+        that keeps forking and exiting changes pid faster than such a walk can
+        follow it (on one CPU it wins every time); ``kill(-1)`` takes every process
+        at once. On the local backend there is no such kill, and the walk is all
+        there is: one reason it is the weaker backend.
+        """
+        if self.spec.get("container"):
+            self.retire_zygote()
 
     def adopt_spare(self, warm: bool) -> Zygote | None:
         """The spare fork server, set up for this batch (only once; None if there is none that works)."""
@@ -257,7 +283,13 @@ class Batch:
     def spawn(self, extra: dict[str, Any], stdin: bytes, cwd: str | None = None) -> dict[str, Any]:
         """Run the program once through the fork server (in a fresh scratch dir, or in ``cwd``);
         return raw ingredients of a verdict."""
-        cwd_fd = self.prepare_run() if cwd is None else os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        if self.zygote is not None and self.zygote.proc.poll() is not None:
+            # A test killed it: what it left must die before the wipe, not after.
+            self.retire_zygote()
+        cwd_fd = self.prepare_run()
+        if cwd is not None:  # (the scratch dir stays the program's HOME and TMPDIR)
+            os.close(cwd_fd)
+            cwd_fd = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr"), cwd_fd]
         # The counter as the last test left it, unless something of ours ran since (a checker).
         oom_before = self.oom_seen if self.oom_seen is not None else self.oom.read()
@@ -271,6 +303,10 @@ class Batch:
                 os.close(fd)
         self.oom_seen = self.oom.read()
         oom = self.oom_seen > oom_before
+        if report is not None and report.get("leftovers"):
+            self.sweep()
+        if report is not None and report.get("stale"):
+            self.retire_zygote()  # a test changed its limits: the next one gets a new fork server
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
 
     def run_with_retry(self, request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any] | None, str]:
@@ -297,6 +333,7 @@ class Batch:
     def clean_slate(self) -> None:
         """Restore the program and checker files and empty every writable place (a test may
         have filled the disk or planted files for the next test, or for the checker)."""
+        self.anchors.refresh()
         if self.snapshot is not None:
             self.snapshot.restore()
         wipe_except(self.wipe_tops, self.keep, self.anchors)
@@ -394,9 +431,10 @@ def clean_up(spec: dict[str, Any], batch: Batch | None, spare: Zygote | None = N
         end_of_batch(spec.get("wipe", []))
 
 
-def end_of_batch(wipe: list[str]) -> None:
-    """Inside our own container: take down every process of the sandbox user (kill(2)
-    spares the caller and PID 1), reap them, then empty every writable place."""
+def kill_all_but_us() -> None:
+    """Inside our own container: kill every process of the sandbox user but us and PID 1
+    (what kill(-1) spares), and reap them. No process escapes it by forking: the kernel
+    sends it to all of them at once, and a fork that races it fails."""
     try:
         os.kill(-1, signal.SIGKILL)
     except ProcessLookupError:
@@ -404,6 +442,12 @@ def end_of_batch(wipe: list[str]) -> None:
     # We are a child subreaper, so whatever survived the race with kill(-1) is
     # one of our descendants; a long-lived agent must also reap the zombies.
     kill_descendants(os.getpid())
+
+
+def end_of_batch(wipe: list[str]) -> None:
+    """Inside our own container: take down every process of the sandbox user, then
+    empty every writable place."""
+    kill_all_but_us()
     anchors = Anchors(wipe)
     try:
         wipe_except(wipe, Keep(set()), anchors)
@@ -437,6 +481,14 @@ def others_alive(attempts: int = 20) -> list[int]:
     return alive
 
 
+def forget_runtime() -> None:
+    """The local backend's copy of the runtime, removed once imported: nothing a test
+    writes there is ever imported, and it is not a place that survives the wipe."""
+    root = Path(__file__).resolve().parents[2]
+    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != root]
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def harden() -> None:
     """Not dumpable (no test can ptrace us or read our memory through /proc), and a
     child subreaper (orphans of a test come back to us, to be found and killed)."""
@@ -450,6 +502,7 @@ def main(argv: list[str]) -> int:
     spec_path = Path(argv[1])
     spec: dict[str, Any] = json.loads(spec_path.read_text())
     spec_path.unlink()
+    forget_runtime()
     harden()
     batch = run_spec(spec, sys.stdout)
     clean_up(spec, batch)

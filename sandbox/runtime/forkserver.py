@@ -8,8 +8,10 @@ message later gives it its batch, so it can be started ahead of time.
 from __future__ import annotations
 
 import marshal
+import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,8 @@ ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text()
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ZYGOTE_GRACE_S = 10.0
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
+_SOURCE_CAP = 1 << 20
+"""How much of the entry file is read for its imports."""
 _CALL_WARM = ("ast",)
 """What a call-based test needs besides the program's own imports (its arguments are literals)."""
 
@@ -43,7 +47,7 @@ def child_env(home: str, path: str | None = None) -> dict[str, str]:
 class Zygote:
     """Handle on the fork server process (started before it knows its batch: see :meth:`setup`)."""
 
-    def __init__(self, log: Path, isolate_net: bool = False, path: str | None = None) -> None:
+    def __init__(self, home: Path, isolate_net: bool = False, path: str | None = None) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # From the source read when the driver started, never from disk again (a
         # test could have rewritten the file), in isolated mode so that nothing
@@ -52,30 +56,39 @@ class Zygote:
         if isolate_net:
             argv.append("--isolate-net")
         # The fork server's stdout must not be ours: a test child could open
-        # /proc/<its parent>/fd/1 and forge driver events. Its stderr goes to a
-        # log that only ever serves as a diagnostic.
-        self.log = log
-        with self.log.open("ab") as stderr:
+        # /proc/<its parent>/fd/1 and forge driver events. Its stderr, only ever a
+        # diagnostic, goes to a memory file of ours: no test can reach it (a log
+        # in the work dir could be filled up to the file-size limit by a test,
+        # so that the next fork server died on its first warning).
+        self.log = os.memfd_create("zygote-stderr")
+        try:
             self.proc = subprocess.Popen(
                 argv,
                 pass_fds=[theirs.fileno()],
-                env=child_env(str(log.parent), path),
-                cwd=log.parent,
+                env=child_env(str(home), path),
+                cwd=home,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
-                stderr=stderr,
+                stderr=self.log,
             )
-        theirs.close()
+        except BaseException:
+            os.close(self.log)
+            raise
+        finally:
+            theirs.close()
         self.sock = ours
         hello = self.recv(_ZYGOTE_GRACE_S)
         if hello is None:
-            raise RuntimeError(f"the fork server could not start: {self.last_words()}")
+            words = self.last_words()
+            self.close()
+            raise RuntimeError(f"the fork server could not start: {words}")
         self.isolation = str(hello.get("isolation", "unknown"))
 
     def last_words(self) -> str:
         """The last line the fork server wrote on stderr."""
         try:
-            tail = self.log.read_text(errors="replace").strip().splitlines()[-1:]
+            size = os.fstat(self.log).st_size
+            tail = os.pread(self.log, 4096, max(0, size - 4096)).decode(errors="replace").strip().splitlines()[-1:]
         except OSError:
             tail = []
         return (tail or ["no output"])[0][:300]
@@ -129,6 +142,7 @@ class Zygote:
             self.proc.kill()
             self.proc.wait()
         self.sock.close()
+        os.close(self.log)
 
 
 def stdlib_imports(source: str) -> list[str]:
@@ -146,16 +160,21 @@ def warm_list(run: dict[str, Any]) -> list[str]:
     """The standard modules a fork server should import for a batch: the program's own, read
     from its entry file, and what running a function needs."""
     try:
-        with open(run["entry"], encoding="utf-8", errors="replace") as fh:
-            names = stdlib_imports(fh.read())
+        # Never blocking on a FIFO nor following a link a test left where the program was.
+        fd = os.open(run["entry"], os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            source = os.read(fd, _SOURCE_CAP) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+        finally:
+            os.close(fd)
     except OSError:
-        names = []
+        source = b""
+    names = stdlib_imports(source.decode("utf-8", "replace"))
     return [*(_CALL_WARM if run.get("function") else ()), *names]
 
 
 def spare_zygote(directory: Path) -> Zygote | None:
     """A fork server started now for a batch still to come (None if it cannot start)."""
     try:
-        return Zygote(directory / ".zygote.log")
+        return Zygote(directory)
     except (RuntimeError, OSError):
         return None

@@ -33,13 +33,17 @@ class Anchors:
     to the fuse daemon: ~50 µs, against ~1.5 µs for a walk that stays on tmpfs. The guards
     run a dozen walks before every test, so that alone cost more than a fast test.
 
-    A path is anchored on the *outermost* top above it: in a container the tops are mount
+    A path is anchored on the *outermost* top above it. In a container the tops are mount
     points, which no test can rename or replace, so a path relative to one always names
-    what its absolute form names.
+    what its absolute form names. A top that is not a mount point (the local backend's
+    batch directory) could be renamed by a test and another put in its place:
+    :meth:`refresh`, before every test, follows the path again if so.
     """
 
     def __init__(self, tops: Iterable[str]) -> None:
         self.fds: dict[str, int] = {}
+        self.movable: set[str] = set()
+        """Tops that are not mount points (checked again by :meth:`refresh`)."""
         for top in sorted(set(tops), key=len):
             if top in self.fds or any(top.startswith(outer + "/") for outer in self.fds):
                 continue  # reached from an outer top
@@ -47,6 +51,29 @@ class Anchors:
                 self.fds[top] = os.open(top, _DIR)
             except OSError:
                 continue  # not there (yet): reached by its absolute path
+            if not os.path.ismount(top):
+                self.movable.add(top)
+
+    def refresh(self) -> None:
+        """Re-open every top that is no longer the directory at its path (or drop it, when
+        nothing is there: its paths are then walked from ``/``)."""
+        for top in self.movable:
+            fd = self.fds.get(top)
+            try:
+                now = os.lstat(top)
+            except OSError:
+                now = None
+            if fd is not None and now is not None:
+                held = os.fstat(fd)
+                if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
+                    continue
+            if fd is not None:
+                os.close(self.fds.pop(top))
+            if now is not None and stat.S_ISDIR(now.st_mode):
+                try:
+                    self.fds[top] = os.open(top, _DIR)
+                except OSError:
+                    pass
 
     def at(self, path: str) -> tuple[int | None, str]:
         """``(dir_fd, relative path)`` for ``path`` (``(None, path)`` outside every top)."""

@@ -69,8 +69,11 @@ def isolate_network() -> str:
     return "none"
 
 
-_CPU_LIMIT: list[tuple[int, int]] = []
-"""The batch's CPU rlimit, the one limit each test child sets itself (see :func:`limit_batch`)."""
+_OWN_LIMITS: list[tuple[int, tuple[int, int]]] = []
+"""The rlimits each test child sets itself (CPU time, process count: see :func:`limit_batch`)."""
+_INHERITED: list[tuple[int, tuple[int, int]]] = []
+"""The rlimits set once in the fork server, which every test child inherits."""
+_PER_CHILD = (resource.RLIMIT_CPU, getattr(resource, "RLIMIT_NPROC", -1))
 
 
 def plan_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> list[tuple[int, tuple[int, int]]]:
@@ -235,9 +238,6 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
     """In the forked child: isolate, limit, redirect, then run. Never returns."""
     try:
         os.setsid()
-        # The fork server is not dumpable (so a test cannot ptrace it or read its
-        # memory); the test itself is, so that /proc/self and /dev/stdin work.
-        _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
         # A descriptor, not a path: a walk from `/` is a round trip to the fuse daemon
         # where the container's root is fuse-overlayfs.
         os.fchdir(fds[3])
@@ -245,9 +245,17 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         os.dup2(fds[1], 1)
         os.dup2(fds[2], 2)
         os.closerange(3, 65536)
-        # The other limits, the umask and the signal dispositions were set in the
-        # fork server at setup, and came with the fork.
-        resource.setrlimit(resource.RLIMIT_CPU, _CPU_LIMIT[0])
+        # Only now, with nothing of ours left open (the socket to the driver went
+        # with closerange): the fork server is not dumpable (so a test cannot
+        # ptrace it or read its memory); the test itself is, so that /proc/self
+        # and /dev/stdin work.
+        _LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        # The other limits, the umask and SIGPIPE's action were set in the fork
+        # server at setup, and came with the fork. Python ignores SIGXFSZ; an
+        # exec'd program would inherit that and spin on EFBIG instead of dying at
+        # the output limit (the fork server itself keeps ignoring it).
+        _apply_limits(_OWN_LIMITS)
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
         if req["runner"] == "fork":
             os._exit(_run_python(req["entry"], req.get("function"), req.get("compile_only", False)))
         argv = req["argv"]
@@ -426,6 +434,7 @@ def _reap_test(pid: int, req: dict[str, Any]) -> dict[str, Any]:
         "timed_out": timed_out,
         "wall": wall,
         "leftovers": leftovers,
+        "stale": not limits_intact(),
     }
 
 
@@ -438,21 +447,34 @@ _BATCH: dict[str, Any] = {}
 
 
 def limit_batch(plan: list[tuple[int, tuple[int, int]]]) -> None:
-    """Set what every test child inherits, here, once: all rlimits but CPU time (which
-    counts a process's own time, so each child sets it), the umask, and default
-    SIGPIPE/SIGXFSZ actions.
+    """Set what every test child inherits, here, once: the umask, SIGPIPE's default
+    action, and the rlimits but two that each child sets itself: CPU time (it
+    counts a process's own time) and the process count (our own forks count
+    against it).
 
     A fork server serves one batch, so lowering its own hard limits costs
-    nothing. Python ignores those two signals; an exec'd program would inherit
-    that and spin on EFBIG instead of dying at the output limit. (Our own
-    writes on the socket pass MSG_NOSIGNAL: a driver gone is an error, not a
-    signal.)
+    nothing (see :func:`limits_intact` for a test that lowers them further).
+    Python ignores SIGPIPE; an exec'd program would inherit that. Our own writes
+    on the socket pass MSG_NOSIGNAL: a driver gone is an error, not a signal.
     """
-    _CPU_LIMIT[:] = [value for which, value in plan if which == resource.RLIMIT_CPU]
-    _apply_limits([(which, value) for which, value in plan if which != resource.RLIMIT_CPU])
+    _OWN_LIMITS[:] = [(which, value) for which, value in plan if which in _PER_CHILD]
+    inherited = [(which, value) for which, value in plan if which not in _PER_CHILD]
+    _apply_limits(inherited)
+    # What was set (the stack limit may have been refused), to compare with later.
+    _INHERITED[:] = [(which, resource.getrlimit(which)) for which, _ in inherited]
     os.umask(0o077)
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
-    _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
+
+
+def limits_intact() -> bool:
+    """Whether our rlimits are still those of the batch.
+
+    A test runs as our uid, so it may lower them with prlimit(2); every later
+    child would inherit that. (Only lowering is possible, so this is a test
+    hurting its own program; a fork server that finds it says so in its report,
+    and the driver gives the next test a new one.)
+    """
+    return all(resource.getrlimit(which) == value for which, value in _INHERITED)
 
 
 def setup(req: dict[str, Any]) -> None:

@@ -253,6 +253,21 @@ async def test_containers_started_at_once_are_pinned_to_different_cpus(docker_av
         assert _cpusets("pytest-nopin") == [""]
 
 
+@pytest.mark.anyio
+async def test_two_runs_at_once_pin_their_containers_to_different_cpus(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    cpus = int(subprocess.run(["docker", "info", "-f", "{{.NCPU}}"], capture_output=True, text=True, check=True).stdout)
+    if cpus < 2:
+        pytest.skip("one CPU: nothing to spread over")
+    # Two solver processes each with a pool of one would otherwise both take CPU 0.
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-pin-a")) as first:
+        await first.warm(LIMITS)
+        async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-pin-b")) as second:
+            await second.warm(LIMITS)
+            assert sorted(_cpusets("pytest-pin-a") + _cpusets("pytest-pin-b")) == ["0", "1"]
+
+
 LEAVE_BEHIND = """
 import os
 root = os.path.dirname(os.getcwd())  # the batch root: /sandbox/bN

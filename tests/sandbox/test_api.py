@@ -151,6 +151,13 @@ async def test_exec_runs_a_command_and_collects_files(box: Sandbox) -> None:
     assert not result.ok
 
 
+async def test_exec_gives_a_home_and_a_temporary_dir_that_exist(box: Sandbox) -> None:
+    result = await box.exec(["sh", "-c", 'echo "$HOME"; mktemp && python3 -c "import tempfile; tempfile.mkstemp()"'])
+    assert result.exit_code == 0, result.stderr.text
+    home, made = result.stdout.text.split()
+    assert made.startswith(home + "/tmp.")
+
+
 async def test_exec_times_out(box: Sandbox) -> None:
     result = await box.exec(["sleep", "30"], limits=Limits(cpu_seconds=1, wall_seconds=1))
     assert result.timed_out

@@ -777,6 +777,113 @@ async def test_clone_parent_siblings_die_with_their_test(any_box: Sandbox, tmp_p
     assert not Path(tmp_path / "daemon-marker").exists()
 
 
+PID_HOPPER = """
+#include <cstdio>
+#include <unistd.h>
+int main() {
+    int n;
+    if (scanf("%d", &n) != 1) return 1;
+    if (n == 0) {
+        if (fork() == 0) {
+            setsid();
+            for (unsigned long hops = 0;; hops++) {
+                for (volatile int i = 0; i < 20000; i++) {}
+                if (hops % 64 == 0) {  // the wipe between tests removes it: put it back
+                    FILE* f = fopen("/dev/shm/hopper", "w");
+                    if (f) { fprintf(f, "PWNED: alive after %lu hops\\n", hops); fclose(f); }
+                }
+                pid_t p = fork();  // never the same pid for long: a walk of /proc cannot keep up
+                if (p > 0) _exit(0);
+                if (p < 0) usleep(100);
+            }
+        }
+        puts("SAFE");
+        return 0;
+    }
+    usleep(300000);
+    FILE* f = fopen("/dev/shm/hopper", "r");
+    char seen[200] = "SAFE\\n";
+    if (f && !fgets(seen, sizeof seen, f)) seen[0] = 0;
+    fputs(seen, stdout);
+}
+"""
+
+
+async def test_a_process_that_keeps_changing_its_pid_dies_with_its_test(docker_box: Sandbox) -> None:
+    # It outran the fork server's walk of /proc every time on a pinned CPU; kill(-1) takes it.
+    outcomes = await run(docker_box, cpp(PID_HOPPER), [f"{n}\n" for n in range(4)])
+    assert_safe(outcomes, count=4)
+    await assert_pool_healthy(docker_box)
+
+
+LOWER_LIMITS = """
+import ctypes, resource
+
+class Limit(ctypes.Structure):
+    _fields_ = [("cur", ctypes.c_ulong), ("max", ctypes.c_ulong)]
+
+if input() == "0":
+    libc = ctypes.CDLL(None, use_errno=True)
+    old = Limit()
+    libc.prlimit(os.getppid(), resource.RLIMIT_FSIZE, None, ctypes.byref(old))
+    # The fork server runs as our uid: its soft file-size limit can be lowered to 0.
+    libc.prlimit(os.getppid(), resource.RLIMIT_FSIZE, ctypes.byref(Limit(0, old.max)), None)
+print("SAFE")
+"""
+
+
+async def test_lowering_the_fork_servers_limits_does_not_reach_later_tests(any_box: Sandbox) -> None:
+    outcomes = await run(any_box, attack(LOWER_LIMITS), ["0\n", "1\n", "2\n"])
+    assert_safe(outcomes, count=3)
+
+
+FILL_A_LOG = """
+import resource
+if input() == "0":
+    # A file at exactly the file-size limit where the fork server used to log: a new
+    # fork server that logged there would die on its first warning.
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    for name in ("zygote.log", ".zygote.log"):
+        for folder in (os.path.dirname(os.getcwd()), os.path.dirname(os.path.dirname(os.getcwd()))):
+            try:
+                fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT, 0o600)
+                os.ftruncate(fd, limit)
+                os.close(fd)
+            except OSError:
+                pass
+    os.kill(os.getppid(), 9)
+print("wrong")
+"""
+
+
+async def test_a_full_log_where_the_fork_server_wrote_cannot_make_later_tests_SE(any_box: Sandbox) -> None:
+    program = attack("import asyncore  # a DeprecationWarning while the fork server warms up\n" + FILL_A_LOG)
+    outcomes = await run(any_box, program, ["0\n", "1\n", "2\n"], expected="right\n")
+    assert outcomes[0].verdict is Verdict.RE, describe(outcomes)
+    assert [o.verdict for o in outcomes[1:]] == [Verdict.WA, Verdict.WA], describe(outcomes)
+
+
+async def test_renaming_the_batch_directory_cannot_replace_the_checker(any_box: Sandbox) -> None:
+    program = attack(
+        """
+        root = os.path.dirname(os.getcwd())
+        if os.path.isdir(os.path.join(root, "prog")) and not root.endswith(".moved"):
+            try:
+                os.rename(root, root + ".moved")  # (refused where the root is a mount point)
+                os.makedirs(os.path.join(root, "chk"))
+                with open(os.path.join(root, "chk", "main.bin"), "w") as fh:
+                    fh.write("#!/bin/sh\\nexit 0\\n")
+                os.chmod(os.path.join(root, "chk", "main.bin"), 0o755)
+            except OSError:
+                pass
+        print(int(input()), 1)  # never a valid pair: the real checker rejects it
+        """
+    )
+    checker = CheckerSpec(kind="program", program=cpp((CORPUS / "checkers" / "sum_pair.cpp").read_text()))
+    outcomes = await run(any_box, program, ["7\n", "9\n", "11\n"], expected="3 4\n", checker=checker)
+    assert [o.verdict for o in outcomes] == [Verdict.WA] * 3, describe(outcomes)
+
+
 async def test_thread_spawning_loop_is_contained(any_box: Sandbox) -> None:
     program = attack(
         """
