@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.forkserver import Zygote, child_env
-from sandbox.runtime.guard import Anchors, Keep, Snapshot, fresh_dir, leftovers, wipe_except
+from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, leftovers, wipe_except
 from sandbox.runtime.zygote import kill_descendants
 
 PR_SET_DUMPABLE = 4
@@ -148,7 +148,14 @@ class Batch:
         # silent is blamed on the test after the last reported one.
         self.emit({"event": "tests"})
         for position, test in enumerate(tests, start=1):
-            outcome = self.run_test(test)
+            try:
+                outcome = self.run_test(test)
+            except Tampered as exc:
+                # Blamed on the program (it did it, in this test or the one before), for
+                # this test and every later one: none can be run safely any more.
+                for rest in tests[position - 1 :]:
+                    self.emit({"event": "test", "verdict": "RE", "message": str(exc), "name": rest["name"]})
+                return
             self.emit({"event": "test", **outcome}, self.flush_due(outcome, position == len(tests)))
             if self.spec.get("fail_fast") and outcome["verdict"] != "AC":
                 break
@@ -333,7 +340,9 @@ class Batch:
     def clean_slate(self) -> None:
         """Restore the program and checker files and empty every writable place (a test may
         have filled the disk or planted files for the next test, or for the checker)."""
-        self.anchors.refresh()
+        moved = self.anchors.moved()
+        if moved:
+            raise Tampered(f"the program moved the sandbox's own directory {moved[0]} (an attack on the sandbox)")
         if self.snapshot is not None:
             self.snapshot.restore()
         wipe_except(self.wipe_tops, self.keep, self.anchors)

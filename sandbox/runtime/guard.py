@@ -36,14 +36,14 @@ class Anchors:
     A path is anchored on the *outermost* top above it. In a container the tops are mount
     points, which no test can rename or replace, so a path relative to one always names
     what its absolute form names. A top that is not a mount point (the local backend's
-    batch directory) could be renamed by a test and another put in its place:
-    :meth:`refresh`, before every test, follows the path again if so.
+    batch directory) could be renamed by a test and something else put in its place:
+    :meth:`moved`, before every test, finds out.
     """
 
     def __init__(self, tops: Iterable[str]) -> None:
         self.fds: dict[str, int] = {}
         self.movable: set[str] = set()
-        """Tops that are not mount points (checked again by :meth:`refresh`)."""
+        """Tops that are not mount points (checked by :meth:`moved`)."""
         for top in sorted(set(tops), key=len):
             if top in self.fds or any(top.startswith(outer + "/") for outer in self.fds):
                 continue  # reached from an outer top
@@ -54,26 +54,23 @@ class Anchors:
             if not os.path.ismount(top):
                 self.movable.add(top)
 
-    def refresh(self) -> None:
-        """Re-open every top that is no longer the directory at its path (or drop it, when
-        nothing is there: its paths are then walked from ``/``)."""
+    def moved(self) -> list[str]:
+        """Tops that are no longer the directory opened at their path (renamed, replaced).
+
+        Nothing follows such a path again: what is there now is the test's, and it
+        could be a link to anywhere on the host.
+        """
+        found = []
         for top in self.movable:
-            fd = self.fds.get(top)
+            held = os.fstat(self.fds[top])
             try:
                 now = os.lstat(top)
             except OSError:
-                now = None
-            if fd is not None and now is not None:
-                held = os.fstat(fd)
-                if (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino):
-                    continue
-            if fd is not None:
-                os.close(self.fds.pop(top))
-            if now is not None and stat.S_ISDIR(now.st_mode):
-                try:
-                    self.fds[top] = os.open(top, _DIR)
-                except OSError:
-                    pass
+                found.append(top)
+                continue
+            if (held.st_dev, held.st_ino) != (now.st_dev, now.st_ino):
+                found.append(top)
+        return found
 
     def at(self, path: str) -> tuple[int | None, str]:
         """``(dir_fd, relative path)`` for ``path`` (``(None, path)`` outside every top)."""
@@ -94,6 +91,11 @@ class Anchors:
         for fd in self.fds.values():
             os.close(fd)
         self.fds = {}
+
+
+class Tampered(Exception):
+    """A test moved or replaced a directory of the batch's own: nothing of the batch can be
+    trusted from here on."""
 
 
 class Snapshot:

@@ -881,7 +881,36 @@ async def test_renaming_the_batch_directory_cannot_replace_the_checker(any_box: 
     )
     checker = CheckerSpec(kind="program", program=cpp((CORPUS / "checkers" / "sum_pair.cpp").read_text()))
     outcomes = await run(any_box, program, ["7\n", "9\n", "11\n"], expected="3 4\n", checker=checker)
-    assert [o.verdict for o in outcomes] == [Verdict.WA] * 3, describe(outcomes)
+    if "local" in any_box.isolation:
+        # The batch directory is a plain directory in the host's temp dir: the move is seen
+        # before the checker runs, and nothing of the batch is trusted after it.
+        assert [o.verdict for o in outcomes] == [Verdict.RE] * 3, describe(outcomes)
+        assert "moved the sandbox's own directory" in outcomes[0].message
+    else:
+        # In a container the directory is found again from its mount point, and restored.
+        assert [o.verdict for o in outcomes] == [Verdict.WA] * 3, describe(outcomes)
+
+
+async def test_a_link_in_place_of_the_batch_directory_is_never_followed(local_box: Sandbox, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    for name in ("prog", "scratch", "chk", "work"):
+        (victim / name).mkdir(parents=True)
+        (victim / name / "keep.txt").write_text("precious\n")
+    program = attack(
+        """
+        victim = input().strip()
+        root = os.path.dirname(os.getcwd())
+        if os.path.isdir(os.path.join(root, "prog")):
+            os.rename(root, root + ".moved")
+            os.symlink(victim, root)  # the driver's paths now lead into the user's files
+        print("SAFE")
+        """
+    )
+    outcomes = await run(local_box, program, [f"{victim}\n"] * 3)
+    assert outcomes[0].verdict in (Verdict.AC, Verdict.RE), describe(outcomes)
+    assert [o.verdict for o in outcomes[1:]] == [Verdict.RE] * 2, describe(outcomes)
+    for name in ("prog", "scratch", "chk", "work"):
+        assert (victim / name / "keep.txt").read_text() == "precious\n", name
 
 
 async def test_thread_spawning_loop_is_contained(any_box: Sandbox) -> None:
