@@ -81,7 +81,8 @@ class LocalSandbox:
         """See :class:`sandbox.Sandbox`."""
         checker = checker or CheckerSpec()
         async with self._slots:
-            root = Path(tempfile.mkdtemp(prefix="codesolve-", dir=self.config.workdir))
+            holder = self._holder()
+            root = holder / "b"
             try:
                 spec = test_spec(str(root), program, tests, limits, checker, fail_fast, self._options())
                 batch = test_batch(str(root), program, checker, spec)
@@ -91,7 +92,14 @@ class LocalSandbox:
                 return stream.outcomes(tests, fail_fast, fault)
             finally:
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(shutil.rmtree, root, True)
+                    await anyio.to_thread.run_sync(shutil.rmtree, holder, True)
+
+    def _holder(self) -> Path:
+        """A new private directory holding the batch's root one level down: a test that
+        renames the root (it runs as our uid) leaves it where the batch's removal finds it."""
+        holder = Path(tempfile.mkdtemp(prefix="codesolve-", dir=self.config.workdir))
+        (holder / "b").mkdir(mode=0o700)
+        return holder
 
     async def warm(self, limits: Limits) -> None:
         """See :class:`sandbox.Sandbox`: nothing to start ahead of time here."""
@@ -108,7 +116,8 @@ class LocalSandbox:
         """See :class:`sandbox.Sandbox`."""
         limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
         async with self._slots:
-            root = Path(tempfile.mkdtemp(prefix="codesolve-", dir=self.config.workdir))
+            holder = self._holder()
+            root = holder / "b"
             try:
                 if directory is not None:
                     await anyio.to_thread.run_sync(lambda: shutil.copytree(directory, root / "work", symlinks=True))
@@ -117,7 +126,7 @@ class LocalSandbox:
                 return stream.exec_result(fault)
             finally:
                 with anyio.CancelScope(shield=True):
-                    await anyio.to_thread.run_sync(shutil.rmtree, root, True)
+                    await anyio.to_thread.run_sync(shutil.rmtree, holder, True)
 
     async def _drive(
         self, root: Path, batch: BatchFiles, deadline: float, wall: float, first_wait: float

@@ -318,11 +318,12 @@ class DockerSandbox:
         cpu = await self._take_cpu()
         try:
             container = await self._run_container(shape, cpu)
-        except SandboxFault as exc:
+        except SandboxFault:
             self._give_cpu(cpu)
-            if cpu is None or "cpuset" not in str(exc).lower():
+            if cpu is None:
                 raise
-            # An engine whose CPUs are not numbered from 0 (a restricted cpuset): no pinning.
+            # E.g. an engine whose CPUs are not those numbered from 0 (a restricted cpuset):
+            # "Requested CPUs are not available". Without pinning, or the same fault again.
             self._cpu_use, cpu = [], None
             container = await self._run_container(shape, None)
         except BaseException:
@@ -352,6 +353,8 @@ class DockerSandbox:
         if not self._cpu_use or self.config.cpus > 1:
             return None
         others = await self.engine.call("list containers", containers.pinned_elsewhere, self.engine.client, self.run_id)
+        if not self._cpu_use:
+            return None  # pinning was given up while we waited
         load = [mine + others.get(cpu, 0) for cpu, mine in enumerate(self._cpu_use)]
         cpu = load.index(min(load))
         self._cpu_use[cpu] += 1

@@ -135,6 +135,9 @@ def serve() -> int:
     # Each batch's fork server is started ahead of it, while the host is busy
     # elsewhere: a batch then only has to give it its directory.
     spare = forkserver.spare_zygote(Path.cwd())
+    # Our limits pass to every fork server we start: a test (our uid) could lower them
+    # with prlimit(2) for the batches of other programs to come. Checked after each batch.
+    limits = driver.all_rlimits()
     while True:
         request = read_request(channel)
         if request is None:
@@ -146,11 +149,13 @@ def serve() -> int:
         driver.write_event(out, spec, {"event": "done"})
         out.write(END_MARK + nonce + "\n")
         out.flush()
-        settle(driver, spec, batch, spare, nonce, out)
+        settle(driver, spec, batch, spare, nonce, out, limits)
         spare = forkserver.spare_zygote(Path.cwd())
 
 
-def settle(driver: Any, spec: dict[str, Any], batch: Any, spare: Any, nonce: str, out: Any) -> None:
+def settle(
+    driver: Any, spec: dict[str, Any], batch: Any, spare: Any, nonce: str, out: Any, limits: list[Any] | None = None
+) -> None:
     """Take the batch down, check nothing of it is left, and say so (:data:`CLEAN_MARK`).
 
     The host sends the next batch only after that line. If anything survived
@@ -159,6 +164,8 @@ def settle(driver: Any, spec: dict[str, Any], batch: Any, spare: Any, nonce: str
     """
     try:
         driver.clean_up(spec, batch, spare)
+        if limits is not None and driver.all_rlimits() != limits:
+            raise RuntimeError("a test changed the agent's rlimits")
     except BaseException as exc:
         sys.stderr.write(f"sandbox agent: cleanup failed, leaving: {exc!r}\n"[:2000])
         sys.stderr.flush()

@@ -30,7 +30,10 @@ from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.forkserver import Zygote, child_env
 from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, leftovers, wipe_except
-from sandbox.runtime.zygote import kill_descendants
+from sandbox.runtime.zygote import all_rlimits, kill_descendants
+
+# all_rlimits: the agent (which holds this module, not the zygote's) compares its limits with it.
+__all__ = ["Batch", "all_rlimits", "clean_up", "end_of_batch", "harden", "run_spec", "write_event"]
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -214,8 +217,11 @@ class Batch:
     def adopt_spare(self, warm: bool) -> Zygote | None:
         """The spare fork server, set up for this batch (only once; None if there is none that works)."""
         spare, self.spare = self.spare, None
-        if spare is None or spare.proc.poll() is not None or self.spec.get("isolate_net"):
-            return None  # (a spare never isolates the network: it was started for containers)
+        if spare is None:
+            return None
+        if spare.proc.poll() is not None or self.spec.get("isolate_net"):
+            spare.close()  # (a spare never isolates the network: it was started for containers)
+            return None
         try:
             spare.setup(self.spec, warm, self.run_parameters())
         except RuntimeError:
@@ -310,9 +316,12 @@ class Batch:
                 os.close(fd)
         self.oom_seen = self.oom.read()
         oom = self.oom_seen > oom_before
-        if report is not None and report.get("leftovers"):
+        if report is None:
+            # The fork server died (or went silent): what it left must not meet the next test.
+            self.retire_zygote()
+        elif report.get("leftovers"):
             self.sweep()
-        if report is not None and report.get("stale"):
+        if report is not None and report.get("stale") and self.zygote is not None:
             self.retire_zygote()  # a test changed its limits: the next one gets a new fork server
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
 

@@ -144,9 +144,7 @@ class Snapshot:
         for root in self.roots:
             fresh_dir(root, self.anchors)
         for path, (data, mode) in self.files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-            path.chmod(mode)
+            write_at(self.anchors, str(path), data, mode)
         self.seen = self._signatures()
         return True
 
@@ -186,19 +184,55 @@ def _remove(dir_fd: int | None, name: str, shown: str, is_dir: bool | None = Non
     try:
         shutil.rmtree(name, dir_fd=dir_fd)
     except (OSError, RecursionError):
-        _force_remove(shown)
+        _force_remove(dir_fd, name, shown)
 
 
-def _force_remove(path: str) -> None:
+def _force_remove(dir_fd: int | None, name: str, shown: str) -> None:
+    # Run from the directory we hold, on a bare name: never through a path a test could
+    # have swapped for a link meanwhile (neither tool follows links inside the tree).
+    cwd, fds, target = (f"/proc/self/fd/{dir_fd}", (dir_fd,), name) if dir_fd is not None else (None, (), shown)
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
-    for argv in (["chmod", "-R", "u+rwx", "--", path], ["rm", "-rf", "--", path]):
+    for argv in (["chmod", "-R", "u+rwx", "--", target], ["rm", "-rf", "--", target]):
         try:
             subprocess.run(
                 argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL, timeout=_FORCE_S, check=False,
+                stderr=subprocess.DEVNULL, timeout=_FORCE_S, check=False, cwd=cwd, pass_fds=fds,
             )  # fmt: skip
         except (OSError, subprocess.TimeoutExpired):
             return  # what is left is found by the caller's check
+
+
+def write_at(anchors: Anchors, path: str, data: bytes, mode: int) -> None:
+    """Write a file of ours (making its directories), every step from an anchor and never
+    through a link: a test may have put links where our directories were."""
+    fd, rel = anchors.at(path)
+    opened: list[int] = []
+    if fd is None:
+        fd = os.open("/", _DIR)
+        opened.append(fd)
+        rel = rel.lstrip("/")
+    try:
+        *folders, name = rel.split("/")
+        for folder in folders:
+            if folder in ("", "."):
+                continue
+            try:
+                os.mkdir(folder, 0o700, dir_fd=fd)
+            except FileExistsError:
+                pass
+            fd = os.open(folder, _DIR, dir_fd=fd)
+            opened.append(fd)
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
+            os.fchmod(out, mode)
+        finally:
+            os.close(out)
+    finally:
+        for held in opened:
+            os.close(held)
 
 
 class Keep:

@@ -72,8 +72,9 @@ def isolate_network() -> str:
 _OWN_LIMITS: list[tuple[int, tuple[int, int]]] = []
 """The rlimits each test child sets itself (CPU time, process count: see :func:`limit_batch`)."""
 _INHERITED: list[tuple[int, tuple[int, int]]] = []
-"""The rlimits set once in the fork server, which every test child inherits."""
+"""Every rlimit of the fork server once it set up its batch (what each test child inherits)."""
 _PER_CHILD = (resource.RLIMIT_CPU, getattr(resource, "RLIMIT_NPROC", -1))
+_RLIMITS = sorted({getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")})
 
 
 def plan_limits(limits: dict[str, Any], as_slack: int, nproc: int = 0) -> list[tuple[int, tuple[int, int]]]:
@@ -458,23 +459,27 @@ def limit_batch(plan: list[tuple[int, tuple[int, int]]]) -> None:
     on the socket pass MSG_NOSIGNAL: a driver gone is an error, not a signal.
     """
     _OWN_LIMITS[:] = [(which, value) for which, value in plan if which in _PER_CHILD]
-    inherited = [(which, value) for which, value in plan if which not in _PER_CHILD]
-    _apply_limits(inherited)
-    # What was set (the stack limit may have been refused), to compare with later.
-    _INHERITED[:] = [(which, resource.getrlimit(which)) for which, _ in inherited]
+    _apply_limits([(which, value) for which, value in plan if which not in _PER_CHILD])
+    # Every limit as it now is (the stack limit may have been refused), to compare with later.
+    _INHERITED[:] = all_rlimits()
     os.umask(0o077)
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
 
 
+def all_rlimits() -> list[tuple[int, tuple[int, int]]]:
+    """Every rlimit of this process, the ones no batch plans included."""
+    return [(which, resource.getrlimit(which)) for which in _RLIMITS]
+
+
 def limits_intact() -> bool:
-    """Whether our rlimits are still those of the batch.
+    """Whether our rlimits (all of them) are still those of the batch.
 
     A test runs as our uid, so it may lower them with prlimit(2); every later
     child would inherit that. (Only lowering is possible, so this is a test
     hurting its own program; a fork server that finds it says so in its report,
     and the driver gives the next test a new one.)
     """
-    return all(resource.getrlimit(which) == value for which, value in _INHERITED)
+    return all_rlimits() == _INHERITED
 
 
 def setup(req: dict[str, Any]) -> None:

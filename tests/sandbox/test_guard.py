@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.runtime.guard import Anchors, Keep, Snapshot, fresh_dir, wipe_except
+from sandbox.runtime.guard import Anchors, Keep, Snapshot, fresh_dir, wipe_except, write_at
 from sandbox.runtime.verdicts import OomCounter
 
 _NAME = st.text(alphabet="abcxyz", min_size=1, max_size=4)
@@ -116,3 +116,31 @@ def test_the_oom_counter_reads_without_a_cgroup_file_or_with_one() -> None:
     finally:
         counter.close()
     assert counter.read() == 0
+
+
+def test_writing_a_file_of_ours_never_goes_through_a_link(tree: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tree / "work" / "chk").symlink_to(elsewhere)
+    anchors = Anchors([str(tree)])
+    try:
+        with pytest.raises(OSError, match=r"link|loop|directory"):
+            write_at(anchors, str(tree / "work" / "chk" / "main.bin"), b"x", 0o700)
+        write_at(anchors, str(tree / "work" / "new" / "deep" / "f.txt"), b"data", 0o600)
+    finally:
+        anchors.close()
+    assert list(elsewhere.iterdir()) == []
+    assert (tree / "work" / "new" / "deep" / "f.txt").read_bytes() == b"data"
+
+
+def test_a_moved_top_is_reported_and_not_followed(tmp_path: Path) -> None:
+    top = tmp_path / "batch"
+    (top / "prog").mkdir(parents=True)
+    anchors = Anchors([str(top)])
+    try:
+        assert anchors.moved() == []
+        top.rename(tmp_path / "batch.moved")
+        top.symlink_to(tmp_path / "batch.moved")
+        assert anchors.moved() == [str(top)]
+    finally:
+        anchors.close()

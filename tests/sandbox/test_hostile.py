@@ -28,7 +28,18 @@ import anyio
 import pytest
 from anyio.abc import SocketAttribute, SocketStream
 
-from sandbox import CheckerSpec, DockerConfig, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict, make_sandbox
+from sandbox import (
+    CheckerSpec,
+    DockerConfig,
+    Limits,
+    Program,
+    Sandbox,
+    TestCase,
+    TestOutcome,
+    Verdict,
+    make_sandbox,
+    open_sandbox,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -854,6 +865,33 @@ if input() == "0":
     os.kill(os.getppid(), 9)
 print("wrong")
 """
+
+
+LOWER_THE_AGENTS_LIMITS = """
+import ctypes, resource
+
+class Limit(ctypes.Structure):
+    _fields_ = [("cur", ctypes.c_ulong), ("max", ctypes.c_ulong)]
+
+# The fork server's parent is the container's agent, which starts every later batch's
+# fork server: 250 MB of address space for all of them, were it to stay.
+server = os.getppid()
+with open(f"/proc/{server}/stat") as fh:
+    agent = int(fh.read().rsplit(")", 1)[1].split()[1])
+cap = Limit(250 << 20, 250 << 20)
+ctypes.CDLL(None).prlimit(agent, resource.RLIMIT_AS, ctypes.byref(cap), None)
+print("SAFE")
+"""
+
+
+async def test_lowering_the_agents_limits_does_not_reach_the_next_batch(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    roomy = Limits(cpu_seconds=2, wall_seconds=5, memory_mb=512)
+    innocent = Program.single("python", "x = bytearray(300 << 20)\nprint('SAFE')\n")
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-agent-limits")) as box:
+        assert_safe(await run(box, attack(LOWER_THE_AGENTS_LIMITS), limits=roomy))
+        assert_safe(await run(box, innocent, limits=roomy))
 
 
 async def test_a_full_log_where_the_fork_server_wrote_cannot_make_later_tests_SE(any_box: Sandbox) -> None:
