@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -24,6 +23,7 @@ from typing import Any
 
 from sandbox._types import CheckerSpec, Limits, Program, TestCase
 from sandbox.languages import Language, get_language
+from sandbox.runtime.agent import HEADER
 
 _RUNTIME_FILES = (
     ("sandbox/__init__.py", None),
@@ -70,13 +70,12 @@ class BatchFiles:
 
     def request(self) -> bytes:
         """The batch as one request to a running agent (see :mod:`sandbox.runtime.agent`)."""
-        header = json.dumps(
-            {"root": self.root, "spec": json.loads(self.spec), "files": [[rel, len(data)] for rel, data in self.files]}
-        ).encode()
-        return b"".join([_FRAME.pack(len(header)), header, *(data for _, data in self.files)])
-
-
-_FRAME = struct.Struct(">Q")
+        # The spec is already JSON: spliced in, not parsed and encoded again (it holds every
+        # test's input and expected output).
+        sizes = json.dumps([[rel, len(data)] for rel, data in self.files]).encode()
+        root = json.dumps(self.root).encode()
+        header = b"".join([b'{"root": ', root, b', "spec": ', self.spec, b', "files": ', sizes, b"}"])
+        return b"".join([HEADER.pack(len(header)), header, *(data for _, data in self.files)])
 
 
 def _sealed(root: str, files: list[tuple[str, bytes]], spec: dict[str, Any]) -> BatchFiles:

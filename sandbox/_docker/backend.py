@@ -315,20 +315,7 @@ class DockerSandbox:
 
     async def _start_container(self, shape: Shape) -> _Slot:
         await self._trim_idle()
-        cpu = await self._take_cpu()
-        try:
-            container = await self._run_container(shape, cpu)
-        except SandboxFault:
-            self._give_cpu(cpu)
-            if cpu is None:
-                raise
-            # E.g. an engine whose CPUs are not those numbered from 0 (a restricted cpuset):
-            # "Requested CPUs are not available". Without pinning, or the same fault again.
-            self._cpu_use, cpu = [], None
-            container = await self._run_container(shape, None)
-        except BaseException:
-            self._give_cpu(cpu)
-            raise
+        container, cpu = await self._run_pinned(shape)
         slot = _Slot(container, cpu=cpu)
         self._all.add(slot)
         try:
@@ -340,6 +327,23 @@ class DockerSandbox:
             await self._drop(slot)
             raise
         return slot
+
+    async def _run_pinned(self, shape: Shape) -> tuple[Any, int | None]:
+        """A new container, pinned to a CPU where the engine lets us; and that CPU."""
+        cpu = await self._take_cpu()
+        try:
+            return await self._run_container(shape, cpu), cpu
+        except SandboxFault:
+            self._give_cpu(cpu)
+            if cpu is None:
+                raise
+        except BaseException:
+            self._give_cpu(cpu)
+            raise
+        # E.g. an engine whose CPUs are not those numbered from 0 (a restricted cpuset):
+        # "Requested CPUs are not available". Without pinning, or the same fault again.
+        self._cpu_use = []
+        return await self._run_container(shape, None), None
 
     async def _run_container(self, shape: Shape, cpu: int | None) -> Any:
         kwargs = containers.container_kwargs(

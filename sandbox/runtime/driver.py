@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.forkserver import Zygote, child_env
-from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, leftovers, wipe_except
+from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, leftovers, wipe_except, write_all
 from sandbox.runtime.zygote import all_rlimits, kill_descendants
 
 # all_rlimits: the agent (which holds this module, not the zygote's) compares its limits with it.
@@ -62,9 +62,7 @@ def user_nproc_limit(procs: int) -> int:
 def memfd_with(data: bytes, name: str) -> int:
     """A memory file holding ``data``, positioned at its start."""
     fd = os.memfd_create(name)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    write_all(fd, data)
     os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
@@ -164,8 +162,9 @@ class Batch:
                 break
 
     def ensure_zygote(self) -> Zygote:
-        """The fork server, (re)started on demand."""
-        if self.zygote is None or self.zygote.proc.poll() is not None:
+        """The fork server, started on demand (:meth:`spawn` has retired a dead one; one that
+        dies after that is found by :meth:`run_with_retry`)."""
+        if self.zygote is None:
             self.restart_zygote()
         assert self.zygote is not None
         return self.zygote

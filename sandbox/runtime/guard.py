@@ -202,6 +202,13 @@ def _force_remove(dir_fd: int | None, name: str, shown: str) -> None:
             return  # what is left is found by the caller's check
 
 
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (``os.write`` may write less than it is given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def write_at(anchors: Anchors, path: str, data: bytes, mode: int) -> None:
     """Write a file of ours (making its directories), every step from an anchor and never
     through a link: a test may have put links where our directories were."""
@@ -224,9 +231,7 @@ def write_at(anchors: Anchors, path: str, data: bytes, mode: int) -> None:
             opened.append(fd)
         out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=fd)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view) :]
+            write_all(out, data)
             os.fchmod(out, mode)
         finally:
             os.close(out)

@@ -41,9 +41,9 @@ class OomCounter:
     0 where there is no cgroup to read (e.g. the local backend).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, paths: tuple[str, ...] = _OOM_FILES) -> None:
         self.fd: int | None = None
-        for path in _OOM_FILES:
+        for path in paths:
             try:
                 self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
                 return

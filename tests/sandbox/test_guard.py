@@ -107,15 +107,11 @@ def test_snapshot_sees_a_touched_file_and_restores_it(tree: Path) -> None:
         anchors.close()
 
 
-def test_the_oom_counter_reads_without_a_cgroup_file_or_with_one() -> None:
-    counter = OomCounter()
-    try:
-        first = counter.read()
-        assert first >= 0
-        assert counter.read() >= first  # a counter: re-read in place, never going back
-    finally:
-        counter.close()
+def test_the_oom_counter_is_zero_where_there_is_no_cgroup_file(tmp_path: Path) -> None:
+    counter = OomCounter((str(tmp_path / "missing"),))
+    assert counter.fd is None
     assert counter.read() == 0
+    counter.close()
 
 
 def test_writing_a_file_of_ours_never_goes_through_a_link(tree: Path, tmp_path: Path) -> None:
@@ -144,3 +140,15 @@ def test_a_moved_top_is_reported_and_not_followed(tmp_path: Path) -> None:
         assert anchors.moved() == [str(top)]
     finally:
         anchors.close()
+
+
+def test_the_oom_counter_reads_the_file_again_each_time(tmp_path: Path) -> None:
+    events = tmp_path / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\n")
+    counter = OomCounter((str(tmp_path / "missing"), str(events)))
+    try:
+        assert counter.read() == 2
+        events.write_text("low 0\nhigh 0\nmax 9\noom 7\noom_kill 17\n")  # same inode, rewritten
+        assert counter.read() == 17
+    finally:
+        counter.close()
