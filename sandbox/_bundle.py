@@ -5,10 +5,12 @@ Both backends use this, so the driver sees the same layout everywhere::
     <root>/rt/sandbox/...      the stdlib-only runtime (driver, fork server, checkers)
     <root>/prog/...            the candidate's files
     <root>/chk/...             the checker program, when there is one
-    <root>/spec.json           read and deleted by the driver before any candidate runs
 
-The Docker backend's agent (:mod:`sandbox.runtime.agent`) already holds the
-runtime and takes the spec and files on its stdin instead: see :meth:`BatchFiles.request`.
+The spec (every test's expected output, and the nonce) is never a file a test could read:
+the local backend's driver takes it on its stdin, a socket (which, unlike a pipe or a memory
+file, no other process can open through /proc); the Docker backend's agent
+(:mod:`sandbox.runtime.agent`) already holds the runtime and takes the spec and the files on
+its stdin: see :meth:`BatchFiles.request`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from sandbox._types import CheckerSpec, Limits, Program, TestCase
+from sandbox.errors import SandboxFault
 from sandbox.languages import Language, get_language
 from sandbox.runtime.agent import HEADER
 
@@ -33,10 +37,15 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/driver.py", "runtime/driver.py"),
     ("sandbox/runtime/forkserver.py", "runtime/forkserver.py"),
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),
+    ("sandbox/runtime/procs.py", "runtime/procs.py"),
+    ("sandbox/runtime/ipc.py", "runtime/ipc.py"),
+    ("sandbox/runtime/teardown.py", "runtime/teardown.py"),
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),
     ("sandbox/runtime/guard.py", "runtime/guard.py"),
 )
+DIR_FILE_CAP = 64 << 20
+"""The most a directory shipped with a command (repo mode) may hold."""
 _EMPTY_INIT = b'"""Stripped copy of the sandbox package: only the stdlib runtime."""\n'
 
 
@@ -64,9 +73,9 @@ class BatchFiles:
     """Secret every genuine driver event carries (see :class:`sandbox._stream.DriverStream`)."""
 
     def one_shot(self, python: str) -> tuple[tuple[tuple[str, bytes], ...], tuple[str, ...]]:
-        """Everything a fresh driver process needs on disk, and the command that starts it."""
-        files = (*runtime_files(), *self.files, ("spec.json", self.spec))
-        return files, (python, f"{self.root}/rt/sandbox/runtime/driver.py", f"{self.root}/spec.json")
+        """Everything a fresh driver process needs on disk, and the command that starts it
+        (it then reads :attr:`spec` on its stdin)."""
+        return (*runtime_files(), *self.files), (python, f"{self.root}/rt/sandbox/runtime/driver.py")
 
     def request(self) -> bytes:
         """The batch as one request to a running agent (see :mod:`sandbox.runtime.agent`)."""
@@ -159,3 +168,17 @@ def exec_batch(
         **options,
     }
     return _sealed(root, [(f"work/{name}", data) for name, data in files.items()], spec)
+
+
+def read_tree(directory: Path) -> dict[str, bytes]:
+    """The files under ``directory`` (``.git`` and links left out), for a command's work dir."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(directory.rglob("*")):
+        if path.is_file() and not path.is_symlink() and ".git" not in path.relative_to(directory).parts:
+            data = path.read_bytes()
+            total += len(data)
+            if total > DIR_FILE_CAP:
+                raise SandboxFault(f"{directory} holds more than {DIR_FILE_CAP >> 20} MiB of files")
+            files[path.relative_to(directory).as_posix()] = data
+    return files

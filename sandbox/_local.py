@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,7 @@ from sandbox._protocol import LocalConfig
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
-from sandbox.runtime.zygote import descendants
+from sandbox.runtime.procs import descendants, restore_sched, sched_state
 
 log = logging.getLogger("sandbox")
 
@@ -58,6 +59,8 @@ class LocalSandbox:
         self.config = config
         self._slots = anyio.CapacityLimiter(slots or os.cpu_count() or 1)
         self._isolation = "local: rlimits (network isolation not probed yet)"
+        self._sched = sched_state()
+        """Our scheduling state, which every driver inherits: a test (our uid) can change it."""
         warn_weaker()
 
     @property
@@ -134,10 +137,19 @@ class LocalSandbox:
         files, argv = batch.one_shot(sys.executable)
         await anyio.to_thread.run_sync(write_files, root, files)
         stream = DriverStream(batch.nonce)
-        process = await anyio.open_process(list(argv), start_new_session=True)
+        ours, theirs = socket.socketpair()
+        try:
+            process = await anyio.open_process(list(argv), stdin=theirs.fileno(), start_new_session=True)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
         fault = ""
         try:
             with anyio.fail_after(deadline):
+                # The spec goes on a socket, never on disk: see sandbox._bundle.
+                await anyio.to_thread.run_sync(_send_spec, ours, batch.spec, abandon_on_cancel=True)
                 await self._read(process, stream, wall, first_wait)
                 if stream.stalled:
                     return stream, ""
@@ -147,8 +159,11 @@ class LocalSandbox:
         except TimeoutError:
             fault = f"sandbox batch exceeded its {deadline:.0f}s deadline"
         finally:
+            ours.close()
             with anyio.CancelScope(shield=True):
                 await _stop(process)
+            if sched_state() != self._sched and not restore_sched(self._sched):
+                log.error("sandbox: a test changed this process's scheduling state, which cannot be set back")
         for event in stream.events:
             if event.get("event") == "hello":
                 self._isolation = f"local: rlimits, network={event['isolation']}"
@@ -172,6 +187,14 @@ class LocalSandbox:
 
     async def aclose(self) -> None:
         """Nothing is kept between batches."""
+
+
+def _send_spec(sock: socket.socket, spec: bytes) -> None:
+    try:
+        sock.sendall(spec)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the driver died first: its stream says so
 
 
 async def _drain(pipe: ByteReceiveStream, limit: int = 65536) -> bytes:

@@ -15,7 +15,16 @@ import re
 from collections import Counter
 from typing import Any
 
-_INT = re.compile(r"[+-]?\d+\Z")
+_INT = re.compile(r"[+-]?[0-9]+\Z")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+"""A decimal number as C's strtod reads one: ASCII digits only, no underscores (Python's float()
+also takes "١٢", "１０" and "1_000"), no hexadecimal (judges do not print it)."""
+_INFINITY = re.compile(r"[+-]?inf(?:inity)?\Z", re.IGNORECASE)
+_NAN = re.compile(r"[+-]?nan(?:\([0-9A-Za-z_]*\))?\Z", re.IGNORECASE)
+_BLANKS = re.compile(r"[ \t\v\f\r]+")
+"""What separates tokens on a line: ASCII white space only, as C's isspace (Python's split()
+would also split on Unicode spaces and on the separators 0x1C-0x1F)."""
+_NOT_BLANK_IN_C = ("\x1c", "\x1d", "\x1e", "\x1f")
 _NAN_WORD = re.compile(r"(?<![\w'\"])[+-]?nan(?![\w'\"])", re.IGNORECASE)
 _SHOW = 40
 
@@ -25,8 +34,12 @@ def _show(token: str) -> str:
 
 
 def token_lines(text: str) -> list[list[str]]:
-    """Split ``text`` into lines of whitespace tokens, dropping trailing blank lines."""
-    lines = [line.split() for line in text.split("\n")]
+    """Split ``text`` into lines of tokens separated by ASCII white space, dropping trailing
+    blank lines."""
+    if text.isascii() and not any(sep in text for sep in _NOT_BLANK_IN_C):
+        lines = [line.split() for line in text.split("\n")]  # the same split, in C
+    else:
+        lines = [[tok for tok in _BLANKS.split(line) if tok] for line in text.split("\n")]
     while lines and not lines[-1]:
         lines.pop()
     return lines
@@ -66,36 +79,59 @@ def check_exact(expected: str, actual: str) -> tuple[bool, str]:
     return False, f"expected {len(expected)} characters, got {len(actual)}"
 
 
-def _parse_float(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+def parse_number(token: str) -> float | None:
+    """The value of a numeric token as a C judge reads it (``strtod``), else None.
+
+    Total over any string: it never raises, whatever the length. A decimal too large for a
+    double is None too (no tolerance can compare it: only the same token matches it), and so
+    is NaN in any spelling (see :func:`float_tokens_match`); ``inf`` and ``infinity`` are
+    infinities.
+    """
+    if _DECIMAL.match(token):
+        value = float(token)  # (no digit limit: it is int() that has one)
+        return value if math.isfinite(value) else None
+    if _INFINITY.match(token):
+        return -math.inf if token[0] == "-" else math.inf
+    return None
 
 
-def floats_close(a: float, b: float, abs_tol: float, rel_tol: float) -> bool:
-    """Symmetric closeness: within ``abs_tol`` or within ``rel_tol`` of the larger magnitude."""
-    if not (math.isfinite(a) and math.isfinite(b)):
+def _integer_key(token: str) -> str:
+    """An integer token's value as a string (sign, no leading zeros): compared without int(),
+    which refuses more than 4,300 digits."""
+    digits = token.lstrip("+-").lstrip("0")
+    return "-" + digits if token[0] == "-" and digits else digits
+
+
+def floats_close(expected: float, actual: float, abs_tol: float, rel_tol: float) -> bool:
+    """Closeness as Kattis and testlib judge it: within ``abs_tol``, or within ``rel_tol`` of
+    the expected value's magnitude. Never for an infinity or a NaN."""
+    if not (math.isfinite(expected) and math.isfinite(actual)):
         return False
-    diff = abs(a - b)
-    return diff <= abs_tol or diff <= rel_tol * max(abs(a), abs(b))
-
-
-def _is_nan(token: str) -> bool:
-    return token.strip().lstrip("+-").lower() == "nan"
+    diff = abs(expected - actual)
+    return diff <= abs_tol or diff <= rel_tol * abs(expected)
 
 
 def float_tokens_match(exp: str, act: str, abs_tol: float, rel_tol: float) -> bool:
-    """Token equality with numeric tolerance; integers exact; NaN never matches, not even NaN."""
-    if _is_nan(exp) or _is_nan(act):
+    """Token equality with numeric tolerance, deliberately:
+
+    * NaN never matches, not even NaN;
+    * two integers compare exactly (by value: ``+007`` is ``7``), however long;
+    * an infinity matches only an infinity of the same sign (testlib's rule);
+    * two other numbers (ASCII decimals, as :func:`parse_number`) match within the tolerance;
+    * anything else must be the same string.
+    """
+    if _NAN.match(exp) or _NAN.match(act):
         return False
     if exp == act:
         return True
     if _INT.match(exp) and _INT.match(act):
-        return int(exp) == int(act)
-    a, b = _parse_float(exp), _parse_float(act)
-    return a is not None and b is not None and floats_close(a, b, abs_tol, rel_tol)
+        return _integer_key(exp) == _integer_key(act)
+    a, b = parse_number(exp), parse_number(act)
+    if a is None or b is None:
+        return False
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return floats_close(a, b, abs_tol, rel_tol)
 
 
 def check_float(expected: str, actual: str, abs_tol: float, rel_tol: float) -> tuple[bool, str]:
@@ -136,9 +172,13 @@ def values_equal(exp: Any, act: Any, abs_tol: float, rel_tol: float) -> bool:
     if isinstance(exp, (int, float)) and isinstance(act, (int, float)):
         if isinstance(exp, int) and isinstance(act, int):
             return exp == act
-        if math.isnan(exp) and math.isnan(act):
+        try:
+            e, a = float(exp), float(act)
+        except OverflowError:
+            return False  # an integer past any float's range, beside a float: nothing to forgive
+        if math.isnan(e) and math.isnan(a):
             return False
-        return exp == act or floats_close(float(exp), float(act), abs_tol, rel_tol)
+        return exp == act or floats_close(e, a, abs_tol, rel_tol)
     if isinstance(exp, (list, tuple)) and isinstance(act, (list, tuple)):
         return len(exp) == len(act) and all(values_equal(e, a, abs_tol, rel_tol) for e, a in zip(exp, act, strict=True))
     if isinstance(exp, dict) and isinstance(act, dict):

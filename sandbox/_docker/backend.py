@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import docker.errors
 
-from sandbox._bundle import BatchFiles, check_program, exec_batch, test_batch, test_spec
+from sandbox._bundle import BatchFiles, check_program, exec_batch, read_tree, test_batch, test_spec
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
@@ -26,7 +26,6 @@ from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
 from sandbox.image.recipe import image_tag
 
-_DIR_FILE_CAP = 64 << 20
 _AGENT_READY_S = 30.0
 _SETTLE_S = 60.0
 """How long an agent may take to clean up after a batch (a test may have filled the disk)."""
@@ -61,6 +60,8 @@ class DockerSandbox:
         self._all: set[_Slot] = set()
         self._seq = itertools.count(1)
         self._warming = 0
+        self._hardened = True
+        """Our seccomp profile and IPC sysctls are asked for (until an engine refuses them)."""
         self._cpu_use: list[int] = []
         """Containers pinned to each engine CPU (empty: not pinning), counted from the
         moment one is chosen, so that containers started at once spread out."""
@@ -165,7 +166,7 @@ class DockerSandbox:
         limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
         payload = dict(files or {})
         if directory is not None:
-            payload = {**await anyio.to_thread.run_sync(_read_tree, directory), **payload}
+            payload = {**await anyio.to_thread.run_sync(read_tree, directory), **payload}
         root = f"{WORK}/b{next(self._seq)}"
         batch = exec_batch(root, command, payload, limits, collect, self._options())
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
@@ -188,26 +189,10 @@ class DockerSandbox:
             try:
                 fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait)
                 clean = stream.done and ended
-                return stream, fault if clean else fault or await self._container_fault(slot.container)
+                return stream, fault if clean else fault or await containers.fault(self.engine, slot.container)
             finally:
                 with anyio.CancelScope(shield=True):
                     await self._release(shape, slot, clean)
-
-    async def _container_fault(self, container: Any) -> str:
-        """Why a stream ended early, when the container itself is to blame (else "").
-
-        Nothing a program does stops its container (PID 1 is out of its reach),
-        so a container that is no longer running is an infrastructure fault: SE.
-        """
-        try:
-            await self.engine.call("inspect", container.reload)
-        except (SandboxFault, docker.errors.NotFound):
-            return "sandbox container vanished mid-batch"
-        state = container.attrs.get("State", {})
-        if state.get("Running", False):
-            return ""
-        code, oom = state.get("ExitCode"), state.get("OOMKilled")
-        return f"sandbox container stopped mid-batch (exit {code}, OOM-killed={oom})"
 
     async def _watch(
         self, slot: _Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
@@ -346,10 +331,18 @@ class DockerSandbox:
         return await self._run_container(shape, None), None
 
     async def _run_container(self, shape: Shape, cpu: int | None) -> Any:
-        kwargs = containers.container_kwargs(
-            self.image, shape, self.run_id, self.config.ttl_s, self.config.workdir_mb, self.config.cpus, cpu
-        )
-        return await self.engine.call("create container", lambda: self.engine.client.containers.run(**kwargs))
+        config, client = self.config, self.engine.client
+        args = (self.image, shape, self.run_id, config.ttl_s, config.workdir_mb, config.cpus, cpu)
+        if self._hardened:
+            try:
+                kwargs = containers.container_kwargs(*args)
+                return await self.engine.call("create container", lambda: client.containers.run(**kwargs))
+            except SandboxFault as exc:
+                if not containers.refused_hardening(exc):
+                    raise
+            self._hardened = False  # this engine refuses our profile or IPC sysctls: its defaults, then
+        plain = containers.container_kwargs(*args, hardened=False)
+        return await self.engine.call("create container", lambda: client.containers.run(**plain))
 
     async def _take_cpu(self) -> int | None:
         """The engine CPU the fewest codesolve containers (of any run) are pinned to, now
@@ -402,16 +395,3 @@ class DockerSandbox:
             for slot in list(self._all):
                 await self._drop(slot)
             self._idle.clear()
-
-
-def _read_tree(directory: Path) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
-    total = 0
-    for path in sorted(directory.rglob("*")):
-        if path.is_file() and not path.is_symlink() and ".git" not in path.relative_to(directory).parts:
-            data = path.read_bytes()
-            total += len(data)
-            if total > _DIR_FILE_CAP:
-                raise SandboxFault(f"{directory} holds more than {_DIR_FILE_CAP >> 20} MiB of files")
-            files[path.relative_to(directory).as_posix()] = data
-    return files

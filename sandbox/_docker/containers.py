@@ -16,6 +16,8 @@ from typing import Any
 import docker.errors
 import docker.types
 
+from sandbox._docker import seccomp
+from sandbox.errors import SandboxFault
 from sandbox.image.recipe import SANDBOX_UID
 
 LABEL = "codesolve"
@@ -26,7 +28,8 @@ LABEL_OWNER = "codesolve.owner"
 LABEL_CPU = "codesolve.cpu"
 """The engine CPU a container is pinned to (pinning weighs every run's containers)."""
 WORK = "/sandbox"
-WIPE = (WORK, "/tmp", "/dev/shm")
+WIPE = (WORK, "/tmp", "/dev/shm", "/dev/mqueue")
+"""Every place a test can write (``/dev/mqueue``: its POSIX message queues), emptied between tests."""
 _DRIVER_OVERHEAD_MB = 128
 _MIN_CONTAINER_MB = 512
 
@@ -53,16 +56,53 @@ def init_source() -> str:
     return resources.files("sandbox").joinpath("runtime/init.py").read_text()
 
 
+def ipc_sysctls(shape: Shape) -> dict[str, str]:
+    """Tight limits on the container's private IPC namespace (every object is also removed
+    after each test: see ``sandbox.runtime.ipc``). A segment no process has attached goes at
+    once (``shm_rmid_forced``), and all of them together fit in the container's memory."""
+    pages = shape.memory_mb * 256
+    return {
+        "kernel.shm_rmid_forced": "1",
+        "kernel.shmmni": "32",
+        "kernel.shmall": str(pages),
+        "kernel.shmmax": str(pages * 4096),
+        "kernel.msgmni": "32",
+        "kernel.msgmnb": "65536",
+        "kernel.msgmax": "8192",
+        "kernel.sem": "64 2048 32 32",
+        "fs.mqueue.queues_max": "32",
+        "fs.mqueue.msg_max": "10",
+        "fs.mqueue.msgsize_max": "8192",
+    }
+
+
+def hardening(shape: Shape) -> dict[str, Any]:
+    """Our seccomp profile and IPC limits: what an engine that refuses them is asked without."""
+    return {"security_opt": ["no-new-privileges", seccomp.security_opt()], "sysctls": ipc_sysctls(shape)}
+
+
+def refused_hardening(exc: Exception) -> bool:
+    """Whether the engine refused a container for our seccomp profile or IPC sysctls."""
+    return any(word in str(exc).lower() for word in ("seccomp", "sysctl"))
+
+
 def owner() -> str:
     """``host:pid`` of this process, so a reaper can tell whether the owner still lives."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def container_kwargs(
-    image: str, shape: Shape, run_id: str, ttl_s: int, workdir_mb: int, cpus: float, cpu: int | None = None
+    image: str,
+    shape: Shape,
+    run_id: str,
+    ttl_s: int,
+    workdir_mb: int,
+    cpus: float,
+    cpu: int | None = None,
+    hardened: bool = True,
 ) -> dict[str, Any]:
     """Arguments of ``containers.run`` for one sandbox container: no network, no privileges;
-    pinned to CPU ``cpu`` when one is given."""
+    pinned to CPU ``cpu`` when one is given; with :func:`hardening` unless told not to."""
     mount = docker.types.Mount(
         target=WORK,
         source="",
@@ -96,6 +136,7 @@ def container_kwargs(
         # Nothing is read from container logs; none are kept, so nothing can fill them.
         "log_config": docker.types.LogConfig(type="none"),
         **({"cpuset_cpus": str(cpu)} if cpu is not None else {}),
+        **(hardening(shape) if hardened else {}),
         "labels": {
             **({LABEL_CPU: str(cpu)} if cpu is not None else {}),
             LABEL: "1",
@@ -104,6 +145,22 @@ def container_kwargs(
             LABEL_OWNER: owner(),
         },
     }
+
+
+async def fault(engine: Any, container: Any) -> str:
+    """Why a batch's stream ended early, when the container itself is to blame (else "").
+
+    Nothing a program does stops its container (PID 1 is out of its reach), so a container
+    that is no longer running is an infrastructure fault: SE.
+    """
+    try:
+        await engine.call("inspect", container.reload)
+    except (SandboxFault, docker.errors.NotFound):
+        return "sandbox container vanished mid-batch"
+    state = container.attrs.get("State", {})
+    if state.get("Running", False):
+        return ""
+    return f"sandbox container stopped mid-batch (exit {state.get('ExitCode')}, OOM-killed={state.get('OOMKilled')})"
 
 
 def tar_of(files: Sequence[tuple[str, bytes]], prefix: str) -> bytes:

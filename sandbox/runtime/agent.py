@@ -125,6 +125,7 @@ def serve() -> int:
     """Answer requests until stdin ends."""
     # Imported here, not at the top: the host imports this module for its constants.
     from sandbox.runtime import driver, forkserver
+    from sandbox.runtime.procs import sched_state
 
     forget_runtime_on_disk()
     driver.harden()
@@ -135,9 +136,10 @@ def serve() -> int:
     # Each batch's fork server is started ahead of it, while the host is busy
     # elsewhere: a batch then only has to give it its directory.
     spare = forkserver.spare_zygote(Path.cwd())
-    # Our limits pass to every fork server we start: a test (our uid) could lower them
-    # with prlimit(2) for the batches of other programs to come. Checked after each batch.
-    limits = driver.all_rlimits()
+    # Our limits and scheduling state (nice, policy, CPUs, I/O priority) pass to every fork
+    # server we start: a test (our uid) could lower or change them for the batches of other
+    # programs to come. Checked after each batch (and neither can be set back without privileges).
+    limits = [*driver.all_rlimits(), sched_state()]
     while True:
         request = read_request(channel)
         if request is None:
@@ -162,10 +164,12 @@ def settle(
     (a process, a file the wipe could not remove) we exit instead: the host then
     drops the container, and no later batch can meet what this one left.
     """
+    from sandbox.runtime.procs import sched_state
+
     try:
         driver.clean_up(spec, batch, spare)
-        if limits is not None and driver.all_rlimits() != limits:
-            raise RuntimeError("a test changed the agent's rlimits")
+        if limits is not None and [*driver.all_rlimits(), sched_state()] != limits:
+            raise RuntimeError("a test changed the agent's rlimits or scheduling state")
     except BaseException as exc:
         sys.stderr.write(f"sandbox agent: cleanup failed, leaving: {exc!r}\n"[:2000])
         sys.stderr.flush()

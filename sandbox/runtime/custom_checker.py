@@ -10,6 +10,7 @@ Any other exit status is a fault of the checker, reported as such (never as WA).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -52,23 +53,33 @@ def prepare(program: dict[str, Any], env: dict[str, str]) -> list[str]:
 def run(
     argv: list[str], protocol: str, workdir: str, test: dict[str, Any], actual: str, env: dict[str, str]
 ) -> tuple[bool, str]:
-    """Judge one output with the checker program; raise CheckerFault when the checker breaks."""
-    tmp = Path(tempfile.mkdtemp(dir=workdir))
+    """Judge one output with the checker program; raise CheckerFault when the checker breaks.
+
+    Its three inputs are memory files (named to it as ``/proc/self/fd/N``): nothing a test
+    wrote, or left full, stands between them and the checker. Only Kattis's feedback
+    directory is on disk, made once the test's places are emptied.
+    """
+    texts = {"input": test["stdin"] or "", "answer": test["expected"] or "", "output": actual}
+    fds: dict[str, int] = {}
     try:
-        files = {"input": test["stdin"] or "", "answer": test["expected"] or "", "output": actual}
-        for name, text in files.items():
-            (tmp / name).write_text(text, encoding="utf-8", errors="surrogateescape")
-        (tmp / "feedback").mkdir()
+        for name, text in texts.items():
+            fds[name] = _memfd(name, text.encode("utf-8", "surrogateescape"))
+        tmp = Path(tempfile.mkdtemp(dir=workdir))
+    except OSError as exc:
+        _close(fds)
+        raise CheckerFault(f"the checker's inputs could not be made: {exc}") from exc
+    path = {name: f"/proc/self/fd/{fd}" for name, fd in fds.items()}
+    try:
         if protocol == "kattis":
-            cmd = [*argv, str(tmp / "input"), str(tmp / "answer"), str(tmp / "feedback")]
+            cmd = [*argv, path["input"], path["answer"], str(tmp)]
             accept, reject = {42}, {43}
         else:
-            cmd = [*argv, str(tmp / "input"), str(tmp / "output"), str(tmp / "answer")]
+            cmd = [*argv, path["input"], path["output"], path["answer"]]
             accept, reject = {0}, {1, 2}
-        with (tmp / "output").open("rb") as stdin:
-            proc = subprocess.run(
-                cmd, stdin=stdin, cwd=tmp, env=env, capture_output=True, timeout=_CHECKER_WALL_S, check=False
-            )
+        proc = subprocess.run(
+            cmd, stdin=fds["output"], pass_fds=tuple(fds.values()), cwd=tmp, env=env,
+            capture_output=True, timeout=_CHECKER_WALL_S, check=False,
+        )  # fmt: skip
         message = (proc.stderr or proc.stdout).decode("utf-8", "replace").strip()[:500]
         if proc.returncode in accept:
             return True, message or "ok"
@@ -77,5 +88,22 @@ def run(
         raise CheckerFault(f"checker exited {proc.returncode}: {message[:200]}")
     except subprocess.TimeoutExpired as exc:
         raise CheckerFault(f"checker ran past {_CHECKER_WALL_S:.0f}s") from exc
+    except OSError as exc:
+        raise CheckerFault(f"checker could not run: {exc}") from exc
     finally:
+        _close(fds)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _memfd(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name)  # close-on-exec: only the checker gets it (pass_fds)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _close(fds: dict[str, int]) -> None:
+    for fd in fds.values():
+        os.close(fd)

@@ -1,7 +1,7 @@
 """The in-sandbox driver: runs one batch and streams one JSON line per event.
 
-Standard library only. The local backend invokes it as ``python3 driver.py
-SPEC.json`` (it reads the spec and deletes it before any candidate code runs);
+Standard library only. The local backend invokes it as ``python3 driver.py``
+with the spec on stdin (read before any candidate code runs);
 the Docker backend's agent (:mod:`sandbox.runtime.agent`) calls
 :func:`run_spec` batch after batch. Either way the process is non-dumpable (so
 test children, which run as the same uid, cannot read its memory through /proc
@@ -17,7 +17,6 @@ import ctypes
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,8 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.forkserver import Zygote, child_env
-from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, leftovers, wipe_except, write_all
-from sandbox.runtime.zygote import all_rlimits, kill_descendants
+from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, wipe_except, write_all
+from sandbox.runtime.ipc import IpcSweeper
+from sandbox.runtime.procs import kill_descendants, restore_sched, sched_state
+from sandbox.runtime.teardown import end_of_batch, kill_all_but_us
+from sandbox.runtime.zygote import all_rlimits
 
 # all_rlimits: the agent (which holds this module, not the zygote's) compares its limits with it.
 __all__ = ["Batch", "all_rlimits", "clean_up", "end_of_batch", "harden", "run_spec", "write_event"]
@@ -109,6 +111,9 @@ class Batch:
         self.wipe_tops = [str(Path(top).resolve()) for top in (*spec.get("wipe", []), spec["work"])]
         self.anchors = Anchors(self.wipe_tops)
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
+        self.ipc = IpcSweeper() if spec.get("container") else None
+        self.sched = sched_state()
+        """Our container's IPC objects, removed after every run (locally each test has its own namespace)."""
 
     def emit(self, event: dict[str, Any], flush: bool = True) -> None:
         """Write one JSON line (and flush, so the host sees progress as it happens)."""
@@ -120,6 +125,8 @@ class Batch:
         """Release what the batch holds open (its anchors, the OOM counter)."""
         self.anchors.close()
         self.oom.close()
+        if self.ipc is not None:
+            self.ipc.close()
 
     def flush_due(self, outcome: dict[str, Any], last: bool) -> bool:
         """Whether a test's result must reach the host now.
@@ -157,6 +164,10 @@ class Batch:
                 for rest in tests[position - 1 :]:
                     self.emit({"event": "test", "verdict": "RE", "message": str(exc), "name": rest["name"]})
                 return
+            except Exception as exc:  # a fault of ours on this test: its verdict only, not the rest's
+                self.retire_zygote()
+                outcome = {"verdict": "SE", "message": f"sandbox runtime: {type(exc).__name__}: {exc}"[:500]}
+                outcome["name"] = test["name"]
             self.emit({"event": "test", **outcome}, self.flush_due(outcome, position == len(tests)))
             if self.spec.get("fail_fast") and outcome["verdict"] != "AC":
                 break
@@ -177,6 +188,7 @@ class Batch:
         come back to it, so they are found here and cannot act in later tests.
         """
         self.retire_zygote()
+        restore_sched(self.sched)  # a test may have reniced us too: the new fork server inherits it
         warm = self.lang["runner"] == "fork"
         zygote = self.adopt_spare(warm)
         if zygote is None:
@@ -315,6 +327,8 @@ class Batch:
                 os.close(fd)
         self.oom_seen = self.oom.read()
         oom = self.oom_seen > oom_before
+        if self.ipc is not None:
+            self.ipc.sweep()  # (its processes are dead: a removed segment goes at once)
         if report is None:
             # The fork server died (or went silent): what it left must not meet the next test.
             self.retire_zygote()
@@ -339,21 +353,26 @@ class Batch:
         return None, "unreachable"
 
     def prepare_run(self) -> int:
-        """Undo what earlier tests did: restore the program and checker, empty every writable
-        place, and hand out a fresh scratch directory (an open descriptor: the test starts
-        there without a path walk)."""
+        """Undo what earlier tests did (see :meth:`clean_slate`), and hand out the emptied
+        scratch directory (an open descriptor: the test starts there without a path walk)."""
         self.clean_slate()
-        return self.anchors.open_dir(str(fresh_dir(self.scratch, self.anchors)))
+        return self.anchors.open_dir(str(self.scratch))
 
     def clean_slate(self) -> None:
-        """Restore the program and checker files and empty every writable place (a test may
-        have filled the disk or planted files for the next test, or for the checker)."""
+        """Empty every writable place, the last test's own directory included, then restore the
+        program and checker files (a test may have filled the disk, or planted files for the
+        next test or for the checker): emptied first, so that a full disk cannot stop the
+        restore."""
         moved = self.anchors.moved()
         if moved:
             raise Tampered(f"the program moved the sandbox's own directory {moved[0]} (an attack on the sandbox)")
-        if self.snapshot is not None:
-            self.snapshot.restore()
         wipe_except(self.wipe_tops, self.keep, self.anchors)
+        fresh_dir(self.scratch, self.anchors)
+        if self.snapshot is not None:
+            try:
+                self.snapshot.restore()
+            except OSError as exc:  # the program took what the restore needs (outside our places)
+                raise Tampered(f"the program's files could not be restored after a test: {exc}") from exc
 
     def resolved_argv(self) -> list[str]:
         """The run command, with ``./x`` made absolute inside the program dir."""
@@ -448,56 +467,6 @@ def clean_up(spec: dict[str, Any], batch: Batch | None, spare: Zygote | None = N
         end_of_batch(spec.get("wipe", []))
 
 
-def kill_all_but_us() -> None:
-    """Inside our own container: kill every process of the sandbox user but us and PID 1
-    (what kill(-1) spares), and reap them. No process escapes it by forking: the kernel
-    sends it to all of them at once, and a fork that races it fails."""
-    try:
-        os.kill(-1, signal.SIGKILL)
-    except ProcessLookupError:
-        pass  # nothing left to kill
-    # We are a child subreaper, so whatever survived the race with kill(-1) is
-    # one of our descendants; a long-lived agent must also reap the zombies.
-    kill_descendants(os.getpid())
-
-
-def end_of_batch(wipe: list[str]) -> None:
-    """Inside our own container: take down every process of the sandbox user, then
-    empty every writable place."""
-    kill_all_but_us()
-    anchors = Anchors(wipe)
-    try:
-        wipe_except(wipe, Keep(set()), anchors)
-    finally:
-        anchors.close()
-    left = leftovers(wipe)
-    if left:
-        raise RuntimeError(f"the wipe left {len(left)} entries, e.g. {left[0][:200]}")
-    alive = others_alive()
-    if alive:
-        raise RuntimeError(f"processes of the sandbox user survived the batch: {alive[:5]}")
-
-
-def others_alive(attempts: int = 20) -> list[int]:
-    """Processes of our uid other than us and PID 1 (some may take a moment to be reaped)."""
-    me, uid = os.getpid(), os.getuid()
-    alive: list[int] = []
-    for _ in range(attempts):
-        alive = []
-        for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) not in (1, me):
-                try:
-                    if os.stat(f"/proc/{name}").st_uid == uid:
-                        alive.append(int(name))
-                except OSError:
-                    continue  # gone meanwhile
-        if not alive:
-            return []
-        kill_descendants(me)
-        time.sleep(0.005)
-    return alive
-
-
 def forget_runtime() -> None:
     """The local backend's copy of the runtime, removed once imported: nothing a test
     writes there is ever imported, and it is not a place that survives the wipe."""
@@ -515,16 +484,27 @@ def harden() -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``driver.py SPEC.json`` (one batch, then exit)."""
-    spec_path = Path(argv[1])
-    spec: dict[str, Any] = json.loads(spec_path.read_text())
-    spec_path.unlink()
+    """Entry point: ``driver.py`` with the spec on stdin (one batch, then exit)."""
+    harden()  # first: from here on no test can open our descriptors or memory through /proc
+    del argv
+    spec: dict[str, Any] = json.loads(read_spec(0))
     forget_runtime()
-    harden()
     batch = run_spec(spec, sys.stdout)
     clean_up(spec, batch)
     write_event(sys.stdout, spec, {"event": "done"})
     return 0
+
+
+def read_spec(fd: int) -> bytes:
+    """Everything on ``fd`` (the host's socket) until the host shuts its end; then ``fd`` is
+    /dev/null, so that nothing we start inherits the socket."""
+    chunks: list[bytes] = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, fd)
+    os.close(null)
+    return b"".join(chunks)
 
 
 if __name__ == "__main__":

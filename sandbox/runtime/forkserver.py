@@ -19,8 +19,13 @@ from typing import Any
 
 from sandbox.runtime.zygote import RUN
 
-ZYGOTE_SOURCE = Path(__file__).with_name("zygote.py").read_text()
-"""Read once, at start-up, before any candidate code runs."""
+_FUTURE = "from __future__ import annotations\n"
+ZYGOTE_SOURCE = "".join(
+    Path(__file__).with_name(name).read_text().replace(_FUTURE, "" if name == "zygote.py" else _FUTURE)
+    for name in ("procs.py", "zygote.py")
+)
+"""Read once, at start-up, before any candidate code runs: the process-tree helpers, then the
+fork server (one script, so that it imports nothing from disk)."""
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ZYGOTE_GRACE_S = 10.0
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)

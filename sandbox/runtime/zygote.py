@@ -43,11 +43,14 @@ _signal: Any = __import__("_signal")  # the C core of `signal`, which has no stu
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
+if __name__ != "__main__":  # as the fork server, procs.py runs first, in this same namespace
+    from sandbox.runtime.procs import TreeWatch, kill_descendants, sched_state, watch_children
 
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
 _MSG = 65536
 _ANCILLARY = _socket.CMSG_SPACE(8 * 4)
 
@@ -57,22 +60,28 @@ _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def isolate_network() -> str:
-    """Move into a fresh network namespace (no interfaces but a down loopback).
+    """Move into a fresh network namespace (no interfaces but a down loopback) and IPC namespace
+    (then each test child makes one of its own: no IPC object outlives its test).
 
-    Returns the isolation reached: ``netns``, ``userns+netns`` or ``none``.
+    Returns the isolation reached: ``netns``, ``userns+netns`` or ``none``, + ``+ipc``.
     """
-    libc = _LIBC
-    if libc.unshare(CLONE_NEWNET) == 0:
-        return "netns"
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNET) == 0:
-        return "userns+netns"
+    for flags, name in ((0, "netns"), (CLONE_NEWUSER, "userns+netns")):
+        for ipc in (CLONE_NEWIPC, 0):
+            if _LIBC.unshare(flags | CLONE_NEWNET | ipc) == 0:
+                _PRIVATE_IPC[:] = [ipc]
+                return name + ("+ipc" if ipc else "")
     return "none"
+
+
+_PRIVATE_IPC = [0]
+"""CLONE_NEWIPC when each test child unshares its IPC namespace (the local backend, where it can)."""
 
 
 _OWN_LIMITS: list[tuple[int, tuple[int, int]]] = []
 """The rlimits each test child sets itself (CPU time, process count: see :func:`limit_batch`)."""
-_INHERITED: list[tuple[int, tuple[int, int]]] = []
-"""Every rlimit of the fork server once it set up its batch (what each test child inherits)."""
+_INHERITED: list[tuple[Any, ...]] = []
+"""Every rlimit and the scheduling state of the fork server once it set up its batch (what
+each test child inherits)."""
 _PER_CHILD = (resource.RLIMIT_CPU, getattr(resource, "RLIMIT_NPROC", -1))
 _RLIMITS = sorted({getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")})
 
@@ -246,6 +255,8 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         os.dup2(fds[1], 1)
         os.dup2(fds[2], 2)
         os.closerange(3, 65536)
+        if _PRIVATE_IPC[0] and _LIBC.unshare(_PRIVATE_IPC[0]) != 0:
+            raise OSError(ctypes.get_errno(), "no IPC namespace of its own")
         # Only now, with nothing of ours left open (the socket to the driver went
         # with closerange): the fork server is not dumpable (so a test cannot
         # ptrace it or read its memory); the test itself is, so that /proc/self
@@ -268,98 +279,24 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
             os._exit(127)
 
 
-def descendants(root: int) -> list[int]:
-    """Every live process whose parent chain leads to ``root`` (excluding ``root``)."""
-    parent: dict[int, int] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2 :].split()
-        parent[int(name)] = int(fields[1])
-    found: list[int] = []
-    for pid in parent:
-        cur, seen = pid, 0
-        while cur in parent and seen < 4096:
-            cur, seen = parent[cur], seen + 1
-            if cur == root:
-                found.append(pid)
-                break
-    return found
+_TICK_S = 0.05
+"""How often the tree of a running test is measured (a test that ends sooner never is)."""
 
 
-def kill_descendants(root: int, rounds: int = 200) -> int:
-    """SIGKILL every descendant of ``root`` until none is left; return how many were killed.
-
-    Repeats because a fork bomb keeps making new ones until its parents die.
-    """
-    killed = 0
-    if root == os.getpid() and not _has_children():
-        return 0  # the fast path: a subreaper with no children has no descendants at all
-    for _ in range(rounds):
-        _reap()
-        pids = descendants(root)
-        if not pids:
-            return killed
-        for pid in pids:
-            try:
-                os.kill(pid, _signal.SIGKILL)
-                killed += 1
-            except ProcessLookupError:
-                pass
-        time.sleep(0.001)
-    return killed
-
-
-_CHILDREN: list[int] = []
-"""A descriptor on this process's /proc ``children`` list, once opened (see :func:`watch_children`)."""
-
-
-def watch_children() -> None:
-    """Open our /proc ``children`` list, to be re-read after every test.
-
-    Re-reading it costs one ``pread``; the fallback, a ``waitid`` that raises
-    when there are no children, costs an exception per test.
-    """
-    try:
-        _CHILDREN.append(os.open(f"/proc/self/task/{os.getpid()}/children", os.O_RDONLY | os.O_CLOEXEC))
-    except OSError:
-        pass  # a kernel without CONFIG_PROC_CHILDREN
-
-
-def _has_children() -> bool:
-    if _CHILDREN:
-        return bool(os.pread(_CHILDREN[0], 16, 0))
-    try:
-        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return False
-    return True
-
-
-def _reap() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-def _wait(pid: int, wall: float) -> tuple[int, Any, bool, float]:
+def _wait(pid: int, wall: float, watch: TreeWatch) -> tuple[int, Any, bool, float]:
     start = time.monotonic()
     pidfd = os.pidfd_open(pid)
     timed_out = False
     try:
-        ready, _, _ = select.select([pidfd], [], [], wall)
-        if not ready:
-            timed_out = True
-            _kill_group(pid)
+        while True:
+            left = start + wall - time.monotonic()
+            if select.select([pidfd], [], [], max(0.0, min(left, _TICK_S)))[0]:
+                break
+            # Over the wall limit, or its tree (children it never waits for too) over a limit.
+            if left <= _TICK_S or watch.over(os.getpid()):
+                timed_out = left <= _TICK_S
+                _kill_group(pid)
+                break
     finally:
         os.close(pidfd)
     while True:
@@ -420,8 +357,10 @@ def serve(sock: _socket.socket) -> None:
 
 def _reap_test(pid: int, req: dict[str, Any]) -> dict[str, Any]:
     """Wait for the test (killing it at its wall limit), then everything it left; its report."""
-    status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]))
-    leftovers = kill_descendants(os.getpid())
+    watch = TreeWatch(req["limits"])
+    status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]), watch)
+    leftovers = kill_descendants(os.getpid())  # (each one reaped adds its usage to the test's)
+    cpu, maxrss_kb = watch.totals(usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
     if req.get("compile_only") and status == 0:
         # The syntax check passed in a limited child: compiling here is now safe,
         # and every later child starts from the ready code object.
@@ -430,8 +369,8 @@ def _reap_test(pid: int, req: dict[str, Any]) -> dict[str, Any]:
         "exited": os.WIFEXITED(status),
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "maxrss_kb": usage.ru_maxrss,
+        "cpu": cpu,
+        "maxrss_kb": maxrss_kb,
         "timed_out": timed_out,
         "wall": wall,
         "leftovers": leftovers,
@@ -461,7 +400,7 @@ def limit_batch(plan: list[tuple[int, tuple[int, int]]]) -> None:
     _OWN_LIMITS[:] = [(which, value) for which, value in plan if which in _PER_CHILD]
     _apply_limits([(which, value) for which, value in plan if which not in _PER_CHILD])
     # Every limit as it now is (the stack limit may have been refused), to compare with later.
-    _INHERITED[:] = all_rlimits()
+    _INHERITED[:] = [*all_rlimits(), sched_state()]
     os.umask(0o077)
     _signal.signal(_signal.SIGPIPE, _signal.SIG_DFL)
 
@@ -472,14 +411,14 @@ def all_rlimits() -> list[tuple[int, tuple[int, int]]]:
 
 
 def limits_intact() -> bool:
-    """Whether our rlimits (all of them) are still those of the batch.
+    """Whether our rlimits (all of them) and scheduling state are still those of the batch.
 
-    A test runs as our uid, so it may lower them with prlimit(2); every later
-    child would inherit that. (Only lowering is possible, so this is a test
-    hurting its own program; a fork server that finds it says so in its report,
-    and the driver gives the next test a new one.)
+    A test runs as our uid, so it may lower them with prlimit(2), or renice us, make us
+    SCHED_IDLE, narrow our CPUs; every later child would inherit that. (This is a test
+    hurting its own program; a fork server that finds it says so in its report, and the
+    driver gives the next test a new one.)
     """
-    return all_rlimits() == _INHERITED
+    return [*all_rlimits(), sched_state()] == _INHERITED
 
 
 def setup(req: dict[str, Any]) -> None:

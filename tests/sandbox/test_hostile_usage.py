@@ -1,0 +1,207 @@
+"""Hostile programs against the accounting and the per-test path: children a test never waits
+for must count against its CPU and memory limits, and nothing a program writes (or leaves
+full) may crash the runtime into SE for itself or the tests after it.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, Verdict
+from tests.sandbox.test_hostile import LIMITS, any_box, assert_safe, attack, cpp, describe, run
+
+pytestmark = [pytest.mark.anyio, pytest.mark.docker]
+__all__ = ["any_box"]  # the fixture, used here under its own name
+
+MEM = Limits(cpu_seconds=2, wall_seconds=4, memory_mb=256, output_bytes=1 << 20, processes=16)
+CPU = Limits(cpu_seconds=1, wall_seconds=5, memory_mb=256, output_bytes=1 << 20, processes=16)
+
+HOG = """
+import os
+import sys
+import time
+
+
+def hog(mb):
+    data = bytearray(mb << 20)
+    data[::4096] = b"x" * len(data[::4096])
+    time.sleep(1.5)
+    os._exit(0)
+
+
+def spawn(count, mb, nested):
+    for _ in range(count):
+        if os.fork() == 0:
+            if nested and os.fork() != 0:
+                os._exit(0)  # the child leaves at once: its child is an orphan, the fork server's
+            hog(mb)
+
+
+mode = sys.stdin.read().strip()
+spawn(3, 150, mode == "grandchildren")
+time.sleep(0.8)  # never waits for any of them
+print(7)
+"""
+
+
+@pytest.mark.parametrize("mode", ["children", "grandchildren"])
+async def test_memory_of_children_never_waited_for_counts(any_box: Sandbox, mode: str) -> None:
+    """Three processes of 150 MB at once (children, or orphaned grandchildren) under a 256 MB limit: MLE."""
+    outcomes = await run(any_box, Program.single("python", HOG), [mode], expected="7\n", limits=MEM)
+    assert [o.verdict for o in outcomes] == [Verdict.MLE], describe(outcomes)
+    assert outcomes[0].memory_kb > 256 * 1024, describe(outcomes)
+
+
+SPIN_CPP = """
+#include <cstdio>
+#include <ctime>
+#include <unistd.h>
+static double cpu() { return (double)clock() / CLOCKS_PER_SEC; }
+int main() {
+    for (int i = 0; i < 3; i++) {
+        if (fork() == 0) {
+            if (fork() != 0) _exit(0);   // orphan the spinner
+            while (cpu() < 0.6) {}
+            _exit(0);
+        }
+    }
+    sleep(3);                            // reaps nobody
+    printf("7\\n");
+}
+"""
+
+
+@pytest.mark.parametrize("language", ["python", "cpp"])
+async def test_cpu_of_children_never_waited_for_counts(any_box: Sandbox, language: str) -> None:
+    """3 x 0.6 s of CPU in processes the test never waits for, under a 1 s CPU limit: TLE,
+    with the true CPU time reported."""
+    py = """
+    import os, time
+    for _ in range(3):
+        if os.fork() == 0:
+            while time.process_time() < 0.6:
+                pass
+            os._exit(0)  # a zombie of ours: never reaped by the test
+    time.sleep(3)
+    print(7)
+    """
+    program = cpp(SPIN_CPP) if language == "cpp" else Program.single("python", textwrap.dedent(py))
+    outcomes = await run(any_box, program, [""], expected="7\n", limits=CPU)
+    assert [o.verdict for o in outcomes] == [Verdict.TLE], describe(outcomes)
+    assert outcomes[0].cpu_seconds > 1.0, describe(outcomes)
+
+
+async def test_workers_sharing_memory_are_not_counted_twice(any_box: Sandbox) -> None:
+    """A correct program that forks workers after building 100 MB they share (and waits for
+    them) uses 100 MB, not 300: AC."""
+    program = """
+    import os, time
+    data = bytearray(100 << 20)
+    data[::4096] = b"x" * len(data[::4096])
+    kids = []
+    for _ in range(2):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(0.4)
+            os._exit(sum(data[::1 << 20]) & 1)
+        kids.append(pid)
+    print(sum(os.waitpid(pid, 0)[1] for pid in kids))
+    """
+    outcomes = await run(any_box, Program.single("python", textwrap.dedent(program)), [""], "0\n", MEM)
+    assert [o.verdict for o in outcomes] == [Verdict.AC], describe(outcomes)
+    assert outcomes[0].memory_kb < 200 * 1024, describe(outcomes)
+
+
+BIG = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    ("printed", "verdict"),
+    [(BIG, Verdict.AC), ("+" + BIG, Verdict.AC), ("000" + BIG, Verdict.AC), (BIG[:-1] + "8", Verdict.WA),
+     ("-" + BIG, Verdict.WA), ("1e5000", Verdict.WA), ("9.99e4999", Verdict.WA), ("x" * 6000, Verdict.WA)],
+    ids=["same", "plus", "zeros", "off-by-one", "negative", "inf", "float", "junk"],
+)  # fmt: skip
+async def test_huge_numbers_under_the_float_checker_get_their_own_verdict(
+    any_box: Sandbox, printed: str, verdict: Verdict
+) -> None:
+    """A 5,000-digit integer (or anything else) never crashes the float checker; the test after it still runs."""
+    program = Program.single("python", "import sys\nsys.set_int_max_str_digits(0)\nprint(input())\n")
+    tests = [TestCase(stdin=printed + "\n", expected=BIG + "\n", name="big"), TestCase(stdin="2.5\n", expected="2.5\n")]
+    checker = CheckerSpec(kind="float", abs_tol=1e-6, rel_tol=1e-6)
+    outcomes = await any_box.run_tests(program, tests, LIMITS, checker)
+    assert [o.verdict for o in outcomes] == [verdict, Verdict.AC], describe(outcomes)
+
+
+CHECKER = """
+import sys
+inp, out, ans = (open(p).read().split() for p in sys.argv[1:4])
+sys.exit(0 if out == ans else 1)
+"""
+
+FILL = """
+import os, sys
+
+def fill(where):
+    chunk = b"x" * (1 << 20)
+    try:
+        for k in range(1000):  # files under the file-size limit, until the disk is full
+            with open(os.path.join(where, f"fill-{k}"), "wb") as fh:
+                for _ in range(8):
+                    fh.write(chunk)
+    except OSError:
+        pass
+    try:
+        for i in range(100000):  # and every inode
+            open(os.path.join(where, f"f{i}"), "w").close()
+    except OSError:
+        pass
+
+fill(os.getcwd())
+for name in os.listdir(batch_root() + "/prog"):  # and the program itself, to be restored
+    try:
+        os.unlink(os.path.join(batch_root(), "prog", name))
+    except OSError:
+        pass
+print(sys.stdin.read().strip())
+"""
+
+
+async def test_a_full_disk_cannot_make_the_checker_or_the_restore_fail(docker_box: Sandbox) -> None:
+    """A test that fills its own directory (where the checker's inputs were written) to the
+    last block and inode, and deletes its program: each test is still judged by the checker,
+    none is SE."""
+    program = attack(FILL)
+    checker = CheckerSpec(kind="program", program=Program.single("python", CHECKER), protocol="testlib")
+    tests = [TestCase(stdin=s, expected="42\n", name=f"t{i}") for i, s in enumerate(["42", "41", "42"])]
+    limits = Limits(cpu_seconds=5, wall_seconds=20, memory_mb=256, output_bytes=1 << 20)
+    outcomes = await docker_box.run_tests(program, tests, limits, checker)
+    assert [o.verdict for o in outcomes] == [Verdict.AC, Verdict.WA, Verdict.AC], describe(outcomes)
+
+
+async def test_the_spec_is_never_on_disk(any_box: Sandbox) -> None:
+    """No file under the batch's root (or anywhere a test can list in the work places) holds
+    the batch's spec: expected outputs and nonce travel on a socket or the agent's stdin."""
+    program = attack(
+        """
+        found = []
+        marker = "expected-" + "marker-7f3a"
+        for top in {batch_root(), os.path.dirname(batch_root())}:
+            for here, dirs, files in os.walk(top):
+                for name in files:
+                    path = os.path.join(here, name)
+                    try:
+                        with open(path, "rb") as fh:
+                            if marker.encode() in fh.read(1 << 22) or name == "spec.json":
+                                found.append(path)
+                    except OSError:
+                        continue
+        report(found)
+        """
+    )
+    tests = [TestCase(stdin="", expected="SAFE\n", name="t0"), TestCase(stdin="", expected="expected-marker-7f3a\n")]
+    outcomes = await any_box.run_tests(program, tests, LIMITS)
+    assert "PWNED" not in outcomes[0].stdout.text, describe(outcomes)
+    assert outcomes[0].verdict is Verdict.AC, describe(outcomes)
+    assert_safe(outcomes[:1])
