@@ -143,8 +143,9 @@ class CheckerSpec:
     * ``tokens``: whitespace-separated tokens, line by line; trailing spaces and
       the final newline ignored, blank trailing lines ignored, case kept.
     * ``exact``: byte-for-byte.
-    * ``float``: like tokens, but tokens that both parse as finite floats match
-      within ``abs_tol`` or ``rel_tol``; integers compare exactly; NaN never matches.
+    * ``float``: like tokens, but tokens that both parse as finite numbers (as C's
+      ``strtod``: ASCII only) match within ``abs_tol``, or ``rel_tol`` of the expected
+      value; integers compare exactly; NaN never matches.
     * ``unordered``: the multiset of lines (each compared as tokens) must match.
     * ``value``: both sides are Python literals compared structurally (lists and
       tuples alike, floats with the tolerances); for call-based programs.
