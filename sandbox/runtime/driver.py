@@ -112,8 +112,9 @@ class Batch:
         self.anchors = Anchors(self.wipe_tops)
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not spec.get("container") else 0
         self.ipc = IpcSweeper() if spec.get("container") else None
-        self.sched = sched_state()
         """Our container's IPC objects, removed after every run (locally each test has its own namespace)."""
+        self.sched = sched_state()
+        """Our scheduling state, set back before a new fork server starts (see :meth:`restart_zygote`)."""
 
     def emit(self, event: dict[str, Any], flush: bool = True) -> None:
         """Write one JSON line (and flush, so the host sees progress as it happens)."""
@@ -327,8 +328,6 @@ class Batch:
                 os.close(fd)
         self.oom_seen = self.oom.read()
         oom = self.oom_seen > oom_before
-        if self.ipc is not None:
-            self.ipc.sweep()  # (its processes are dead: a removed segment goes at once)
         if report is None:
             # The fork server died (or went silent): what it left must not meet the next test.
             self.retire_zygote()
@@ -336,6 +335,8 @@ class Batch:
             self.sweep()
         if report is not None and report.get("stale") and self.zygote is not None:
             self.retire_zygote()  # a test changed its limits: the next one gets a new fork server
+        if self.ipc is not None:
+            self.ipc.sweep()  # last: every process of the test is dead (a removed segment goes at once)
         return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
 
     def run_with_retry(self, request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any] | None, str]:
