@@ -91,7 +91,8 @@ class DockerSandbox:
     @property
     def isolation(self) -> str:
         """How programs are isolated."""
-        return "docker: no network, read-only root, all capabilities dropped, non-root, pids/memory capped"
+        rules = "our seccomp profile and IPC limits" if self._hardened else "the engine's default seccomp profile"
+        return f"docker: no network, read-only root, all capabilities dropped, non-root, pids/memory capped, {rules}"
 
     async def run_tests(
         self,
