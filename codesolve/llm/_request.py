@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import anyio
 import openai
@@ -20,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from codesolve.errors import LLMUnreachable
 from codesolve.llm._config import EndpointConfig
 from codesolve.llm._retry import Fault, MalformedResponse, RequestRejected, classify, one_line, retry_delay
+from codesolve.llm._transport import capped, reply_cap
 from codesolve.llm._types import Message
+from codesolve.llm._usage import trusted_tokens
 
 
 @dataclass(eq=False)
@@ -76,37 +79,41 @@ class _WireChoice(_Wire):
     finish_reason: str | None = None
 
 
-class _WireDetails(_Wire):
-    reasoning_tokens: int | None = None
-
-
-class _WireUsage(_Wire):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    completion_tokens_details: _WireDetails | None = None
-
-
 class _WireResponse(_Wire):
     choices: list[_WireChoice] = Field(min_length=1)
-    usage: _WireUsage | None = None
+    # Usage is read by hand (see parse_response): a bad usage field must not discard a good reply.
+    usage: Any = None
 
 
-def parse_response(body: bytes) -> Response:
-    """Parse a chat completion body; MalformedResponse when it is not one."""
+def _field(obj: object, name: str) -> object:
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
+    """Parse a chat completion body; MalformedResponse when it is not one.
+
+    Usage is never taken on trust: a missing, negative or non-numeric count is
+    estimated from the text, and a reported count below a conservative floor
+    derived from the text is raised to it (:func:`trusted_tokens`), so a lying
+    endpoint can neither bypass a token budget nor get a good reply discarded.
+    ``prompt_chars`` is the length of the messages sent.
+    """
     try:
         wire = _WireResponse.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
-    usage = wire.usage or _WireUsage()
-    details = usage.completion_tokens_details
     ordered = sorted(wire.choices, key=lambda c: c.index)
+    choices = tuple(Choice(c.message.content or "", c.finish_reason or "unknown") for c in ordered)
+    usage = wire.usage
+    completion = trusted_tokens(_field(usage, "completion_tokens"), sum(len(c.text) for c in choices))
+    reasoning = trusted_tokens(_field(_field(usage, "completion_tokens_details"), "reasoning_tokens"), 0)
     return Response(
-        choices=tuple(Choice(c.message.content or "", c.finish_reason or "unknown") for c in ordered),
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        reasoning_tokens=(details.reasoning_tokens or 0) if details else 0,
+        choices=choices,
+        prompt_tokens=trusted_tokens(_field(usage, "prompt_tokens"), prompt_chars),
+        completion_tokens=completion,
+        reasoning_tokens=min(reasoning, completion),
     )
 
 
@@ -127,7 +134,7 @@ async def _attempt(
     async with endpoint.limiter:
         # Checked once we hold a slot, so requests queued behind the limiter see up-to-date usage.
         before_send()
-        with anyio.fail_after(cfg.timeout_s):
+        with anyio.fail_after(cfg.timeout_s), capped(reply_cap(n, sampling.max_tokens)):
             raw = await endpoint.client.chat.completions.with_raw_response.create(
                 model=cfg.model,
                 messages=[to_wire(m) for m in messages],
@@ -137,7 +144,7 @@ async def _attempt(
                 max_completion_tokens=limit if cfg.max_tokens_param == "max_completion_tokens" else openai.omit,
             )
             body = raw.http_response.content
-    return parse_response(body)
+    return parse_response(body, sum(len(m.content) for m in messages))
 
 
 async def request(
@@ -170,8 +177,8 @@ async def request(
             if fault is None:
                 raise
             if not fault.retryable:
-                message = f"{cfg.model} at {cfg.url} refused the request: {fault.detail}"
-                raise RequestRejected(message, fault.kind) from exc
+                said = "sent an unusable reply" if fault.kind in ("too_large", "redirect") else "refused the request"
+                raise RequestRejected(f"{cfg.model} at {cfg.url} {said}: {fault.detail}", fault.kind) from exc
             if attempt + 1 < attempts:
                 on_retry()
                 await anyio.sleep(retry_delay(fault, cfg, attempt, rng))

@@ -1,4 +1,8 @@
-"""Pulling code (and synthesized inputs) out of model completions."""
+"""Pulling code (and synthesized inputs) out of model completions.
+
+A reply is endpoint-controlled text, so this is a line scanner: one pass,
+linear in the reply, with no backtracking pattern over it.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from dataclasses import dataclass
 
 from codesolve.tasks.base import Extracted
 
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
+_TAG = re.compile(r"[\w+#.-]*")  # one greedy class from a fixed start: linear
 
 LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "py", "python3", "py3"}),
@@ -24,9 +28,45 @@ class Block:
     body: str
 
 
+def _opening_tag(line: str) -> str | None:
+    # A fence opens on a line starting (after blanks) with ``` and ending in a newline; the tag follows.
+    stripped = line.lstrip(" \t")
+    if not stripped.startswith("```") or not line.endswith("\n"):
+        return None
+    rest = stripped[3:].lstrip(" \t")
+    match = _TAG.match(rest)
+    return match.group(0) if match else ""
+
+
+def _closes(line: str) -> bool:
+    # A fence closes on a line holding only ``` between blanks (a CR before the newline is a blank too).
+    return line.strip(" \t\r\n") == "```"
+
+
 def fenced_blocks(text: str) -> list[Block]:
-    """Every complete fenced block, in order."""
-    return [Block(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+    """Every complete fenced block, in order (an unclosed fence and what follows it yield nothing)."""
+    blocks: list[Block] = []
+    tag: str | None = None
+    body: list[str] = []
+    for line in _lines(text):
+        if tag is None:
+            tag = _opening_tag(line)
+            body = []
+        elif _closes(line):
+            blocks.append(Block(tag.lower(), "".join(body)))
+            tag = None
+        else:
+            body.append(line)
+    return blocks
+
+
+def _lines(text: str) -> list[str]:
+    # Only "\n" ends a line (as in the fence grammar); splitlines would also split on \r, \f, \x1c...
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
 
 
 def extract_code(text: str, language: str, required_name: str | None = None) -> Extracted:
