@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from codesolve.tasks.base import Extracted
 
-_TAG = re.compile(r"[\w+#.-]*")  # one greedy class from a fixed start: linear
 
 LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "py", "python3", "py3"}),
@@ -28,45 +27,30 @@ class Block:
     body: str
 
 
-def _opening_tag(line: str) -> str | None:
-    # A fence opens on a line starting (after blanks) with ``` and ending in a newline; the tag follows.
-    stripped = line.lstrip(" \t")
-    if not stripped.startswith("```") or not line.endswith("\n"):
-        return None
-    rest = stripped[3:].lstrip(" \t")
-    match = _TAG.match(rest)
-    return match.group(0) if match else ""
-
-
-def _closes(line: str) -> bool:
-    # A fence closes on a line holding only ``` between blanks (a CR before the newline is a blank too).
-    return line.strip(" \t\r\n") == "```"
+# Lines that start (after blanks) with ```: the only ones that can open or close a fence. One
+# anchored pass in C captures the tag, the rest of the line and its end; every other line is
+# skipped without Python work, and bodies are slices of the reply.
+_FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)([^\n]*)(\n|\Z)", re.MULTILINE)
 
 
 def fenced_blocks(text: str) -> list[Block]:
-    """Every complete fenced block, in order (an unclosed fence and what follows it yield nothing)."""
+    """Every complete fenced block, in order (an unclosed fence and what follows it yield nothing).
+
+    A fence opens on a ``` line ending in a newline (the tag follows the
+    backticks) and closes on a line holding only ``` between blanks (a CR
+    before the newline counts as a blank).
+    """
     blocks: list[Block] = []
     tag: str | None = None
-    body: list[str] = []
-    for line in _lines(text):
+    body_start = 0
+    for match in _FENCE_LINE.finditer(text):
         if tag is None:
-            tag = _opening_tag(line)
-            body = []
-        elif _closes(line):
-            blocks.append(Block(tag.lower(), "".join(body)))
+            if match.group(3):
+                tag, body_start = match.group(1), match.end()
+        elif not match.group(1) and not match.group(2).strip(" \t\r"):
+            blocks.append(Block(tag.lower(), text[body_start : match.start()]))
             tag = None
-        else:
-            body.append(line)
     return blocks
-
-
-def _lines(text: str) -> list[str]:
-    # Only "\n" ends a line (as in the fence grammar); splitlines would also split on \r, \f, \x1c...
-    parts = text.split("\n")
-    lines = [part + "\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])
-    return lines
 
 
 def extract_code(text: str, language: str, required_name: str | None = None) -> Extracted:
