@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from codesolve.tasks.base import Extracted
 
-
 LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "py", "python3", "py3"}),
     "cpp": frozenset({"cpp", "c++", "cc", "cxx", "cpp17"}),
