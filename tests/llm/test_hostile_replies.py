@@ -70,7 +70,8 @@ async def test_an_oversized_reply_is_a_model_error_and_never_cached(label: str, 
     cache = tmp_path / "cache.sqlite"
     outcome, srv, _llm, elapsed = await _ask(Scenario(rules=[rule]), cache)
     assert isinstance(outcome, LLMRequestError), outcome
-    assert "unusable reply" in str(outcome) and "cap" in str(outcome), outcome
+    assert "unusable reply" in str(outcome), outcome
+    assert "cap" in str(outcome), outcome
     assert len(srv.chat_requests) == 1  # not retried: a reply over the cap is not transient
     assert elapsed < 2.0, (label, elapsed)
     assert _peak_rss_mb() - before < 64, label
