@@ -18,6 +18,8 @@ class CliProcess:
     """``python -m codesolve.cli ARGS`` in its own process; stderr lines collected by a thread."""
 
     def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.peak_rss_mb = 0.0
+        """The process's peak resident memory, known once :meth:`finish` reaped it."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "codesolve.cli", *args],
             cwd=ROOT,
@@ -63,12 +65,19 @@ class CliProcess:
 
     def finish(self, timeout: float) -> tuple[int, str]:
         """Exit code and the whole stderr, or kill and fail after ``timeout``."""
-        try:
-            code = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError(f"still running after {timeout}s; stderr: {''.join(self.err_lines)[-2000:]}") from None
+        deadline = time.monotonic() + timeout
+        while True:
+            # wait4, not wait: the child's own rusage gives its peak RSS.
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError(f"still running after {timeout}s; stderr: {''.join(self.err_lines)[-2000:]}")
+            time.sleep(0.05)
+        code = self.proc.returncode = os.waitstatus_to_exitcode(status)
+        self.peak_rss_mb = usage.ru_maxrss / 1024
         self._reader.join(5)
         self._out_reader.join(5)
         return code, "".join(self.err_lines)

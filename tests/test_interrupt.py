@@ -100,15 +100,21 @@ def test_first_ctrl_c_while_programs_run_in_the_sandbox(tmp_path: Path) -> None:
     _no_containers(proc.owner)
 
 
-def test_a_400kb_reply_ends_in_one_line_within_the_deadlines(tmp_path: Path) -> None:
-    hostile = "```x\n" + "``` y\n" * 70_000
-    with ScriptedServer(Scenario(rules=[Rule(content=hostile)])) as server:
+@pytest.mark.parametrize(
+    "rule",
+    [Rule(content="```x\n" + "``` y\n" * 70_000), Rule(content="```x\n" + "``` y\n" * 1000, repeat=17_000)],
+    ids=["400KB fence bomb", "100MB streamed fence bomb"],
+)
+def test_a_hostile_reply_ends_in_one_line_within_the_deadlines_and_512mb(rule: Rule, tmp_path: Path) -> None:
+    with ScriptedServer(Scenario(rules=[rule])) as server:
         started = time.monotonic()
         proc = _solve(server, tmp_path, "examples/sum-of-pairs", "--budget-seconds", "5")
         code, err = proc.finish(60)
-    assert time.monotonic() - started < 30  # process start and sandbox warm-up included
+    elapsed = time.monotonic() - started
+    assert elapsed < 30, (elapsed, err)  # process start and sandbox warm-up included
     assert code == 2, err
     assert err.strip().splitlines()[-1].startswith("codesolve: error: "), err
-    assert "cap" in err
+    assert "cap" in err, err
     assert "Traceback" not in err
+    assert proc.peak_rss_mb < 512, proc.peak_rss_mb
     _no_containers(proc.owner)

@@ -9,6 +9,7 @@ read, not the whole response.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -64,6 +65,9 @@ class Sampling:
     max_tokens: int | None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _Wire(BaseModel):
     # The subset of a chat completion we rely on; anything else is ignored.
     model_config = ConfigDict(extra="ignore")
@@ -105,7 +109,10 @@ def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
         where = ".".join(str(p) for p in first["loc"])
         raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
     ordered = sorted(wire.choices, key=lambda c: c.index)
-    choices = tuple(Choice(c.message.content or "", c.finish_reason or "unknown") for c in ordered)
+    # A JSON "\\ud800" escape decodes to a lone surrogate, which no cache or trace could store.
+    choices = tuple(
+        Choice(valid_text(c.message.content or ""), valid_text(c.finish_reason or "unknown")) for c in ordered
+    )
     usage = wire.usage
     completion = trusted_tokens(_field(usage, "completion_tokens"), sum(len(c.text) for c in choices))
     reasoning = trusted_tokens(_field(_field(usage, "completion_tokens_details"), "reasoning_tokens"), 0)
@@ -117,13 +124,19 @@ def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
     )
 
 
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def to_wire(message: Message) -> ChatCompletionMessageParam:
-    """The openai request form of ``message``."""
+    """The openai request form of ``message`` (always encodable: see :func:`valid_text`)."""
+    content = valid_text(message.content)
     if message.role == "system":
-        return {"role": "system", "content": message.content}
+        return {"role": "system", "content": content}
     if message.role == "assistant":
-        return {"role": "assistant", "content": message.content}
-    return {"role": "user", "content": message.content}
+        return {"role": "assistant", "content": content}
+    return {"role": "user", "content": content}
 
 
 async def _attempt(

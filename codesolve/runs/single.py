@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
 
 from codesolve.errors import UsageError
 from codesolve.llm import LLM, LLMConfig
@@ -62,11 +66,19 @@ async def solve_one(
     base = out / f"{file_stem(solution.task_id)}.{new_run_id()}"
     path = base.with_name(base.name + ".trace.json")
     try:
-        write_new(path, trace.model_dump_json(indent=1))
-        write_new(base.with_name(base.name + ".solution.json"), solution.model_dump_json(indent=1))
+        write_new(path, _json(trace))
+        write_new(base.with_name(base.name + ".solution.json"), _json(solution))
     except OutputError as exc:
         return SolveResult(solution, trace, None, str(exc))
     return SolveResult(solution, trace, path)
+
+
+def _json(record: BaseModel) -> str:
+    # A lone surrogate (an odd problem file) cannot be UTF-8 encoded; escaped, it is still kept.
+    try:
+        return record.model_dump_json(indent=1)
+    except PydanticSerializationError:
+        return json.dumps(record.model_dump(mode="python"), indent=1, default=str)
 
 
 def open_llm(config: LLMConfig, env: Mapping[str, str] | None = None) -> LLM:
