@@ -118,3 +118,22 @@ def test_a_hostile_reply_ends_in_one_line_within_the_deadlines_and_512mb(rule: R
     assert "Traceback" not in err
     assert proc.peak_rss_mb < 512, proc.peak_rss_mb
     _no_containers(proc.owner)
+
+
+def test_first_ctrl_c_stops_judge_too(tmp_path: Path) -> None:
+    program = tmp_path / "spin.py"
+    program.write_text("while True:\n    pass\n")
+    proc = CliProcess(
+        ["judge", str(program), "--problem", str(EXAMPLES / "examples.yaml"), "--id", "examples/sum-of-pairs",
+         "--sandbox", "docker"]
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not containers_of(proc.owner):  # the sandbox is up: the programs are about to run
+        assert time.monotonic() < deadline, "no container appeared"
+        time.sleep(0.2)
+    sent = time.monotonic()
+    proc.interrupt()
+    code, err = proc.finish(60)
+    _assert_interrupted(code, err)
+    assert time.monotonic() - sent < 20
+    _no_containers(proc.owner)

@@ -30,6 +30,7 @@ INTERRUPTED = "codesolve: interrupted"
 """The line a Ctrl-C ends with (exit code 130)."""
 
 _T = TypeVar("_T")
+_REAP_WAIT_S = 20.0
 
 
 class Interrupted(CodesolveError):
@@ -103,9 +104,13 @@ def emergency_exit() -> None:
     try:
         sys.stderr.write(INTERRUPTED + "\n")
         sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    remove_own_containers()
+    except Exception:
+        pass  # e.g. a reentrant write: the handler interrupted a print; the exit code still says it
+    # In a thread of its own: this handler may have interrupted code holding a lock the removal
+    # needs; the join is bounded, so the exit happens regardless.
+    remover = threading.Thread(target=remove_own_containers, name="codesolve-emergency-reap", daemon=True)
+    remover.start()
+    remover.join(_REAP_WAIT_S)
     os._exit(130)
 
 
