@@ -1,7 +1,7 @@
 """Pulling code (and synthesized inputs) out of model completions.
 
-A reply is endpoint-controlled text, so this is a line scanner: one pass,
-linear in the reply, with no backtracking pattern over it.
+A reply is endpoint-controlled text, so fences are found by a scan that is
+linear in the reply: no pattern with nested quantifiers runs over it.
 """
 
 from __future__ import annotations
@@ -26,29 +26,26 @@ class Block:
     body: str
 
 
-# Lines that start (after blanks) with ```: the only ones that can open or close a fence. One
-# anchored pass in C captures the tag, the rest of the line and its end; every other line is
-# skipped without Python work, and bodies are slices of the reply.
-_FENCE_LINE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)([^\n]*)(\n|\Z)", re.MULTILINE)
+# A fence opens on a line starting (after blanks) with ``` and ending in a newline, the tag
+# right after the backticks; it closes on a line holding only ``` between blanks (a CR before
+# the newline counts as a blank). Each pattern is anchored at line starts, its quantifiers are
+# possessive (a tag then the rest of a line without a newline would otherwise backtrack
+# quadratically), and every search starts where the last one ended: one linear pass in C, with
+# Python work per block only, and bodies sliced out of the reply.
+_OPENING = re.compile(r"^[ \t]*+```[ \t]*+([\w+#.-]*+)[^\n]*+\n", re.MULTILINE)
+_CLOSING = re.compile(r"^[ \t]*+```[ \t\r]*+$", re.MULTILINE)
 
 
 def fenced_blocks(text: str) -> list[Block]:
-    """Every complete fenced block, in order (an unclosed fence and what follows it yield nothing).
-
-    A fence opens on a ``` line ending in a newline (the tag follows the
-    backticks) and closes on a line holding only ``` between blanks (a CR
-    before the newline counts as a blank).
-    """
+    """Every complete fenced block, in order (an unclosed fence and what follows it yield nothing)."""
     blocks: list[Block] = []
-    tag: str | None = None
-    body_start = 0
-    for match in _FENCE_LINE.finditer(text):
-        if tag is None:
-            if match.group(3):
-                tag, body_start = match.group(1), match.end()
-        elif not match.group(1) and not match.group(2).strip(" \t\r"):
-            blocks.append(Block(tag.lower(), text[body_start : match.start()]))
-            tag = None
+    position = 0
+    while (opening := _OPENING.search(text, position)) is not None:
+        closing = _CLOSING.search(text, opening.end())
+        if closing is None:
+            break
+        blocks.append(Block(opening.group(1).lower(), text[opening.end() : closing.start()]))
+        position = closing.end()
     return blocks
 
 

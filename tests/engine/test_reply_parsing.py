@@ -63,7 +63,20 @@ HOSTILE_REPLIES = {
     "openers only": "```py\n" * (MB // 6),
     "blanks before fences": (" \t" * 1000 + "```\n") * (MB // 2005),
     "one line, no newline": "```" + "a" * MB,
+    "tag characters, no newline": "```" + "+#.-_" * (MB // 5),
+    "blanks after a closing fence": "```x\n```" + " " * MB + "x",
+    "blanks then backticks, no newline": " " * MB + "```",
 }
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(FENCE_PIECES), min_size=1, max_size=8).map("".join))
+def test_any_shape_repeated_to_a_megabyte_extracts_in_time(unit: str) -> None:
+    for text in (unit * (MB // len(unit)), "```py\n" + unit * (MB // len(unit))):
+        started = time.thread_time()
+        extract_code(text, "python", "solve")
+        parse_verdict(text)
+        assert time.thread_time() - started < 2.0, repr(unit)
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_REPLIES))

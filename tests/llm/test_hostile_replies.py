@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from codesolve.errors import LLMError, LLMRequestError, LLMUnreachable
 from codesolve.llm import LLM, LLMConfig, Message, Rule, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.llm._cache import CachedSample, ResponseCache, cache_key
 from codesolve.llm._transport import reply_cap
+from codesolve.llm._usage import trusted_tokens
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -216,3 +219,19 @@ async def test_a_cache_file_planted_as_a_link_is_refused(tmp_path: Path) -> None
     assert isinstance(outcome, LLMError), outcome
     assert "symbolic link" in str(outcome)
     assert victim.read_text() == "precious"
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@given(JSON_VALUES, st.integers(min_value=0, max_value=10**7))
+def test_any_reported_count_becomes_a_sane_charge(reported: object, chars: int) -> None:
+    charged = trusted_tokens(reported, chars)
+    assert isinstance(charged, int)
+    assert math.ceil(chars / 32) <= charged <= max(10**9, math.ceil(chars / 4))
+    if isinstance(reported, int) and not isinstance(reported, bool) and 0 <= reported <= 10**9:
+        assert charged == max(reported, math.ceil(chars / 32))  # an honest count is kept
