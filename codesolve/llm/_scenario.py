@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from codesolve.errors import LLMConfigError
 from codesolve.llm._config import load_structured_file, one_line_validation_error
@@ -108,6 +108,12 @@ class Rule(_Model):
         if value != 200 and not 400 <= value <= 599 and value not in _REDIRECTS:
             raise ValueError(f"status must be 200, a redirect or 400..599, got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _check_redirect(self) -> Rule:
+        if (self.status in _REDIRECTS) != (self.redirect_to is not None):
+            raise ValueError(f"status {self.status} and redirect_to go together: a 3xx status needs a redirect_to")
+        return self
 
     def matches(self, model: str, messages: Sequence[Message], call: int) -> bool:
         """True when this rule applies to the request (ignoring ``times``)."""
