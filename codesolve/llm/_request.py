@@ -8,6 +8,8 @@ read, not the whole response.
 
 from __future__ import annotations
 
+import json
+import math
 import random
 import re
 from collections.abc import Callable, Sequence
@@ -105,9 +107,7 @@ def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
     try:
         wire = _WireResponse.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
+        wire = _lenient(body, exc)
     ordered = sorted(wire.choices, key=lambda c: c.index)
     # A JSON "\\ud800" escape decodes to a lone surrogate, which no cache or trace could store.
     choices = tuple(
@@ -127,6 +127,24 @@ def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
 def valid_text(text: str) -> str:
     """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
     return _SURROGATE.sub("\ufffd", text)
+
+
+def _lenient(body: bytes, error: ValidationError) -> _WireResponse:
+    # The fast parser refuses a whole body for one integer of 5,000 digits (in a usage field, say)
+    # or a lone-surrogate escape. The standard one, with integers bounded, accepts both; a good
+    # reply is not discarded for them. Anything else stays malformed, named by the first error.
+    first = error.errors()[0]
+    if first["type"] == "json_invalid":
+        try:
+            return _WireResponse.model_validate(json.loads(body, parse_int=_bounded_int))
+        except (ValueError, RecursionError, ValidationError):
+            pass
+    where = ".".join(str(p) for p in first["loc"])
+    raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
+
+
+def _bounded_int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= 18 else math.inf * (-1 if digits.startswith("-") else 1)
 
 
 def to_wire(message: Message) -> ChatCompletionMessageParam:

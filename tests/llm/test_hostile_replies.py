@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from codesolve.errors import LLMError, LLMRequestError, LLMUnreachable
 from codesolve.llm import LLM, LLMConfig, Message, Rule, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.llm._cache import CachedSample, ResponseCache, cache_key
+from codesolve.llm._request import parse_response
+from codesolve.llm._retry import MalformedResponse
 from codesolve.llm._transport import reply_cap
 from codesolve.llm._usage import trusted_tokens
 
@@ -235,3 +237,29 @@ def test_any_reported_count_becomes_a_sane_charge(reported: object, chars: int) 
     assert math.ceil(chars / 32) <= charged <= max(10**9, math.ceil(chars / 4))
     if isinstance(reported, int) and not isinstance(reported, bool) and 0 <= reported <= 10**9:
         assert charged == max(reported, math.ceil(chars / 32))  # an honest count is kept
+
+
+GOOD = b'{"choices":[{"message":{"content":"x"}}]'
+BODIES = {
+    "5,000-digit usage count (kept)": GOOD + b',"usage":{"prompt_tokens":' + b"9" * 5000 + b"}}",
+    "lone surrogate escape (kept)": b'{"choices":[{"message":{"content":"ok \\ud800"}}]}',
+    "20,000 usage keys (kept)": GOOD + b',"usage":{' + b",".join(b'"k%d":1' % i for i in range(20_000)) + b"}}",
+    "100,000-deep nesting (malformed)": GOOD + b',"junk":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    "5,000-digit choice index (malformed)": b'{"choices":[{"index":' + b"9" * 5000 + b',"message":{"content":"x"}}]}',
+    "null choice (malformed)": b'{"choices":[null]}',
+    "cut short (malformed)": b'{"choices": [{"mess',
+}
+
+
+@pytest.mark.parametrize("name", sorted(BODIES))
+def test_hostile_json_bodies_parse_or_are_malformed_quickly(name: str) -> None:
+    started = time.thread_time()
+    try:
+        response = parse_response(BODIES[name], prompt_chars=40)
+    except MalformedResponse:
+        assert "malformed" in name
+    else:
+        assert "kept" in name
+        assert response.choices[0].text.encode("utf-8")  # storable: no lone surrogate survives
+        assert response.prompt_tokens >= 10
+    assert time.thread_time() - started < 2.0
