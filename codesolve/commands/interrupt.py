@@ -92,7 +92,12 @@ class Interrupts:
                 self._loop = None
 
         with self.installed():
-            result = anyio.run(main)
+            try:
+                result = anyio.run(main)
+            except Exception:
+                if self.pressed:  # a failure caused by the cancellation: the user asked to stop
+                    raise Interrupted("interrupted") from None
+                raise
         if self.pressed:
             raise Interrupted("interrupted")
         return result
