@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -175,7 +176,10 @@ async def _attempt(
                 max_completion_tokens=limit if cfg.max_tokens_param == "max_completion_tokens" else openai.omit,
             )
             body = raw.http_response.content
-    return parse_response(body, sum(len(m.content) for m in messages))
+        # Up to the cap (megabytes with many choices): parsed in a worker thread, off the event loop.
+        # Still holding the slot, so the next request's budget check sees this one's usage.
+        chars = sum(len(m.content) for m in messages)
+        return await anyio.to_thread.run_sync(parse_response, body, chars, abandon_on_cancel=True)
 
 
 async def request(
