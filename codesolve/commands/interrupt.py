@@ -127,7 +127,7 @@ def remove_own_containers() -> int:
         from sandbox._docker.containers import LABEL_OWNER, owner
 
         client = docker.from_env(timeout=10)
-        found = client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner()}"})
+        found = client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner()}"}, ignore_removed=True)
     except Exception:
         return 0  # no Docker here (local backend): nothing to remove
     removers = [threading.Thread(target=_force_remove, args=(c,), daemon=True) for c in found]
