@@ -2,7 +2,9 @@
 
 Every subcommand lives in :mod:`codesolve.commands` as a module with
 ``register(subparsers)``; errors codesolve raises on purpose become one line on
-stderr and exit code 2, never a traceback.
+stderr and exit code 2, never a traceback. Everything printed goes through
+:func:`codesolve.terminal.safe_terminal` (no raw control characters reach the
+terminal), and Ctrl-C ends with ``codesolve: interrupted`` and exit 130.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from codesolve import __version__
+from codesolve.commands.interrupt import INTERRUPTED, Interrupted
 from codesolve.errors import CodesolveError
+from codesolve.terminal import safe_terminal
 from sandbox.errors import SandboxError
 
 COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "judge", "sandbox")
@@ -40,10 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``codesolve`` console script."""
+    with safe_terminal():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+    except Interrupted:
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
     except (CodesolveError, SandboxError) as exc:
         print(f"codesolve: error: {exc}", file=sys.stderr)
         return 2
@@ -54,7 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"codesolve: error: {field}: {first['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("codesolve: interrupted", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+    except BaseExceptionGroup as group:
+        # A Ctrl-C that surfaced inside a task group: the same line, never the group's traceback.
+        if group.split((KeyboardInterrupt, Interrupted))[1] is not None:
+            raise
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     return code
 

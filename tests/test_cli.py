@@ -61,7 +61,8 @@ def test_solve_prints_the_program_and_saves_the_trace(
     assert captured.out.startswith("def second_largest")
     assert "public tests: 2/2 passed" in captured.err
     assert "judge calls 3" in captured.err
-    assert (tmp_path / "examples_second-largest.trace.json").exists()
+    [trace] = tmp_path.glob("examples_second-largest-*.trace.json")
+    assert trace.name in captured.err
     assert (tmp_path / "cache.sqlite").exists()
 
 

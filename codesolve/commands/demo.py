@@ -12,9 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from codesolve.commands.common import add_sandbox_flags, progress_printer, sandbox_config
+from codesolve.commands.interrupt import Interrupts
 from codesolve.errors import UsageError
 from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.runs.evaluate import evaluate
@@ -75,4 +74,4 @@ async def _report(problem: CompetitiveProblem, code: str | None, why: str, box: 
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve demo``."""
-    return anyio.run(_demo, args)
+    return Interrupts().run(lambda: _demo(args))

@@ -21,9 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from codesolve.commands.common import add_sandbox_flags, sandbox_config
+from codesolve.commands.interrupt import Interrupts
 from codesolve.errors import UsageError
 from codesolve.runs.agreement import ProblemCheck, agreement, judge_solutions
 from codesolve.runs.judging import Judgement, judge, language_name
@@ -66,12 +65,12 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--lang and --tests apply to PROGRAM; --solutions runs each solution on all tests")
         if (args.limit is not None and args.limit < 1) or args.jobs < 1:
             raise UsageError("--limit and --jobs must be at least 1")
-        return anyio.run(_solutions, args)
+        return Interrupts().run(lambda: _solutions(args))
     if args.program is None:
         raise UsageError("judge needs a PROGRAM file (or --solutions)")
     if args.limit is not None:
         raise UsageError("--limit applies to --solutions only")
-    return anyio.run(_program, args)
+    return Interrupts().run(lambda: _program(args))
 
 
 def _read_program(path: Path) -> str:

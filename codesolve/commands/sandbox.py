@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from typing import Any
 
-import anyio
-
+from codesolve.commands.interrupt import Interrupts
 from sandbox import DockerConfig, Limits, LocalConfig, Program, SandboxConfig, TestCase, Verdict, open_sandbox
 from sandbox.errors import SandboxError
 
@@ -75,7 +75,7 @@ def run_doctor(_args: argparse.Namespace) -> int:
     problems = 0
     for name, config in (("docker", DockerConfig(pool_size=1)), ("local", LocalConfig(allow_weaker=True))):
         try:
-            print(f"ok    {name}: {anyio.run(_smoke, config)}")
+            print(f"ok    {name}: {Interrupts().run(partial(_smoke, config))}")
         except SandboxError as exc:
             problems += 1
             print(f"FAIL  {name}: {exc}")

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from codesolve.commands.common import add_sandbox_flags, progress_printer, sandbox_config
+from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.errors import LLMError, UsageError
 from codesolve.llm import EndpointConfig, LLMConfig, Price, Role
+from codesolve.runs.output import OutputError
 from codesolve.runs.single import open_llm, solve_one, summary_lines
 from codesolve.sstar import Budget, EngineConfig
 from codesolve.tasks import load_problem
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--budget-seconds", type=float, help="wall-time cap for this problem")
     p.add_argument("--price", action="append", default=[], metavar="MODEL=IN,OUT", help="USD per 1M tokens")
     p.add_argument("--out", type=Path, default=Path("out"), help="directory for the trace, solution and cache")
-    p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
+    p.add_argument("--no-cache", action="store_true", help="do not replay cached responses; fresh ones replace them")
     add_sandbox_flags(p)
     p.set_defaults(func=run)
 
@@ -89,18 +89,21 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
     )
 
 
-async def _solve(args: argparse.Namespace) -> int:
+async def _solve(args: argparse.Namespace, interrupts: Interrupts) -> int:
     problem = load_problem(args.problem, args.id, args.format)
     config = engine_config(args)
-    args.out.mkdir(parents=True, exist_ok=True)
     async with open_llm(llm_config(args)) as llm, open_sandbox(await sandbox_config(args)) as box:
-        result = await solve_one(problem, box, llm, config, args.out, progress_printer(llm))
+        result = await solve_one(problem, box, llm, config, args.out, progress_printer(llm), interrupts.switch)
     solution = result.solution
     if solution.code is not None:
         sys.stdout.write(solution.code)
     for line in summary_lines(solution):
         print(line, file=sys.stderr)
+    if result.write_error is not None:
+        raise OutputError(result.write_error)
     print(f"trace: {result.trace_path}", file=sys.stderr)
+    if interrupts.pressed:
+        raise Interrupted("interrupted")
     if solution.code is None and solution.stopped_by and solution.stopped_by.startswith("model error"):
         raise LLMError(solution.stopped_by.removeprefix("model error: "))
     return 0 if solution.public_passed == solution.public_total and solution.code else 1
@@ -108,4 +111,5 @@ async def _solve(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve solve``."""
-    return anyio.run(_solve, args)
+    interrupts = Interrupts()
+    return interrupts.run(lambda: _solve(args, interrupts))

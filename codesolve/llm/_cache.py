@@ -87,6 +87,10 @@ class ResponseCache:
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            for name in ("", "-wal", "-shm", "-journal"):
+                # SQLite follows links: one planted in --out would have it write through to its target.
+                if Path(f"{self.path}{name}").is_symlink():
+                    raise OSError(f"{self.path}{name} is a symbolic link; refusing to write through it")
             # Autocommit (isolation_level=None): every write is its own short transaction.
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
@@ -102,16 +106,17 @@ class ResponseCache:
             except (sqlite3.Error, OSError) as exc:
                 raise LLMConfigError(f"response cache {self.path} cannot be {action}: {exc}") from None
 
-    def get_many_sync(self, keys: Sequence[str]) -> dict[str, CachedSample]:
-        """The cached samples among ``keys`` (missing keys are absent)."""
+    def get_many_sync(self, keys: Sequence[str], max_chars: int | None = None) -> dict[str, CachedSample]:
+        """The cached samples among ``keys`` (missing keys, and texts over ``max_chars``, are absent)."""
+        limit = -1 if max_chars is None else max_chars
 
         def read(db: sqlite3.Connection) -> dict[str, CachedSample]:
             found: dict[str, CachedSample] = {}
             for key in keys:
                 row = db.execute(
                     "SELECT model, text, finish_reason, prompt_tokens, completion_tokens, reasoning_tokens"
-                    " FROM completions WHERE key = ?",
-                    (key,),
+                    " FROM completions WHERE key = ? AND (? < 0 OR length(text) <= ?)",
+                    (key, limit, limit),
                 ).fetchone()
                 if row is not None:
                     found[key] = CachedSample(*row)
@@ -119,8 +124,9 @@ class ResponseCache:
 
         return self._run("read", read)
 
-    def put_many_sync(self, items: Sequence[tuple[str, CachedSample]]) -> None:
-        """Store samples; a key already present keeps its first value (replays stay stable)."""
+    def put_many_sync(self, items: Sequence[tuple[str, CachedSample]], replace: bool = False) -> None:
+        """Store samples; a key already present keeps its first value (replays stay stable) unless ``replace``."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
 
         def write(db: sqlite3.Connection) -> None:
             rows = [
@@ -129,7 +135,7 @@ class ResponseCache:
             ]
             db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                db.executemany(f"{verb} INTO completions VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -137,13 +143,13 @@ class ResponseCache:
 
         self._run("written", write)
 
-    async def get_many(self, keys: Sequence[str]) -> dict[str, CachedSample]:
+    async def get_many(self, keys: Sequence[str], max_chars: int | None = None) -> dict[str, CachedSample]:
         """Async :meth:`get_many_sync`, run in a worker thread."""
-        return await anyio.to_thread.run_sync(self.get_many_sync, keys)
+        return await anyio.to_thread.run_sync(self.get_many_sync, keys, max_chars)
 
-    async def put_many(self, items: Sequence[tuple[str, CachedSample]]) -> None:
+    async def put_many(self, items: Sequence[tuple[str, CachedSample]], replace: bool = False) -> None:
         """Async :meth:`put_many_sync`, run in a worker thread."""
-        await anyio.to_thread.run_sync(self.put_many_sync, items)
+        await anyio.to_thread.run_sync(self.put_many_sync, items, replace)
 
     def close(self) -> None:
         """Close the file (idempotent)."""

@@ -12,7 +12,7 @@ import math
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 
 import anyio
@@ -23,6 +23,7 @@ from codesolve.llm._cache import CachedSample, ParamValue, ResponseCache, cache_
 from codesolve.llm._config import EndpointConfig, LLMConfig
 from codesolve.llm._request import Endpoint, Response, Sampling, request
 from codesolve.llm._retry import RequestRejected
+from codesolve.llm._transport import guarded_client, reply_cap
 from codesolve.llm._types import ROLES, Completion, Message, Role, as_role
 from codesolve.llm._usage import CallUsage, Usage
 
@@ -84,7 +85,14 @@ class LLM:
     @staticmethod
     def _endpoint_for(cfg: EndpointConfig, env: Mapping[str, str], name: str) -> Endpoint:
         # max_retries=0: the retry policy is ours (codesolve.llm._retry), not the SDK's.
-        client = openai.AsyncOpenAI(api_key=cfg.api_key(env), base_url=cfg.url, timeout=cfg.timeout_s, max_retries=0)
+        # Our own httpx client: bodies capped as they stream, no redirect off the endpoint's origin.
+        client = openai.AsyncOpenAI(
+            api_key=cfg.api_key(env),
+            base_url=cfg.url,
+            timeout=cfg.timeout_s,
+            max_retries=0,
+            http_client=guarded_client(cfg.url, cfg.timeout_s),
+        )
         return Endpoint(cfg, client, name, anyio.CapacityLimiter(cfg.max_concurrency), cfg.supports_n)
 
     @property
@@ -128,7 +136,7 @@ class LLM:
             )
             for i in range(n)
         ]
-        found = await self._cache_lookup(keys, role, phase)
+        found = await self._cache_lookup(keys, role, phase, reply_cap(1, max_tokens))
         missing = [i for i, key in enumerate(keys) if key not in found]
         if missing:
             call = _Call(endpoint, role, phase, messages, Sampling(temperature, max_tokens))
@@ -137,17 +145,20 @@ class LLM:
             found.update((keys[i], c) for i, c in zip(missing, fresh, strict=True))
         return [found[key] for key in keys]
 
-    async def _cache_lookup(self, keys: list[str], role: Role, phase: str) -> dict[str, Completion]:
+    async def _cache_lookup(self, keys: list[str], role: Role, phase: str, max_chars: int) -> dict[str, Completion]:
         if self._cache is None or not self.config.use_cache:
             return {}
-        hits = await self._cache.get_many(keys)
+        # An entry larger than a reply may now be (written by an older version) is a miss, and is replaced.
+        hits = await self._cache.get_many(keys, max_chars)
         if hits:
             self._usage.record_cache_hits(role, phase, len(hits))
         return {key: self._replayed(sample) for key, sample in hits.items()}
 
     async def _cache_store(self, items: list[tuple[str, Completion]]) -> None:
         if self._cache is not None:
-            await self._cache.put_many([(key, _to_cached(c)) for key, c in items])
+            # A fresh sample replaces what is stored: with --no-cache that is the refresh; otherwise the
+            # key was missing or held an entry too large to replay.
+            await self._cache.put_many([(key, _to_cached(c)) for key, c in items], replace=True)
 
     def _replayed(self, s: CachedSample) -> Completion:
         cost = self._cost(s.model, s.prompt_tokens, s.completion_tokens)
@@ -222,7 +233,8 @@ class LLM:
             self._usage.record_failure(call.role, call.phase)
             raise
         model = call.endpoint.config.model
-        completions = self._split(response, model)
+        # More choices than asked: the extras are dropped, and the whole usage is charged to the kept ones.
+        completions = self._split(replace(response, choices=response.choices[:n]), model)
         self._usage.record_call(
             call.role,
             call.phase,

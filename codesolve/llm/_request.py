@@ -8,11 +8,16 @@ read, not the whole response.
 
 from __future__ import annotations
 
+import json
+import math
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import anyio
+import anyio.to_thread
 import openai
 from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,7 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from codesolve.errors import LLMUnreachable
 from codesolve.llm._config import EndpointConfig
 from codesolve.llm._retry import Fault, MalformedResponse, RequestRejected, classify, one_line, retry_delay
+from codesolve.llm._transport import capped, reply_cap
 from codesolve.llm._types import Message
+from codesolve.llm._usage import trusted_tokens
 
 
 @dataclass(eq=False)
@@ -61,6 +68,9 @@ class Sampling:
     max_tokens: int | None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class _Wire(BaseModel):
     # The subset of a chat completion we rely on; anything else is ignored.
     model_config = ConfigDict(extra="ignore")
@@ -76,47 +86,76 @@ class _WireChoice(_Wire):
     finish_reason: str | None = None
 
 
-class _WireDetails(_Wire):
-    reasoning_tokens: int | None = None
-
-
-class _WireUsage(_Wire):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    completion_tokens_details: _WireDetails | None = None
-
-
 class _WireResponse(_Wire):
     choices: list[_WireChoice] = Field(min_length=1)
-    usage: _WireUsage | None = None
+    # Usage is read by hand (see parse_response): a bad usage field must not discard a good reply.
+    usage: Any = None
 
 
-def parse_response(body: bytes) -> Response:
-    """Parse a chat completion body; MalformedResponse when it is not one."""
+def _field(obj: object, name: str) -> object:
+    return obj.get(name) if isinstance(obj, dict) else None
+
+
+def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
+    """Parse a chat completion body; MalformedResponse when it is not one.
+
+    Usage is never taken on trust: a missing, negative or non-numeric count is
+    estimated from the text, and a reported count below a conservative floor
+    derived from the text is raised to it (:func:`trusted_tokens`), so a lying
+    endpoint can neither bypass a token budget nor get a good reply discarded.
+    ``prompt_chars`` is the length of the messages sent.
+    """
     try:
         wire = _WireResponse.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
-    usage = wire.usage or _WireUsage()
-    details = usage.completion_tokens_details
+        wire = _lenient(body, exc)
     ordered = sorted(wire.choices, key=lambda c: c.index)
+    # A JSON "\\ud800" escape decodes to a lone surrogate, which no cache or trace could store.
+    choices = tuple(
+        Choice(valid_text(c.message.content or ""), valid_text(c.finish_reason or "unknown")) for c in ordered
+    )
+    usage = wire.usage
+    completion = trusted_tokens(_field(usage, "completion_tokens"), sum(len(c.text) for c in choices))
+    reasoning = trusted_tokens(_field(_field(usage, "completion_tokens_details"), "reasoning_tokens"), 0)
     return Response(
-        choices=tuple(Choice(c.message.content or "", c.finish_reason or "unknown") for c in ordered),
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        reasoning_tokens=(details.reasoning_tokens or 0) if details else 0,
+        choices=choices,
+        prompt_tokens=trusted_tokens(_field(usage, "prompt_tokens"), prompt_chars),
+        completion_tokens=completion,
+        reasoning_tokens=min(reasoning, completion),
     )
 
 
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates (not encodable as UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _lenient(body: bytes, error: ValidationError) -> _WireResponse:
+    # The fast parser refuses a whole body for one integer of 5,000 digits (in a usage field, say)
+    # or a lone-surrogate escape. The standard one, with integers bounded, accepts both; a good
+    # reply is not discarded for them. Anything else stays malformed, named by the first error.
+    first = error.errors()[0]
+    if first["type"] == "json_invalid":
+        try:
+            return _WireResponse.model_validate(json.loads(body, parse_int=_bounded_int))
+        except (ValueError, RecursionError, ValidationError):
+            pass
+    where = ".".join(str(p) for p in first["loc"])
+    raise MalformedResponse(one_line(f"{where}: {first['msg']}" if where else first["msg"], 160)) from None
+
+
+def _bounded_int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= 18 else math.inf * (-1 if digits.startswith("-") else 1)
+
+
 def to_wire(message: Message) -> ChatCompletionMessageParam:
-    """The openai request form of ``message``."""
+    """The openai request form of ``message`` (always encodable: see :func:`valid_text`)."""
+    content = valid_text(message.content)
     if message.role == "system":
-        return {"role": "system", "content": message.content}
+        return {"role": "system", "content": content}
     if message.role == "assistant":
-        return {"role": "assistant", "content": message.content}
-    return {"role": "user", "content": message.content}
+        return {"role": "assistant", "content": content}
+    return {"role": "user", "content": content}
 
 
 async def _attempt(
@@ -127,7 +166,7 @@ async def _attempt(
     async with endpoint.limiter:
         # Checked once we hold a slot, so requests queued behind the limiter see up-to-date usage.
         before_send()
-        with anyio.fail_after(cfg.timeout_s):
+        with anyio.fail_after(cfg.timeout_s), capped(reply_cap(n, sampling.max_tokens)):
             raw = await endpoint.client.chat.completions.with_raw_response.create(
                 model=cfg.model,
                 messages=[to_wire(m) for m in messages],
@@ -137,7 +176,10 @@ async def _attempt(
                 max_completion_tokens=limit if cfg.max_tokens_param == "max_completion_tokens" else openai.omit,
             )
             body = raw.http_response.content
-    return parse_response(body)
+        # Up to the cap (megabytes with many choices): parsed in a worker thread, off the event loop.
+        # Still holding the slot, so the next request's budget check sees this one's usage.
+        chars = sum(len(m.content) for m in messages)
+        return await anyio.to_thread.run_sync(parse_response, body, chars, abandon_on_cancel=True)
 
 
 async def request(
@@ -170,8 +212,8 @@ async def request(
             if fault is None:
                 raise
             if not fault.retryable:
-                message = f"{cfg.model} at {cfg.url} refused the request: {fault.detail}"
-                raise RequestRejected(message, fault.kind) from exc
+                said = "sent an unusable reply" if fault.kind in ("too_large", "redirect") else "refused the request"
+                raise RequestRejected(f"{cfg.model} at {cfg.url} {said}: {fault.detail}", fault.kind) from exc
             if attempt + 1 < attempts:
                 on_retry()
                 await anyio.sleep(retry_delay(fault, cfg, attempt, rng))

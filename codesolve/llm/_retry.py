@@ -23,9 +23,21 @@ import openai
 
 from codesolve.errors import LLMRequestError
 from codesolve.llm._config import EndpointConfig
+from codesolve.llm._transport import CompressedReply, RedirectRefused, ReplyTooLarge
+from codesolve.terminal import printable
 
 FaultKind = Literal[
-    "timeout", "connection", "rate_limit", "server", "malformed", "auth", "not_found", "context_length", "bad_request"
+    "timeout",
+    "connection",
+    "rate_limit",
+    "server",
+    "malformed",
+    "auth",
+    "not_found",
+    "context_length",
+    "bad_request",
+    "too_large",
+    "redirect",
 ]
 """What went wrong with one attempt."""
 
@@ -61,13 +73,20 @@ class Fault:
 
 
 def one_line(text: str, limit: int = 240) -> str:
-    """``text`` with whitespace collapsed, cut to ``limit`` characters."""
-    flat = " ".join(text.split())
+    """``text`` with whitespace collapsed and control characters removed, cut to ``limit`` characters.
+
+    Server text (error messages, bodies) is hostile: it goes into messages that
+    are printed, so it is made printable here as well as at the terminal.
+    """
+    flat = " ".join(printable(text[: limit * 4]).split())
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def classify(exc: Exception, endpoint: EndpointConfig) -> Fault | None:
     """The fault ``exc`` represents, or None when it is not a model-call failure (a bug: re-raise)."""
+    unsafe = _unsafe_reply(exc)
+    if unsafe is not None:
+        return unsafe
     if isinstance(exc, TimeoutError | openai.APITimeoutError):
         return Fault("timeout", f"no answer within {endpoint.timeout_s:g}s")
     if isinstance(exc, openai.APIConnectionError):
@@ -76,6 +95,21 @@ def classify(exc: Exception, endpoint: EndpointConfig) -> Fault | None:
         return Fault("malformed", one_line(f"malformed response: {exc}"))
     if isinstance(exc, openai.APIStatusError):
         return _classify_status(exc, endpoint)
+    return None
+
+
+def _unsafe_reply(exc: BaseException) -> Fault | None:
+    # The guarded transport's refusals, raised bare or wrapped by the SDK as a connection error.
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 8:
+        if isinstance(current, ReplyTooLarge):
+            return Fault("too_large", one_line(str(current)))
+        if isinstance(current, RedirectRefused):
+            return Fault("redirect", one_line(str(current)))
+        if isinstance(current, CompressedReply):
+            return Fault("malformed", one_line(f"malformed response: {current}"))
+        current, seen = current.__cause__ or current.__context__, seen + 1
     return None
 
 

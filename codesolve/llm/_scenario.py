@@ -13,15 +13,16 @@ is shared by the server threads under one lock.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from codesolve.errors import LLMConfigError
 from codesolve.llm._config import load_structured_file, one_line_validation_error
@@ -35,6 +36,8 @@ _ERROR_DEFAULTS: dict[int, tuple[str, str, str]] = {
     404: ("invalid_request_error", "model_not_found", "The model `{model}` does not exist."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached; try again later."),
 }
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
 _CONTEXT_LENGTH_MESSAGE = "This model's maximum context length is 4096 tokens; your messages are too long."
 
 
@@ -75,6 +78,20 @@ class Rule(_Model):
     """Send this ``Retry-After`` header (seconds) with the error."""
     malformed: bool = False
     """Answer 200 with a body that is not valid JSON."""
+    repeat: int = Field(default=1, ge=1)
+    """Hostile: each reply text repeated this many times, streamed (a 100 MB reply without holding it)."""
+    usage: Any = None
+    """Hostile: the raw ``usage`` value to send instead of the computed one (any JSON)."""
+    drop_usage: bool = False
+    """Hostile: send no ``usage`` at all."""
+    extra_choices: int = Field(default=0, ge=0)
+    """Hostile: return this many choices more than were asked for."""
+    redirect_to: str | None = None
+    """Hostile: answer with ``status`` (a 3xx) and this ``Location``."""
+    gzip: bool = False
+    """Hostile: compress the body with gzip (``Content-Encoding: gzip``) whatever was asked."""
+    drip_s: float = Field(default=0.0, ge=0)
+    """Hostile: pause this long between 64 KiB chunks of the body."""
 
     @field_validator("match")
     @classmethod
@@ -88,9 +105,15 @@ class Rule(_Model):
     @field_validator("status")
     @classmethod
     def _check_status(cls, value: int) -> int:
-        if value != 200 and not 400 <= value <= 599:
-            raise ValueError(f"status must be 200 or 400..599, got {value}")
+        if value != 200 and not 400 <= value <= 599 and value not in _REDIRECTS:
+            raise ValueError(f"status must be 200, a redirect or 400..599, got {value}")
         return value
+
+    @model_validator(mode="after")
+    def _check_redirect(self) -> Rule:
+        if (self.status in _REDIRECTS) != (self.redirect_to is not None):
+            raise ValueError(f"status {self.status} and redirect_to go together: a 3xx status needs a redirect_to")
+        return self
 
     def matches(self, model: str, messages: Sequence[Message], call: int) -> bool:
         """True when this rule applies to the request (ignoring ``times``)."""
@@ -138,12 +161,18 @@ class RecordedRequest:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the server sends back: status, headers, body, after ``latency_s``."""
+    """What the server sends back: status, headers, body, after ``latency_s``.
+
+    With ``stream``, the body is its chunks instead (no Content-Length; the
+    connection closing ends it), sent ``drip_s`` apart.
+    """
 
     status: int
     body: bytes
     headers: tuple[tuple[str, str], ...] = ()
     latency_s: float = 0.0
+    stream: Callable[[], Iterator[bytes]] | None = None
+    drip_s: float = 0.0
 
 
 def _words(text: str) -> int:
@@ -232,9 +261,11 @@ class ScenarioState:
     def _rule_reply(self, index: int, rule: Rule, req: RecordedRequest, call: int) -> Reply:
         if rule.malformed:
             return Reply(200, b'{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess', (), rule.latency_s)
+        if rule.status in _REDIRECTS:
+            return Reply(rule.status, b"{}", (("Location", rule.redirect_to or "/"),), rule.latency_s)
         if rule.status != 200:
             return self._error(rule, req.model)
-        choices = req.n if self.scenario.n_support == "yes" else 1
+        choices = (req.n if self.scenario.n_support == "yes" else 1) + rule.extra_choices
         texts = [rule.content] if isinstance(rule.content, str) else rule.content or [""]
         start = self._served.get(index, 0)
         self._served[index] = start + choices
@@ -262,6 +293,12 @@ class ScenarioState:
                 "completion_tokens_details": {"reasoning_tokens": rule.reasoning_tokens * choices},
             },
         }
+        if rule.usage is not None:
+            payload["usage"] = rule.usage
+        if rule.drop_usage:
+            del payload["usage"]
+        if rule.repeat > 1 or rule.gzip or rule.drip_s:
+            return _hostile_reply(rule, payload, picked)
         return _json_reply(200, payload, latency=rule.latency_s)
 
     def _error(self, rule: Rule, model: str) -> Reply:
@@ -272,3 +309,30 @@ class ScenarioState:
         reply = error_reply(rule.status, message, code=rule.error_code or code, kind=kind)
         headers = () if rule.retry_after_s is None else (("Retry-After", f"{rule.retry_after_s:g}"),)
         return Reply(reply.status, reply.body, headers, rule.latency_s)
+
+
+def _hostile_reply(rule: Rule, payload: dict[str, Any], texts: list[str]) -> Reply:
+    """A body streamed in chunks: each text repeated ``rule.repeat`` times, gzipped or dripped on request."""
+    marks = [f"@@codesolve-text-{j}@@" for j in range(len(texts))]
+    for choice, mark in zip(payload["choices"], marks, strict=True):
+        choice["message"]["content"] = mark
+    skeleton = json.dumps(payload)
+    escaped = [json.dumps(t)[1:-1].encode() for t in texts]
+
+    def chunks() -> Iterator[bytes]:
+        rest = skeleton
+        for mark, piece in zip(marks, escaped, strict=True):
+            head, _, rest = rest.partition(mark)
+            yield head.encode()
+            # Whole pieces per chunk, about _CHUNK bytes each, never the full text at once.
+            per_chunk = max(1, _CHUNK // max(1, len(piece)))
+            left = rule.repeat
+            while left > 0:
+                yield piece * min(per_chunk, left)
+                left -= per_chunk
+        yield rest.encode()
+
+    if not rule.gzip:
+        return Reply(200, b"", (), rule.latency_s, chunks, rule.drip_s)
+    body = gzip.compress(b"".join(chunks()))
+    return Reply(200, body, (("Content-Encoding", "gzip"),), rule.latency_s, None, rule.drip_s)

@@ -79,13 +79,20 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply.body)))
+            if reply.stream is None:
+                self.send_header("Content-Length", str(len(reply.body)))
             for name, value in reply.headers:
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(reply.body)
+            chunks = reply.stream() if reply.stream is not None else [reply.body]
+            for chunk in chunks:
+                if reply.drip_s and self.server.stopping.wait(reply.drip_s):
+                    return
+                if self.server.stopping.is_set():
+                    return
+                self.wfile.write(chunk)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (its timeout): nothing left to tell it
+            pass  # the client gave up (its timeout, or a body cap): nothing left to tell it
 
 
 class ScriptedServer:

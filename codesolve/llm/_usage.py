@@ -9,7 +9,32 @@ hiding what the priced calls cost.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
+
+CHARS_PER_TOKEN = 4
+"""Estimate of text per token, used when an endpoint reports no usable count."""
+CHARS_PER_TOKEN_FLOOR = 32
+"""Text per token no tokenizer exceeds on real replies: a reported count below this floor is raised to it."""
+MAX_REPORTED_TOKENS = 10**9
+"""Ceiling on one response's reported count (a huge number must not overflow cost arithmetic)."""
+
+
+def trusted_tokens(reported: object, chars: int) -> int:
+    """A token count an endpoint reported, checked against the ``chars`` of text it covers.
+
+    Missing, negative, boolean or non-numeric values are replaced by an
+    estimate from the text; a valid count is kept, clamped to
+    :data:`MAX_REPORTED_TOKENS` and raised to the floor the text implies.
+    """
+    value: int | None = None
+    if isinstance(reported, int) and not isinstance(reported, bool):
+        value = reported
+    elif isinstance(reported, float) and math.isfinite(reported):
+        value = math.ceil(reported)
+    if value is None or value < 0:
+        return math.ceil(chars / CHARS_PER_TOKEN)
+    return max(min(value, MAX_REPORTED_TOKENS), math.ceil(chars / CHARS_PER_TOKEN_FLOOR))
 
 
 @dataclass(slots=True)

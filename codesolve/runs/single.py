@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import BaseModel
+from pydantic_core import PydanticSerializationError
+
 from codesolve.errors import UsageError
 from codesolve.llm import LLM, LLMConfig
+from codesolve.runs.output import OutputError, file_stem, new_run_id, write_new
 from codesolve.sstar import Engine, EngineConfig, Progress, Solution, Trace
+from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.competitive import CompetitiveTask
 from codesolve.tasks.models import CompetitiveProblem, Problem
 from sandbox import Sandbox
@@ -22,6 +27,8 @@ class SolveResult:
     solution: Solution
     trace: Trace
     trace_path: Path | None
+    write_error: str | None = None
+    """Why the files could not be written (the result itself is intact), or None."""
 
 
 def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> CompetitiveTask:
@@ -32,8 +39,8 @@ def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> Compet
 
 
 def safe_name(task_id: str) -> str:
-    """A file name for a problem id (``HumanEval/0`` → ``HumanEval_0``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", task_id).strip("_") or "problem"
+    """A bounded file-name stem for a problem id (see :func:`codesolve.runs.output.file_stem`)."""
+    return file_stem(task_id)
 
 
 async def solve_one(
@@ -43,16 +50,35 @@ async def solve_one(
     config: EngineConfig,
     out: Path | None = None,
     progress: Progress | None = None,
+    stop: StopSwitch | None = None,
 ) -> SolveResult:
-    """Run the engine on one problem; write ``<out>/<id>.trace.json`` and ``.solution.json``."""
-    engine = Engine(task_for(problem, sandbox, config), llm, config, progress)
+    """Run the engine on one problem; write ``<out>/<stem>.<run>.trace.json`` and ``.solution.json``.
+
+    ``stop`` ends the solve early (Ctrl-C): the partial result is still
+    returned and written. A write that fails never loses the result: it is
+    returned with ``write_error`` set, for the caller to show and report.
+    """
+    engine = Engine(task_for(problem, sandbox, config), llm, config, progress, stop)
     solution, trace = await engine.solve()
-    path = None
-    if out is not None:
-        path = out / f"{safe_name(solution.task_id)}.trace.json"
-        trace.save(path)
-        (out / f"{safe_name(solution.task_id)}.solution.json").write_text(solution.model_dump_json(indent=1))
+    result = SolveResult(solution, trace, None)
+    if out is None:
+        return result
+    base = out / f"{file_stem(solution.task_id)}.{new_run_id()}"
+    path = base.with_name(base.name + ".trace.json")
+    try:
+        write_new(path, _json(trace))
+        write_new(base.with_name(base.name + ".solution.json"), _json(solution))
+    except OutputError as exc:
+        return SolveResult(solution, trace, None, str(exc))
     return SolveResult(solution, trace, path)
+
+
+def _json(record: BaseModel) -> str:
+    # A lone surrogate (an odd problem file) cannot be UTF-8 encoded; escaped, it is still kept.
+    try:
+        return record.model_dump_json(indent=1)
+    except PydanticSerializationError:
+        return json.dumps(record.model_dump(mode="python"), indent=1, default=str)
 
 
 def open_llm(config: LLMConfig, env: Mapping[str, str] | None = None) -> LLM:

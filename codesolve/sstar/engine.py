@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import anyio
+import anyio.to_thread
 
 from codesolve.errors import BudgetExceeded, LLMError
 from codesolve.llm import LLM, Completion, Message, Role
@@ -20,8 +21,9 @@ from codesolve.sstar import selection
 from codesolve.sstar.clusters import code_key
 from codesolve.sstar.config import EngineConfig
 from codesolve.sstar.once import OnceEach
+from codesolve.sstar.stop import StopSwitch
 from codesolve.sstar.trace import Recorder, Solution, Trace
-from codesolve.tasks.base import DebugTurn, Task, TestReport
+from codesolve.tasks.base import DebugTurn, Extracted, Task, TestReport
 
 Progress = Callable[[str], None]
 """Receives one short line per noteworthy step (the CLI prints them on stderr)."""
@@ -82,8 +84,16 @@ def no_code_report(total: int, problem: str) -> TestReport:
 class Engine:
     """Drives one task through generate → debug → select."""
 
-    def __init__(self, task: Task, llm: LLM, config: EngineConfig, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        task: Task,
+        llm: LLM,
+        config: EngineConfig,
+        progress: Progress | None = None,
+        stop: StopSwitch | None = None,
+    ) -> None:
         self.task = task
+        self.stop = stop or StopSwitch()
         self.llm = llm
         self.config = config
         self.progress = progress or (lambda _line: None)
@@ -98,7 +108,7 @@ class Engine:
         """Run the whole loop and return the solution and its trace."""
         stopped: str | None = None
         pick: selection.Pick | None = None
-        with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope:
+        with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope, self.stop.watch() as halt:
             try:
                 await self.generate_while_preparing()
                 await self.debug_all()
@@ -110,6 +120,8 @@ class Engine:
                 stopped = f"model error: {exc}"
         if scope.cancelled_caught:
             stopped = f"wall-time cap {self.config.budget.max_wall_s:g}s reached"
+        if halt.cancelled_caught:
+            stopped = self.stop.reason
         if pick is None:
             pick = selection.fallback(self, stopped or "no selection ran")
         solution = self.solution(pick, stopped)
@@ -176,7 +188,7 @@ class Engine:
             temperature=self.config.temperature,
         )
         for index, completion in enumerate(completions):
-            extracted = self.task.extract(completion.text)
+            extracted = await self.extract(completion.text)
             self.candidates.append(Candidate(index=index, code=extracted.code))
             if extracted.code is None:
                 self.recorder.add("note", "generate", note=f"candidate {index}: {extracted.problem}")
@@ -215,7 +227,7 @@ class Engine:
                 "debug",
                 seed_key=f"{candidate.index}:{round_no}",
             )
-            extracted = self.task.extract(reply.text)
+            extracted = await self.extract(reply.text)
             if extracted.code is not None:
                 candidate.code = extracted.code
             else:
@@ -224,6 +236,15 @@ class Engine:
                     candidate.code or "",
                     replace(report, feedback=no_code_report(report.total, extracted.problem).feedback),
                 )
+
+    async def extract(self, text: str) -> Extracted:
+        """The task's extraction of ``text``, run in a worker thread.
+
+        Parsing a reply is CPU work on endpoint-controlled text: off the event
+        loop, a deadline or Ctrl-C cancels the solve at once instead of waiting
+        for it (the thread is abandoned; extraction is linear and the reply capped).
+        """
+        return await anyio.to_thread.run_sync(self.task.extract, text, abandon_on_cancel=True)
 
     async def evaluate(self, candidate: Candidate) -> TestReport:
         """Public tests of the current code (a missing program fails them all without running)."""

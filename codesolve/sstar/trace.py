@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,11 +70,6 @@ class Trace(_Record):
     task_id: str
     events: list[TraceEvent] = Field(default_factory=list)
     solution: Solution | None = None
-
-    def save(self, path: Path) -> None:
-        """Write as JSON (directories created)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=1))
 
 
 class Recorder:

@@ -10,11 +10,14 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import anyio
+import anyio.to_thread
+
 from codesolve.errors import UsageError
 from codesolve.llm import Message
 from codesolve.tasks import prompts
 from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
-from codesolve.tasks.extract import extract_code, tagged_bodies
+from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip, render
 from codesolve.tasks.models import CompetitiveProblem
 from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
@@ -119,12 +122,18 @@ class CompetitiveTask:
 
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """Literal ``input`` blocks, plus the output of ``generator`` programs run in the sandbox."""
-        found = [SynthInput(body) for body in tagged_bodies(completion, "input")]
-        for source in tagged_bodies(completion, "generator")[: max(0, limit - len(found))]:
+        # Parsing endpoint text is CPU work: in a worker thread, so deadlines and Ctrl-C act at once.
+        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        found = [SynthInput(b.body) for b in blocks if b.tag == "input"]
+        for source in [b.body for b in blocks if b.tag == "generator"][: max(0, limit - len(found))]:
             [outcome] = await self.sandbox.run_tests(Program.single("python", source), [TestCase()], GENERATOR_LIMITS)
             if outcome.verdict is Verdict.AC and not outcome.stdout.truncated:
                 found.append(SynthInput(outcome.stdout.text, origin="generator"))
-        return [i for i in found if self.valid_input(i.text)][:limit]
+        valid = await anyio.to_thread.run_sync(self._valid_inputs, found, abandon_on_cancel=True)
+        return valid[:limit]
+
+    def _valid_inputs(self, found: list[SynthInput]) -> list[SynthInput]:
+        return [i for i in found if self.valid_input(i.text)]
 
     def valid_input(self, text: str) -> bool:
         """Call inputs must be list literals; stdin inputs must be non-empty."""

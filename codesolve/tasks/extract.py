@@ -1,4 +1,8 @@
-"""Pulling code (and synthesized inputs) out of model completions."""
+"""Pulling code (and synthesized inputs) out of model completions.
+
+A reply is endpoint-controlled text, so fences are found by a scan that is
+linear in the reply: no pattern with nested quantifiers runs over it.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import re
 from dataclasses import dataclass
 
 from codesolve.tasks.base import Extracted
-
-_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)
 
 LANGUAGE_TAGS: dict[str, frozenset[str]] = {
     "python": frozenset({"python", "py", "python3", "py3"}),
@@ -24,9 +26,27 @@ class Block:
     body: str
 
 
+# A fence opens on a line starting (after blanks) with ``` and ending in a newline, the tag
+# right after the backticks; it closes on a line holding only ``` between blanks (a CR before
+# the newline counts as a blank). Each pattern is anchored at line starts, its quantifiers are
+# possessive (a tag then the rest of a line without a newline would otherwise backtrack
+# quadratically), and every search starts where the last one ended: one linear pass in C, with
+# Python work per block only, and bodies sliced out of the reply.
+_OPENING = re.compile(r"^[ \t]*+```[ \t]*+([\w+#.-]*+)[^\n]*+\n", re.MULTILINE)
+_CLOSING = re.compile(r"^[ \t]*+```[ \t\r]*+$", re.MULTILINE)
+
+
 def fenced_blocks(text: str) -> list[Block]:
-    """Every complete fenced block, in order."""
-    return [Block(m.group(1).lower(), m.group(2)) for m in _FENCE.finditer(text)]
+    """Every complete fenced block, in order (an unclosed fence and what follows it yield nothing)."""
+    blocks: list[Block] = []
+    position = 0
+    while (opening := _OPENING.search(text, position)) is not None:
+        closing = _CLOSING.search(text, opening.end())
+        if closing is None:
+            break
+        blocks.append(Block(opening.group(1).lower(), text[opening.end() : closing.start()]))
+        position = closing.end()
+    return blocks
 
 
 def extract_code(text: str, language: str, required_name: str | None = None) -> Extracted:

@@ -229,7 +229,7 @@ def remove(container: Any) -> None:
 def pinned_elsewhere(client: Any, run_id: str) -> dict[int, int]:
     """How many live containers of other codesolve runs are pinned to each engine CPU."""
     counts: dict[int, int] = {}
-    for container in client.containers.list(filters={"label": LABEL_CPU}):
+    for container in client.containers.list(filters={"label": LABEL_CPU}, ignore_removed=True):
         labels = container.labels or {}
         if labels.get(LABEL_RUN) == run_id:
             continue  # ours: counted as we make them
@@ -245,7 +245,8 @@ def reap(client: Any, everything: bool = False, run_id: str | None = None) -> in
     """Remove labelled containers that are stale (or all of them, or one run's); return the count."""
     filters = {"label": [LABEL] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])}
     removed = 0
-    for container in client.containers.list(all=True, filters=filters):
+    # ignore_removed: another run may remove one of its containers between the list and the inspect.
+    for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         if everything or run_id or is_stale(container.labels):
             remove(container)
             removed += 1
