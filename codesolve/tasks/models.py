@@ -25,9 +25,11 @@ Tests come in two flavours (:attr:`TestSpec.kind`):
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticSerializationError
 
 from sandbox._types import CheckerKind, CheckerSpec, Limits, Program, TestCase
 
@@ -332,6 +334,36 @@ class SweInstance(_Model):
 Problem = Annotated[CompetitiveProblem | FunctionFixTask | SweInstance, Field(discriminator="kind")]
 """Any problem, told apart by ``kind``."""
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_P = TypeVar("_P", CompetitiveProblem, FunctionFixTask, SweInstance)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    return value
+
+
+def scrubbed(problem: _P) -> _P:
+    """``problem`` with every lone surrogate in its texts replaced by U+FFFD.
+
+    JSON escapes (``"\\ud800"``), YAML escapes and pickled strings can all
+    carry a lone surrogate, which no encoder accepts: such a problem would
+    load and validate, then fail when its prompt is sent or its trace
+    written. Loaders pass every problem through here once; the check is one
+    serialisation (done in Rust), and only a problem that fails it is rebuilt.
+    """
+    try:
+        problem.__pydantic_serializer__.to_json(problem)
+    except PydanticSerializationError:
+        return type(problem).model_validate(_scrub(problem.model_dump()))
+    return problem
+
+
 __all__ = [
     "CheckerConfig",
     "CompetitiveProblem",
@@ -341,4 +373,5 @@ __all__ = [
     "ReferenceSolution",
     "SweInstance",
     "TestSpec",
+    "scrubbed",
 ]
