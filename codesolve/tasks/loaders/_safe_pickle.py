@@ -23,7 +23,7 @@ import pickle
 import pickletools
 from typing import NoReturn
 
-from codesolve.tasks.loaders._limits import InflateError
+from codesolve.tasks.loaders._limits import InflateError, excerpt
 from codesolve.tasks.loaders._limits import inflate as _inflate
 
 MAX_OPCODES = 16
@@ -49,18 +49,28 @@ class _NoGlobals(pickle.Unpickler):
 
 
 def _check_opcodes(data: bytes) -> None:
-    count = 0
+    strings: list[str] = []
     try:
-        for opcode, _arg, _pos in pickletools.genops(data):
-            count += 1
+        for count, (opcode, arg, _pos) in enumerate(pickletools.genops(data), start=1):
             if count > MAX_OPCODES:
                 raise UnsafePickle(f"more than {MAX_OPCODES} opcodes for one string")
             if opcode.name not in _STRING_OPCODES:
-                raise UnsafePickle(f"refused opcode {opcode.name}: only a plain string is accepted")
+                raise UnsafePickle(f"refused opcode {opcode.name}{_named(opcode.name, arg, strings)}")
+            if isinstance(arg, str):
+                strings = [*strings[-1:], arg]
     except UnsafePickle:
         raise
     except (ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError) as exc:
         raise UnsafePickle(f"not a valid pickle: {type(exc).__name__}") from None
+
+
+def _named(opcode: str, arg: object, strings: list[str]) -> str:
+    """What a refused global would have imported (``posix.system``), else the reason."""
+    if opcode == "GLOBAL" and isinstance(arg, str):
+        return f" (global {excerpt(arg.replace(' ', '.'))})"
+    if opcode == "STACK_GLOBAL" and len(strings) == 2:
+        return f" (global {excerpt('.'.join(strings))})"
+    return ": only a plain string is accepted"
 
 
 def loads_str(data: bytes) -> str:
