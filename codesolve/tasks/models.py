@@ -335,7 +335,7 @@ Problem = Annotated[CompetitiveProblem | FunctionFixTask | SweInstance, Field(di
 """Any problem, told apart by ``kind``."""
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_P = TypeVar("_P", CompetitiveProblem, FunctionFixTask, SweInstance)
+_P = TypeVar("_P", bound=BaseModel)
 
 
 def _scrub(value: Any) -> Any:

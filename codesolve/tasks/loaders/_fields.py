@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from codesolve.tasks.loaders._io import FieldError, one_line
+from codesolve.tasks.loaders._io import FieldError
+from codesolve.tasks.loaders._limits import one_line
 
 _MISSING = object()
 

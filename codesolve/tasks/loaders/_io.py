@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from codesolve.errors import ProblemFormatError
 from codesolve.tasks.loaders import _yaml
-from codesolve.tasks.loaders._limits import MAX_BYTES, InflateError, excerpt, exception_text, inflate, one_line
+from codesolve.tasks.loaders._limits import MAX_BYTES, InflateError, exception_text, excerpt, inflate, one_line
 from codesolve.tasks.models import InvalidField
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -224,7 +224,8 @@ def decode_text(data: bytes, where: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start : exc.start + 1].hex()
-        raise ProblemFormatError(where, f"line {line}", None, f"not UTF-8: byte 0x{bad} at offset {exc.start}") from None
+        problem = f"not UTF-8: byte 0x{bad} at offset {exc.start}"
+        raise ProblemFormatError(where, f"line {line}", None, problem) from None
 
 
 def lines(text: str) -> Iterator[str]:

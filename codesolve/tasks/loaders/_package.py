@@ -195,3 +195,40 @@ class Package:
                 yield from self._walk(child, suffix, seen)
             elif suffix is None or entry.name.endswith(suffix):
                 yield child
+
+
+def check_record_path(folder: Path, value: str, field_name: str) -> str:
+    """``value`` when it names a place inside ``folder`` (the problem file's directory).
+
+    Records may name a repository or a support file by a relative path; an
+    absolute path, a ``..`` that climbs out, or a link leading out would let a
+    problem file point codesolve at any directory of the user's. Raises
+    ``ValueError`` saying why; the path is checked lexically, and resolved
+    when it exists.
+    """
+    path = Path(value)
+    if not value or path.is_absolute() or "\0" in value:
+        raise ValueError(f"{field_name}: must be a relative path inside the problem file's directory")
+    root = os.path.realpath(folder)
+    lexical = os.path.normpath(os.path.join(root, value))
+    if not _inside(root, lexical) or not _inside(root, os.path.realpath(lexical)):
+        raise ValueError(f"{field_name}: refused: leads outside the problem file's directory")
+    return value
+
+
+def check_repo_source(folder: Path, value: str, field_name: str = "repo_source") -> str:
+    """``value`` when it is empty, an ``https://`` URL, or a relative path inside ``folder``.
+
+    Every other form git accepts is refused: ``file://`` and absolute paths
+    reach the user's own repositories, ``ssh://`` and ``user@host:`` use the
+    user's keys, and ``ext::`` runs a command.
+    """
+    if not value:
+        return value
+    if value.startswith("https://"):
+        if any(c.isspace() or not c.isprintable() for c in value):
+            raise ValueError(f"{field_name}: a URL with spaces or control characters")
+        return value
+    if "://" in value or "::" in value or (":" in value.split("/", 1)[0]):
+        raise ValueError(f"{field_name}: only https:// URLs or relative paths are accepted")
+    return check_record_path(folder, value, field_name)

@@ -119,9 +119,42 @@ def assert_example(line: str, entry: str) -> CallExample | None:
         return None
 
 
-_ARROW = re.compile(
-    r"^\s*(?:[*-]\s+)?(?P<call>.+?\))\s*(?:==>|=>|==|->|➞|→|should return|returns)\s*(?P<result>.+?)\s*$"
-)
+_ARROWS = ("==>", "=>", "==", "->", "➞", "→", "should return", "returns")
+"""Tried in this order at each candidate end of the call."""
+
+
+def split_arrow(line: str) -> tuple[str, str] | None:
+    """``(call, result)`` of ``f(1) ==> 2`` (or another arrow); ``None`` when the line is not one.
+
+    The call is the shortest text ending in ``)`` that an arrow follows, the
+    result whatever non-blank text is left. A scan over the ``)`` positions,
+    each looking only at what follows it: the backtracking pattern this
+    replaces was cubic in a long line of a docstring.
+    """
+    text = line.strip()
+    starts = [0]
+    if text[:1] in ("*", "-") and text[1:2].isspace():
+        starts.insert(0, len(text[1:]) - len(text[1:].lstrip()) + 1)  # a "* " or "- " bullet, tried first
+    for start in starts:
+        found = _split_from(text, start)
+        if found is not None:
+            return found
+    return None
+
+
+def _split_from(text: str, start: int) -> tuple[str, str] | None:
+    close = text.find(")", start + 1)
+    while close >= 0:
+        after = close + 1
+        while after < len(text) and text[after].isspace():
+            after += 1
+        for arrow in _ARROWS:
+            if text.startswith(arrow, after):
+                result = text[after + len(arrow) :].strip()
+                if result:
+                    return text[start : close + 1], result
+        close = text.find(")", close + 1)
+    return None
 
 
 def docstring_examples(prompt: str, entry: str) -> tuple[list[CallExample], int]:
@@ -168,10 +201,10 @@ def _doctest_example(source: str, following: list[str], entry: str) -> CallExamp
 
 
 def _arrow_example(line: str, entry: str) -> CallExample | None:
-    match = _ARROW.match(line)
-    if match is None:
+    found = split_arrow(line)
+    if found is None:
         return None
-    return _example(match.group("call"), match.group("result"), entry)
+    return _example(found[0], found[1], entry)
 
 
 def _result(text: str) -> str:

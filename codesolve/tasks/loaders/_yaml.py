@@ -111,7 +111,8 @@ class _Scan:
             return event.tag != _STR
         if not event.implicit[0]:  # quoted: always a string
             return False
-        return bool(self.loader.resolve(yaml.ScalarNode, event.value, event.implicit) != _STR)
+        tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+        return bool(tag != _STR)
 
 
 def check_events(text: str) -> None:
@@ -120,7 +121,7 @@ def check_events(text: str) -> None:
     try:
         scan = _Scan(loader)
         while loader.check_event():
-            scan.event(loader.get_event())
+            scan.event(loader.get_event())  # type: ignore[no-untyped-call]
     finally:
         loader.dispose()
 

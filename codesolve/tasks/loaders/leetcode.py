@@ -27,13 +27,13 @@ from codesolve.tasks.literals import LiteralError, literal_value, parse_expressi
 from codesolve.tasks.loaders import _fields as f
 from codesolve.tasks.loaders._io import FieldError
 from codesolve.tasks.loaders._python import Signature, parse_signature
+from codesolve.tasks.loaders._statement import labelled_pairs
 from codesolve.tasks.loaders.humaneval import CHECK_TEST
 from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, ReferenceSolution, TestSpec
 
 NAME = "leetcode"
 LICENCE = "MIT (LeetCodeDataset; problems are LeetCode's)"
 _STRUCTURED = re.compile(r"\b(TreeNode|ListNode|Node)\b")
-_EXAMPLE = re.compile(r"^\s*Input:\s*(?P<input>.+?)\s*\n\s*Output:\s*(?P<output>.+?)\s*$", re.MULTILINE)
 _FAILED_OUTPUT = ("Error:", "Execution timed out")
 
 
@@ -113,10 +113,10 @@ def _hidden(record: Mapping[str, Any], sig: Signature) -> tuple[list[TestSpec], 
 def _public(statement: str, sig: Signature) -> tuple[list[TestSpec], int]:
     tests: list[TestSpec] = []
     unparsed = 0
-    for match in _EXAMPLE.finditer(statement):
-        args = None if _structured(sig) else call_args(match.group("input"), sig)
+    for given, shown in labelled_pairs(statement, "Input:", "Output:"):
+        args = None if _structured(sig) else call_args(given, sig)
         try:
-            expected = to_literal(parse_value(match.group("output"), jsonish=True))
+            expected = to_literal(parse_value(shown, jsonish=True))
         except LiteralError:
             expected = None
         if args is None or expected is None:
