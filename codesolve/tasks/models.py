@@ -29,7 +29,6 @@ import re
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic_core import PydanticSerializationError
 
 from sandbox._types import CheckerKind, CheckerSpec, Limits, Program, TestCase
 
@@ -348,20 +347,35 @@ def _scrub(value: Any) -> Any:
     return value
 
 
+def _has_lone_surrogate(value: Any, seen: set[int]) -> bool:
+    if isinstance(value, str):
+        if value.isascii() or id(value) in seen:  # texts shared by many tests are looked at once
+            return False
+        seen.add(id(value))
+        return _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, BaseModel):
+        return any(_has_lone_surrogate(v, seen) for v in value.__dict__.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_lone_surrogate(v, seen) for v in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k, seen) or _has_lone_surrogate(v, seen) for k, v in value.items())
+    return False
+
+
 def scrubbed(problem: _P) -> _P:
     """``problem`` with every lone surrogate in its texts replaced by U+FFFD.
 
     JSON escapes (``"\\ud800"``), YAML escapes and pickled strings can all
     carry a lone surrogate, which no encoder accepts: such a problem would
     load and validate, then fail when its prompt is sent or its trace
-    written. Loaders pass every problem through here once; the check is one
-    serialisation (done in Rust), and only a problem that fails it is rebuilt.
+    written. Loaders pass every problem through here once. The check walks
+    the texts in place (ASCII ones cost one C call; a text shared by many
+    tests is checked once, and nothing is copied); only a problem that fails
+    it is rebuilt.
     """
-    try:
-        problem.__pydantic_serializer__.to_json(problem)
-    except PydanticSerializationError:
-        return type(problem).model_validate(_scrub(problem.model_dump()))
-    return problem
+    if not _has_lone_surrogate(problem, set()):
+        return problem
+    return type(problem).model_validate(_scrub(problem.model_dump()))
 
 
 __all__ = [

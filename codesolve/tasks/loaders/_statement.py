@@ -5,11 +5,16 @@ from __future__ import annotations
 import re
 
 # APPS writes headings as "-----Examples-----"; Codeforces and CodeChef as plain words.
-# Statements are untrusted text: headings are recognised by a scan of each line with str
-# methods (linear), never by a backtracking pattern spanning lines (the old one was cubic
-# in a run of blank lines). The only regex left matches a fixed word at a fixed position.
-_EXAMPLE_WORDS = ("sample tests", "sample test", "examples", "example", "samples", "sample")
+# Statements are untrusted text. The patterns below only find *candidate* lines: their
+# quantifiers are possessive (no backtracking) and none crosses a line, so each is one
+# linear pass in C; each candidate line is then checked with str methods. (The patterns
+# they replace let `\s*` span lines around optional parts: cubic in a run of blank lines.)
+_LEAD = r"^[^\S\n]*+-*+[^\S\n]*+"
+_EXAMPLES_AT = re.compile(_LEAD + r"(?:examples?|samples?|sample tests?)", re.MULTILINE | re.IGNORECASE)
+_HEADING_AT = re.compile(_LEAD + r"(?:Input|Output|Notes?|Explanation|Hint|Scoring|Interaction)\b", re.MULTILINE)
 _HEADING_WORD = re.compile(r"(Input|Output|Notes|Note|Explanation|Hint|Scoring|Interaction)\b")
+_EXAMPLE_WORDS = ("sample tests", "sample test", "examples", "example", "samples", "sample")
+_CONTENT = re.compile(r"\S")
 
 
 def _after_dashes(line: str) -> str:
@@ -23,6 +28,11 @@ def _rest_is_decoration(rest: str) -> bool:
     if rest.endswith(":"):
         rest = rest[:-1].rstrip()
     return not rest.strip("-")
+
+
+def _line_end(text: str, start: int) -> int:
+    end = text.find("\n", start)
+    return len(text) if end < 0 else end
 
 
 def is_examples_heading(line: str) -> bool:
@@ -47,42 +57,41 @@ def labelled_pairs(text: str, first: str, second: str) -> list[tuple[str, str]]:
 
     ``Input: a`` then ``Output: b`` (labels at the start of a line, after
     indentation). A label with nothing after it takes the next non-blank line.
-    A linear scan of the lines: LeetCode-style examples used to be found by a
-    pattern whose lazy groups were quadratic in a long line.
+    One pass: LeetCode-style examples used to be found by a pattern whose lazy
+    groups were quadratic in a long line.
     """
-    lines = text.split("\n")
+    firsts = re.compile(r"^[^\S\n]*+" + re.escape(first), re.MULTILINE)
     pairs: list[tuple[str, str]] = []
-    index = 0
-    while index < len(lines):
-        found = _labelled(lines, index, first)
-        if found is not None:
-            value, after = found
-            label = _next_content(lines, after + 1)
-            answer = _labelled(lines, label, second) if label < len(lines) else None
-            if answer is not None:
-                pairs.append((value, answer[0]))
-                index = answer[1] + 1
-                continue
-        index += 1
+    resume = 0
+    for match in firsts.finditer(text):
+        if match.start() < resume:
+            continue
+        given = _value(text, match.end())
+        if given is None:
+            continue
+        value, after = given
+        label = _CONTENT.search(text, after)
+        if label is None or not text.startswith(second, label.start()):
+            continue
+        shown = _value(text, label.start() + len(second))
+        if shown is not None:
+            pairs.append((value, shown[0]))
+            resume = shown[1]
     return pairs
 
 
-def _next_content(lines: list[str], index: int) -> int:
-    while index < len(lines) and not lines[index].strip():
-        index += 1
-    return index
-
-
-def _labelled(lines: list[str], index: int, label: str) -> tuple[str, int] | None:
-    """The value after ``label`` on line ``index`` (or on the next non-blank line), and that line's index."""
-    head = lines[index].lstrip()
-    if not head.startswith(label):
-        return None
-    value = head[len(label) :].strip()
+def _value(text: str, start: int) -> tuple[str, int] | None:
+    """The text after a label at ``start`` (or the next non-blank line's), and where its line ends."""
+    end = _line_end(text, start)
+    value = text[start:end].strip()
     if value:
-        return value, index
-    following = _next_content(lines, index + 1)
-    return (lines[following].strip(), following) if following < len(lines) else None
+        return value, end
+    following = _CONTENT.search(text, end)
+    if following is None:
+        return None
+    line_start = text.rfind("\n", 0, following.start()) + 1
+    line_end = _line_end(text, following.start())
+    return text[line_start:line_end].strip(), line_end
 
 
 def io_examples(statement: str) -> tuple[list[tuple[str, str]], int]:
@@ -94,11 +103,10 @@ def io_examples(statement: str) -> tuple[list[tuple[str, str]], int]:
     would mislead the solver more than a missing one.
     """
     start = None
-    offset = 0
-    for line in statement.split("\n"):
-        offset += len(line) + 1
-        if is_examples_heading(line):
-            start = offset
+    for match in _EXAMPLES_AT.finditer(statement):
+        end = _line_end(statement, match.start())
+        if is_examples_heading(statement[match.start() : end]):
+            start = end + 1
     if start is None:
         return [], 0
     blocks = _blocks(statement[start:])
@@ -114,24 +122,26 @@ def io_examples(statement: str) -> tuple[list[tuple[str, str]], int]:
 def _blocks(text: str) -> list[tuple[str, str]]:
     blocks: list[tuple[str, str]] = []
     kind: str | None = None
-    lines: list[str] = []
-    for line in text.split("\n"):
-        found = heading(line)
-        if found is None:
-            lines.append(line)
+    first = ""
+    body_start = 0
+    for match in _HEADING_AT.finditer(text):
+        line_end = _line_end(text, match.start())
+        found = heading(text[match.start() : line_end])
+        if found is None:  # pragma: no cover - the candidate pattern only finds headings
             continue
         if kind in ("Input", "Output"):
-            blocks.append((kind, _body(lines)))
-        kind, lines = found[0], [found[1]] if found[1] else []
+            blocks.append((kind, _body(first, text[body_start : match.start()])))
+        kind, first = found
+        body_start = line_end + 1
         if kind not in ("Input", "Output"):
-            break  # notes and explanations follow the examples
-    else:
-        if kind in ("Input", "Output"):
-            blocks.append((kind, _body(lines)))
+            return blocks  # notes and explanations follow the examples
+    if kind in ("Input", "Output"):
+        blocks.append((kind, _body(first, text[body_start:])))
     return blocks
 
 
-def _body(lines: list[str]) -> str:
+def _body(first: str, rest: str) -> str:
+    lines = ([first] if first else []) + rest.split("\n")
     # Statements pad blocks with blank and non-breaking-space lines; keep inner lines as written.
     # Indices, not repeated slicing: a block of a million blank lines must stay linear.
     start, end = 0, len(lines)

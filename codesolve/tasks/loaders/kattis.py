@@ -66,7 +66,7 @@ def _tests(pkg: Package, folder: str) -> list[TestSpec]:
     for stdin_path in pkg.files(f"data/{folder}", ".in"):
         answer = stdin_path.with_suffix(".ans")
         rel = stdin_path.relative_to("data").with_suffix("").as_posix()
-        if not pkg.is_file(answer):
+        if pkg.kind(answer) == "missing":
             raise ProblemFormatError(str(pkg.path), f"data/{rel}.in", "ans", "no matching .ans file")
         sub = stdin_path.parent.relative_to("data").as_posix()
         tests.append(TestSpec(name=rel, stdin=_read(stdin_path, pkg), expected=_read(answer, pkg), group=sub))
