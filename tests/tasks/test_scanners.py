@@ -16,8 +16,12 @@ from codesolve.tasks.loaders._python import _arrow_example, _example, split_arro
 from codesolve.tasks.loaders._statement import io_examples, labelled_pairs
 from codesolve.tasks.loaders.humaneval import _names_before_parens
 
-_OLD_EXAMPLES = re.compile(r"^\s*-*\s*(?:Examples?|Samples?|Sample tests?)\s*-*\s*:?\s*$", re.MULTILINE | re.IGNORECASE)
-_OLD_HEADING = re.compile(r"^\s*-*\s*(Input|Output|Note|Notes|Explanation|Hint|Scoring|Interaction)\b\s*-*\s*:?\s*(.*)$")
+_OLD_EXAMPLES = re.compile(
+    r"^\s*-*\s*(?:Examples?|Samples?|Sample tests?)\s*-*\s*:?\s*$", re.MULTILINE | re.IGNORECASE
+)
+_OLD_HEADING = re.compile(
+    r"^\s*-*\s*(Input|Output|Note|Notes|Explanation|Hint|Scoring|Interaction)\b\s*-*\s*:?\s*(.*)$"
+)
 _OLD_LEETCODE = re.compile(r"^\s*Input:\s*(?P<input>.+?)\s*\n\s*Output:\s*(?P<output>.+?)\s*$", re.MULTILINE)
 _OLD_ARROW = re.compile(
     r"^\s*(?:[*-]\s+)?(?P<call>.+?\))\s*(?:==>|=>|==|->|➞|→|should return|returns)\s*(?P<result>.+?)\s*$"
@@ -71,8 +75,10 @@ STATEMENT_TOKENS = [
     "Inputs", "Hint", "-", "---", ":", " ", "  ", "\n", "\n", "\n", "\t", "\xa0", "1", "x", "2 3",
 ]
 LEETCODE_TOKENS = ["Input:", "Output:", "Input", " ", "\n", "\n", "a = 1", "[1]", "x", "\t", ":"]
-ARROW_TOKENS = ["f(1)", "f([1, 2])", "f('a')", "[3]", "None", "f(", ")", "(", " ", "==>", "=>", "==", "->", "→", "returns", "should return", "*", "- ",
-                "2", "x", "\t", "=", ">"]
+ARROW_TOKENS = [
+    "f(1)", "f([1, 2])", "f('a')", "[3]", "None", "f(", ")", "(", " ", "==>", "=>", "==", "->", "→",
+    "returns", "should return", "*", "- ", "2", "x", "\t", "=", ">",
+]
 WORD_TOKENS = ["a", "b_1", "(", " ", "\t", "é", ")", ".", "=", "x"]
 
 
