@@ -73,7 +73,10 @@ def run_bounded(
         report = Path(scratch) / "report.json"
         command = [sys.executable, "-c", _DRIVER, str(report), str(memory), str(cpu), *args]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=wall, env=child_env, check=False)
+            # `python -c` puts the working directory first on sys.path: run from the tree under test.
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=wall, env=child_env, check=False, cwd=pythonpath
+            )
         except subprocess.TimeoutExpired as exc:
             out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else ""
             return Run(-1, out, f"timed out after {wall}s", None, None, None)
