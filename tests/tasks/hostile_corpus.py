@@ -111,11 +111,16 @@ def _alias_bomb(levels: int = 9, width: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _yaml_alias_bomb(tmp: Path) -> Path:
-    path = tmp / "bomb.yaml"
-    body = _alias_bomb().replace("\n", "\n  ")
-    path.write_text(f"- kind: competitive\n  id: p\n  title: *a8\n  {body}\n")
-    return path
+def _yaml_alias_bomb(field: str) -> Callable[[Path], Path]:
+    # The bomb is harmless until something walks it: a str() of a title, a repr() in a message.
+    def build(tmp: Path) -> Path:
+        path = tmp / "bomb.yaml"
+        body = _alias_bomb().replace("\n", "\n  ")
+        kind = "" if field == "kind" else "kind: competitive\n  "
+        path.write_text(f"- {kind}id: p\n  {field}: *a8\n  {body}\n")
+        return path
+
+    return build
 
 
 def _kattis_alias_bomb(tmp: Path) -> Path:
@@ -362,7 +367,9 @@ def _swebench_repo(repo: str) -> Callable[[Path], Path]:
 
 
 CASES: dict[str, Case] = {
-    "yaml alias bomb": Case(_yaml_alias_bomb, "error", "aliases expand"),
+    "yaml alias bomb as a title": Case(_yaml_alias_bomb("title"), "error", "aliases expand"),
+    "yaml alias bomb as the kind": Case(_yaml_alias_bomb("kind"), "error", "aliases expand"),
+    "yaml alias bomb as input_mode": Case(_yaml_alias_bomb("input_mode"), "error", "aliases expand"),
     "yaml alias bomb in problem.yaml": Case(_kattis_alias_bomb, "error", "aliases expand"),
     "yaml of 250k nodes": Case(_yaml_nodes, "error", "YAML nodes"),
     "yaml colliding int keys": Case(_yaml_int_keys, "error", "not strings"),

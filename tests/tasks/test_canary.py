@@ -68,9 +68,10 @@ def test_a_linked_package_is_refused_everywhere_and_leaks_nothing(
     program = tmp_path / "prog.py"
     program.write_text(PROGRAM)
     out = tmp_path / "out"
+    judge = ["judge", str(program), "--problem", str(problem), "--sandbox", "local", "--allow-weaker"]
     runs = [
         run_bounded(["validate", str(problem)], env=env),
-        run_bounded(["judge", str(program), "--problem", str(problem), "--sandbox", "local", "--allow-weaker"], env=env),
+        run_bounded(judge, env=env),
         _solve(problem, out, server, env),
     ]
     for run in runs:

@@ -116,7 +116,7 @@ class Package:
     def read_bytes(self, path: Path | str) -> bytes:
         """The bytes of a regular file of the package (refused: links out, FIFOs, devices, directories)."""
         real = self._resolved(path)
-        if real == self.root:
+        if real == self.root or self.kind(path) != "file":  # never open a device: opening can act on it
             raise self.refuse(path, "refused: not a regular file")
         fd = self._open(path, real)
         try:

@@ -37,7 +37,8 @@ from codesolve.tasks.loaders import (
 )
 from codesolve.tasks.loaders._io import Source, base_suffix, format_errors, record_label
 from codesolve.tasks.loaders._limits import decode_budget, excerpt
-from codesolve.tasks.models import Problem, scrubbed
+from codesolve.tasks.loaders._scrub import scrubbed
+from codesolve.tasks.models import Problem
 
 Converter = Callable[[Mapping[str, Any], Path], Problem]
 
