@@ -119,7 +119,7 @@ def test_decode_budget_is_charged_as_data_streams() -> None:
 
 def test_the_budget_spans_the_whole_file(tmp_path: Path) -> None:
     # Each record's pickle is small, together they pass what a 1x gzip of this size may decode.
-    fields = [lcb_compress(json.dumps([{"input": "1", "output": "1"}] * 100_000)) for _ in range(3)]
+    fields = [lcb_compress(json.dumps([{"input": "1" * 100, "output": "1"}] * 40_000)) for _ in range(2)]
     records = [lcb_record(question_id=f"q{i}", private_test_cases=f) for i, f in enumerate(fields)]
     path = write_jsonl(tmp_path / "lcb.jsonl", records)
     with pytest.raises(ProblemFormatError, match="decompresses to more than"):

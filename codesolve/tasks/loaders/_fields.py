@@ -10,6 +10,12 @@ from codesolve.tasks.loaders._io import FieldError
 from codesolve.tasks.loaders._limits import one_line
 
 _MISSING = object()
+MAX_ITEMS = 50_000
+"""Most items in one list field (tests, cases, inputs): real records hold at most a few thousand.
+
+Checked before any item is converted, so a record cannot make a loader build
+a quarter of a million tests from a megabyte.
+"""
 
 
 def _get(record: Mapping[str, Any], key: str, default: Any, name: str | None = None) -> Any:
@@ -60,6 +66,8 @@ def seq(record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: s
     value = _get_or_default(record, key, default, name)
     if not isinstance(value, list):
         raise FieldError(name or key, f"expected a list, got {_kind(value)}")
+    if len(value) > MAX_ITEMS:
+        raise FieldError(name or key, f"more than {MAX_ITEMS} items")
     return value
 
 

@@ -119,8 +119,11 @@ def assert_example(line: str, entry: str) -> CallExample | None:
         return None
 
 
+MAX_EXAMPLES = 200
+"""Most worked examples parsed from one statement or prompt (real ones have a handful)."""
 _ARROWS = ("==>", "=>", "==", "->", "➞", "→", "should return", "returns")
 """Tried in this order at each candidate end of the call."""
+_ARROW_AT = re.compile(r"\)\s*+(?:" + "|".join(re.escape(arrow) for arrow in _ARROWS) + ")")
 
 
 def split_arrow(line: str) -> tuple[str, str] | None:
@@ -143,17 +146,18 @@ def split_arrow(line: str) -> tuple[str, str] | None:
 
 
 def _split_from(text: str, start: int) -> tuple[str, str] | None:
-    close = text.find(")", start + 1)
-    while close >= 0:
+    # Candidates come from one pass in C (possessive spaces: no backtracking); each is then tried
+    # with every arrow in order, as the old alternation did ("==>" with nothing after is "==" ">").
+    for candidate in _ARROW_AT.finditer(text, start + 1):
+        close = candidate.start()
         after = close + 1
-        while after < len(text) and text[after].isspace():
+        while text[after].isspace():
             after += 1
         for arrow in _ARROWS:
             if text.startswith(arrow, after):
                 result = text[after + len(arrow) :].strip()
                 if result:
                     return text[start : close + 1], result
-        close = text.find(")", close + 1)
     return None
 
 
@@ -166,19 +170,24 @@ def docstring_examples(prompt: str, entry: str) -> tuple[list[CallExample], int]
     ``should return``; not a bare ``=``, which statements use for
     definitions). The arguments and the result must be literals
     (``true``/``false``/``null`` allowed); a trailing comment or full stop
-    is ignored.
+    is ignored. At most :data:`MAX_EXAMPLES` are parsed (each costs a
+    parse); any beyond are counted as unparsed.
     """
     examples: list[CallExample] = []
     unparsed = 0
     lines = prompt.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith(">>>"):
-            example = _doctest_example(stripped[3:], lines[index + 1 :], entry)
-        elif f"{entry}(" in stripped and not stripped.startswith("def "):
-            example = _arrow_example(stripped, entry)
-        else:
+        doctest = stripped.startswith(">>>")
+        if not doctest and (f"{entry}(" not in stripped or stripped.startswith("def ")):
             continue
+        if len(examples) + unparsed >= MAX_EXAMPLES:
+            unparsed += 1
+            continue
+        if doctest:
+            example = _doctest_example(stripped[3:], lines, index + 1, entry)
+        else:
+            example = _arrow_example(stripped, entry)
         if example is None:
             unparsed += 1
         else:
@@ -186,12 +195,12 @@ def docstring_examples(prompt: str, entry: str) -> tuple[list[CallExample], int]
     return examples, unparsed
 
 
-def _doctest_example(source: str, following: list[str], entry: str) -> CallExample | None:
+def _doctest_example(source: str, lines: list[str], start: int, entry: str) -> CallExample | None:
     if inline := _arrow_example(source, entry):
         return inline  # ">>> f(1) == 2" carries its own result
     result_lines: list[str] = []
-    for line in following:
-        stripped = line.strip()
+    for index in range(start, len(lines)):  # an index, not a slice: a copy per example was quadratic
+        stripped = lines[index].strip()
         if not stripped or stripped.startswith((">>>", '"""', "'''")):
             break
         result_lines.append(stripped)

@@ -16,14 +16,13 @@ from typing import Any
 
 import yaml
 
+from codesolve.tasks.loaders._fields import MAX_ITEMS
 from codesolve.tasks.loaders._io import FieldError, base_suffix
 from codesolve.tasks.loaders._limits import excerpt
 from codesolve.tasks.loaders._package import check_record_path, check_repo_source
 from codesolve.tasks.models import CompetitiveProblem, FunctionFixTask, Problem, SweInstance
 
 NAME = "codesolve"
-MAX_ITEMS = 100_000
-"""Most items in one list field of a record (tests, solutions…), checked before validating any of them."""
 
 
 def detect(record: Mapping[str, Any]) -> bool:
