@@ -256,7 +256,15 @@ def _dense_code_contests() -> dict[str, Any]:
     return {"name": "A", "description": "d", "public_tests": tests, "private_tests": {}}
 
 
+def _colliding_set() -> dict[str, Any]:
+    # A MapCoder APPS call problem whose argument is a set of integers that share one hash.
+    literal = "{" + ", ".join(str(i * (2**61 - 1)) for i in range(1, 40_000)) + "}"
+    return {"id": 1, "description": "d", "starter_code": "def f(s):\n", "test_list": [],
+            "sample_io": [{"input": literal, "output": ["1"]}, {"input": "{1}", "output": ["1"]}]}
+
+
 DENSE = {
+    "apps: a set literal of colliding integers": _colliding_set,
     "leetcode: 1 MB of minimal cases": _dense_leetcode,
     "evalplus: 1 MB of one-argument inputs": _dense_evalplus,
     "code_contests: 1 MB of one-byte tests": _dense_code_contests,
@@ -435,7 +443,7 @@ CASES: dict[str, Case] = {
     "lcb pickle of 1 MB JSON": Case(
         _jsonl("lcb.jsonl", lcb_record(private_test_cases=lcb_compress("[" + "{}," * (MB // 3) + "{}]"))),
         "error",
-        "private_test_cases[0].input",
+        "more than 50000 tests",
     ),
     "package: answer linked to /proc/self/environ": Case(_linked_answer("/proc/self/environ"), "error", "refused"),
     "package: answer linked outside": Case(_linked_answer("outside"), "error", "refused"),
