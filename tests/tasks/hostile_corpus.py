@@ -117,7 +117,7 @@ def _yaml_alias_bomb(field: str) -> Callable[[Path], Path]:
         path = tmp / "bomb.yaml"
         body = _alias_bomb().replace("\n", "\n  ")
         kind = "" if field == "kind" else "kind: competitive\n  "
-        path.write_text(f"- {kind}id: p\n  {field}: *a8\n  {body}\n")
+        path.write_text(f"- {body}{kind}id: p\n  {field}: *a8\n")  # anchors first: YAML needs them defined
         return path
 
     return build

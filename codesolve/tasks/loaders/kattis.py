@@ -87,7 +87,7 @@ def _limits(pkg: Package, config: Mapping[str, Any]) -> tuple[float, int]:
     if not isinstance(limits, Mapping):
         raise FieldError("limits", "expected a mapping")
     default_time = 2.0
-    if pkg.kind(".timelimit") != "missing":
+    if pkg.kind(".timelimit") not in ("missing", "dir"):
         words = _read(".timelimit", pkg)[:100].split()
         try:
             default_time = float(words[0])
@@ -145,7 +145,7 @@ def _statement(pkg: Package) -> str:
     for folder in ("problem_statement", "statement"):
         for name in _STATEMENTS:
             path = f"{folder}/{name}"
-            if pkg.kind(path) != "missing":
+            if pkg.kind(path) not in ("missing", "dir"):
                 return _read(path, pkg)
     return ""
 
