@@ -398,7 +398,7 @@ def _swe(repo_source: str = "", repo: str = "a/b") -> Callable[[Path], Path]:
 
 
 def _swebench_repo(repo: str) -> Callable[[Path], Path]:
-    record = {"instance_id": "i", "repo": repo, "base_commit": "c", "FAIL_TO_PASS": '["t"]'}
+    record = {"instance_id": "i", "repo": repo, "base_commit": "c", "problem_statement": "", "FAIL_TO_PASS": '["t"]'}
     return _jsonl("swe.jsonl", record)
 
 
