@@ -137,5 +137,5 @@ def _check_hashed(size: int) -> None:
 
 
 def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[: limit * 4].split())  # only a prefix: the text may be megabytes
     return repr(text if len(text) <= limit else text[:limit] + "…")

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from codesolve.tasks.literals import LiteralError, literal_value, parse_expression, quiet_parse, to_literal
+from codesolve.tasks.loaders._limits import excerpt
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def _result(text: str) -> str:
             return to_literal(literal_value(parse_expression(candidate), jsonish=True))
         except LiteralError:
             continue
-    raise LiteralError(f"not a literal result: {text!r}")
+    raise LiteralError(f"not a literal result: {excerpt(text)}")
 
 
 def _example(call_text: str, result_text: str, entry: str) -> CallExample | None:
