@@ -29,6 +29,10 @@ _NUMERIC_JSON = re.compile(r"[\d\s,.\[\]eE+-]*")
 """Text that json reads exactly as Python would (numbers and lists of them), only faster."""
 
 
+MAX_HASHED = 10_000
+"""Most items of one set or dict literal read from a dataset (keys could be chosen to collide)."""
+
+
 class LiteralError(ValueError):
     """Text that is not a (JSON-ish) literal, or a value with no literal form."""
 
@@ -115,8 +119,10 @@ def _value(node: ast.expr, jsonish: bool) -> Any:
     if isinstance(node, ast.Tuple):
         return tuple(_value(e, jsonish) for e in node.elts)
     if isinstance(node, ast.Set):
+        _check_hashed(len(node.elts))
         return {_value(e, jsonish) for e in node.elts}
     if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
+        _check_hashed(len(node.keys))
         pairs = zip(node.keys, node.values, strict=True)
         return {_value(k, jsonish): _value(v, jsonish) for k, v in pairs if k is not None}
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "set" and not node.args:
@@ -124,6 +130,12 @@ def _value(node: ast.expr, jsonish: bool) -> Any:
     raise LiteralError(f"not a literal: {_short(ast.unparse(node))}")
 
 
+def _check_hashed(size: int) -> None:
+    # Numbers' hashes are not randomised: n keys chosen to collide cost n**2 / 2 probes to insert.
+    if size > MAX_HASHED:
+        raise LiteralError(f"a set or dict literal of more than {MAX_HASHED} items")
+
+
 def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
+    text = " ".join(text[: limit * 4].split())  # only a prefix: the text may be megabytes
     return repr(text if len(text) <= limit else text[:limit] + "…")

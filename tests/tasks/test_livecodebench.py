@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 import pickle
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 
 from codesolve.errors import ProblemFormatError
 from codesolve.tasks import CompetitiveProblem, load_problems, read_problems
-from codesolve.tasks.loaders._safe_pickle import UnsafePickle, decode_compressed_text, loads_str
+from codesolve.tasks.loaders._safe_pickle import UnsafePickle, _NoGlobals, decode_compressed_text, loads_str
 from tests.tasks.conftest import evil_compressed, lcb_compress, lcb_functional_record, lcb_record, write_jsonl
 
 
@@ -51,7 +52,7 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
     message = str(err.value)
     assert "record line 1 (id 'abc000_a')" in message
     assert "field 'private_test_cases'" in message
-    assert "refused global" in message
+    assert "refused opcode" in message
     assert "system" in message
     assert "\n" not in message
     assert not marker.exists()
@@ -69,8 +70,11 @@ def test_the_malicious_payload_is_live_under_the_standard_unpickler(tmp_path: Pa
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [
-        (pickle.dumps(["a list"]), "pickle holds list, expected str"),
-        (pickle.dumps(b"bytes"), "pickle holds bytes"),
+        (pickle.dumps(["a list"]), "refused opcode EMPTY_LIST"),
+        (pickle.dumps(b"bytes"), "refused opcode SHORT_BINBYTES"),
+        (pickle.dumps({1: "a", 2: "b"}), "refused opcode EMPTY_DICT"),
+        (pickle.dumps({"a"}), "refused opcode EMPTY_SET"),
+        (pickle.dumps(7), "refused opcode BININT1"),
         (b"\x80\x04not a pickle", "not a valid pickle"),
         (pickle.dumps("text")[:-3], "not a valid pickle"),
     ],
@@ -81,8 +85,11 @@ def test_loads_str_accepts_only_strings(payload: bytes, reason: str) -> None:
 
 
 def test_protocol_0_global_is_refused() -> None:
-    with pytest.raises(UnsafePickle, match=r"refused global builtins\.eval"):
+    with pytest.raises(UnsafePickle, match=r"refused opcode GLOBAL"):
         loads_str(b"cbuiltins\neval\n(S'1+1'\ntR.")
+    # The unpickler behind the opcode check refuses globals on its own too.
+    with pytest.raises(UnsafePickle, match=r"refused global builtins\.eval"):
+        _NoGlobals(io.BytesIO(b"cbuiltins\neval\n(S'1+1'\ntR.")).load()
 
 
 def test_decode_chain_errors() -> None:

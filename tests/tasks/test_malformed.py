@@ -153,7 +153,7 @@ CASES: dict[str, Case] = {
     "pickle that runs code": Case(
         records("lcb.jsonl", lcb_record(private_test_cases=evil_compressed("touch pwned"))),
         "record line 1 (id 'abc000_a'): field 'private_test_cases'",
-        "refused global",
+        "refused opcode",
     ),
     "LCB private tests not decodable": Case(
         records("lcb.jsonl", lcb_record(private_test_cases="eJzLSM3JyVcozy/KSQEAGgQEXQ==")),

@@ -108,10 +108,13 @@ def competitive(draw: st.DrawFn) -> CompetitiveProblem:
     )
 
 
+# Paths a record names stay inside the problem file's directory (see test_hostile_inputs for the refusals).
+inside = st.text("abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=8)
+relative_path = st.lists(inside, min_size=1, max_size=3).map("/".join)
 function_fix = st.builds(
     FunctionFixTask,
     id=name,
-    repo_path=name,
+    repo_path=relative_path,
     failing_tests=st.lists(line, min_size=1, max_size=3),
     passing_tests=st.lists(line, max_size=3),
     target_functions=st.lists(line, max_size=2),
@@ -137,7 +140,7 @@ swe = st.builds(
     environment_setup_commit=line,
     hints_text=text,
     created_at=line,
-    repo_source=line,
+    repo_source=st.just("") | relative_path | inside.map(lambda r: f"https://example.org/{r}.git"),
     environment_image=st.none() | line,
 )
 problems = st.lists(competitive() | function_fix | swe, min_size=1, max_size=3, unique_by=lambda p: p.id)

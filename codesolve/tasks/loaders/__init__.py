@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from codesolve.errors import ProblemFormatError
+from codesolve.tasks.loaders._limits import excerpt
 from codesolve.tasks.loaders._registry import ALIASES, FORMATS, Format, LoadResult, detect_format, read_problems
 from codesolve.tasks.loaders.native import dump_problems, dumps_jsonl, dumps_yaml, problem_record
 from codesolve.tasks.models import Problem
@@ -26,12 +27,12 @@ def load_problem(path: Path | str, id: str | None = None, format: str | None = N
     if id is None:
         if len(problems) == 1:
             return problems[0]
-        ids = ", ".join(p.id for p in problems[:5])
+        ids = ", ".join(excerpt(p.id) for p in problems[:5])
         raise ProblemFormatError(str(path), None, None, f"holds {len(problems)} problems ({ids}…); name one by id")
     for problem in problems:
         if problem.id == id:
             return problem
-    raise ProblemFormatError(str(path), None, "id", f"no problem with id {id!r}")
+    raise ProblemFormatError(str(path), None, "id", f"no problem with id {excerpt(id)}")
 
 
 __all__ = [

@@ -6,23 +6,30 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from codesolve.tasks.loaders._io import FieldError, one_line
+from codesolve.tasks.loaders._io import FieldError
+from codesolve.tasks.loaders._limits import one_line
 
 _MISSING = object()
+MAX_ITEMS = 50_000
+"""Most items in one list field (tests, cases, inputs): real records hold at most a few thousand.
+
+Checked before any item is converted, so a record cannot make a loader build
+a quarter of a million tests from a megabyte.
+"""
 
 
-def _get(record: Mapping[str, Any], key: str, default: Any) -> Any:
+def _get(record: Mapping[str, Any], key: str, default: Any, name: str | None = None) -> Any:
     value = record.get(key, _MISSING)
     if value is _MISSING:
         if default is _MISSING:
-            raise FieldError(key, "missing")
+            raise FieldError(name or key, "missing")
         return default
     return value
 
 
-def _get_or_default(record: Mapping[str, Any], key: str, default: Any) -> Any:
+def _get_or_default(record: Mapping[str, Any], key: str, default: Any, name: str | None = None) -> Any:
     # A null field counts as missing when there is a default to fall back on.
-    value = _get(record, key, default)
+    value = _get(record, key, default, name)
     return default if value is None and default is not _MISSING else value
 
 
@@ -32,7 +39,7 @@ def _kind(value: Any) -> str:
 
 def text(record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None) -> str:
     """A string field (``None`` counts as missing when a default is given)."""
-    value = _get_or_default(record, key, default)
+    value = _get_or_default(record, key, default, name)
     if not isinstance(value, str):
         raise FieldError(name or key, f"expected a string, got {_kind(value)}")
     return value
@@ -48,7 +55,7 @@ def nonempty_text(record: Mapping[str, Any], key: str, *, name: str | None = Non
 
 def identifier(record: Mapping[str, Any], key: str, *, name: str | None = None) -> str:
     """An id field: a non-blank string or an integer, as text."""
-    value = _get(record, key, _MISSING)
+    value = _get(record, key, _MISSING, name)
     if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
         raise FieldError(name or key, f"expected a non-empty string or integer id, got {_kind(value)}")
     return str(value).strip()
@@ -56,9 +63,11 @@ def identifier(record: Mapping[str, Any], key: str, *, name: str | None = None) 
 
 def seq(record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None) -> list[Any]:
     """A list field (``None`` counts as missing when a default is given)."""
-    value = _get_or_default(record, key, default)
+    value = _get_or_default(record, key, default, name)
     if not isinstance(value, list):
         raise FieldError(name or key, f"expected a list, got {_kind(value)}")
+    if len(value) > MAX_ITEMS:
+        raise FieldError(name or key, f"more than {MAX_ITEMS} items")
     return value
 
 
@@ -66,7 +75,7 @@ def mapping(
     record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None
 ) -> Mapping[str, Any]:
     """An object field (``None`` counts as missing when a default is given)."""
-    value = _get_or_default(record, key, default)
+    value = _get_or_default(record, key, default, name)
     if not isinstance(value, Mapping):
         raise FieldError(name or key, f"expected an object, got {_kind(value)}")
     return value
@@ -74,7 +83,7 @@ def mapping(
 
 def number(record: Mapping[str, Any], key: str, default: Any = _MISSING, *, name: str | None = None) -> float:
     """A numeric field (not a bool)."""
-    value = _get(record, key, default)
+    value = _get(record, key, default, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FieldError(name or key, f"expected a number, got {_kind(value)}")
     return float(value)

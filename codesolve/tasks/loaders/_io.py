@@ -9,9 +9,9 @@ adds the file and the record.
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
+import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator, Mapping
@@ -24,12 +24,12 @@ import yaml
 from pydantic import ValidationError
 
 from codesolve.errors import ProblemFormatError
+from codesolve.tasks.loaders import _yaml
+from codesolve.tasks.loaders._limits import MAX_BYTES, InflateError, exception_text, excerpt, inflate, one_line
 from codesolve.tasks.models import InvalidField
 
-MAX_BYTES = 1 << 30
-"""Largest (decompressed) problem file we read; a bigger one is refused rather than exhausting memory."""
-
 _GZIP_MAGIC = b"\x1f\x8b"
+_GZIP_WBITS = zlib.MAX_WBITS | 32  # zlib reads the gzip header itself
 
 
 class FieldError(Exception):
@@ -56,7 +56,7 @@ def validation_field(error: Mapping[str, Any]) -> tuple[str | None, str]:
         return (f"{loc}.{cause.field}" if loc else cause.field), cause.problem
     message = str(error.get("msg", "invalid"))
     if error.get("type") == "literal_error":
-        message = f"{message} (got {error.get('input')!r})"
+        message = f"{message} (got {excerpt(error.get('input'))})"
     return loc or None, message
 
 
@@ -74,14 +74,8 @@ def format_errors(path: str, record: str | None) -> Iterator[None]:
         raise ProblemFormatError(path, record, field, one_line(message) + more) from exc
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         # The data is untrusted: a shape no loader anticipated must not become a traceback.
-        reason = f"{type(exc).__name__}: {exc}"
-        raise ProblemFormatError(path, record, None, one_line(f"malformed record ({reason})")) from exc
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Collapse whitespace so an error message stays on one line, and cap its length."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
+        # The message is built from excerpts: str() of a key or value could be gigabytes.
+        raise ProblemFormatError(path, record, None, one_line(f"malformed record ({exception_text(exc)})")) from exc
 
 
 def base_suffix(path: Path) -> str:
@@ -104,36 +98,21 @@ class Source:
         return ProblemFormatError(str(self.path), record, field_name, one_line(problem))
 
     def raw_bytes(self) -> bytes:
-        """The file's bytes, gunzipped when they start with the gzip magic number."""
-        try:
-            with self.path.open("rb") as handle:
-                data = handle.read(MAX_BYTES + 1)
-        except OSError as exc:
-            raise self.fail(None, None, f"cannot read: {exc.strerror or exc}") from exc
+        """The file's bytes, gunzipped (within the load's decode budget) when they start with the gzip magic."""
+        data = read_capped(self.path, self.fail)
         if data.startswith(_GZIP_MAGIC):
-            data = self._gunzip(data)
-        if len(data) > MAX_BYTES:
-            raise self.fail(None, None, f"larger than {MAX_BYTES} bytes")
+            try:
+                data = inflate(data, _GZIP_WBITS)
+            except InflateError as exc:
+                reason = f"corrupt or truncated gzip data: {exc}" if exc.corrupt else str(exc)
+                raise self.fail(None, None, reason) from None
         return data
-
-    def _gunzip(self, data: bytes) -> bytes:
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(data)) as handle:
-                return handle.read(MAX_BYTES + 1)
-        except (EOFError, OSError, zlib.error) as exc:
-            raise self.fail(None, None, f"corrupt or truncated gzip data: {exc}") from exc
 
     @property
     def text(self) -> str:
         """The decoded text (strict UTF-8; a leading byte-order mark is dropped)."""
         if self._text is None:
-            data = self.raw_bytes()
-            try:
-                self._text = data.decode("utf-8").removeprefix("\ufeff")
-            except UnicodeDecodeError as exc:
-                line = data[: exc.start].count(b"\n") + 1
-                bad = data[exc.start : exc.start + 1].hex()
-                raise self.fail(f"line {line}", None, f"not UTF-8: byte 0x{bad} at offset {exc.start}") from exc
+            self._text = decode_text(self.raw_bytes(), str(self.path))
         return self._text
 
     def records(self) -> Iterator[tuple[str, Any]]:
@@ -148,34 +127,31 @@ class Source:
         return self._jsonl_records()
 
     def _jsonl_records(self) -> Iterator[tuple[str, Any]]:
-        for number, line in enumerate(self.text.split("\n"), start=1):
+        for number, line in enumerate(lines(self.text), start=1):
             if not line.strip():
                 continue
             try:
                 yield f"line {number}", json.loads(line)
-            except (json.JSONDecodeError, RecursionError) as exc:
-                raise self.fail(f"line {number}", None, f"bad JSON: {_json_reason(exc)}") from exc
+            except (ValueError, RecursionError) as exc:
+                raise self.fail(f"line {number}", None, f"bad JSON: {_json_reason(exc)}") from None
 
     def _json_records(self) -> Iterator[tuple[str, Any]]:
         try:
             data = json.loads(self.text)
         except json.JSONDecodeError as exc:
-            raise self.fail(f"line {exc.lineno}", None, f"bad JSON: {exc.msg} (column {exc.colno})") from exc
-        except RecursionError as exc:
-            raise self.fail(None, None, "bad JSON: nested too deeply") from exc
+            raise self.fail(f"line {exc.lineno}", None, f"bad JSON: {exc.msg} (column {exc.colno})") from None
+        except (ValueError, RecursionError) as exc:
+            raise self.fail(None, None, f"bad JSON: {_json_reason(exc)}") from None
         items = data if isinstance(data, list) else [data]
         for number, item in enumerate(items, start=1):
             yield f"item {number}", item
 
     def _yaml_records(self) -> Iterator[tuple[str, Any]]:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # never yaml.Loader: no object tags
         try:
-            documents = list(yaml.load_all(self.text, Loader=loader))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}" if mark is not None else None
-            reason = getattr(exc, "problem", None) or str(exc)
-            raise self.fail(where, None, f"bad YAML: {reason}") from exc
+            documents = _yaml.load_all(self.text)
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:
+            where, reason = yaml_reason(exc)
+            raise self.fail(where, None, f"bad YAML: {reason}") from None
         documents = [d for d in documents if d is not None]
         for doc_number, document in enumerate(documents, start=1):
             prefix = f"document {doc_number}, " if len(documents) > 1 else ""
@@ -199,7 +175,68 @@ class Source:
 def _json_reason(exc: Exception) -> str:
     if isinstance(exc, json.JSONDecodeError):
         return f"{exc.msg} (column {exc.colno})"
-    return "nested too deeply"
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return one_line(str(exc), 120)  # e.g. an integer of more digits than Python converts
+
+
+def yaml_reason(exc: BaseException) -> tuple[str | None, str]:
+    """The record label (``line N``) and a one-line reason for a YAML failure."""
+    if isinstance(exc, _yaml.YamlLimitError):
+        return (f"line {exc.line}" if exc.line else None), exc.problem
+    if isinstance(exc, RecursionError):
+        return None, "nested too deeply"
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}" if mark is not None else None
+    reason = getattr(exc, "problem", None) or exception_text(exc)
+    return where, one_line(str(reason), 160)
+
+
+def read_capped(path: Path, fail: Any) -> bytes:
+    """The bytes of a regular file, at most :data:`MAX_BYTES` (never blocking on a FIFO or device)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise fail(None, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise fail(None, None, "not a regular file")
+        if info.st_size > MAX_BYTES:
+            raise fail(None, None, f"larger than {MAX_BYTES} bytes")
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise fail(None, None, f"larger than {MAX_BYTES} bytes")
+            chunks.append(chunk)
+    except OSError as exc:
+        raise fail(None, None, f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+def decode_text(data: bytes, where: str) -> str:
+    """Strict UTF-8 text of ``data`` with a leading byte-order mark dropped; errors name ``where``."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex()
+        problem = f"not UTF-8: byte 0x{bad} at offset {exc.start}"
+        raise ProblemFormatError(where, f"line {line}", None, problem) from None
+
+
+def lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` split on ``\\n`` only, one at a time (no list of every line at once)."""
+    start = 0
+    while start <= len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        yield text[start:end]
+        start = end + 1
 
 
 def record_label(label: str, record: Any, id_keys: tuple[str, ...] = ()) -> str:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from codesolve.tasks.literals import LiteralError, literal_value, parse_expression, quiet_parse, to_literal
+from codesolve.tasks.loaders._limits import excerpt
 
 
 @dataclass(frozen=True)
@@ -119,9 +120,46 @@ def assert_example(line: str, entry: str) -> CallExample | None:
         return None
 
 
-_ARROW = re.compile(
-    r"^\s*(?:[*-]\s+)?(?P<call>.+?\))\s*(?:==>|=>|==|->|➞|→|should return|returns)\s*(?P<result>.+?)\s*$"
-)
+MAX_EXAMPLES = 200
+"""Most worked examples parsed from one statement or prompt (real ones have a handful)."""
+_ARROWS = ("==>", "=>", "==", "->", "➞", "→", "should return", "returns")
+"""Tried in this order at each candidate end of the call."""
+_ARROW_AT = re.compile(r"\)\s*+(?:" + "|".join(re.escape(arrow) for arrow in _ARROWS) + ")")
+
+
+def split_arrow(line: str) -> tuple[str, str] | None:
+    """``(call, result)`` of ``f(1) ==> 2`` (or another arrow); ``None`` when the line is not one.
+
+    The call is the shortest text ending in ``)`` that an arrow follows, the
+    result whatever non-blank text is left. A scan over the ``)`` positions,
+    each looking only at what follows it: the backtracking pattern this
+    replaces was cubic in a long line of a docstring.
+    """
+    text = line.strip()
+    starts = [0]
+    if text[:1] in ("*", "-") and text[1:2].isspace():
+        starts.insert(0, len(text[1:]) - len(text[1:].lstrip()) + 1)  # a "* " or "- " bullet, tried first
+    for start in starts:
+        found = _split_from(text, start)
+        if found is not None:
+            return found
+    return None
+
+
+def _split_from(text: str, start: int) -> tuple[str, str] | None:
+    # Candidates come from one pass in C (possessive spaces: no backtracking); each is then tried
+    # with every arrow in order, as the old alternation did ("==>" with nothing after is "==" ">").
+    for candidate in _ARROW_AT.finditer(text, start + 1):
+        close = candidate.start()
+        after = close + 1
+        while text[after].isspace():
+            after += 1
+        for arrow in _ARROWS:
+            if text.startswith(arrow, after):
+                result = text[after + len(arrow) :].strip()
+                if result:
+                    return text[start : close + 1], result
+    return None
 
 
 def docstring_examples(prompt: str, entry: str) -> tuple[list[CallExample], int]:
@@ -133,19 +171,24 @@ def docstring_examples(prompt: str, entry: str) -> tuple[list[CallExample], int]
     ``should return``; not a bare ``=``, which statements use for
     definitions). The arguments and the result must be literals
     (``true``/``false``/``null`` allowed); a trailing comment or full stop
-    is ignored.
+    is ignored. At most :data:`MAX_EXAMPLES` are parsed (each costs a
+    parse); any beyond are counted as unparsed.
     """
     examples: list[CallExample] = []
     unparsed = 0
     lines = prompt.split("\n")
     for index, line in enumerate(lines):
         stripped = line.strip()
-        if stripped.startswith(">>>"):
-            example = _doctest_example(stripped[3:], lines[index + 1 :], entry)
-        elif f"{entry}(" in stripped and not stripped.startswith("def "):
-            example = _arrow_example(stripped, entry)
-        else:
+        doctest = stripped.startswith(">>>")
+        if not doctest and (f"{entry}(" not in stripped or stripped.startswith("def ")):
             continue
+        if len(examples) + unparsed >= MAX_EXAMPLES:
+            unparsed += 1
+            continue
+        if doctest:
+            example = _doctest_example(stripped[3:], lines, index + 1, entry)
+        else:
+            example = _arrow_example(stripped, entry)
         if example is None:
             unparsed += 1
         else:
@@ -153,12 +196,12 @@ def docstring_examples(prompt: str, entry: str) -> tuple[list[CallExample], int]
     return examples, unparsed
 
 
-def _doctest_example(source: str, following: list[str], entry: str) -> CallExample | None:
+def _doctest_example(source: str, lines: list[str], start: int, entry: str) -> CallExample | None:
     if inline := _arrow_example(source, entry):
         return inline  # ">>> f(1) == 2" carries its own result
     result_lines: list[str] = []
-    for line in following:
-        stripped = line.strip()
+    for index in range(start, len(lines)):  # an index, not a slice: a copy per example was quadratic
+        stripped = lines[index].strip()
         if not stripped or stripped.startswith((">>>", '"""', "'''")):
             break
         result_lines.append(stripped)
@@ -168,10 +211,10 @@ def _doctest_example(source: str, following: list[str], entry: str) -> CallExamp
 
 
 def _arrow_example(line: str, entry: str) -> CallExample | None:
-    match = _ARROW.match(line)
-    if match is None:
+    found = split_arrow(line)
+    if found is None:
         return None
-    return _example(match.group("call"), match.group("result"), entry)
+    return _example(found[0], found[1], entry)
 
 
 def _result(text: str) -> str:
@@ -181,7 +224,7 @@ def _result(text: str) -> str:
             return to_literal(literal_value(parse_expression(candidate), jsonish=True))
         except LiteralError:
             continue
-    raise LiteralError(f"not a literal result: {text!r}")
+    raise LiteralError(f"not a literal result: {excerpt(text)}")
 
 
 def _example(call_text: str, result_text: str, entry: str) -> CallExample | None:

@@ -36,6 +36,8 @@ from codesolve.tasks.loaders import (
     swebench,
 )
 from codesolve.tasks.loaders._io import Source, base_suffix, format_errors, record_label
+from codesolve.tasks.loaders._limits import decode_budget, excerpt
+from codesolve.tasks.loaders._scrub import scrubbed
 from codesolve.tasks.models import Problem
 
 Converter = Callable[[Mapping[str, Any], Path], Problem]
@@ -100,7 +102,7 @@ def resolve_format(name: str, path: Path) -> Format:
     key = ALIASES.get(name.lower(), name.lower())
     if key not in FORMATS:
         known = ", ".join(FORMATS)
-        raise ProblemFormatError(str(path), None, None, f"unknown format {name!r}; known: {known}")
+        raise ProblemFormatError(str(path), None, None, f"unknown format {excerpt(name)}; known: {known}")
     return FORMATS[key]
 
 
@@ -134,7 +136,7 @@ def _detect_record(source: Source, label: str, record: Any) -> Format:
     for fmt in FORMATS.values():
         if fmt.detect is not None and fmt.detect(record):
             return fmt
-    keys = ", ".join(sorted(map(str, record))[:12])
+    keys = ", ".join(excerpt(key) for key in itertools.islice(record, 12))
     raise source.fail(label, None, f"cannot tell the format from the fields ({keys}); pass --format")
 
 
@@ -151,7 +153,7 @@ def _converted(source: Source, fmt: Format) -> Iterator[tuple[str, Problem]]:
         if not isinstance(raw, Mapping):
             raise source.fail(where, None, f"a record must be an object, got {type(raw).__name__}")
         with format_errors(str(source.path), where):
-            yield where, convert(raw, source.path)
+            yield where, scrubbed(convert(raw, source.path))
 
 
 def _loaded(path: Path, format: str | None) -> tuple[Format, Iterator[tuple[str, Problem]]]:
@@ -160,7 +162,7 @@ def _loaded(path: Path, format: str | None) -> tuple[Format, Iterator[tuple[str,
         fmt = fmt or FORMATS[kattis.NAME]
         if fmt.load_dir is None:
             raise ProblemFormatError(str(path), None, None, f"is a directory; format {fmt.name!r} reads files")
-        return fmt, iter(fmt.load_dir(path))
+        return fmt, ((label, scrubbed(problem)) for label, problem in fmt.load_dir(path))
     source = Source(path)
     fmt = fmt or _detect_file(source)
     if fmt.load_dir is not None:
@@ -169,20 +171,33 @@ def _loaded(path: Path, format: str | None) -> tuple[Format, Iterator[tuple[str,
 
 
 def read_problems(path: Path | str, format: str | None = None) -> LoadResult:
-    """Load every problem in ``path`` (a file, possibly gzipped, or a package directory)."""
+    """Load every problem in ``path`` (a file, possibly gzipped, or a package directory).
+
+    Whatever the file holds, loading decodes at most a bounded multiple of
+    its size (:mod:`._limits`), and every text is valid Unicode afterwards
+    (:func:`codesolve.tasks.models.scrubbed`).
+    """
     path = Path(path)
     if not path.exists():
         raise ProblemFormatError(str(path), None, None, "no such file or directory")
-    fmt, loaded = _loaded(path, format)
-    seen: dict[str, tuple[str, Problem]] = {}
-    dropped = 0
-    for label, problem in loaded:
-        if problem.id in seen:
-            first_label, first = seen[problem.id]
-            if first != problem:
-                problem_text = f"duplicate id {problem.id!r} (first at {first_label}) with different content"
-                raise ProblemFormatError(str(path), label, "id", problem_text)
-            dropped += 1
-            continue
-        seen[problem.id] = (label, problem)
+    with decode_budget(_size_on_disk(path)):
+        fmt, loaded = _loaded(path, format)
+        seen: dict[str, tuple[str, Problem]] = {}
+        dropped = 0
+        for label, problem in loaded:
+            if problem.id in seen:
+                first_label, first = seen[problem.id]
+                if first != problem:
+                    problem_text = f"duplicate id {excerpt(problem.id)} (first at {first_label}) with different content"
+                    raise ProblemFormatError(str(path), label, "id", problem_text)
+                dropped += 1
+                continue
+            seen[problem.id] = (label, problem)
     return LoadResult(path, fmt.name, [p for _, p in seen.values()], dropped)
+
+
+def _size_on_disk(path: Path) -> int:
+    try:
+        return 0 if path.is_dir() else path.stat().st_size
+    except OSError:
+        return 0

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from codesolve.tasks.loaders import _fields as f
 from codesolve.tasks.loaders._io import FieldError
+from codesolve.tasks.loaders._limits import excerpt
 from codesolve.tasks.loaders._statement import io_examples
 from codesolve.tasks.models import CompetitiveProblem, ReferenceSolution, TestSpec
 
@@ -67,7 +68,7 @@ def _solutions(record: Mapping[str, Any], key: str, label: Literal["correct", "i
     solutions = []
     for index, (code, source) in enumerate(zip(languages, sources, strict=True)):
         if isinstance(code, bool) or code not in LANGUAGES:
-            raise FieldError(f"{key}.language[{index}]", f"unknown language code {code!r}; known: 0-4")
+            raise FieldError(f"{key}.language[{index}]", f"unknown language code {excerpt(code)}; known: 0-4")
         solutions.append(ReferenceSolution(language=LANGUAGES[code], code=source, label=label, origin=key))
     return solutions
 

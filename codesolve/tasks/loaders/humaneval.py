@@ -96,11 +96,23 @@ def convert(record: Mapping[str, Any], _path: Path) -> CompetitiveProblem:
     )
 
 
+_WORD = re.compile(r"\w+")
+_OPEN_PAREN = re.compile(r"\s*\(")
+
+
+def _names_before_parens(line: str) -> list[str]:
+    """Every word that ``(`` follows (spaces allowed): each word run and each space run is looked at once.
+
+    The pattern ``(\\w+)\\s*\\(`` this replaces backtracked over every suffix of a long word.
+    """
+    return [m.group() for m in _WORD.finditer(line) if _OPEN_PAREN.match(line, m.end())]
+
+
 def _called_names(line: str) -> list[str]:
     try:
         tree = quiet_parse(line.strip())
     except (SyntaxError, ValueError, RecursionError):
-        return re.findall(r"(\w+)\s*\(", line)
+        return _names_before_parens(line)
     calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
     return [c.func.id for c in calls if isinstance(c.func, ast.Name)]
 

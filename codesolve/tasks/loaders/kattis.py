@@ -12,6 +12,10 @@
   ``output_validators/<name>/`` (Python or C++) with the Kattis protocol;
   anything else leaves the checker missing (``checker_missing``).
   Interactive problems are refused.
+
+Every file is read through :class:`._package.Package`: a regular file whose
+resolved path lies inside the package (links within the package are fine,
+links out, FIFOs and devices are refused with one line naming the file).
 """
 
 from __future__ import annotations
@@ -23,7 +27,10 @@ from typing import Any
 import yaml
 
 from codesolve.errors import ProblemFormatError
-from codesolve.tasks.loaders._io import FieldError, Source, format_errors, one_line
+from codesolve.tasks.loaders import _yaml
+from codesolve.tasks.loaders._io import FieldError, format_errors, yaml_reason
+from codesolve.tasks.loaders._limits import excerpt, one_line
+from codesolve.tasks.loaders._package import Package
 from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, TestSpec
 
 NAME = "kattis"
@@ -32,40 +39,37 @@ _VALIDATOR_LANGUAGES = {".py": "python", ".cpp": "cpp", ".cc": "cpp", ".cxx": "c
 _FLOAT_FLAGS = {"float_tolerance", "float_absolute_tolerance", "float_relative_tolerance"}
 
 
-def _read(path: Path, package: Path) -> str:
-    """A text file of the package (UTF-8; errors name the file)."""
-    if not path.is_file():
-        raise ProblemFormatError(str(package), None, path.relative_to(package).as_posix(), "file missing")
-    return Source(path).text
+def _read(path: Path | str, pkg: Package) -> str:
+    """A text file of the package (UTF-8, inside the package; errors name the file)."""
+    if pkg.kind(path) == "missing":
+        raise pkg.refuse(path, "file missing")
+    return pkg.read_text(path)
 
 
-def _config(package: Path) -> Mapping[str, Any]:
-    path = package / "problem.yaml"
-    if not path.is_file():
-        raise ProblemFormatError(str(package), None, None, "not a problem package: no problem.yaml")
+def _config(pkg: Package) -> Mapping[str, Any]:
+    if pkg.kind("problem.yaml") == "missing":
+        raise ProblemFormatError(str(pkg.path), None, None, "not a problem package: no problem.yaml")
     try:
-        data = yaml.safe_load(Source(path).text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise ProblemFormatError(str(path), where, None, one_line(f"bad YAML: {exc}")) from exc
+        data = _yaml.load(pkg.read_text("problem.yaml"))
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        where, reason = yaml_reason(exc)
+        raise ProblemFormatError(str(pkg.path / "problem.yaml"), where, None, one_line(f"bad YAML: {reason}")) from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ProblemFormatError(str(path), None, None, "expected a mapping at the top level")
+        raise ProblemFormatError(str(pkg.path / "problem.yaml"), None, None, "expected a mapping at the top level")
     return data
 
 
-def _tests(package: Path, folder: str) -> list[TestSpec]:
-    root = package / "data" / folder
+def _tests(pkg: Package, folder: str) -> list[TestSpec]:
     tests = []
-    for stdin_path in sorted(root.rglob("*.in")) if root.is_dir() else []:
+    for stdin_path in pkg.files(f"data/{folder}", ".in"):
         answer = stdin_path.with_suffix(".ans")
-        rel = stdin_path.relative_to(package / "data").with_suffix("").as_posix()
-        if not answer.is_file():
-            raise ProblemFormatError(str(package), f"data/{rel}.in", "ans", "no matching .ans file")
-        sub = stdin_path.parent.relative_to(package / "data").as_posix()
-        tests.append(TestSpec(name=rel, stdin=_read(stdin_path, package), expected=_read(answer, package), group=sub))
+        rel = stdin_path.relative_to("data").with_suffix("").as_posix()
+        if pkg.kind(answer) == "missing":
+            raise ProblemFormatError(str(pkg.path), f"data/{rel}.in", "ans", "no matching .ans file")
+        sub = stdin_path.parent.relative_to("data").as_posix()
+        tests.append(TestSpec(name=rel, stdin=_read(stdin_path, pkg), expected=_read(answer, pkg), group=sub))
     return tests
 
 
@@ -73,22 +77,22 @@ def _number(config: Mapping[str, Any], key: str, field: str, default: float) -> 
     value = config.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FieldError(field, f"expected a number, got {type(value).__name__}")
-    if not value > 0:
+    if not 0 < value < float("inf"):
         raise FieldError(field, f"must be positive, got {value:g}")
     return float(value)
 
 
-def _limits(package: Path, config: Mapping[str, Any]) -> tuple[float, int]:
+def _limits(pkg: Package, config: Mapping[str, Any]) -> tuple[float, int]:
     limits = config.get("limits", {}) or {}
     if not isinstance(limits, Mapping):
         raise FieldError("limits", "expected a mapping")
     default_time = 2.0
-    timelimit_file = package / ".timelimit"
-    if timelimit_file.is_file():
+    if pkg.kind(".timelimit") not in ("missing", "dir"):
+        words = _read(".timelimit", pkg)[:100].split()
         try:
-            default_time = float(_read(timelimit_file, package).split()[0])
-        except (ValueError, IndexError) as exc:
-            raise FieldError(".timelimit", "not a number") from exc
+            default_time = float(words[0])
+        except (ValueError, IndexError):
+            raise FieldError(".timelimit", "not a number") from None
     time_limit = _number(limits, "time_limit", "limits.time_limit", default_time)
     memory = _number(limits, "memory", "limits.memory", 2048)
     return time_limit, int(memory)
@@ -109,65 +113,74 @@ def _float_checker(flags: str) -> CheckerConfig:
     return CheckerConfig(kind="float", abs_tol=abs_tol, rel_tol=rel_tol)
 
 
-def _custom_checker(package: Path) -> CheckerConfig:
-    root = package / "output_validators"
-    dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    files = sorted(p for p in dirs[0].rglob("*") if p.is_file()) if len(dirs) == 1 else []
+def _custom_checker(pkg: Package) -> CheckerConfig:
+    dirs = pkg.dirs("output_validators")
+    files = pkg.files(dirs[0]) if len(dirs) == 1 else []
     if len(files) == 1 and files[0].suffix in _VALIDATOR_LANGUAGES:
-        origin = files[0].relative_to(package).as_posix()
+        origin = files[0].as_posix()
         language = _VALIDATOR_LANGUAGES[files[0].suffix]
         return CheckerConfig(
-            kind="program", program=_read(files[0], package), language=language, protocol="kattis", origin=origin
+            kind="program", program=_read(files[0], pkg), language=language, protocol="kattis", origin=origin
         )
     return CheckerConfig(kind="program", protocol="kattis", origin="output_validators/ (not usable as one source file)")
 
 
-def _checker(package: Path, config: Mapping[str, Any]) -> CheckerConfig:
-    validation = str(config.get("validation", "default"))
+def _checker(pkg: Package, config: Mapping[str, Any]) -> CheckerConfig:
+    validation = config.get("validation", "default")
+    if not isinstance(validation, str):
+        raise FieldError("validation", f"expected a string, got {type(validation).__name__}")
     if "interactive" in validation:
         raise FieldError("validation", "interactive problems are not supported")
     if validation.startswith("custom"):
-        return _custom_checker(package)
+        return _custom_checker(pkg)
     if validation != "default":
-        raise FieldError("validation", f"unknown validation {validation!r}")
+        raise FieldError("validation", f"unknown validation {excerpt(validation)}")
     flags = config.get("validator_flags", "") or ""
     if not isinstance(flags, str):
         raise FieldError("validator_flags", "expected a string")
     return _float_checker(flags) if _FLOAT_FLAGS & set(flags.split()) else CheckerConfig()
 
 
-def _statement(package: Path) -> str:
+def _statement(pkg: Package) -> str:
     for folder in ("problem_statement", "statement"):
         for name in _STATEMENTS:
-            path = package / folder / name
-            if path.is_file():
-                return _read(path, package)
+            path = f"{folder}/{name}"
+            if pkg.kind(path) not in ("missing", "dir"):
+                return _read(path, pkg)
     return ""
+
+
+def _scalar_text(value: Any, field: str) -> str:
+    # str() of a list or mapping from YAML could be huge (or an alias bomb): only scalars are text.
+    if isinstance(value, (Mapping, list)):
+        raise FieldError(field, f"expected text, got {type(value).__name__}")
+    return str(value)
 
 
 def _title(config: Mapping[str, Any], default: str) -> str:
     name = config.get("name", default)
     if isinstance(name, Mapping):  # {language: title}
         name = name.get("en", next(iter(name.values()), default))
-    return str(name)
+    return _scalar_text(name, "name")
 
 
 def load_package(package: Path) -> list[tuple[str, CompetitiveProblem]]:
     """The one problem of a package directory, labelled by its directory name."""
-    config = _config(package)
-    pid = package.resolve().name
+    pkg = Package(package)
+    config = _config(pkg)
+    pid = Path(pkg.root).name
     with format_errors(str(package / "problem.yaml"), pid):
-        time_limit, memory = _limits(package, config)
+        time_limit, memory = _limits(pkg, config)
         problem = CompetitiveProblem(
             id=pid,
             title=_title(config, pid),
-            statement=_statement(package),
-            public_tests=_tests(package, "sample"),
-            hidden_tests=_tests(package, "secret"),
+            statement=_statement(pkg),
+            public_tests=_tests(pkg, "sample"),
+            hidden_tests=_tests(pkg, "secret"),
             time_limit_s=time_limit,
             memory_mb=memory,
-            checker=_checker(package, config),
-            source=str(config.get("source", "") or f"Kattis package {pid}"),
-            licence=str(config.get("license", "") or ""),
+            checker=_checker(pkg, config),
+            source=_scalar_text(config.get("source", "") or f"Kattis package {pid}", "source"),
+            licence=_scalar_text(config.get("license", "") or "", "license"),
         )
     return [(pid, problem)]

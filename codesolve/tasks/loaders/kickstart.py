@@ -17,6 +17,7 @@ from typing import Any
 
 from codesolve.tasks.loaders import _fields as f
 from codesolve.tasks.loaders._io import FieldError
+from codesolve.tasks.loaders._limits import excerpt
 from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, TestSpec
 
 NAME = "kickstart"
@@ -43,7 +44,7 @@ def _checker(record: Mapping[str, Any]) -> CheckerConfig:
     if kind in ("custom_validator", "custom"):
         files = f.string_list(judge.get("validator_files", []), "judge.validator_files")
         return CheckerConfig(kind="program", origin=", ".join(files) or "custom validator (not included)")
-    raise FieldError("judge.type", f"unknown judge {kind!r}")
+    raise FieldError("judge.type", f"unknown judge {excerpt(kind)}")
 
 
 def _tests(record: Mapping[str, Any], key: str) -> list[TestSpec]:

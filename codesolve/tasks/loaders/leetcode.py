@@ -26,14 +26,14 @@ from typing import Any
 from codesolve.tasks.literals import LiteralError, literal_value, parse_expression, parse_value, to_literal
 from codesolve.tasks.loaders import _fields as f
 from codesolve.tasks.loaders._io import FieldError
-from codesolve.tasks.loaders._python import Signature, parse_signature
+from codesolve.tasks.loaders._python import MAX_EXAMPLES, Signature, parse_signature
+from codesolve.tasks.loaders._statement import labelled_pairs
 from codesolve.tasks.loaders.humaneval import CHECK_TEST
 from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, ReferenceSolution, TestSpec
 
 NAME = "leetcode"
 LICENCE = "MIT (LeetCodeDataset; problems are LeetCode's)"
 _STRUCTURED = re.compile(r"\b(TreeNode|ListNode|Node)\b")
-_EXAMPLE = re.compile(r"^\s*Input:\s*(?P<input>.+?)\s*\n\s*Output:\s*(?P<output>.+?)\s*$", re.MULTILINE)
 _FAILED_OUTPUT = ("Error:", "Execution timed out")
 
 
@@ -113,10 +113,11 @@ def _hidden(record: Mapping[str, Any], sig: Signature) -> tuple[list[TestSpec], 
 def _public(statement: str, sig: Signature) -> tuple[list[TestSpec], int]:
     tests: list[TestSpec] = []
     unparsed = 0
-    for match in _EXAMPLE.finditer(statement):
-        args = None if _structured(sig) else call_args(match.group("input"), sig)
+    pairs = labelled_pairs(statement, "Input:", "Output:")
+    for given, shown in pairs[:MAX_EXAMPLES]:
+        args = None if _structured(sig) else call_args(given, sig)
         try:
-            expected = to_literal(parse_value(match.group("output"), jsonish=True))
+            expected = to_literal(parse_value(shown, jsonish=True))
         except LiteralError:
             expected = None
         if args is None or expected is None:
@@ -124,7 +125,7 @@ def _public(statement: str, sig: Signature) -> tuple[list[TestSpec], int]:
             continue
         number = len(tests) + 1
         tests.append(TestSpec(name=f"example/{number}", call_args=args, expected=expected, group="example"))
-    return tests, unparsed
+    return tests, unparsed + max(0, len(pairs) - MAX_EXAMPLES)
 
 
 def _checker(sig: Signature) -> CheckerConfig:

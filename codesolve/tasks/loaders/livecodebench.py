@@ -68,6 +68,8 @@ def _functional_expected(text: str, field: str) -> str:
 def _tests(entries: Any, field: str, group: str, call: bool) -> list[TestSpec]:
     if not isinstance(entries, list):
         raise FieldError(field, "expected a list of tests")
+    if len(entries) > f.MAX_ITEMS:
+        raise FieldError(field, f"more than {f.MAX_ITEMS} tests")
     tests = []
     for index, entry in enumerate(entries):
         where = f"{field}[{index}]"

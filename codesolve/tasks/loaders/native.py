@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 
+from codesolve.tasks.loaders._fields import MAX_ITEMS
 from codesolve.tasks.loaders._io import FieldError, base_suffix
+from codesolve.tasks.loaders._limits import excerpt
+from codesolve.tasks.loaders._package import check_record_path, check_repo_source
 from codesolve.tasks.models import CompetitiveProblem, FunctionFixTask, Problem, SweInstance
 
 NAME = "codesolve"
@@ -34,13 +37,30 @@ _KINDS: dict[str, type[CompetitiveProblem | FunctionFixTask | SweInstance]] = {
 }
 
 
-def convert(record: Mapping[str, Any], _path: Path) -> Problem:
+def convert(record: Mapping[str, Any], path: Path) -> Problem:
     """Validate one record against the model its ``kind`` names (errors name the model field)."""
     kind = record.get("kind")
     model = _KINDS.get(kind) if isinstance(kind, str) else None
     if model is None:
-        raise FieldError("kind", f"unknown kind {kind!r}; expected one of {', '.join(_KINDS)}")
-    return model.model_validate(record)
+        raise FieldError("kind", f"unknown kind {excerpt(kind)}; expected one of {', '.join(_KINDS)}")
+    for key, value in record.items():
+        if isinstance(value, list) and len(value) > MAX_ITEMS:
+            raise FieldError(str(key), f"more than {MAX_ITEMS} items")
+    problem = model.model_validate(record)
+    _check_paths(problem, path.parent)
+    return problem
+
+
+def _check_paths(problem: Problem, folder: Path) -> None:
+    """Paths a record names must stay inside the problem file's directory (and URLs be https)."""
+    try:
+        if isinstance(problem, FunctionFixTask):
+            check_record_path(folder, problem.repo_path, "repo_path")
+        elif isinstance(problem, SweInstance):
+            check_repo_source(folder, problem.repo_source)
+    except ValueError as exc:
+        field, _, reason = str(exc).partition(": ")
+        raise FieldError(field, reason) from None
 
 
 def problem_record(problem: Problem) -> dict[str, Any]:

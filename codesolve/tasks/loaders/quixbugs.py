@@ -27,7 +27,8 @@ from typing import Any
 
 from codesolve.tasks.literals import LiteralError, literal_value, quiet_parse, to_literal
 from codesolve.tasks.loaders import _fields as f
-from codesolve.tasks.loaders._io import FieldError, Source
+from codesolve.tasks.loaders._io import FieldError
+from codesolve.tasks.loaders._package import Package
 from codesolve.tasks.loaders._python import docstring_examples, parse_signature
 from codesolve.tasks.loaders.humaneval import CHECK_TEST, example_tests
 from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, ReferenceSolution, TestSpec
@@ -91,14 +92,19 @@ def _generator_check(cases: list[tuple[list[Any], Any]]) -> str:
 
 
 def _node_source(path: Path) -> str:
-    support = path.parent / SUPPORT_FILE
-    if not support.is_file():
+    # The support file is read like a package file: a regular file inside the data file's
+    # own directory, never through a link to elsewhere (its text ends up in the check code).
+    folder = Package(path.parent)
+    if folder.kind(SUPPORT_FILE) == "missing":
         raise FieldError("pytest_file", f"needs {SUPPORT_FILE} beside the data file (for the Node class)")
     try:
-        files = json.loads(Source(support).text)
-        return str(files["python_testcases/node.py"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise FieldError("pytest_file", f"{SUPPORT_FILE} has no python_testcases/node.py") from exc
+        files = json.loads(folder.read_text(SUPPORT_FILE))
+        node = files["python_testcases/node.py"]
+    except (ValueError, KeyError, TypeError, RecursionError):
+        raise FieldError("pytest_file", f"{SUPPORT_FILE} has no python_testcases/node.py") from None
+    if not isinstance(node, str):
+        raise FieldError("pytest_file", f"{SUPPORT_FILE}: python_testcases/node.py is not text")
+    return node
 
 
 def _is_harness_import(node: ast.stmt) -> bool:

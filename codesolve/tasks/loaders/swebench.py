@@ -9,6 +9,7 @@ to the GitHub clone URL, and callers with a local mirror replace it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,14 @@ def test_ids(record: Mapping[str, Any], key: str, required: bool) -> list[str]:
     return f.string_list(value, key)
 
 
+_REPO = re.compile(r"[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}")
+
+
 def convert(record: Mapping[str, Any], _path: Path) -> SweInstance:
-    """One SWE-bench instance."""
+    """One SWE-bench instance (``repo`` must be ``owner/name``: it becomes the clone URL)."""
     repo = f.nonempty_text(record, "repo")
+    if not _REPO.fullmatch(repo) or ".." in repo:
+        raise FieldError("repo", "expected owner/name (letters, digits, '.', '_', '-')")
     return SweInstance(
         instance_id=f.nonempty_text(record, "instance_id"),
         repo=repo,
