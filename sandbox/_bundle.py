@@ -36,6 +36,8 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),
     ("sandbox/runtime/guard.py", "runtime/guard.py"),
+    ("sandbox/runtime/harness.py", "runtime/harness.py"),
+    ("sandbox/runtime/testio.py", "runtime/testio.py"),
 )
 _EMPTY_INIT = b'"""Stripped copy of the sandbox package: only the stdlib runtime."""\n'
 

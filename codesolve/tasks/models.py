@@ -15,9 +15,10 @@ Tests come in two flavours (:attr:`TestSpec.kind`):
   expected output must first be computed by running the reference solution,
   as with EvalPlus inputs); it converts to a :class:`sandbox._types.TestCase`.
 * ``check``: "run the problem's ``check_code`` against the candidate". The
-  judge builds one script with :meth:`CompetitiveProblem.check_harness` and
-  runs it as a stdin program with no input; exit status 0 means the test
-  passed. ``check_function`` names the function to call (``check`` unless
+  judge runs the candidate's module (not as ``__main__``) with
+  :meth:`CompetitiveProblem.check_source` as the sandbox test's ``check``:
+  the test passes when the check completes, told on the sandbox's result
+  channel, whatever the candidate prints. ``check_function`` names the function to call (``check`` unless
   the candidate itself may define a ``check``, as some MBPP problems do).
   This keeps datasets' own assert-based tests (HumanEval ``check``, MBPP
   asserts, LeetCode ``check``) with their exact semantics.
@@ -70,9 +71,9 @@ class TestSpec(_Model):
         return self
 
     def to_test_case(self) -> TestCase:
-        """The sandbox form. Check tests have none: run :meth:`CompetitiveProblem.check_harness`."""
+        """The sandbox form. Check tests have none: see :meth:`CompetitiveProblem.check_source`."""
         if self.kind == "check":
-            raise ValueError(f"test {self.name!r} is a check test; run the problem's check_harness instead")
+            raise ValueError(f"test {self.name!r} is a check test; run the problem's check_source instead")
         return TestCase(stdin=self.stdin, expected=self.expected, name=self.name, call_args=self.call_args)
 
 
@@ -236,12 +237,16 @@ class CompetitiveProblem(_Model):
         return [t.to_test_case() for t in tests if t.kind == "io"]
 
     def check_harness(self, candidate: str) -> str:
-        """The script that runs ``check_code`` against ``candidate``: exit status 0 means pass."""
+        """One script holding ``candidate`` and :meth:`check_source` (to read, or to run by hand)."""
+        return "\n\n".join(part for part in (self.prelude, candidate, self.check_source()) if part)
+
+    def check_source(self) -> str:
+        """``check_code`` and its call on the candidate: the sandbox runs it in the candidate's
+        namespace (a :class:`TestCase` ``check``), and the test passes when it completes."""
         entry = self.entry_expression
         if not self.check_code or entry is None:
             raise ValueError(f"problem {self.id!r} has no check_code or no function to check")
-        parts = [self.prelude, candidate, self.check_code, f"{self.check_function}({entry})"]
-        return "\n\n".join(part for part in parts if part) + "\n"
+        return f"{self.check_code}\n\n{self.check_function}({entry})\n"
 
     def program(self, source: str, language: str = "python") -> Program:
         """The sandbox program for a candidate ``source`` (prelude prepended for Python)."""
