@@ -91,7 +91,8 @@ def _program_files(prefix: str, program: Program) -> list[tuple[str, bytes]]:
 
 def _program_wire(root: str, prefix: str, program: Program) -> dict[str, Any]:
     lang = get_language(program.language)
-    return {"dir": f"{root}/{prefix}", "language": lang.to_wire(program.entry), "entry": program.entry}
+    language = lang.to_wire(program.entry, tuple(name for name, _ in program.files))
+    return {"dir": f"{root}/{prefix}", "language": language, "entry": program.entry}
 
 
 def check_program(program: Program) -> Language:
@@ -121,7 +122,7 @@ def test_spec(
         "prog": f"{root}/prog",
         "entry": program.entry,
         "function": program.function,
-        "language": lang.to_wire(program.entry),
+        "language": lang.to_wire(program.entry, tuple(name for name, _ in program.files)),
         "limits": limits.to_wire(),
         "checker": checker.to_wire(),
         "tests": [test.to_wire(i) for i, test in enumerate(tests)],

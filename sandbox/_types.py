@@ -227,6 +227,11 @@ class TestOutcome:
     """A call test's answer (the ``repr`` of the result), from the result channel; ``stdout``
     is then only what the program printed."""
 
+    @property
+    def answer(self) -> Capture:
+        """What the checker compared: a call's result if there is one, else stdout."""
+        return self.result if self.result is not None else self.stdout
+
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> TestOutcome:
         """Build from one JSON line of the driver."""

@@ -208,9 +208,10 @@ def behaviour_of(outcome: TestOutcome, checker: CheckerSpec | None = None) -> Be
     """A comparable, showable behaviour of one run (float outputs compared at the checker's tolerance)."""
     if outcome.verdict is Verdict.AC:
         digest = outcome.output_digest
-        if checker is not None and checker.kind == "float" and not outcome.stdout.truncated:
-            digest = float_signature(outcome.stdout.text, max(checker.abs_tol, checker.rel_tol))
-        return Behaviour(signature=f"AC:{digest}", shown=clip(outcome.stdout.text, SHOWN_CHARS), ran_cleanly=True)
+        answer = outcome.answer
+        if checker is not None and checker.kind == "float" and not answer.truncated:
+            digest = float_signature(answer.text, max(checker.abs_tol, checker.rel_tol))
+        return Behaviour(signature=f"AC:{digest}", shown=clip(answer.text, SHOWN_CHARS), ran_cleanly=True)
     detail = f"[{outcome.verdict.value}: {outcome.message}]"
     if outcome.stderr.size:
         detail += "\n" + clip(outcome.stderr.tail or outcome.stderr.head, 400)

@@ -90,8 +90,12 @@ class CheckerConfig(_Model):
     """Source of the checker program (``kind="program"``); ``None`` there means the dataset lacks it."""
     language: str | None = None
     """Language of ``program``."""
-    protocol: Literal["testlib", "kattis"] = "testlib"
-    """How the checker program reports its verdict."""
+    entry_name: str = ""
+    """File name of ``program`` (empty: the language's conventional one)."""
+    files: dict[str, str] = Field(default_factory=dict)
+    """The checker's other files (headers, more sources), by path relative to ``program``'s folder."""
+    protocol: Literal["testlib", "kattis", "kattis_interactive"] = "testlib"
+    """How the checker program reports its verdict (``kattis_interactive``: it is an interactor)."""
     origin: str = ""
     """Where the checker program came from, or where it would be found when it is missing."""
 
@@ -115,6 +119,9 @@ class CheckerConfig(_Model):
         program = None
         if self.program is not None and self.language is not None:
             program = Program.single(self.language, self.program)
+            if self.files or self.entry_name:
+                entry = self.entry_name or program.entry
+                program = Program(self.language, ((entry, self.program), *sorted(self.files.items())), entry)
         return CheckerSpec(
             kind=self.kind, abs_tol=self.abs_tol, rel_tol=self.rel_tol, program=program, protocol=self.protocol
         )
@@ -131,6 +138,31 @@ class ReferenceSolution(_Model):
     """``reference`` and ``correct`` should pass every test; ``incorrect`` and ``buggy`` should not."""
     origin: str = ""
     """Which dataset field it came from."""
+
+
+class TimeLimitRule(_Model):
+    """problemtools' rule for a package that states no time limit: a multiple of the slowest
+    accepted submission's CPU time, rounded (see :meth:`apply`)."""
+
+    multiplier: float = Field(gt=0, allow_inf_nan=False)
+    """``limits.time_multiplier`` (legacy format, default 5) or ``ac_to_time_limit`` (2023-07, default 2)."""
+    resolution: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    """2023-07 ``limits.time_resolution``: the limit is rounded up to a multiple of it."""
+    legacy: bool = True
+    """Legacy rounding: ``max(1, int(0.5 + slowest * multiplier))`` seconds."""
+
+    def apply(self, slowest: float) -> float:
+        """The time limit for a slowest accepted run of ``slowest`` CPU seconds."""
+        exact = slowest * self.multiplier
+        if self.legacy:
+            return float(max(1, int(0.5 + exact)))
+        steps = max(1, -(-round(exact / self.resolution, 9) // 1))
+        return float(steps * self.resolution)
+
+    def describe(self) -> str:
+        """The rule in words."""
+        rounding = "rounded, at least 1 s" if self.legacy else f"rounded up to {self.resolution:g} s"
+        return f"{self.multiplier:g} x the slowest accepted submission, {rounding} (problemtools)"
 
 
 class CompetitiveProblem(_Model):
@@ -164,6 +196,10 @@ class CompetitiveProblem(_Model):
     """Tests for evaluation only. Evaluate on public and hidden tests together."""
     time_limit_s: float = Field(default=2.0, gt=0, allow_inf_nan=False)
     """CPU seconds per test."""
+    time_limit_origin: str = ""
+    """Where ``time_limit_s`` came from, when the loader knows (the judge says it)."""
+    time_limit_rule: TimeLimitRule | None = None
+    """Set when the package states no limit: the judge derives it from the accepted submissions."""
     memory_mb: int = Field(default=256, gt=0)
     """Memory limit per test."""
     checker: CheckerConfig = Field(default_factory=CheckerConfig)

@@ -137,7 +137,7 @@ def test_reaper_races_concurrent_removals(docker_available: bool) -> None:
             made = _stale_containers(client, 6, run_id)
             errors: list[BaseException] = []
 
-            def remove_all(targets: list[Any] = made) -> None:
+            def remove_all(targets: list[Any] = made, errors: list[BaseException] = errors) -> None:
                 for container in targets:
                     try:
                         container.remove(force=True)

@@ -2,16 +2,13 @@
 
 * ``data/sample/*.in`` with ``.ans`` → public tests; ``data/secret/**/*.in``
   with ``.ans`` → hidden tests (sorted by path).
-* Time limit: ``limits.time_limit`` (2023 format), else a ``.timelimit``
-  file, else 2 s. Memory: ``limits.memory`` in MiB, else 2048 (the spec's default).
+* Time limit, memory, validators, interactive problems and submissions:
+  see :mod:`codesolve.tasks.loaders.kattis_judge` (problemtools' rules).
+  Memory: ``limits.memory`` in MiB, else 2048 (the spec's default).
 * ``validation: default`` compares tokens (the spec's default is
   case-insensitive, ours stays strict); ``validator_flags`` with
   ``float_tolerance``, ``float_absolute_tolerance`` or
   ``float_relative_tolerance`` selects the float checker.
-* ``validation: custom`` uses the one source file under
-  ``output_validators/<name>/`` (Python or C++) with the Kattis protocol;
-  anything else leaves the checker missing (``checker_missing``).
-  Interactive problems are refused.
 """
 
 from __future__ import annotations
@@ -23,6 +20,7 @@ from typing import Any
 import yaml
 
 from codesolve.errors import ProblemFormatError
+from codesolve.tasks.loaders import kattis_judge
 from codesolve.tasks.loaders._io import FieldError, Source, format_errors, one_line
 from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, TestSpec
 
@@ -78,20 +76,11 @@ def _number(config: Mapping[str, Any], key: str, field: str, default: float) -> 
     return float(value)
 
 
-def _limits(package: Path, config: Mapping[str, Any]) -> tuple[float, int]:
+def _memory(config: Mapping[str, Any]) -> int:
     limits = config.get("limits", {}) or {}
     if not isinstance(limits, Mapping):
         raise FieldError("limits", "expected a mapping")
-    default_time = 2.0
-    timelimit_file = package / ".timelimit"
-    if timelimit_file.is_file():
-        try:
-            default_time = float(_read(timelimit_file, package).split()[0])
-        except (ValueError, IndexError) as exc:
-            raise FieldError(".timelimit", "not a number") from exc
-    time_limit = _number(limits, "time_limit", "limits.time_limit", default_time)
-    memory = _number(limits, "memory", "limits.memory", 2048)
-    return time_limit, int(memory)
+    return int(_number(limits, "memory", "limits.memory", 2048))
 
 
 def _float_checker(flags: str) -> CheckerConfig:
@@ -109,25 +98,11 @@ def _float_checker(flags: str) -> CheckerConfig:
     return CheckerConfig(kind="float", abs_tol=abs_tol, rel_tol=rel_tol)
 
 
-def _custom_checker(package: Path) -> CheckerConfig:
-    root = package / "output_validators"
-    dirs = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
-    files = sorted(p for p in dirs[0].rglob("*") if p.is_file()) if len(dirs) == 1 else []
-    if len(files) == 1 and files[0].suffix in _VALIDATOR_LANGUAGES:
-        origin = files[0].relative_to(package).as_posix()
-        language = _VALIDATOR_LANGUAGES[files[0].suffix]
-        return CheckerConfig(
-            kind="program", program=_read(files[0], package), language=language, protocol="kattis", origin=origin
-        )
-    return CheckerConfig(kind="program", protocol="kattis", origin="output_validators/ (not usable as one source file)")
-
-
 def _checker(package: Path, config: Mapping[str, Any]) -> CheckerConfig:
     validation = str(config.get("validation", "default"))
-    if "interactive" in validation:
-        raise FieldError("validation", "interactive problems are not supported")
-    if validation.startswith("custom"):
-        return _custom_checker(package)
+    interactive = kattis_judge.is_interactive(package, config)
+    if interactive or validation.startswith("custom"):
+        return kattis_judge.validator(package, interactive)
     if validation != "default":
         raise FieldError("validation", f"unknown validation {validation!r}")
     flags = config.get("validator_flags", "") or ""
@@ -157,7 +132,7 @@ def load_package(package: Path) -> list[tuple[str, CompetitiveProblem]]:
     config = _config(package)
     pid = package.resolve().name
     with format_errors(str(package / "problem.yaml"), pid):
-        time_limit, memory = _limits(package, config)
+        time_limit, time_origin, time_rule = kattis_judge.time_limit(package, config)
         problem = CompetitiveProblem(
             id=pid,
             title=_title(config, pid),
@@ -165,8 +140,11 @@ def load_package(package: Path) -> list[tuple[str, CompetitiveProblem]]:
             public_tests=_tests(package, "sample"),
             hidden_tests=_tests(package, "secret"),
             time_limit_s=time_limit,
-            memory_mb=memory,
+            time_limit_origin=time_origin,
+            time_limit_rule=time_rule,
+            memory_mb=_memory(config),
             checker=_checker(package, config),
+            solutions=kattis_judge.submissions(package),
             source=str(config.get("source", "") or f"Kattis package {pid}"),
             licence=str(config.get("license", "") or ""),
         )
