@@ -174,8 +174,12 @@ def interactive_verdict(outcome: dict[str, Any], status: int | None, said: str) 
     """Decide an interactive test, as problemtools does: the interactor's rejection stands
     first (unless the program ran out of time first), then the program's own failures,
     then the interactor's acceptance. An interactor that crashed, hung or answered
-    anything but 42/43 is a judge fault (SE), never the program's."""
-    if status is None or status not in (42, 43):
+    anything but 42/43 is a judge fault (SE), never the program's; but one killed (SIGKILL,
+    SIGTERM) while the program ran was killed by the program, the only other process that
+    may signal it, so that is the program's (RE)."""
+    if status is not None and -status in (signal.SIGKILL, signal.SIGTERM) and outcome["verdict"] == "AC":
+        outcome["verdict"], outcome["message"] = "RE", f"the interactor was killed by signal {-status} (by the program)"
+    elif status is None or status not in (42, 43):
         outcome["verdict"], outcome["message"] = "SE", f"interactor failed (status {status}): {said[:200]}"
     elif status == 43 and outcome["verdict"] != "TLE":
         outcome["verdict"], outcome["message"] = "WA", said or "rejected by the interactor"
