@@ -69,7 +69,8 @@ def validator(package: Path, interactive: bool) -> CheckerConfig:
         if found is not None:
             return found.model_copy(update={"protocol": protocol})
     what = "interactor" if interactive else "output validator"
-    return CheckerConfig(kind="program", protocol=protocol, origin=f"no usable {what} in {' or '.join(roots)}/")
+    places = ", ".join(f"{root}/" for root in roots)
+    return CheckerConfig(kind="program", protocol=protocol, origin=f"no usable {what} in any of {places}")
 
 
 def _program_in(package: Path, root: Path) -> CheckerConfig | None:
