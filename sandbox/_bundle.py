@@ -116,6 +116,10 @@ def test_spec(
 ) -> dict[str, Any]:
     """The driver's spec for a test batch rooted at ``root`` (an absolute path where it runs)."""
     lang = check_program(program)
+    if lang.runner != "fork" and any(test.check is not None for test in tests):
+        from sandbox.errors import InvalidRequest
+
+        raise InvalidRequest(f"check tests run Python in the program's namespace; {lang.name} has no such harness")
     spec: dict[str, Any] = {
         "mode": "tests",
         "work": root,
