@@ -10,8 +10,15 @@ issue sets one:
   ``check`` test only (the labels know nothing of the docstring examples).
 * ``humaneval``, ``mbpp``: the datasets' canonical solutions (label: passes),
   on their own check tests.
+* ``humaneval-llm-style``, ``mbpp-llm-style`` (the first 300 MBPP problems):
+  each canonical solution with what LLM programs often carry besides the
+  function (:data:`TRAILERS`: a module-level ``print`` of an example call, an
+  ``if __name__ == "__main__":`` demo block reading stdin, debug prints in the
+  function on stdout and stderr). The reference harnesses swallow stdout and
+  never run the demo block, so each is labelled "passes".
 * ``leetcode``, ``quixbugs``, ``apps``: the bundled cuts in ``problems/``
-  with their labelled solutions, on all their tests.
+  with their labelled solutions, on all their tests (the APPS cut carries
+  none: it is reported as such).
 * ``kattis``: the packages written for the project (``problems/kattis``),
   with their accepted and wrong submissions.
 
@@ -43,7 +50,13 @@ from codesolve.tasks.models import ReferenceSolution  # noqa: E402
 from sandbox import DockerConfig, LocalConfig, Sandbox, open_sandbox  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-GOALS = {"humaneval-samples": 97.0, "humaneval": 97.0, "mbpp": 99.0}
+GOALS = {
+    "humaneval-samples": 97.0,
+    "humaneval": 97.0,
+    "mbpp": 99.0,
+    "humaneval-llm-style": 97.0,
+    "mbpp-llm-style": 99.0,
+}
 
 
 def competitive(path: Path) -> list[CompetitiveProblem]:
@@ -87,7 +100,39 @@ def canonical(path: Path) -> list[CompetitiveProblem]:
     return [checks_only(p, list(p.solutions)) for p in competitive(path) if p.solutions]
 
 
+TRAILERS = {
+    "prints its example": "\n\nprint({entry}(*{args}))\n",
+    "has a demo block": '\n\nif __name__ == "__main__":\n    line = input()\n    print({entry}(*{args}), line)\n',
+    "prints while it runs": (
+        "\n\nimport sys as _sys\n_plain = {entry}\n\n\ndef {entry}(*args, **kwargs):\n"
+        "    print('called with', args)\n    print('debug', file=_sys.stderr)\n    return _plain(*args, **kwargs)\n"
+    ),
+}
+"""What LLM programs often carry besides the function: the reference harnesses ignore all of it
+(stdout is swallowed, a ``__main__`` block does not run), so the label stays "passes"."""
+
+
+def llm_style(path: Path, limit: int) -> list[CompetitiveProblem]:
+    """Each canonical solution three times, with each of :data:`TRAILERS` appended."""
+    out = []
+    for problem in competitive(path)[:limit]:
+        calls = [t.call_args for t in problem.public_tests if t.call_args]
+        if not problem.solutions or not calls or not problem.function_name:
+            continue
+        code = problem.solutions[0].code
+        variants = [
+            ReferenceSolution(
+                code=code + t.format(entry=problem.function_name, args=calls[0]), label="correct", origin=k
+            )
+            for k, t in TRAILERS.items()
+        ]
+        out.append(checks_only(problem, variants))
+    return out
+
+
 SETS: dict[str, Callable[[int], list[CompetitiveProblem]]] = {
+    "humaneval-llm-style": lambda _: llm_style(DATA / "function" / "HumanEval.jsonl.gz", 164),
+    "mbpp-llm-style": lambda _: llm_style(DATA / "function" / "mbpp_full_974.jsonl", 300),
     "humaneval-samples": humaneval_samples,
     "humaneval": lambda _: canonical(DATA / "function" / "HumanEval.jsonl.gz"),
     "mbpp": lambda _: canonical(DATA / "function" / "mbpp_full_974.jsonl"),
@@ -132,7 +177,11 @@ async def main(args: argparse.Namespace) -> int:
     results = []
     async with open_sandbox(config) as box:
         for name in names:
-            result = await run_set(name, SETS[name](args.per_task), box, args.jobs)
+            problems = SETS[name](args.per_task)
+            if not any(p.solutions for p in problems):
+                print(f"{name:18} no labelled solutions in this set", flush=True)
+                continue
+            result = await run_set(name, problems, box, args.jobs)
             results.append(result)
             goal = f"goal >= {result['goal_pct']:g}%" if result["goal_pct"] else "no goal set"
             print(
