@@ -212,7 +212,7 @@ class Batch:
         if self.lang.get("compile"):
             return self._compile_native(self.lang["compile"])
         if self.lang["runner"] == "fork":
-            report = self.spawn({"compile_only": True}, b"")
+            report = self.spawn({"compile_only": True}, TestIO(b""))
             if report["verdict_hint"] != "ok":
                 return {"verdict": "CE", "message": "syntax check failed", "stderr": report["stderr"]}
         return None
@@ -271,15 +271,12 @@ class Batch:
             "nproc": self.nproc,
         }
 
-    def spawn(
-        self, extra: dict[str, Any], stdin: bytes, cwd: str | None = None, io: TestIO | None = None
-    ) -> dict[str, Any]:
-        """Run the program once through the fork server (in a fresh scratch dir, or in ``cwd``),
-        on ``io`` (fresh memory files by default); return raw ingredients of a verdict."""
+    def spawn(self, extra: dict[str, Any], io: TestIO, cwd: str | None = None) -> dict[str, Any]:
+        """Run the program once through the fork server, on ``io`` (in a fresh scratch dir, or in
+        ``cwd``); return raw ingredients of a verdict."""
         if self.zygote is not None and self.zygote.proc.poll() is not None:
             # A test killed it: what it left must die before the wipe, not after.
             self.retire_zygote()
-        io = io or TestIO(stdin)
         cwd_fd = self.prepare_run()
         if cwd is not None:  # (the scratch dir stays the program's HOME and TMPDIR)
             os.close(cwd_fd)
@@ -346,10 +343,8 @@ class Batch:
         if self.checker.get("protocol") == "kattis_interactive":
             return self.run_interactive(test)
         check = test.get("check")
-        stdin = test["call"] if self.spec.get("function") and check is None else test["stdin"]
-        channel = self.spec.get("function") is not None or check is not None
-        io = TestIO((stdin or "").encode("utf-8", "surrogateescape"), channel)
-        raw = self.spawn({} if check is None else {"check": check}, b"", io=io)
+        io = TestIO.of_test(test, self.spec.get("function") is not None)
+        raw = self.spawn({} if check is None else {"check": check}, io)
         outcome = verdicts.decide(raw, self.limits, self.lang.get("oom_markers", []))
         outcome["name"] = test["name"]
         answer = raw["stdout_text"]
@@ -370,7 +365,7 @@ class Batch:
         env = child_env(self.spec["work"], self.spec.get("path"))
         io = Interaction(self.checker_argv, self.spec["work"], test, env, float(self.limits["wall"]))
         try:
-            raw = self.spawn({}, b"", io=io)
+            raw = self.spawn({}, io)
             outcome = verdicts.decide(raw, self.limits, self.lang.get("oom_markers", []))
             interactive_verdict(outcome, *io.verdict())
         finally:
@@ -399,7 +394,7 @@ def run_exec(batch: Batch) -> None:
     """Repo mode: run one plain command through the fork server and report."""
     spec = batch.spec
     Path(spec["cwd"]).mkdir(parents=True, exist_ok=True)
-    raw = batch.spawn({}, b"", cwd=spec["cwd"])
+    raw = batch.spawn({}, TestIO(b""), cwd=spec["cwd"])
     collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
     batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})
 

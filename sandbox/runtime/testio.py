@@ -60,6 +60,14 @@ class TestIO:
         self.stdio = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
         self.result = os.memfd_create("result") if result else None
 
+    @classmethod
+    def of_test(cls, test: dict[str, Any], call: bool) -> TestIO:
+        """The I/O of a test of the driver's spec: a call's arguments (or the stdin) as stdin,
+        and a result channel for a call or check test."""
+        check = test.get("check") is not None
+        stdin = test["call"] if call and not check else test["stdin"]
+        return cls((stdin or "").encode("utf-8", "surrogateescape"), call or check)
+
     def begin(self) -> None:
         """Called once the sandbox is wiped for the test, just before it starts."""
 
