@@ -43,6 +43,8 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),
     ("sandbox/runtime/guard.py", "runtime/guard.py"),
+    ("sandbox/runtime/harness.py", "runtime/harness.py"),
+    ("sandbox/runtime/testio.py", "runtime/testio.py"),
 )
 DIR_FILE_CAP = 64 << 20
 """The most a directory shipped with a command (repo mode) may hold."""
@@ -98,7 +100,8 @@ def _program_files(prefix: str, program: Program) -> list[tuple[str, bytes]]:
 
 def _program_wire(root: str, prefix: str, program: Program) -> dict[str, Any]:
     lang = get_language(program.language)
-    return {"dir": f"{root}/{prefix}", "language": lang.to_wire(program.entry), "entry": program.entry}
+    language = lang.to_wire(program.entry, tuple(name for name, _ in program.files))
+    return {"dir": f"{root}/{prefix}", "language": language, "entry": program.entry}
 
 
 def check_program(program: Program) -> Language:
@@ -122,13 +125,17 @@ def test_spec(
 ) -> dict[str, Any]:
     """The driver's spec for a test batch rooted at ``root`` (an absolute path where it runs)."""
     lang = check_program(program)
+    if lang.runner != "fork" and any(test.check is not None for test in tests):
+        from sandbox.errors import InvalidRequest
+
+        raise InvalidRequest(f"check tests run Python in the program's namespace; {lang.name} has no such harness")
     spec: dict[str, Any] = {
         "mode": "tests",
         "work": root,
         "prog": f"{root}/prog",
         "entry": program.entry,
         "function": program.function,
-        "language": lang.to_wire(program.entry),
+        "language": lang.to_wire(program.entry, tuple(name for name, _ in program.files)),
         "limits": limits.to_wire(),
         "checker": checker.to_wire(),
         "tests": [test.to_wire(i) for i, test in enumerate(tests)],

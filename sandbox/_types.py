@@ -74,10 +74,12 @@ class Limits:
 class Program:
     """A candidate program: its language, its source files and which file is the entry.
 
-    ``function`` makes the program call-based: the module is run, then
-    ``function`` (``name`` or ``Class.method``; a class is instantiated with no
-    arguments) is called with each test's ``call_args`` and its result is
-    printed with ``repr``.
+    ``function`` makes the program call-based: the module is imported (run
+    under the name ``solution``, not ``__main__``, so a demo block stays quiet),
+    then ``function`` (``name`` or ``Class.method``; a class is instantiated
+    with no arguments) is called with each test's ``call_args``, and the
+    ``repr`` of its result travels on a result channel of its own: what the
+    program prints is captured output, never part of the answer.
     """
 
     language: str
@@ -113,7 +115,11 @@ class TestCase:
 
     ``expected=None`` means "run and report the output, check nothing"; that is
     how synthesized inputs are run. ``call_args`` is a Python literal of the
-    argument list (``"[1, [2, 3]]"``) for call-based programs.
+    argument list (``"[1, [2, 3]]"``) for call-based programs. ``check`` is
+    Python source (a dataset's ``check`` function and its call, asserts...)
+    run in the program's namespace after the module (Python only); the test
+    passes when it completes, as told on the result channel, whatever the
+    program prints.
     """
 
     __test__ = False  # not a pytest class
@@ -122,6 +128,7 @@ class TestCase:
     expected: str | None = None
     name: str = ""
     call_args: str | None = None
+    check: str | None = None
 
     def to_wire(self, index: int) -> dict[str, Any]:
         """The JSON form the in-container driver reads."""
@@ -130,6 +137,7 @@ class TestCase:
             "stdin": self.stdin,
             "expected": self.expected,
             "call": self.call_args,
+            "check": self.check,
         }
 
 
@@ -151,13 +159,15 @@ class CheckerSpec:
       tuples alike, floats with the tolerances); for call-based programs.
     * ``program``: a checker program, run in the sandbox with the input, the
       expected output and the actual output; ``protocol`` says how it answers.
+      With ``kattis_interactive`` it is an interactor: it runs beside the
+      program, connected to its stdin and stdout, and its verdict decides.
     """
 
     kind: CheckerKind = "tokens"
     abs_tol: float = 0.0
     rel_tol: float = 0.0
     program: Program | None = None
-    protocol: Literal["testlib", "kattis"] = "testlib"
+    protocol: Literal["testlib", "kattis", "kattis_interactive"] = "testlib"
 
     def __post_init__(self) -> None:
         if self.abs_tol < 0 or self.rel_tol < 0:
@@ -214,6 +224,14 @@ class TestOutcome:
     stderr: Capture = field(default_factory=Capture)
     message: str = ""
     output_digest: str = ""
+    result: Capture | None = None
+    """A call test's answer (the ``repr`` of the result), from the result channel; ``stdout``
+    is then only what the program printed."""
+
+    @property
+    def answer(self) -> Capture:
+        """What the checker compared: a call's result if there is one, else stdout."""
+        return self.result if self.result is not None else self.stdout
 
     @classmethod
     def from_wire(cls, data: Mapping[str, Any]) -> TestOutcome:
@@ -230,6 +248,7 @@ class TestOutcome:
             stderr=Capture.from_wire(data["stderr"]) if "stderr" in data else Capture(),
             message=str(data.get("message", "")),
             output_digest=str(data.get("digest", "")),
+            result=Capture.from_wire(data["result"]) if data.get("result") else None,
         )
 
     @classmethod

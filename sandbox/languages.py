@@ -22,12 +22,19 @@ class Language:
     runner: Literal["fork", "exec"]
     compile: tuple[str, ...] | None = None
     oom_markers: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    """File name endings of the language's sources, all compiled together (``{sources}``)."""
 
-    def to_wire(self, entry: str) -> dict[str, Any]:
-        """The JSON form the driver reads, with ``{entry}`` filled in."""
+    def to_wire(self, entry: str, files: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The JSON form the driver reads, with ``{entry}`` and ``{sources}`` filled in."""
+        sources = [entry, *(name for name in files if name != entry and name.endswith(self.sources or ("\0",)))]
 
         def fill(cmd: tuple[str, ...] | None) -> list[str] | None:
-            return None if cmd is None else [part.replace("{entry}", entry) for part in cmd]
+            if cmd is None:
+                return None
+            return [
+                out for part in cmd for out in (sources if part == "{sources}" else [part.replace("{entry}", entry)])
+            ]
 
         return {
             "name": self.name,
@@ -53,6 +60,7 @@ def languages() -> dict[str, Language]:
             runner=spec["runner"],
             compile=tuple(compile_cmd) if compile_cmd else None,
             oom_markers=tuple(spec.get("oom_markers", ())),
+            sources=tuple(spec.get("sources", ())),
         )
     return table
 

@@ -26,6 +26,7 @@ from codesolve.commands.interrupt import Interrupts
 from codesolve.errors import UsageError
 from codesolve.runs.agreement import ProblemCheck, agreement, judge_solutions
 from codesolve.runs.judging import Judgement, judge, language_name
+from codesolve.runs.timelimit import describe_time_limit, settle_time_limit
 from codesolve.tasks import FORMATS, CompetitiveProblem, load_problem, load_problems
 from sandbox import open_sandbox
 
@@ -89,10 +90,13 @@ async def _program(args: argparse.Namespace) -> int:
     if not isinstance(problem, CompetitiveProblem):
         raise UsageError(f"problem {problem.id} is a {problem.kind} task; judge takes competitive problems")
     async with open_sandbox(await sandbox_config(args)) as box:
+        problem = await settle_time_limit(problem, box)
         result = await judge(problem, code, box, args.tests, language)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2))
+        print(json.dumps({**result.to_json(), "time_limit": _time_limit_json(problem)}, indent=2))
     else:
+        if describe_time_limit(problem):
+            print(describe_time_limit(problem))
         print_judgement(result)
     return 0 if result.all_passed else 1
 
@@ -125,7 +129,11 @@ async def _solutions(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.problem}: the dataset carries no solutions to judge")
     started = time.monotonic()
     async with open_sandbox(await sandbox_config(args)) as box:
+        problems = [await settle_time_limit(p, box) for p in problems]
         checks = await judge_solutions(problems, box, args.limit, args.jobs, _progress(len(problems)))
+    if not args.json:
+        for line in filter(None, map(describe_time_limit, problems)):
+            print(line)
     seconds = time.monotonic() - started
     tally = agreement(checks)
     if args.json:
@@ -168,6 +176,10 @@ def print_agreement(path: Path, checks: list[ProblemCheck], seconds: float) -> N
         f"{path}: {total['agree']}/{tally.ran} solutions agree with their labels on "
         f"{_plural(len(checks), 'problem')} ({counts}) in {seconds:.1f}s"
     )
+
+
+def _time_limit_json(problem: CompetitiveProblem) -> dict[str, Any]:
+    return {"seconds": problem.time_limit_s, "origin": problem.time_limit_origin}
 
 
 def _plural(count: int, noun: str) -> str:

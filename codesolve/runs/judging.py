@@ -234,7 +234,7 @@ async def fill_expected(
     program = problem.program(reference.code, get_language(reference.language).name)
     cases = [TestCase(stdin=t.stdin, name=t.name, call_args=t.call_args) for t in missing]
     outcomes = await _run_retrying_faults(sandbox, program, cases, limits)
-    found = {o.name: o.stdout.text for o in outcomes if o.verdict is Verdict.AC and not o.stdout.truncated}
+    found = {o.name: o.answer.text for o in outcomes if o.verdict is Verdict.AC and not o.answer.truncated}
     groups = {t.name: t.group for t in missing}
     failures = tuple(TestRow.of(o, groups.get(o.name, "")) for o in outcomes if o.name not in found)
     filled = problem.model_copy(

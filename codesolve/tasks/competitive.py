@@ -6,7 +6,6 @@ import ast
 import hashlib
 import math
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -169,18 +168,15 @@ class CompetitiveTask:
 
 
 def check_test(problem: CompetitiveProblem, code: str, name: str) -> tuple[Program, TestCase]:
-    """A dataset ``check`` test as a program plus a test that only its completion can pass.
+    """A dataset ``check`` test: the candidate's program, and a sandbox test whose ``check``
+    is the dataset's check code and its call.
 
-    The harness reads a random token from stdin before the candidate runs and
-    prints it only after ``check`` returned, so a candidate that exits early
-    with status 0, or prints "PASSED", does not pass. (Code in the same
-    interpreter can still introspect frames; that is the limit of in-process
-    harnesses, the datasets' own included.)
+    The sandbox runs the module under a name other than ``__main__`` (as the
+    datasets' own harnesses do), then the check in its namespace; the pass
+    travels on a result channel with a per-test nonce, so neither what the
+    candidate prints nor an early exit with status 0 decides it.
     """
-    token = secrets.token_hex(16)
-    header = "import sys as _cs_sys\n_cs_token = _cs_sys.stdin.readline().strip()\n"
-    script = f"{header}{problem.check_harness(code)}\nprint(_cs_token)\n"
-    return Program.single("python", script), TestCase(name=name, stdin=token + "\n", expected=token)
+    return problem.program(code), TestCase(name=name, check=problem.check_source())
 
 
 def report_of(tests: Sequence[TestCase], outcomes: Sequence[TestOutcome], limits: Limits) -> TestReport:
@@ -221,9 +217,10 @@ def behaviour_of(outcome: TestOutcome, checker: CheckerSpec | None = None) -> Be
     """A comparable, showable behaviour of one run (float outputs compared at the checker's tolerance)."""
     if outcome.verdict is Verdict.AC:
         digest = outcome.output_digest
-        if checker is not None and checker.kind == "float" and not outcome.stdout.truncated:
-            digest = float_signature(outcome.stdout.text, max(checker.abs_tol, checker.rel_tol))
-        return Behaviour(signature=f"AC:{digest}", shown=clip(outcome.stdout.text, SHOWN_CHARS), ran_cleanly=True)
+        answer = outcome.answer
+        if checker is not None and checker.kind == "float" and not answer.truncated:
+            digest = float_signature(answer.text, max(checker.abs_tol, checker.rel_tol))
+        return Behaviour(signature=f"AC:{digest}", shown=clip(answer.text, SHOWN_CHARS), ran_cleanly=True)
     detail = f"[{outcome.verdict.value}: {outcome.message}]"
     if outcome.stderr.size:
         detail += "\n" + clip(outcome.stderr.tail or outcome.stderr.head, 400)

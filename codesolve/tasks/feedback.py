@@ -44,7 +44,7 @@ def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> st
     parts = [headline(outcome, limits)]
     shown_input = test.call_args if test.call_args is not None else test.stdin
     parts.append(f"Input:\n{clip(shown_input)}")
-    actual = outcome.stdout.text
+    actual = outcome.answer.text
     if test.expected is not None and outcome.verdict is Verdict.WA:
         if len(test.expected) + len(actual) > FIELD_CHARS * 2:
             parts.append(f"Difference (expected vs yours):\n{_diff(test.expected, actual)}")
@@ -52,6 +52,8 @@ def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> st
             parts.append(f"Expected output:\n{test.expected}\nYour output:\n{actual}")
     elif actual:
         parts.append(f"Your output:\n{clip(actual)}")
+    if outcome.result is not None and outcome.stdout.size:
+        parts.append(f"Printed (not part of the answer):\n{clip(outcome.stdout.text)}")
     if outcome.stderr.size:
         parts.append(f"Stderr (end):\n{clip(outcome.stderr.tail or outcome.stderr.head)}")
     return "\n".join(parts)

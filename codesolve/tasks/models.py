@@ -15,9 +15,10 @@ Tests come in two flavours (:attr:`TestSpec.kind`):
   expected output must first be computed by running the reference solution,
   as with EvalPlus inputs); it converts to a :class:`sandbox._types.TestCase`.
 * ``check``: "run the problem's ``check_code`` against the candidate". The
-  judge builds one script with :meth:`CompetitiveProblem.check_harness` and
-  runs it as a stdin program with no input; exit status 0 means the test
-  passed. ``check_function`` names the function to call (``check`` unless
+  judge runs the candidate's module (not as ``__main__``) with
+  :meth:`CompetitiveProblem.check_source` as the sandbox test's ``check``:
+  the test passes when the check completes, told on the sandbox's result
+  channel, whatever the candidate prints. ``check_function`` names the function to call (``check`` unless
   the candidate itself may define a ``check``, as some MBPP problems do).
   This keeps datasets' own assert-based tests (HumanEval ``check``, MBPP
   asserts, LeetCode ``check``) with their exact semantics.
@@ -70,9 +71,9 @@ class TestSpec(_Model):
         return self
 
     def to_test_case(self) -> TestCase:
-        """The sandbox form. Check tests have none: run :meth:`CompetitiveProblem.check_harness`."""
+        """The sandbox form. Check tests have none: see :meth:`CompetitiveProblem.check_source`."""
         if self.kind == "check":
-            raise ValueError(f"test {self.name!r} is a check test; run the problem's check_harness instead")
+            raise ValueError(f"test {self.name!r} is a check test; run the problem's check_source instead")
         return TestCase(stdin=self.stdin, expected=self.expected, name=self.name, call_args=self.call_args)
 
 
@@ -89,8 +90,12 @@ class CheckerConfig(_Model):
     """Source of the checker program (``kind="program"``); ``None`` there means the dataset lacks it."""
     language: str | None = None
     """Language of ``program``."""
-    protocol: Literal["testlib", "kattis"] = "testlib"
-    """How the checker program reports its verdict."""
+    entry_name: str = ""
+    """File name of ``program`` (empty: the language's conventional one)."""
+    files: dict[str, str] = Field(default_factory=dict)
+    """The checker's other files (headers, more sources), by path relative to ``program``'s folder."""
+    protocol: Literal["testlib", "kattis", "kattis_interactive"] = "testlib"
+    """How the checker program reports its verdict (``kattis_interactive``: it is an interactor)."""
     origin: str = ""
     """Where the checker program came from, or where it would be found when it is missing."""
 
@@ -114,6 +119,9 @@ class CheckerConfig(_Model):
         program = None
         if self.program is not None and self.language is not None:
             program = Program.single(self.language, self.program)
+            if self.files or self.entry_name:
+                entry = self.entry_name or program.entry
+                program = Program(self.language, ((entry, self.program), *sorted(self.files.items())), entry)
         return CheckerSpec(
             kind=self.kind, abs_tol=self.abs_tol, rel_tol=self.rel_tol, program=program, protocol=self.protocol
         )
@@ -130,6 +138,31 @@ class ReferenceSolution(_Model):
     """``reference`` and ``correct`` should pass every test; ``incorrect`` and ``buggy`` should not."""
     origin: str = ""
     """Which dataset field it came from."""
+
+
+class TimeLimitRule(_Model):
+    """problemtools' rule for a package that states no time limit: a multiple of the slowest
+    accepted submission's CPU time, rounded (see :meth:`apply`)."""
+
+    multiplier: float = Field(gt=0, allow_inf_nan=False)
+    """``limits.time_multiplier`` (legacy format, default 5) or ``ac_to_time_limit`` (2023-07, default 2)."""
+    resolution: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    """2023-07 ``limits.time_resolution``: the limit is rounded up to a multiple of it."""
+    legacy: bool = True
+    """Legacy rounding: ``max(1, int(0.5 + slowest * multiplier))`` seconds."""
+
+    def apply(self, slowest: float) -> float:
+        """The time limit for a slowest accepted run of ``slowest`` CPU seconds."""
+        exact = slowest * self.multiplier
+        if self.legacy:
+            return float(max(1, int(0.5 + exact)))
+        steps = max(1, -(-round(exact / self.resolution, 9) // 1))
+        return float(steps * self.resolution)
+
+    def describe(self) -> str:
+        """The rule in words."""
+        rounding = "rounded, at least 1 s" if self.legacy else f"rounded up to {self.resolution:g} s"
+        return f"{self.multiplier:g} x the slowest accepted submission, {rounding} (problemtools)"
 
 
 class CompetitiveProblem(_Model):
@@ -163,6 +196,10 @@ class CompetitiveProblem(_Model):
     """Tests for evaluation only. Evaluate on public and hidden tests together."""
     time_limit_s: float = Field(default=2.0, gt=0, allow_inf_nan=False)
     """CPU seconds per test."""
+    time_limit_origin: str = ""
+    """Where ``time_limit_s`` came from, when the loader knows (the judge says it)."""
+    time_limit_rule: TimeLimitRule | None = None
+    """Set when the package states no limit: the judge derives it from the accepted submissions."""
     memory_mb: int = Field(default=256, gt=0)
     """Memory limit per test."""
     checker: CheckerConfig = Field(default_factory=CheckerConfig)
@@ -236,12 +273,16 @@ class CompetitiveProblem(_Model):
         return [t.to_test_case() for t in tests if t.kind == "io"]
 
     def check_harness(self, candidate: str) -> str:
-        """The script that runs ``check_code`` against ``candidate``: exit status 0 means pass."""
+        """One script holding ``candidate`` and :meth:`check_source` (to read, or to run by hand)."""
+        return "\n\n".join(part for part in (self.prelude, candidate, self.check_source()) if part)
+
+    def check_source(self) -> str:
+        """``check_code`` and its call on the candidate: the sandbox runs it in the candidate's
+        namespace (a :class:`TestCase` ``check``), and the test passes when it completes."""
         entry = self.entry_expression
         if not self.check_code or entry is None:
             raise ValueError(f"problem {self.id!r} has no check_code or no function to check")
-        parts = [self.prelude, candidate, self.check_code, f"{self.check_function}({entry})"]
-        return "\n\n".join(part for part in parts if part) + "\n"
+        return f"{self.check_code}\n\n{self.check_function}({entry})\n"
 
     def program(self, source: str, language: str = "python") -> Program:
         """The sandbox program for a candidate ``source`` (prelude prepended for Python)."""

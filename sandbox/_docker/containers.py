@@ -224,6 +224,10 @@ def remove(container: Any) -> None:
         container.remove(force=True, v=True)
     except docker.errors.NotFound:
         pass
+    except docker.errors.APIError as exc:
+        # Someone else (another run's reaper) is removing it right now: as good as gone.
+        if "already in progress" not in str(exc):
+            raise
 
 
 def pinned_elsewhere(client: Any, run_id: str) -> dict[int, int]:
@@ -245,7 +249,8 @@ def reap(client: Any, everything: bool = False, run_id: str | None = None) -> in
     """Remove labelled containers that are stale (or all of them, or one run's); return the count."""
     filters = {"label": [LABEL] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])}
     removed = 0
-    # ignore_removed: another run may remove one of its containers between the list and the inspect.
+    # The SDK inspects each listed container: one removed meanwhile (by its own run, or
+    # another reaper) is already reaped, not an error (``ignore_removed``).
     for container in client.containers.list(all=True, filters=filters, ignore_removed=True):
         if everything or run_id or is_stale(container.labels):
             remove(container)

@@ -28,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.forkserver import Zygote, child_env
-from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, wipe_except, write_all
+from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, wipe_except
+from sandbox.runtime.harness import read_record
 from sandbox.runtime.ipc import IpcSweeper
 from sandbox.runtime.procs import kill_descendants, restore_sched, sched_state
 from sandbox.runtime.teardown import end_of_batch, kill_all_but_us
+from sandbox.runtime.testio import Interaction, TestIO, interactive_verdict
 from sandbox.runtime.zygote import all_rlimits
 
 # all_rlimits: the agent (which holds this module, not the zygote's) compares its limits with it.
@@ -59,29 +61,6 @@ def user_nproc_limit(procs: int) -> int:
         except OSError:
             continue
     return running + procs
-
-
-def memfd_with(data: bytes, name: str) -> int:
-    """A memory file holding ``data``, positioned at its start."""
-    fd = os.memfd_create(name)
-    write_all(fd, data)
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
-
-
-def read_fd(fd: int, limit: int) -> tuple[bytes, int]:
-    """Up to ``limit`` bytes from the start of ``fd``, and its full size."""
-    size = os.fstat(fd).st_size
-    os.lseek(fd, 0, os.SEEK_SET)
-    chunks: list[bytes] = []
-    left = min(size, limit)
-    while left > 0:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks), size
 
 
 class Batch:
@@ -246,7 +225,7 @@ class Batch:
         if self.lang.get("compile"):
             return self._compile_native(self.lang["compile"])
         if self.lang["runner"] == "fork":
-            report = self.spawn({"compile_only": True}, b"")
+            report = self.spawn({"compile_only": True}, TestIO(b""))
             if report["verdict_hint"] != "ok":
                 return {"verdict": "CE", "message": "syntax check failed", "stderr": report["stderr"]}
         return None
@@ -305,9 +284,9 @@ class Batch:
             "nproc": self.nproc,
         }
 
-    def spawn(self, extra: dict[str, Any], stdin: bytes, cwd: str | None = None) -> dict[str, Any]:
-        """Run the program once through the fork server (in a fresh scratch dir, or in ``cwd``);
-        return raw ingredients of a verdict."""
+    def spawn(self, extra: dict[str, Any], io: TestIO, cwd: str | None = None) -> dict[str, Any]:
+        """Run the program once through the fork server, on ``io`` (in a fresh scratch dir, or in
+        ``cwd``); return raw ingredients of a verdict."""
         if self.zygote is not None and self.zygote.proc.poll() is not None:
             # A test killed it: what it left must die before the wipe, not after.
             self.retire_zygote()
@@ -315,17 +294,17 @@ class Batch:
         if cwd is not None:  # (the scratch dir stays the program's HOME and TMPDIR)
             os.close(cwd_fd)
             cwd_fd = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        fds = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr"), cwd_fd]
         # The counter as the last test left it, unless something of ours ran since (a checker).
         oom_before = self.oom_seen if self.oom_seen is not None else self.oom.read()
-        request = dict(extra)  # empty for a plain test: sent as a bare RUN
+        request = {**extra, "nonce": io.nonce} if io.nonce else dict(extra)  # {}: sent as a bare RUN
         try:
-            report, why = self.run_with_retry(request, fds)
-            stdout, out_size = read_fd(fds[1], int(self.limits["output"]) + 1)
-            stderr_raw, _ = read_fd(fds[2], int(self.limits["output"]) + 1)
+            io.begin()
+            report, why = self.run_with_retry(request, io.fds(cwd_fd))
+            stdout, out_size, stderr_raw, result = io.collect(int(self.limits["output"]) + 1)
         finally:
-            for fd in fds:
-                os.close(fd)
+            os.close(cwd_fd)
+            if not isinstance(io, Interaction):
+                io.close()  # (an interaction is closed by its caller, once the interactor is done)
         self.oom_seen = self.oom.read()
         oom = self.oom_seen > oom_before
         if report is None:
@@ -337,7 +316,7 @@ class Batch:
             self.retire_zygote()  # a test changed its limits: the next one gets a new fork server
         if self.ipc is not None:
             self.ipc.sweep()  # last: every process of the test is dead (a removed segment goes at once)
-        return verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits)
+        return {**verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, self.limits), "result": result}
 
     def run_with_retry(self, request: dict[str, Any], fds: list[int]) -> tuple[dict[str, Any] | None, str]:
         """Hand one run to the fork server; if it was already gone (a previous test killed it
@@ -381,19 +360,38 @@ class Batch:
 
     def run_test(self, test: dict[str, Any]) -> dict[str, Any]:
         """Run one test and decide its verdict."""
-        stdin = test["call"] if self.spec.get("function") else test["stdin"]
-        raw = self.spawn({}, (stdin or "").encode("utf-8", "surrogateescape"))
+        if self.checker.get("protocol") == "kattis_interactive":
+            return self.run_interactive(test)
+        check = test.get("check")
+        io = TestIO.of_test(test, self.spec.get("function") is not None)
+        raw = self.spawn({} if check is None else {"check": check}, io)
         outcome = verdicts.decide(raw, self.limits, self.lang.get("oom_markers", []))
         outcome["name"] = test["name"]
-        if outcome["verdict"] == "AC" and test.get("expected") is not None:
+        answer = raw["stdout_text"]
+        if raw["result"] is not None:  # a call's answer or a check's pass: on the result channel
+            answer = verdicts.settle_result(outcome, *read_record(raw["result"], io.nonce), check is not None)
+        if outcome["verdict"] == "AC" and test.get("expected") is not None and check is None:
             try:
-                ok, message = self.check(test, raw["stdout_text"])
+                ok, message = self.check(test, answer)
                 outcome["verdict"], outcome["message"] = ("AC" if ok else "WA"), message
             except custom_checker.CheckerFault as exc:
                 outcome["verdict"], outcome["message"] = "SE", str(exc)
-        elif outcome["verdict"] == "AC":
+        elif outcome["verdict"] == "AC" and not outcome["message"]:
             outcome["message"] = "ran; nothing to check"
         return outcome
+
+    def run_interactive(self, test: dict[str, Any]) -> dict[str, Any]:
+        """One test against the problem's interactor (see :class:`Interaction`)."""
+        env = child_env(self.spec["work"], self.spec.get("path"))
+        io = Interaction(self.checker_argv, self.spec["work"], test, env, float(self.limits["wall"]))
+        try:
+            raw = self.spawn({}, io)
+            outcome = verdicts.decide(raw, self.limits, self.lang.get("oom_markers", []))
+            interactive_verdict(outcome, *io.verdict())
+        finally:
+            io.close()
+        self.oom_seen = None  # the interactor ran beside the program
+        return {**outcome, "name": test["name"]}
 
     def check(self, test: dict[str, Any], actual: str) -> tuple[bool, str]:
         """Apply the batch's checker to one output."""
@@ -416,7 +414,7 @@ def run_exec(batch: Batch) -> None:
     """Repo mode: run one plain command through the fork server and report."""
     spec = batch.spec
     Path(spec["cwd"]).mkdir(parents=True, exist_ok=True)
-    raw = batch.spawn({}, b"", cwd=spec["cwd"])
+    raw = batch.spawn({}, TestIO(b""), cwd=spec["cwd"])
     collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
     batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})
 

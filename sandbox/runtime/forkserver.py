@@ -26,6 +26,8 @@ ZYGOTE_SOURCE = "".join(
 )
 """Read once, at start-up, before any candidate code runs: the process-tree helpers, then the
 fork server (one script, so that it imports nothing from disk)."""
+HARNESS_SOURCE = Path(__file__).with_name("harness.py").read_text()
+"""How a test child runs Python (:mod:`sandbox.runtime.harness`), read with the fork server's source."""
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ZYGOTE_GRACE_S = 10.0
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
@@ -57,7 +59,7 @@ class Zygote:
         # From the source read when the driver started, never from disk again (a
         # test could have rewritten the file), in isolated mode so that nothing
         # in the program's directory can shadow a module the fork server imports.
-        argv = [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno())]
+        argv = [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno()), HARNESS_SOURCE]
         if isolate_net:
             argv.append("--isolate-net")
         # The fork server's stdout must not be ours: a test child could open

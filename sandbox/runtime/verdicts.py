@@ -144,6 +144,24 @@ def decide(raw: dict[str, Any], limits: dict[str, Any], oom_markers: list[str]) 
     return outcome
 
 
+def settle_result(outcome: dict[str, Any], answer: str | None, why: str, check: bool) -> str:
+    """Put what a call or check test's result channel held into its outcome; return the text
+    the checker compares (the call's ``repr``). No record at all means the call or check
+    never finished (RE); a record the harness did not write alone is the program's (WA)."""
+    if outcome["verdict"] != "AC":
+        return ""
+    if answer is None:
+        outcome["verdict"], outcome["message"] = ("RE" if why.startswith("no result") else "WA"), why
+        return ""
+    from sandbox import checkers
+
+    outcome["result"] = capture(answer.encode("utf-8", "surrogateescape"))
+    outcome["digest"] = checkers.output_digest(answer)
+    if check:
+        outcome["message"] = "check passed"
+    return answer
+
+
 def _failure(raw: dict[str, Any], oom_markers: list[str]) -> tuple[str, str]:
     tail = (raw["stderr"]["tail"] or raw["stderr"]["head"]).strip().splitlines()[-1:] or [""]
     if any(marker in tail[0] for marker in oom_markers):

@@ -24,7 +24,6 @@ subreaper, so orphans of the test come back to it and can be found.
 from __future__ import annotations
 
 import _socket
-import builtins
 import ctypes
 import errno
 import gc
@@ -132,34 +131,15 @@ def _apply_limits(plan: list[tuple[int, tuple[int, int]]]) -> None:
 
 _COMPILED: dict[str, types.CodeType] = {}
 """Code objects compiled once in the fork server after a child's syntax check succeeded."""
+_HARNESS: Any = None
+"""How a test child runs Python (:mod:`sandbox.runtime.harness`, loaded from source at start-up)."""
 
 
-def load_code(entry: str) -> types.CodeType:
-    """Compile the entry file under its bare name.
-
-    A relative file name keeps tracebacks the same from batch to batch (and so
-    keeps debug prompts, and their cache keys, reproducible).
-    """
-    with open(entry, encoding="utf-8") as fh:
-        return compile(fh.read(), os.path.basename(entry), "exec")
-
-
-def _run_python(entry: str, function: str | None, compile_only: bool) -> int:
-    """Run the program in this (forked, limited) process the way ``python3 entry`` would."""
-    assert _STDIO is not None, "a test runs only after setup"
-    sys.stdin, sys.stdout, sys.stderr = _STDIO
-    sys.argv = [entry]
-    sys.path[0] = _HOME
-    try:
-        return _execute(entry, function, compile_only)
-    finally:
-        # The caller leaves with os._exit, which flushes nothing: without this a
-        # traceback (or output printed before a crash) would be lost.
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:
-                pass  # e.g. past the output limit: the verdict says so
+def load_harness(source: str) -> Any:
+    """The harness as a module of its own, compiled from the source the driver read at start-up."""
+    module = types.ModuleType("_sandbox_harness")
+    exec(compile(source, "<sandbox harness>", "exec"), module.__dict__)
+    return module
 
 
 def stdio() -> tuple[IO[str], IO[str], IO[str]]:
@@ -169,79 +149,6 @@ def stdio() -> tuple[IO[str], IO[str], IO[str]]:
         open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False),
         open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False),
     )
-
-
-def _execute(entry: str, function: str | None, compile_only: bool) -> int:
-    try:
-        code = _COMPILED.get(entry) or load_code(entry)
-        if compile_only:
-            return 0
-        module = types.ModuleType("__main__")
-        module.__file__ = entry
-        module.__dict__["__builtins__"] = builtins
-        sys.modules["__main__"] = module
-        exec(code, module.__dict__)
-        if function is not None:
-            _call(module, function)
-        return 0
-    except SystemExit as exc:
-        return _exit_code(exc)
-    except BaseException as exc:
-        # Show the program's frames only, as `python3 main.py` would, with the
-        # interpreter's own (C) printer: the traceback module would have to be
-        # imported, here or in the fork server.
-        tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename == _execute.__code__.co_filename:
-            tb = tb.tb_next
-        sys.__excepthook__(type(exc), exc.with_traceback(tb), tb)
-        return 1
-
-
-def _call(module: types.ModuleType, function: str) -> None:
-    import ast
-
-    target: Any = module
-    head, _, method = function.partition(".")
-    target = getattr(target, head)
-    if method:
-        target = getattr(target(), method)
-    args = ast.literal_eval(sys.stdin.read())
-    # What the function prints must not corrupt its answer: send it to stderr.
-    real_stdout, sys.stdout = sys.stdout, sys.stderr
-    try:
-        result = target(*args)
-    finally:
-        sys.stdout = real_stdout
-    print(repr(plain(result)))
-
-
-def plain(value: Any, depth: int = 0) -> Any:
-    """Mapping and sequence subclasses (Counter, defaultdict, deque…) as plain literals.
-
-    Their own ``repr`` is not a Python literal, so a result that ``==`` the
-    expected dict or list would otherwise fail the value checker.
-    """
-    import collections
-
-    if depth > 200:
-        return value
-    if isinstance(value, dict):
-        return {k: plain(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, collections.deque) or type(value) is list:
-        return [plain(v, depth + 1) for v in value]
-    if type(value) is tuple:
-        return tuple(plain(v, depth + 1) for v in value)
-    return value
-
-
-def _exit_code(exc: SystemExit) -> int:
-    code = exc.code
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    print(code, file=sys.stderr)
-    return 1
 
 
 def _child(req: dict[str, Any], fds: list[int]) -> None:
@@ -254,7 +161,11 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         os.dup2(fds[0], 0)
         os.dup2(fds[1], 1)
         os.dup2(fds[2], 2)
-        os.closerange(3, 65536)
+        channel = _HARNESS.RESULT_FD
+        if len(fds) > 4:  # the result channel of a call or check test, never inherited by an exec
+            os.dup2(fds[4], channel, inheritable=False)
+        os.closerange(3, channel)
+        os.closerange(channel + 1, 65536)
         if _PRIVATE_IPC[0] and _LIBC.unshare(_PRIVATE_IPC[0]) != 0:
             raise OSError(ctypes.get_errno(), "no IPC namespace of its own")
         # Only now, with nothing of ours left open (the socket to the driver went
@@ -269,7 +180,7 @@ def _child(req: dict[str, Any], fds: list[int]) -> None:
         _apply_limits(_OWN_LIMITS)
         _signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)
         if req["runner"] == "fork":
-            os._exit(_run_python(req["entry"], req.get("function"), req.get("compile_only", False)))
+            os._exit(_HARNESS.run(req, _STDIO, _HOME, _COMPILED.get(req["entry"])))
         argv = req["argv"]
         os.execvpe(argv[0], argv, req["env"])
     except BaseException as exc:
@@ -364,7 +275,7 @@ def _reap_test(pid: int, req: dict[str, Any]) -> dict[str, Any]:
     if req.get("compile_only") and status == 0:
         # The syntax check passed in a limited child: compiling here is now safe,
         # and every later child starts from the ready code object.
-        _COMPILED[req["entry"]] = load_code(req["entry"])
+        _COMPILED[req["entry"]] = _HARNESS.load_code(req["entry"])
     return {
         "exited": os.WIFEXITED(status),
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -458,8 +369,10 @@ def warm(names: list[str]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Entry point: ``zygote.py FD [--isolate-net]``; a ``setup`` message then gives it its batch."""
+    """Entry point: ``zygote.py FD HARNESS_SOURCE [--isolate-net]``; a ``setup`` message then gives it its batch."""
+    global _HARNESS
     sock = _socket.socket(fileno=int(argv[1]))
+    _HARNESS = load_harness(argv[2])
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     watch_children()

@@ -114,8 +114,8 @@ async def test_judge_sees_real_outputs_and_picks_the_right_one(
     assert len(judge) == 2  # one comparison, both orderings
     shown = judge[0].messages[-1].content
     assert "[[5, 5, 3]]" in shown
-    assert "```\n3\n\n```" in shown
-    assert "```\n5\n\n```" in shown
+    assert "```\n3\n```" in shown  # the returned value, from the result channel
+    assert "```\n5\n```" in shown
     assert solution.judge_calls == 3
 
 

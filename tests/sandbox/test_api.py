@@ -89,6 +89,18 @@ def test_bad_programs_are_refused() -> None:
         CheckerSpec(kind="program")
 
 
+def test_check_tests_need_the_python_harness() -> None:
+    from sandbox._bundle import test_spec
+
+    cpp = Program.single("cpp", "int main(){}")
+    with pytest.raises(InvalidRequest, match="check tests run Python"):
+        test_spec("/w", cpp, [TestCase(check="assert True")], Limits(), CheckerSpec(), False, {})
+    spec = test_spec(
+        "/w", Program.single("python", ""), [TestCase(check="assert True")], Limits(), CheckerSpec(), False, {}
+    )
+    assert spec["tests"][0]["check"] == "assert True"
+
+
 def test_only_program_verdicts_blame_the_program() -> None:
     assert {v for v in Verdict if v.is_program_fault} == {
         Verdict.WA,

@@ -36,6 +36,7 @@ class Expect:
 
     message_contains: str | None = None
     stdout_contains: str | None = None
+    stdout_lacks: str | None = None
     stderr_contains: str | None = None
     stdout_truncated: bool | None = None
     stderr_truncated: bool | None = None
@@ -76,6 +77,8 @@ class Expect:
             need(self.message_contains in outcome.message, f"message lacks {self.message_contains!r}")
         if self.stdout_contains is not None:
             need(self.stdout_contains in outcome.stdout.text, f"stdout lacks {self.stdout_contains!r}")
+        if self.stdout_lacks is not None:
+            need(self.stdout_lacks not in outcome.stdout.text, f"stdout holds {self.stdout_lacks!r}")
         if self.stderr_contains is not None:
             need(self.stderr_contains in outcome.stderr.text, f"stderr lacks {self.stderr_contains!r}")
         if self.stdout_truncated is not None:
@@ -180,7 +183,8 @@ def _tests(raw: Sequence[Any], verdict: str | None, where: str) -> tuple[GoldenT
         if wanted is None:
             raise ValueError(f"{where} test {index}: no verdict for this test or its case")
         stdin = str(spec.get("stdin", ""))
-        case = TestCase(stdin=stdin, expected=expected, name=f"t{index}", call_args=spec.get("call"))
+        check = spec.get("check")
+        case = TestCase(stdin=stdin, expected=expected, name=f"t{index}", call_args=spec.get("call"), check=check)
         out.append(GoldenTest(case=case, verdict=Verdict(wanted)))
     return tuple(out)
 

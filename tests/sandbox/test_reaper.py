@@ -7,12 +7,17 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from typing import Any
 
+import docker
+import docker.errors
 import pytest
 
-from sandbox._docker.containers import LABEL_EXPIRES, LABEL_OWNER, is_stale, reap
+from sandbox._docker.containers import LABEL, LABEL_EXPIRES, LABEL_OWNER, LABEL_RUN, is_stale, owner, reap
 from sandbox._docker.engine import connect
+from sandbox.image.recipe import image_tag
 
 ORCHESTRATOR = textwrap.dedent(
     """
@@ -82,3 +87,71 @@ def test_stale_rules() -> None:
     dead.wait()
     assert is_stale({**fresh, LABEL_OWNER: f"{os.uname().nodename}:{dead.pid}"}, now)
     assert not is_stale({**fresh, LABEL_OWNER: f"another-host:{dead.pid}"}, now)
+
+
+def _stale_containers(client: Any, count: int, run_id: str) -> list[Any]:
+    """Created (never started) containers whose labels say they expired long ago."""
+    labels = {LABEL: "1", LABEL_RUN: run_id, LABEL_EXPIRES: "0", LABEL_OWNER: owner()}
+    return [client.containers.create(image_tag(), ["true"], labels=labels) for _ in range(count)]
+
+
+class _RemovingApi(docker.APIClient):  # type: ignore[misc]
+    """The real API client, but the first container listing is followed at once by a real
+    removal of one listed container: the interleaving that crashed the start-up reaper."""
+
+    victims: list[str]
+
+    def containers(self, *args: Any, **kwargs: Any) -> Any:
+        listed = super().containers(*args, **kwargs)
+        while self.victims:
+            self.remove_container(self.victims.pop(), force=True)
+        return listed
+
+
+@pytest.mark.timeout(120)
+def test_container_removed_between_list_and_inspect_counts_as_reaped(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    run_id = f"vanish{os.getpid()}"
+    client = connect(30)
+    made = _stale_containers(client, 3, run_id)
+    try:
+        racing = docker.DockerClient.__new__(docker.DockerClient)
+        racing.api = _RemovingApi(**docker.utils.kwargs_from_env(), timeout=30)
+        racing.api.victims = [made[1].id]
+        removed = reap(racing, run_id=run_id)
+        assert removed == 2, "the vanished container is neither an error nor counted twice"
+        assert _run_containers(run_id) == []
+    finally:
+        reap(client, run_id=run_id)
+
+
+@pytest.mark.timeout(180)
+def test_reaper_races_concurrent_removals(docker_available: bool) -> None:
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    run_id = f"race{os.getpid()}"
+    client = connect(30)
+    try:
+        for _ in range(3):
+            made = _stale_containers(client, 6, run_id)
+            errors: list[BaseException] = []
+
+            def remove_all(targets: list[Any] = made, errors: list[BaseException] = errors) -> None:
+                for container in targets:
+                    try:
+                        container.remove(force=True)
+                    except docker.errors.NotFound:
+                        pass
+                    except BaseException as exc:  # recorded, then asserted on
+                        errors.append(exc)
+
+            remover = threading.Thread(target=remove_all)
+            remover.start()
+            reap(connect(30), run_id=run_id)  # raises nothing, whatever vanishes meanwhile
+            remover.join(60)
+            assert not [e for e in errors if "already in progress" not in str(e)]
+            reap(client, run_id=run_id)
+            assert _run_containers(run_id) == []
+    finally:
+        reap(client, run_id=run_id)

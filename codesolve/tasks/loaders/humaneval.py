@@ -6,7 +6,7 @@ Representation (shared with :mod:`.evalplus`):
   examples (``>>>`` and arrow forms; the rest are counted in
   ``unparsed_examples``), MBPP's first assert;
 * hidden tests: one test of kind ``check`` that runs the dataset's own assert
-  code through :meth:`CompetitiveProblem.check_harness`: HumanEval's
+  code (:meth:`CompetitiveProblem.check_source`) in the candidate's namespace: HumanEval's
   ``check(candidate)``, and MBPP's asserts wrapped into a ``check`` function;
 * the canonical solution is kept as a ``reference`` solution.
 """

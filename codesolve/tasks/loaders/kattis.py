@@ -2,16 +2,13 @@
 
 * ``data/sample/*.in`` with ``.ans`` → public tests; ``data/secret/**/*.in``
   with ``.ans`` → hidden tests (sorted by path).
-* Time limit: ``limits.time_limit`` (2023 format), else a ``.timelimit``
-  file, else 2 s. Memory: ``limits.memory`` in MiB, else 2048 (the spec's default).
+* Time limit, memory, validators, interactive problems and submissions:
+  see :mod:`codesolve.tasks.loaders.kattis_judge` (problemtools' rules).
+  Memory: ``limits.memory`` in MiB, else 2048 (the spec's default).
 * ``validation: default`` compares tokens (the spec's default is
   case-insensitive, ours stays strict); ``validator_flags`` with
   ``float_tolerance``, ``float_absolute_tolerance`` or
   ``float_relative_tolerance`` selects the float checker.
-* ``validation: custom`` uses the one source file under
-  ``output_validators/<name>/`` (Python or C++) with the Kattis protocol;
-  anything else leaves the checker missing (``checker_missing``).
-  Interactive problems are refused.
 
 Every file is read through :class:`._package.Package`: a regular file whose
 resolved path lies inside the package (links within the package are fine,
@@ -27,7 +24,7 @@ from typing import Any
 import yaml
 
 from codesolve.errors import ProblemFormatError
-from codesolve.tasks.loaders import _yaml
+from codesolve.tasks.loaders import _yaml, kattis_judge
 from codesolve.tasks.loaders._io import FieldError, format_errors, yaml_reason
 from codesolve.tasks.loaders._limits import excerpt, one_line
 from codesolve.tasks.loaders._package import Package
@@ -35,7 +32,6 @@ from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, TestSpec
 
 NAME = "kattis"
 _STATEMENTS = ("problem.en.md", "problem.md", "problem.en.tex", "problem.tex")
-_VALIDATOR_LANGUAGES = {".py": "python", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp"}
 _FLOAT_FLAGS = {"float_tolerance", "float_absolute_tolerance", "float_relative_tolerance"}
 
 
@@ -82,20 +78,11 @@ def _number(config: Mapping[str, Any], key: str, field: str, default: float) -> 
     return float(value)
 
 
-def _limits(pkg: Package, config: Mapping[str, Any]) -> tuple[float, int]:
+def _memory(config: Mapping[str, Any]) -> int:
     limits = config.get("limits", {}) or {}
     if not isinstance(limits, Mapping):
         raise FieldError("limits", "expected a mapping")
-    default_time = 2.0
-    if pkg.kind(".timelimit") not in ("missing", "dir"):
-        words = _read(".timelimit", pkg)[:100].split()
-        try:
-            default_time = float(words[0])
-        except (ValueError, IndexError):
-            raise FieldError(".timelimit", "not a number") from None
-    time_limit = _number(limits, "time_limit", "limits.time_limit", default_time)
-    memory = _number(limits, "memory", "limits.memory", 2048)
-    return time_limit, int(memory)
+    return int(_number(limits, "memory", "limits.memory", 2048))
 
 
 def _float_checker(flags: str) -> CheckerConfig:
@@ -113,26 +100,13 @@ def _float_checker(flags: str) -> CheckerConfig:
     return CheckerConfig(kind="float", abs_tol=abs_tol, rel_tol=rel_tol)
 
 
-def _custom_checker(pkg: Package) -> CheckerConfig:
-    dirs = pkg.dirs("output_validators")
-    files = pkg.files(dirs[0]) if len(dirs) == 1 else []
-    if len(files) == 1 and files[0].suffix in _VALIDATOR_LANGUAGES:
-        origin = files[0].as_posix()
-        language = _VALIDATOR_LANGUAGES[files[0].suffix]
-        return CheckerConfig(
-            kind="program", program=_read(files[0], pkg), language=language, protocol="kattis", origin=origin
-        )
-    return CheckerConfig(kind="program", protocol="kattis", origin="output_validators/ (not usable as one source file)")
-
-
 def _checker(pkg: Package, config: Mapping[str, Any]) -> CheckerConfig:
     validation = config.get("validation", "default")
     if not isinstance(validation, str):
         raise FieldError("validation", f"expected a string, got {type(validation).__name__}")
-    if "interactive" in validation:
-        raise FieldError("validation", "interactive problems are not supported")
-    if validation.startswith("custom"):
-        return _custom_checker(pkg)
+    interactive = kattis_judge.is_interactive(pkg, config)
+    if interactive or validation.startswith("custom"):
+        return kattis_judge.validator(pkg, interactive)
     if validation != "default":
         raise FieldError("validation", f"unknown validation {excerpt(validation)}")
     flags = config.get("validator_flags", "") or ""
@@ -170,7 +144,7 @@ def load_package(package: Path) -> list[tuple[str, CompetitiveProblem]]:
     config = _config(pkg)
     pid = Path(pkg.root).name
     with format_errors(str(package / "problem.yaml"), pid):
-        time_limit, memory = _limits(pkg, config)
+        time_limit, time_origin, time_rule = kattis_judge.time_limit(pkg, config)
         problem = CompetitiveProblem(
             id=pid,
             title=_title(config, pid),
@@ -178,8 +152,11 @@ def load_package(package: Path) -> list[tuple[str, CompetitiveProblem]]:
             public_tests=_tests(pkg, "sample"),
             hidden_tests=_tests(pkg, "secret"),
             time_limit_s=time_limit,
-            memory_mb=memory,
+            time_limit_origin=time_origin,
+            time_limit_rule=time_rule,
+            memory_mb=_memory(config),
             checker=_checker(pkg, config),
+            solutions=kattis_judge.submissions(pkg),
             source=_scalar_text(config.get("source", "") or f"Kattis package {pid}", "source"),
             licence=_scalar_text(config.get("license", "") or "", "license"),
         )

@@ -1,0 +1,13 @@
+#include <iostream>
+#include <string>
+
+int main() {
+    int lo = 1, hi = 1000;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        std::cout << mid << std::endl;
+        std::string reply;
+        if (!(std::cin >> reply) || reply == "=") break;
+        if (reply == "<") hi = mid - 1; else lo = mid + 1;
+    }
+}

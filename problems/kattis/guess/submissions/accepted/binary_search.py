@@ -1,0 +1,13 @@
+import sys
+
+lo, hi = 1, 1000
+while lo <= hi:
+    mid = (lo + hi) // 2
+    print(mid, flush=True)
+    reply = sys.stdin.readline().strip()
+    if reply == "=":
+        break
+    if reply == "<":
+        hi = mid - 1
+    else:
+        lo = mid + 1

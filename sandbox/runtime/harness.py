@@ -1,0 +1,168 @@
+"""How a forked test child runs Python: as a script, a call, or a check. Standard library only.
+
+The fork server (:mod:`sandbox.runtime.zygote`) loads this from source at
+start-up (it imports nothing from disk once candidates run). Three modes:
+
+* **script**: the program runs as ``__main__``, as ``python3 main.py`` would.
+* **call** (``function`` set): the call arguments are read from stdin first,
+  then stdin is left empty; the module runs under the name ``solution`` (so an
+  ``if __name__ == "__main__":`` demo block stays quiet and cannot read the
+  test's input, as in the reference harnesses, which import or ``exec`` it);
+  then the function is called and the ``repr`` of its result is the answer.
+* **check** (``check`` source set): the module runs under the name ``solution``,
+  then the check source runs in its namespace; completing is passing.
+
+The answer (a call's result, a check's completion) travels on the **result
+channel**, a descriptor of its own (:data:`RESULT_FD`), never on stdout: what
+the program prints is captured output, shown in feedback, never mixed into the
+answer. Each record carries the test's nonce, which only this harness holds
+(it is not in the program's namespace), so a program that writes the channel
+on purpose, or exits early, cannot forge a pass (code in the same interpreter
+could still dig the nonce out of the harness's frames: that is the limit of an
+in-process harness, the datasets' own included).
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+import types
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+RESULT_FD = 200
+"""Where the result channel sits in a test child: far above the descriptors a program opens."""
+MODULE_NAME = "solution"
+"""The program's module name in call and check mode (anything but ``__main__``)."""
+
+
+def run(req: dict[str, Any], stdio: tuple[IO[str], IO[str], IO[str]], home: str, code: types.CodeType | None) -> int:
+    """Run the test ``req`` describes in this (forked, limited) process; the exit status."""
+    nonce = str(req.pop("nonce", ""))  # kept here only, out of the program's reach by name
+    entry = req["entry"]
+    sys.stdin, sys.stdout, sys.stderr = stdio
+    sys.argv = [entry]
+    sys.path[0] = home
+    try:
+        return _execute(req, nonce, code)
+    finally:
+        # The caller leaves with os._exit, which flushes nothing: without this a
+        # traceback (or output printed before a crash) would be lost.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:
+                pass  # e.g. past the output limit: the verdict says so
+
+
+def load_code(entry: str) -> types.CodeType:
+    """Compile the entry file under its bare name (tracebacks, hence debug prompts, stay stable)."""
+    with open(entry, encoding="utf-8") as fh:
+        return compile(fh.read(), os.path.basename(entry), "exec")
+
+
+def _execute(req: dict[str, Any], nonce: str, code: types.CodeType | None) -> int:
+    entry, function, check = req["entry"], req.get("function"), req.get("check")
+    try:
+        code = code or load_code(entry)
+        if req.get("compile_only"):
+            return 0
+        args = _take_call_args() if function is not None and check is None else []
+        module = types.ModuleType(MODULE_NAME if function is not None or check is not None else "__main__")
+        module.__file__ = entry
+        module.__dict__["__builtins__"] = builtins
+        sys.modules[module.__name__] = module
+        exec(code, module.__dict__)
+        if check is not None:
+            exec(compile(check, "<check>", "exec"), module.__dict__)
+            _deliver(nonce, "pass")
+        elif function is not None:
+            _deliver(nonce, repr(plain(_target(module, function)(*args))))
+        return 0
+    except SystemExit as exc:
+        return _exit_code(exc)
+    except BaseException as exc:
+        # Show the program's frames only, as `python3 main.py` would, with the
+        # interpreter's own (C) printer: the traceback module is not imported here.
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == _execute.__code__.co_filename:
+            tb = tb.tb_next
+        sys.__excepthook__(type(exc), exc.with_traceback(tb), tb)
+        return 1
+
+
+def _take_call_args() -> Any:
+    """The call arguments, read before any program code runs; stdin is then left empty,
+    so module-level code (a demo block, a stray ``input()``) finds nothing to read."""
+    import ast
+
+    text = sys.stdin.read()
+    empty, writer = os.pipe()
+    os.close(writer)
+    os.dup2(empty, 0)
+    os.close(empty)
+    return ast.literal_eval(text)
+
+
+def _target(module: types.ModuleType, function: str) -> Any:
+    head, _, method = function.partition(".")
+    target: Any = getattr(module, head)
+    return getattr(target(), method) if method else target
+
+
+def _deliver(nonce: str, answer: str) -> None:
+    """One record on the result channel: ``<nonce> <length>\\n<answer>``."""
+    body = answer.encode("utf-8", "surrogateescape")
+    data = f"{nonce} {len(body)}\n".encode() + body
+    while data:
+        data = data[os.write(RESULT_FD, data) :]
+
+
+def plain(value: Any, depth: int = 0) -> Any:
+    """Mapping and sequence subclasses (Counter, defaultdict, deque…) as plain literals.
+
+    Their own ``repr`` is not a Python literal, so a result that ``==`` the
+    expected dict or list would otherwise fail the value checker.
+    """
+    import collections
+
+    if depth > 200:
+        return value
+    if isinstance(value, dict):
+        return {k: plain(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, collections.deque) or type(value) is list:
+        return [plain(v, depth + 1) for v in value]
+    if type(value) is tuple:
+        return tuple(plain(v, depth + 1) for v in value)
+    return value
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def read_record(data: bytes, nonce: str) -> tuple[str | None, str]:
+    """The answer in a result channel's bytes, or ``(None, why)`` when there is no genuine one.
+
+    Used by the driver: exactly one record, with this test's nonce and the
+    length it announces, and nothing else (a program that wrote the channel
+    itself, before or after the harness, spoils it).
+    """
+    if not data:
+        return None, "no result: the program exited before the call or check finished"
+    head, newline, body = data.partition(b"\n")
+    parts = head.split(b" ")
+    if not newline or len(parts) != 2 or parts[0] != nonce.encode() or not parts[1].isdigit():
+        return None, "the result channel holds something the harness did not write (the program wrote to it)"
+    if int(parts[1]) != len(body):
+        return None, "the result channel holds more than the harness wrote (the program wrote to it)"
+    return body.decode("utf-8", "surrogateescape"), ""

@@ -1,0 +1,195 @@
+"""The descriptors one test runs with, and what is read back from them. Standard library only.
+
+* :class:`TestIO`: fresh memory files for stdin, stdout and stderr, plus, for
+  call and check tests, the **result channel** (see :mod:`sandbox.runtime.harness`).
+* :class:`Interaction`: an interactive test. The program's stdin and stdout are
+  pipes to an **interactor** (Kattis protocol: ``interactor INPUT ANSWER
+  FEEDBACK_DIR``, exit 42 accepts, 43 rejects), started by the driver once the
+  sandbox is wiped for the test and before the program starts. The fork server
+  times the program alone; the interactor has a wall limit of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sandbox.runtime.guard import write_all
+
+INTERACTOR_GRACE_S = 10.0
+"""How long the interactor may take to finish once the program is done."""
+
+
+def memfd_with(data: bytes, name: str) -> int:
+    """A memory file holding ``data``, positioned at its start."""
+    fd = os.memfd_create(name)
+    write_all(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def read_fd(fd: int, limit: int) -> tuple[bytes, int]:
+    """Up to ``limit`` bytes from the start of ``fd``, and its full size."""
+    size = os.fstat(fd).st_size
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks: list[bytes] = []
+    left = min(size, limit)
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks), size
+
+
+class TestIO:
+    """Memory files for one test's standard streams, and its result channel if it has one."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, stdin: bytes, result: bool = False) -> None:
+        self.nonce = secrets.token_hex(16) if result else ""
+        """The secret the harness's record must carry (empty: no result channel)."""
+        self.stdio = [memfd_with(stdin, "stdin"), os.memfd_create("stdout"), os.memfd_create("stderr")]
+        self.result = os.memfd_create("result") if result else None
+
+    @classmethod
+    def of_test(cls, test: dict[str, Any], call: bool) -> TestIO:
+        """The I/O of a test of the driver's spec: a call's arguments (or the stdin) as stdin,
+        and a result channel for a call or check test."""
+        check = test.get("check") is not None
+        stdin = test["call"] if call and not check else test["stdin"]
+        return cls((stdin or "").encode("utf-8", "surrogateescape"), call or check)
+
+    def begin(self) -> None:
+        """Called once the sandbox is wiped for the test, just before it starts."""
+
+    def fds(self, cwd_fd: int) -> list[int]:
+        """What the fork server is handed: stdin, stdout, stderr, working directory[, result channel]."""
+        return [*self.stdio, cwd_fd, *([self.result] if self.result is not None else [])]
+
+    def collect(self, cap: int) -> tuple[bytes, int, bytes, bytes | None]:
+        """stdout (up to ``cap``), its full size, stderr (up to ``cap``) and the result channel's bytes."""
+        stdout, out_size = read_fd(self.stdio[1], cap)
+        stderr, _ = read_fd(self.stdio[2], cap)
+        result = read_fd(self.result, cap)[0] if self.result is not None else None
+        return stdout, out_size, stderr, result
+
+    def close(self) -> None:
+        """Close every descriptor of ours."""
+        for fd in (*self.stdio, *([self.result] if self.result is not None else [])):
+            os.close(fd)
+        self.stdio, self.result = [], None
+
+
+class Interaction(TestIO):
+    """An interactive test: the program talks to the interactor over two pipes."""
+
+    def __init__(self, argv: list[str], workdir: str, test: dict[str, Any], env: dict[str, str], wall: float) -> None:
+        super().__init__(b"")
+        self.argv, self.workdir, self.test, self.env, self.wall = argv, workdir, test, env, wall
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.tmp: Path | None = None
+        self.log = os.memfd_create("interactor-stderr")
+        # program stdin <- to_program <- interactor stdout; program stdout -> to_judge -> interactor stdin
+        self.to_program = os.pipe()
+        self.to_judge = os.pipe()
+
+    def begin(self) -> None:
+        """Start the interactor on the test's input and answer (files the wipe did not see)."""
+        self.tmp = Path(tempfile.mkdtemp(dir=self.workdir))
+        (self.tmp / "feedback").mkdir()
+        # The input and answer are memory files the interactor inherits, never files in a
+        # place the program (same uid, running alongside) could list and read.
+        texts = [str(self.test[key] or "").encode("utf-8", "surrogateescape") for key in ("stdin", "expected")]
+        secret = [memfd_with(text, "judge") for text in texts]
+        paths = [f"/proc/self/fd/{fd}" for fd in secret]
+        try:  # a failure to start leaves proc None: the verdict says the interactor never started
+            self.proc = subprocess.Popen(
+                [*self.argv, *paths, str(self.tmp / "feedback")],
+                stdin=self.to_judge[0],
+                stdout=self.to_program[1],
+                stderr=self.log,
+                pass_fds=secret,
+                cwd=self.tmp,
+                env=self.env,
+                start_new_session=True,
+            )
+        except OSError:
+            self.proc = None
+        finally:
+            for fd in secret:
+                os.close(fd)
+        # Only the program's ends stay with us, until the fork server has them.
+        for fd in (self.to_judge[0], self.to_program[1]):
+            os.close(fd)
+
+    def fds(self, cwd_fd: int) -> list[int]:
+        """The program reads what the interactor writes and writes what it reads."""
+        return [self.to_program[0], self.to_judge[1], self.stdio[2], cwd_fd]
+
+    def collect(self, cap: int) -> tuple[bytes, int, bytes, bytes | None]:
+        """The program's stderr (its stdout went to the interactor)."""
+        stderr, _ = read_fd(self.stdio[2], cap)
+        return b"", 0, stderr, None
+
+    def verdict(self) -> tuple[int | None, str]:
+        """Wait for the interactor (the program is done): its exit status (None: killed at its
+        wall limit, or never started) and what it said (feedback file, else stderr)."""
+        # The program's ends closed: an interactor still reading sees end of file.
+        self._close_program_ends()
+        if self.proc is None:
+            return None, "the interactor never started"
+        try:
+            status = self.proc.wait(self.wall + INTERACTOR_GRACE_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            return None, f"the interactor ran past {self.wall + INTERACTOR_GRACE_S:.0f}s"
+        feedback = self.tmp / "feedback" / "judgemessage.txt" if self.tmp is not None else None
+        said = feedback.read_text(errors="replace") if feedback is not None and feedback.is_file() else ""
+        said = said or read_fd(self.log, 4096)[0].decode("utf-8", "replace")
+        return status, said.strip()[:500]
+
+    def _close_program_ends(self) -> None:
+        for fd in (self.to_program[0], self.to_judge[1]):
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # already closed
+        self.to_program = self.to_judge = (-1, -1)
+
+    def close(self) -> None:
+        """Close everything and remove the interactor's files (killing it if it still runs)."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self._close_program_ends()
+        os.close(self.log)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        super().close()
+
+
+def interactive_verdict(outcome: dict[str, Any], status: int | None, said: str) -> None:
+    """Decide an interactive test, as problemtools does: the interactor's rejection stands
+    first (unless the program ran out of time first), then the program's own failures,
+    then the interactor's acceptance. An interactor that crashed, hung or answered
+    anything but 42/43 is a judge fault (SE), never the program's; but one killed (SIGKILL,
+    SIGTERM) while the program ran was killed by the program, the only other process that
+    may signal it, so that is the program's (RE)."""
+    if status is not None and -status in (signal.SIGKILL, signal.SIGTERM) and outcome["verdict"] == "AC":
+        outcome["verdict"], outcome["message"] = "RE", f"the interactor was killed by signal {-status} (by the program)"
+    elif status is None or status not in (42, 43):
+        outcome["verdict"], outcome["message"] = "SE", f"interactor failed (status {status}): {said[:200]}"
+    elif status == 43 and outcome["verdict"] != "TLE":
+        outcome["verdict"], outcome["message"] = "WA", said or "rejected by the interactor"
+    elif outcome["verdict"] == "AC":
+        outcome["message"] = said or "accepted by the interactor"
