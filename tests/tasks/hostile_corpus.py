@@ -354,6 +354,29 @@ def _linked_validator_dir(tmp: Path) -> Path:
     return package
 
 
+def _linked_validator_header(tmp: Path) -> Path:
+    # problemtools' layout: validate.cc beside validate.h; the header is the link out.
+    package = make_package(
+        tmp / "pkg", config="name: V\nvalidation: custom\n", validator={"v/validate.cc": '#include "validate.h"\n'}
+    )
+    (package / "output_validators" / "v" / "validate.h").symlink_to(_outside_file(tmp))
+    return package
+
+
+def _linked_interactor(tmp: Path) -> Path:
+    package = make_package(tmp / "pkg", config="name: I\ntype: interactive\n")
+    (package / "interactor").mkdir()
+    (package / "interactor" / "interactor.py").symlink_to(_outside_file(tmp))
+    return package
+
+
+def _linked_submission(tmp: Path) -> Path:
+    package = make_package(tmp / "pkg")
+    (package / "submissions" / "accepted").mkdir(parents=True)
+    (package / "submissions" / "accepted" / "sol.py").symlink_to(_outside_file(tmp))
+    return package
+
+
 def _shared_answers(tmp: Path) -> Path:
     # problemtools style: every answer a link to one 1 MB file inside the package (read once).
     package = make_package(tmp / "pkg", secret={})
@@ -456,6 +479,9 @@ CASES: dict[str, Case] = {
     "package: .timelimit linked outside": Case(_linked_timelimit, "error", "refused"),
     "package: validator linked outside": Case(_linked_validator, "error", "refused"),
     "package: validator directory linked outside": Case(_linked_validator_dir, "error", "refused"),
+    "package: validator header linked outside": Case(_linked_validator_header, "error", "refused"),
+    "package: interactor linked outside": Case(_linked_interactor, "error", "refused"),
+    "package: accepted submission linked outside": Case(_linked_submission, "error", "refused"),
     "package: 400 links to one 1 MB answer": Case(_shared_answers, "ok"),
     "package: a directory link loop": Case(_dir_loop, "ok"),
     "quixbugs support file linked outside": Case(_support_link, "error", "refused"),
