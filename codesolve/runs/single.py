@@ -10,6 +10,7 @@ from pathlib import Path
 from codesolve.errors import UsageError
 from codesolve.llm import LLM, LLMConfig
 from codesolve.sstar import Engine, EngineConfig, Progress, Solution, Trace
+from codesolve.sstar.engine import Candidate
 from codesolve.tasks.competitive import CompetitiveTask
 from codesolve.tasks.models import CompetitiveProblem, Problem
 from sandbox import Sandbox
@@ -22,6 +23,8 @@ class SolveResult:
     solution: Solution
     trace: Trace
     trace_path: Path | None
+    candidates: tuple[Candidate, ...] = ()
+    """Every candidate with its debug history (code and public-test report per round)."""
 
 
 def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> CompetitiveTask:
@@ -52,7 +55,7 @@ async def solve_one(
         path = out / f"{safe_name(solution.task_id)}.trace.json"
         trace.save(path)
         (out / f"{safe_name(solution.task_id)}.solution.json").write_text(solution.model_dump_json(indent=1))
-    return SolveResult(solution, trace, path)
+    return SolveResult(solution, trace, path, tuple(engine.candidates))
 
 
 def open_llm(config: LLMConfig, env: Mapping[str, str] | None = None) -> LLM:
