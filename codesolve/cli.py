@@ -18,7 +18,7 @@ from codesolve import __version__
 from codesolve.errors import CodesolveError
 from sandbox.errors import SandboxError
 
-COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "judge", "sandbox", "batch")
+COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "judge", "sandbox", "batch", "eval", "report")
 """Subcommand modules under ``codesolve.commands``, in help order."""
 
 
