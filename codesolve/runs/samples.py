@@ -1,0 +1,78 @@
+"""Recorded model samples replayed through the scripted OpenAI-compatible server.
+
+CodeT's file holds, per HumanEval task, the prompt and 100 real CodeGen-16B
+completions; its LABELS file (line for line) names the task and says which
+samples pass HumanEval's own tests. :func:`codet_replay` turns the first
+``n`` samples of each chosen task into a scripted :class:`Scenario`: the
+generation request for a task (recognised by the function it asks for) is
+answered with those samples, each as a complete program (prompt +
+completion), in their recorded order. Nothing is invented: the replies are
+the recorded text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codesolve.llm import Rule, Scenario
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One task's recorded samples and their labels."""
+
+    task_id: str
+    prompt: str
+    samples: tuple[str, ...]
+    passed: tuple[bool, ...]
+
+
+def _lines(path: Path) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def recorded_samples(samples: Path, labels: Path, ids: set[str] | None = None, n: int = 100) -> Iterator[Recorded]:
+    """The first ``n`` samples and labels of each task (only ``ids`` when given), streamed."""
+    for record, label in zip(_lines(samples), _lines(labels), strict=True):
+        task = str(label["task_id"])
+        if ids is not None and task not in ids:
+            continue
+        yield Recorded(task, record["prompt"], tuple(record["samples"][:n]), tuple(label["passed"][:n]))
+
+
+def as_reply(prompt: str, completion: str) -> str:
+    """A recorded completion as a chat reply: the whole function in one fenced block."""
+    return f"```python\n{prompt}{completion}\n```\n"
+
+
+def entry_points(problems: Path) -> dict[str, str]:
+    """HumanEval task id → entry point."""
+    return {str(r["task_id"]): str(r["entry_point"]) for r in _lines(problems)}
+
+
+def codet_replay(
+    samples: Path, labels: Path, problems: Path, ids: set[str] | None = None, n: int = 100, latency_s: float = 0.0
+) -> tuple[Scenario, dict[str, tuple[bool, ...]]]:
+    """The replay scenario for the chosen tasks, and their labels (first ``n`` samples)."""
+    entries = entry_points(problems)
+    rules: list[Rule] = []
+    labels_by_task: dict[str, tuple[bool, ...]] = {}
+    for rec in recorded_samples(samples, labels, ids, n):
+        entry = entries[rec.task_id]
+        replies = [as_reply(rec.prompt, s) for s in rec.samples]
+        # The generation prompt says "Implement `NAME` (it is called …)": unique per task, unlike a def
+        # line (some prompts define helpers that are other tasks' entry points).
+        match = rf"Implement `{re.escape(entry)}` \(it is called"
+        rules.append(Rule(match=match, content=replies, latency_s=latency_s))
+        labels_by_task[rec.task_id] = rec.passed
+    return Scenario(rules=rules), labels_by_task
