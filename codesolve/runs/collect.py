@@ -95,6 +95,8 @@ def _failure(result: SolveResult, execs: Sequence[Execution]) -> tuple[str, str]
     se = sum(1 for e in execs if "SE" in e.verdicts)
     if se:
         return "sandbox", f"sandbox error (SE) in {se} run(s): results are incomplete"
+    if result.solution.code is None:
+        return "no program", result.solution.why
     return "", ""
 
 
@@ -165,7 +167,10 @@ def crash_result(
     seq: int, source: str, pid: str, problem_json: str, exc: BaseException, wall_s: float
 ) -> ProblemResult:
     """A crash inside the engine: the reason names the exception; the traceback is kept as a second error row."""
-    reason = f"engine crash: {type(exc).__name__}: {exc}"[:500]
+    root = exc
+    while isinstance(root, BaseExceptionGroup) and root.exceptions:
+        root = root.exceptions[0]  # a task group's wrapper says nothing; its first cause does
+    reason = f"engine crash: {type(root).__name__}: {root}"[:500]
     result = failed_result(seq, source, pid, "crash", reason, problem_json, wall_s)
     tb = "".join(traceback.format_exception(exc))[-8000:]
     result.errors.append(ErrorRow(problem=pid, seq=1, kind="traceback", message=tb))

@@ -142,7 +142,8 @@ class ErrorRow(_Record):
     problem: str
     seq: int
     kind: str
-    """``model``, ``budget``, ``sandbox``, ``malformed``, ``unsupported`` or ``crash``."""
+    """``model``, ``budget``, ``sandbox``, ``no program``, ``malformed``, ``unsupported``, ``crash`` (and its
+    ``traceback``)."""
     message: str
 
 
