@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from codesolve.llm import SCRIPTED_KEY_ENV, ScriptedServer
-from codesolve.runs.samples import codet_replay
+from codesolve.runs.samples import codet_replay, label_agreement
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -36,41 +36,6 @@ def codesolve(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, SCRIPTED_KEY_ENV: "replay"}
     cmd = [sys.executable, "-m", "codesolve.cli", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, timeout=3600)
-
-
-def agreement(run: Path, labels: dict[str, tuple[bool, ...]]) -> dict[str, float | int]:
-    """Candidate verdicts against labels; pass@1 and oracle of the run against the labels' own."""
-    db = sqlite3.connect(run / "run.sqlite")
-    verdicts = {
-        (p, int(t.split(":")[1])): v
-        for p, t, v in db.execute(
-            "SELECT t.problem, t.target, r.verdict FROM eval_targets t JOIN eval_runs r USING (problem, code_key)"
-            " WHERE t.target LIKE 'candidate:%'"
-        )
-    }
-    picked = {p: json.loads(r)["candidate_index"] for p, r in db.execute("SELECT problem, record FROM selections")}
-    agree = disagree = 0
-    for (task, index), verdict in verdicts.items():
-        if (verdict == "AC") == labels[task][index]:
-            agree += 1
-        else:
-            disagree += 1
-            print(f"  disagree: {task} sample {index}: ours {verdict}, label {labels[task][index]}")
-    n = len(labels)
-    label_pass1 = sum(labels[t][picked[t]] for t in labels if picked.get(t) is not None) / n
-    label_oracle = sum(any(v) for v in labels.values()) / n
-    ours = {p: v for p, v in db.execute(
-        "SELECT t.problem, r.verdict FROM eval_targets t JOIN eval_runs r USING (problem, code_key)"
-        " WHERE t.target = 'selected'")}  # fmt: skip
-    best = {p for (p, _), v in verdicts.items() if v == "AC"}
-    return {
-        "candidates": agree + disagree,
-        "agree": agree,
-        "pass@1 ours": sum(v == "AC" for v in ours.values()) / n,
-        "pass@1 labels": label_pass1,
-        "oracle ours": len(best) / n,
-        "oracle labels": label_oracle,
-    }
 
 
 def main() -> int:
@@ -99,14 +64,17 @@ def main() -> int:
     eval_s = time.monotonic() - started
     report = codesolve("report", str(runs_dir / "replay"), "--html", str(runs_dir / "replay.html"))
     print(report.stdout)
-    figures = agreement(runs_dir / "replay", labels)
+    with sqlite3.connect(runs_dir / "replay" / "run.sqlite") as db:
+        found = label_agreement(db, labels)
     print(f"tasks {len(labels)}, samples per task {args.n}; batch {solved_s:.1f}s (exit {batch.returncode}), "
           f"eval {eval_s:.1f}s (exit {evaluated.returncode})")  # fmt: skip
-    for key, value in figures.items():
-        print(f"{key:>16}: {value:.4f}" if isinstance(value, float) else f"{key:>16}: {value}")
+    for line in found.disagreements:
+        print(f"  disagree: {line}")
+    print(f"candidates {found.candidates}, verdicts agreeing with labels {found.candidates - len(found.disagreements)}")
+    print(f"pass@1  ours {found.pass_at_1:.4f}  labels {found.pass_at_1_labels:.4f}")
+    print(f"oracle  ours {found.oracle:.4f}  labels {found.oracle_labels:.4f}")
     print(f"report: {runs_dir / 'replay.html'}")
-    same = figures["pass@1 ours"] == figures["pass@1 labels"] and figures["oracle ours"] == figures["oracle labels"]
-    return 0 if same and figures["agree"] == figures["candidates"] else 1
+    return 0 if found.matches else 1
 
 
 if __name__ == "__main__":

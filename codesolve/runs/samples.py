@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,3 +77,54 @@ def codet_replay(
         rules.append(Rule(match=match, content=replies, latency_s=latency_s))
         labels_by_task[rec.task_id] = rec.passed
     return Scenario(rules=rules), labels_by_task
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """A replayed run's hidden verdicts against the samples' labels."""
+
+    candidates: int
+    """Candidates evaluated."""
+    disagreements: tuple[str, ...]
+    """``task#sample: ours V, label L`` for each candidate whose verdict contradicts its label."""
+    pass_at_1: float
+    """Ours: selected programs passing the hidden tests, over tasks."""
+    pass_at_1_labels: float
+    """What the labels say of the same selected samples."""
+    oracle: float
+    """Ours: tasks where some candidate passes."""
+    oracle_labels: float
+    """What the labels say of the same samples."""
+
+    @property
+    def matches(self) -> bool:
+        """True when every verdict, pass@1 and oracle agree with the labels."""
+        same = self.pass_at_1 == self.pass_at_1_labels and self.oracle == self.oracle_labels
+        return same and not self.disagreements
+
+
+def label_agreement(db: sqlite3.Connection, labels: dict[str, tuple[bool, ...]]) -> Agreement:
+    """Compare an evaluated replay run with the labels of the samples it replayed."""
+    sql = "SELECT t.problem, t.target, r.verdict FROM eval_targets t JOIN eval_runs r USING (problem, code_key)"
+    ours: dict[str, str] = {}
+    verdicts: dict[tuple[str, int], str] = {}
+    for task, target, verdict in db.execute(sql):
+        if target == "selected":
+            ours[task] = verdict
+        else:
+            verdicts[(task, int(target.split(":")[1]))] = verdict
+    picked = {p: json.loads(r)["candidate_index"] for p, r in db.execute("SELECT problem, record FROM selections")}
+    wrong = tuple(
+        f"{task}#{i}: ours {v}, label {'pass' if labels[task][i] else 'fail'}"
+        for (task, i), v in sorted(verdicts.items())
+        if (v == "AC") != labels[task][i]
+    )
+    n = len(labels)
+    return Agreement(
+        candidates=len(verdicts),
+        disagreements=wrong,
+        pass_at_1=sum(v == "AC" for v in ours.values()) / n,
+        pass_at_1_labels=sum(labels[t][i] for t, i in picked.items() if i is not None and t in labels) / n,
+        oracle=len({t for (t, _), v in verdicts.items() if v == "AC"}) / n,
+        oracle_labels=sum(any(v) for v in labels.values()) / n,
+    )
