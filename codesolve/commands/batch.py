@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -46,7 +47,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--max-retries", type=int, default=4, help="retries of a failed model request (default 4)")
     p.add_argument("--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8)")
     p.add_argument("--llm-concurrency", type=int, default=16, help="model requests in flight per endpoint")
-    p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, 4))")
+    p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, CPUs))")
     p.add_argument("--run", help="run name (default: first problem file's name and the model)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where runs live (default ./runs)")
     p.add_argument("--limit", type=int, help="only the first N problems")
@@ -130,7 +131,7 @@ async def _batch(args: argparse.Namespace) -> int:
     store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
     box_config = await sandbox_config(args)
     if isinstance(box_config, DockerConfig):
-        pool = args.pool_size or min(args.concurrency, 4)
+        pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
         box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
     which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
     async with (

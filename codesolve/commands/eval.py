@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("eval", help="judge a run's programs on the hidden tests and print its metrics")
     p.add_argument("run", type=Path, help="run directory (e.g. runs/NAME)")
     p.add_argument("--concurrency", "-k", type=int, default=4, help="problems evaluated at once (default 4)")
-    p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, 4))")
+    p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, CPUs))")
     add_sandbox_flags(p)
     p.set_defaults(func=run)
 
@@ -37,7 +38,7 @@ async def _eval(args: argparse.Namespace) -> int:
     store = RunStore.existing(args.run)
     box_config = await sandbox_config(args)
     if isinstance(box_config, DockerConfig):
-        pool = args.pool_size or min(max(args.concurrency, 1), 4)
+        pool = args.pool_size or min(max(args.concurrency, 1), os.cpu_count() or 2)
         box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"eval-{store.root.name}"[:60]})
     async with graceful_interrupts(_say) as interrupts, open_sandbox(box_config) as box:
         tally = await evaluate_run(store, box, args.concurrency, _say, interrupts.stop)
