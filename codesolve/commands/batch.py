@@ -17,7 +17,7 @@ from codesolve.commands.solve import engine_config, parse_prices
 from codesolve.errors import UsageError
 from codesolve.llm import EndpointConfig, LLMConfig, Role
 from codesolve.runs.batch import Batch, Selection, run_batch
-from codesolve.runs.interrupts import EXIT_INTERRUPTED, graceful_interrupts
+from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
@@ -170,4 +170,7 @@ def _failed_before(store: RunStore) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve batch``."""
-    return anyio.run(_batch, args)
+    try:
+        return anyio.run(_batch, args)
+    except BaseExceptionGroup as group:  # a task group's wrapper: report its cause in one line
+        raise first_error(group) from None

@@ -12,7 +12,7 @@ import anyio
 
 from codesolve.commands.common import add_sandbox_flags, sandbox_config
 from codesolve.runs.evalrun import evaluate_run
-from codesolve.runs.interrupts import EXIT_INTERRUPTED, graceful_interrupts
+from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.metrics import compute
 from codesolve.runs.progress import printable
 from codesolve.runs.report_text import summary_lines
@@ -53,4 +53,7 @@ async def _eval(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve eval``."""
-    return anyio.run(_eval, args)
+    try:
+        return anyio.run(_eval, args)
+    except BaseExceptionGroup as group:  # a task group's wrapper: report its cause in one line
+        raise first_error(group) from None

@@ -48,3 +48,11 @@ async def graceful_interrupts(note: Callable[[str], None]) -> AsyncIterator[Inte
             yield state
         finally:
             group.cancel_scope.cancel()
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first leaf of an exception group (task groups wrap a deliberate error such as StoreError)."""
+    leaf: BaseException = group
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    return leaf

@@ -164,3 +164,46 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, problems: Path) -> Non
     odd = codesolve("batch", str(unknown), "--model", "m", "--runs-dir", str(tmp_path))
     assert odd.returncode == 2
     assert "cannot tell the format" in odd.stderr
+
+
+def _interrupt(args: list[str], signals: int, after: float) -> tuple[int, float]:
+    env = {**os.environ, SCRIPTED_KEY_ENV: "test-key"}
+    proc = subprocess.Popen([sys.executable, "-m", "codesolve.cli", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    time.sleep(after)
+    sent = time.monotonic()
+    for _ in range(signals):
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    code = proc.wait(timeout=60)
+    return code, time.monotonic() - sent
+
+
+def test_first_ctrl_c_stops_cleanly_and_the_run_resumes_to_the_same_results(
+    reference: Path, problems: Path, server: ScriptedServer, tmp_path: Path
+) -> None:
+    args = batch_args(problems, server.base_url, tmp_path, "ctrl-c", "-k", "2")
+    code, _ = _interrupt(args, 1, 4.0)
+    assert code == 130
+    assert run_containers("ctrl-c") == []  # removed on the way out, not left to the reaper
+    db = sqlite3.connect(tmp_path / "ctrl-c" / "run.sqlite")
+    rows = db.execute("SELECT status, COUNT(*) FROM problems GROUP BY status").fetchall()
+    assert {s for s, _ in rows} <= {"running", "done"}
+    # a finished problem has all its rows: candidates for every one that is done
+    done = db.execute("SELECT COUNT(*) FROM problems WHERE status = 'done'").fetchone()[0]
+    assert db.execute("SELECT COUNT(DISTINCT problem) FROM candidates").fetchone()[0] == done
+    resumed = codesolve(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    ours, ref = snapshot(tmp_path / "ctrl-c" / "run.sqlite"), snapshot(reference / "run.sqlite")
+    assert ours["candidates"] == ref["candidates"]
+    assert ours["selections"] == ref["selections"]
+
+
+def test_a_second_ctrl_c_exits_at_once(problems: Path, server: ScriptedServer, tmp_path: Path) -> None:
+    args = batch_args(problems, server.base_url, tmp_path, "twice", "-k", "2")
+    code, took = _interrupt(args, 2, 4.0)
+    assert code == 130
+    assert took < 3.0
+    subprocess.run([sys.executable, "-m", "codesolve.cli", "sandbox", "cleanup"], capture_output=True, timeout=120,
+                   check=False)  # fmt: skip  # the reaper's job: containers of a dead owner
+    assert run_containers("twice") == []
