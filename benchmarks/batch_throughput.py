@@ -51,8 +51,8 @@ def base_problems() -> list[tuple[CompetitiveProblem, str]]:
     return found
 
 
-def problem_set(count: int, path: Path) -> Scenario:
-    """Write ``count`` problems to ``path``; the scenario answering them."""
+def problem_set(count: int, path: Path, spellings: int = 2) -> Scenario:
+    """Write ``count`` problems to ``path``; the scenario answering them (``spellings`` distinct programs each)."""
     base = base_problems()
     problems, rules, seen = [], [], set()
     for i in range(count):
@@ -63,7 +63,7 @@ def problem_set(count: int, path: Path) -> Scenario:
         if key not in seen:
             seen.add(key)
             replies = [f"```python\n{code.rstrip()}\n```", f"```python\n{code.rstrip()}\n# second spelling\n```"]
-            rules.append(Rule(match=re.escape(key), content=replies * (N // 2)))
+            rules.append(Rule(match=re.escape(key), content=[replies[i % spellings] for i in range(N)]))
     dump_problems(problems, path)
     return Scenario(rules=[Rule(match="VALID test inputs", content="No further inputs."), *rules])
 
@@ -134,7 +134,8 @@ def main() -> int:
         return 0
     results = {}
     for count in (100, 1000):
-        scenario = problem_set(count, tmp / f"m{count}.jsonl")
+        # one program per problem: the sandbox (2 CPUs) is the slow part, and memory is what is measured
+        scenario = problem_set(count, tmp / f"m{count}.jsonl", spellings=1)
         fast = scenario.model_copy(
             update={"rules": [r.model_copy(update={"latency_s": args.memory_latency}) for r in scenario.rules]}
         )
