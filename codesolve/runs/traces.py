@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import zlib
@@ -66,9 +67,17 @@ def trace_of(db: sqlite3.Connection, problem: str) -> Trace:
     return Trace(task_id=problem, events=trace_events(db, problem), solution=solution_of(db, problem))
 
 
+def trace_name(problem: str) -> str:
+    """The trace's file name: the id made safe, plus a hash when that changed it (``a/b`` and ``a_b`` differ)."""
+    name = safe_name(problem).lstrip(".") or "problem"  # no hidden files, no "..": it is a plain name
+    if name != problem:
+        name += "-" + hashlib.sha256(problem.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{name}.trace.json"
+
+
 def write_trace(db: sqlite3.Connection, directory: Path, problem: str) -> Path:
-    """Write ``<directory>/<id>.trace.json`` from the store."""
-    path = directory / f"{safe_name(problem)}.trace.json"
+    """Write ``<directory>/<trace_name>`` from the store."""
+    path = directory / trace_name(problem)
     trace_of(db, problem).save(path)
     return path
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from codesolve.llm import SCRIPTED_KEY_ENV, ScriptedServer
+from codesolve.runs.traces import trace_name
 from tests.runs.batchkit import (
     OTHER,
     RIGHT,
@@ -68,7 +69,7 @@ def test_batch_records_every_problem_and_resume_repeats_none(
     assert db.execute("SELECT COUNT(*) FROM candidates").fetchone()[0] == 4 * 4
     assert db.execute("SELECT COUNT(*) FROM candidates WHERE round = 1 AND passed = total").fetchone()[0] == 4
     assert len(list((reference / "traces").glob("*.trace.json"))) == 4
-    trace = json.loads((reference / "traces" / "t_sum-000.trace.json").read_text())
+    trace = json.loads((reference / "traces" / trace_name("t/sum-000")).read_text())
     assert trace["solution"]["code"].strip() in {RIGHT, OTHER}
     assert [e["phase"] for e in trace["events"] if e["kind"] == "llm"] == ["generate", "debug", "synthesize"]
     before = snapshot(reference / "run.sqlite")

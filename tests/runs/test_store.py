@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from codesolve import __version__
 from codesolve.errors import UsageError
 from codesolve.runs.records import CandidateRound, EventRow, ProblemResult, ProblemRow, RunConfig, Selection, UsageRow
+from codesolve.runs.report_html import html_report
 from codesolve.runs.store import Message, RunStore, Started, _apply, config_diff, connect, open_writer
 from codesolve.sstar import EngineConfig
 from tests.runs.batchkit import duplicated_rows
@@ -123,3 +124,22 @@ def test_resume_is_idempotent(schedule: list[tuple[str, int, int]], crash_at: in
         rows = dump(stores[1].db_path)
         assert len(rows["candidates"]) == sum(len(m.candidates) for m in finished.values())
         assert {r[0] for r in rows["problems"] if r[3] == "done"} == set(finished)
+
+
+def test_hostile_ids_code_and_reasons_stay_inert_in_reports_and_trace_names(tmp_path: Path) -> None:
+    store = RunStore.create_or_resume(tmp_path, run_config())
+    evil = "<script>alert(1)</script></pre><img src=x onerror=alert(2)>"
+    db = connect(store.db_path)
+    for pid in (f"a/{evil}", "a_b", "a/b", "../../etc/passwd"):
+        hostile = result(pid, 0, 1)
+        hostile.problem.reason = evil
+        hostile.candidates[0].code = evil
+        _apply(db, store, hostile)
+    page = html_report([("run", db)])
+    assert "<script" not in page
+    assert "<img" not in page
+    assert "&lt;script&gt;" in page
+    names = sorted(p.name for p in store.traces.iterdir())
+    assert len(names) == 4  # a/b and a_b do not share a trace file
+    assert all("/" not in n and not n.startswith(".") for n in names)
+    db.close()
