@@ -16,12 +16,12 @@ from codesolve.commands.common import add_sandbox_flags, sandbox_config
 from codesolve.commands.solve import engine_config, parse_prices
 from codesolve.errors import UsageError
 from codesolve.llm import EndpointConfig, LLMConfig, Role
-from codesolve.runs.batch import Batch, Selection, run_batch
+from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
 from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
-from codesolve.runs.source import check_sources, stream_problems
+from codesolve.runs.source import check_sources, count_records, stream_problems
 from codesolve.runs.store import RunStore
 from sandbox import DockerConfig, open_sandbox
 
@@ -119,10 +119,14 @@ def _progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
     return RichProgress(gauges, sys.stderr) if rich else PlainProgress(gauges, sys.stderr)
 
 
-def _session_total(config: RunConfig) -> int | None:
+def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
+    # For the ETA: --ids, else the records in the files (JSONL: counted, not parsed), capped by --limit.
     if config.ids is not None:
         return len(config.ids)
-    return config.limit
+    counted = count_records(paths)
+    if counted is None or config.limit is None:
+        return counted if counted is not None else config.limit
+    return min(counted, config.limit)
 
 
 async def _batch(args: argparse.Namespace) -> int:
@@ -139,7 +143,10 @@ async def _batch(args: argparse.Namespace) -> int:
         open_llm(llm_config(args, store)) as llm,
         open_sandbox(box_config) as box,
     ):
-        gauges = Gauges(llm, box, config.engine.n, _session_total(config))
+        total = _session_total(config, args.problems)
+        if total is not None:  # this session's share: what earlier sessions finished is skipped
+            total = max(total - len(finished_ids(store, args.retry_failed)), 0)
+        gauges = Gauges(llm, box, config.engine.n, total)
         progress = _progress(args, gauges)
         progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
         try:

@@ -136,3 +136,14 @@ def stream_problems(paths: list[Path], format: str | None = None) -> Iterator[It
             elif first != digest:
                 reason = f"{item.source}: duplicate id {item.id!r} with different content"
                 yield Item(item.source, f"{item.id} (duplicate at {item.source})", None, reason)
+
+
+def count_records(paths: list[Path]) -> int | None:
+    """Records in the files, counted without parsing (JSONL only; ``None`` when another layout is among them)."""
+    total = 0
+    for path in paths:
+        if path.is_dir() or base_suffix(path) not in _STREAMED:
+            return None
+        with _open(path) as handle:
+            total += sum(1 for line in handle if line.strip())
+    return total
