@@ -3,6 +3,7 @@ over loopback HTTP, the real sandbox. Includes SIGKILL at random points, then re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -167,29 +168,45 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, problems: Path) -> Non
     assert "cannot tell the format" in odd.stderr
 
 
-def _interrupt(args: list[str], signals: int, after: float) -> tuple[int, float]:
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[ScriptedServer]:
+    """A slower model, so that a batch is surely in flight when it is interrupted."""
+    with ScriptedServer(sum_scenario(latency_s=1.0)) as srv:
+        yield srv
+
+
+def _interrupt(args: list[str], signals: int, db_path: Path) -> tuple[int, float]:
+    """Start a batch, wait until a problem is in flight (the Ctrl-C handler is in place by then), interrupt it."""
     env = {**os.environ, SCRIPTED_KEY_ENV: "test-key"}
     proc = subprocess.Popen([sys.executable, "-m", "codesolve.cli", *args], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    time.sleep(after)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db_path.exists():
+            with contextlib.suppress(sqlite3.Error), sqlite3.connect(db_path) as db:
+                if db.execute("SELECT 1 FROM problems WHERE status = 'running'").fetchone():
+                    break
+        time.sleep(0.1)
+    assert proc.poll() is None, "the batch ended before it could be interrupted"
     sent = time.monotonic()
     for _ in range(signals):
         proc.send_signal(signal.SIGINT)
         time.sleep(0.05)
-    code = proc.wait(timeout=60)
+    code = proc.wait(timeout=120)
     return code, time.monotonic() - sent
 
 
 def test_first_ctrl_c_stops_cleanly_and_the_run_resumes_to_the_same_results(
-    reference: Path, problems: Path, server: ScriptedServer, tmp_path: Path
+    reference: Path, problems: Path, slow_server: ScriptedServer, tmp_path: Path
 ) -> None:
-    args = batch_args(problems, server.base_url, tmp_path, "ctrl-c", "-k", "2")
-    code, _ = _interrupt(args, 1, 4.0)
+    args = batch_args(problems, slow_server.base_url, tmp_path, "ctrl-c", "-k", "2")
+    code, _ = _interrupt(args, 1, tmp_path / "ctrl-c" / "run.sqlite")
     assert code == 130
     assert run_containers("ctrl-c") == []  # removed on the way out, not left to the reaper
     db = sqlite3.connect(tmp_path / "ctrl-c" / "run.sqlite")
     rows = db.execute("SELECT status, COUNT(*) FROM problems GROUP BY status").fetchall()
     assert {s for s, _ in rows} <= {"running", "done"}
+    assert dict(rows).get("running", 0) > 0  # in flight when interrupted: dropped, to be redone
     # a finished problem has all its rows: candidates for every one that is done
     done = db.execute("SELECT COUNT(*) FROM problems WHERE status = 'done'").fetchone()[0]
     assert db.execute("SELECT COUNT(DISTINCT problem) FROM candidates").fetchone()[0] == done
@@ -200,9 +217,9 @@ def test_first_ctrl_c_stops_cleanly_and_the_run_resumes_to_the_same_results(
     assert ours["selections"] == ref["selections"]
 
 
-def test_a_second_ctrl_c_exits_at_once(problems: Path, server: ScriptedServer, tmp_path: Path) -> None:
-    args = batch_args(problems, server.base_url, tmp_path, "twice", "-k", "2")
-    code, took = _interrupt(args, 2, 4.0)
+def test_a_second_ctrl_c_exits_at_once(problems: Path, slow_server: ScriptedServer, tmp_path: Path) -> None:
+    args = batch_args(problems, slow_server.base_url, tmp_path, "twice", "-k", "2")
+    code, took = _interrupt(args, 2, tmp_path / "twice" / "run.sqlite")
     assert code == 130
     assert took < 3.0
     subprocess.run([sys.executable, "-m", "codesolve.cli", "sandbox", "cleanup"], capture_output=True, timeout=120,
