@@ -4,7 +4,7 @@ CodeT's file holds, per HumanEval task, the prompt and 100 real CodeGen-16B
 completions; its LABELS file (line for line) names the task and says which
 samples pass HumanEval's own tests. :func:`codet_replay` turns the first
 ``n`` samples of each chosen task into a scripted :class:`Scenario`: the
-generation request for a task (recognised by the function it asks for) is
+generation request for a task (recognised by its title, the task id) is
 answered with those samples, each as a complete program (prompt +
 completion), in their recorded order. Nothing is invented: the replies are
 the recorded text.
@@ -71,9 +71,9 @@ def codet_replay(
     for rec in recorded_samples(samples, labels, ids, n):
         entry = entries[rec.task_id]
         replies = [as_reply(rec.prompt, s) for s in rec.samples]
-        # The generation prompt says "Implement `NAME` (it is called …)": unique per task, unlike a def
-        # line (some prompts define helpers that are other tasks' entry points).
-        match = rf"Implement `{re.escape(entry)}` \(it is called"
+        # The generation prompt's title line is the task id: unique, unlike the entry point (HumanEval/56
+        # and /61 are both correct_bracketing) or a def line (prompts define other tasks' helpers).
+        match = rf"(?m)^# {re.escape(rec.task_id)}\s*$\n[\s\S]*Implement `{re.escape(entry)}`"
         rules.append(Rule(match=match, content=replies, latency_s=latency_s))
         labels_by_task[rec.task_id] = rec.passed
     return Scenario(rules=rules), labels_by_task
