@@ -9,6 +9,12 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[dev]'
 
+# Headless Chromium renders the HTML run report in the tests (Debian's package; no network assets).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+        || echo "install: chromium could not be installed; the browser test will be skipped" >&2
+fi
+
 if docker info >/dev/null 2>&1; then
     if ! command -v debootstrap >/dev/null 2>&1; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null

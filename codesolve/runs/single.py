@@ -14,6 +14,7 @@ from codesolve.errors import UsageError
 from codesolve.llm import LLM, LLMConfig
 from codesolve.runs.output import OutputError, file_stem, new_run_id, write_new
 from codesolve.sstar import Engine, EngineConfig, Progress, Solution, Trace
+from codesolve.sstar.engine import Candidate
 from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.competitive import CompetitiveTask
 from codesolve.tasks.models import CompetitiveProblem, Problem
@@ -29,6 +30,8 @@ class SolveResult:
     trace_path: Path | None
     write_error: str | None = None
     """Why the files could not be written (the result itself is intact), or None."""
+    candidates: tuple[Candidate, ...] = ()
+    """Every candidate with its debug history (code and public-test report per round)."""
 
 
 def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> CompetitiveTask:
@@ -36,11 +39,6 @@ def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> Compet
     if not isinstance(problem, CompetitiveProblem):
         raise UsageError(f"problem {getattr(problem, 'id', '?')}: solving {problem.kind} tasks is not supported yet")
     return CompetitiveTask(problem, sandbox, history_chars=config.history_chars)
-
-
-def safe_name(task_id: str) -> str:
-    """A bounded file-name stem for a problem id (see :func:`codesolve.runs.output.file_stem`)."""
-    return file_stem(task_id)
 
 
 async def solve_one(
@@ -60,7 +58,8 @@ async def solve_one(
     """
     engine = Engine(task_for(problem, sandbox, config), llm, config, progress, stop)
     solution, trace = await engine.solve()
-    result = SolveResult(solution, trace, None)
+    candidates = tuple(engine.candidates)
+    result = SolveResult(solution, trace, None, candidates=candidates)
     if out is None:
         return result
     base = out / f"{file_stem(solution.task_id)}.{new_run_id()}"
@@ -69,8 +68,8 @@ async def solve_one(
         write_new(path, _json(trace))
         write_new(base.with_name(base.name + ".solution.json"), _json(solution))
     except OutputError as exc:
-        return SolveResult(solution, trace, None, str(exc))
-    return SolveResult(solution, trace, path)
+        return SolveResult(solution, trace, None, str(exc), candidates)
+    return SolveResult(solution, trace, path, candidates=candidates)
 
 
 def _json(record: BaseModel) -> str:

@@ -1,0 +1,183 @@
+"""``codesolve batch PROBLEMS…``: solve many problems into a resumable run store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from codesolve import __version__
+from codesolve.commands.common import add_sandbox_flags, sandbox_config
+from codesolve.commands.solve import engine_config, parse_prices
+from codesolve.errors import UsageError
+from codesolve.llm import EndpointConfig, LLMConfig, Role
+from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
+from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
+from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
+from codesolve.runs.records import RunConfig
+from codesolve.runs.single import open_llm
+from codesolve.runs.source import check_sources, count_records, stream_problems
+from codesolve.runs.store import RunStore
+from sandbox import DockerConfig, open_sandbox
+
+
+def register(subparsers: Any) -> None:
+    """Add ``batch``."""
+    p = subparsers.add_parser("batch", help="solve many problems into a resumable run store")
+    p.add_argument("problems", type=Path, nargs="+", help="problem files or package directories")
+    p.add_argument("--model", required=True, help="model name for every role unless overridden")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
+    p.add_argument("--judge-model", help="model for the judge and input synthesizer roles")
+    p.add_argument("--format", help="problem file format (detected per file when omitted)")
+    p.add_argument("-n", type=int, default=8, help="candidates per problem (default 8)")
+    p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
+    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--budget-usd", type=float, help="dollar cap per problem")
+    p.add_argument("--budget-tokens", type=int, help="token cap per problem")
+    p.add_argument("--budget-seconds", type=float, help="wall-time cap per problem")
+    p.add_argument("--price", action="append", default=[], metavar="MODEL=IN,OUT", help="USD per 1M tokens")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per model request (default 120)")
+    p.add_argument("--max-retries", type=int, default=4, help="retries of a failed model request (default 4)")
+    p.add_argument("--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8)")
+    p.add_argument("--llm-concurrency", type=int, default=16, help="model requests in flight per endpoint")
+    p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, CPUs))")
+    p.add_argument("--run", help="run name (default: first problem file's name and the model)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where runs live (default ./runs)")
+    p.add_argument("--limit", type=int, help="only the first N problems")
+    p.add_argument("--ids", help="only these problem ids (comma-separated)")
+    p.add_argument("--new-run", action="store_true", help="start the named run over (its cache is kept)")
+    p.add_argument("--retry-failed", action="store_true", help="redo problems an earlier session recorded as failed")
+    p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
+    p.add_argument("--progress", choices=["auto", "rich", "plain"], default="auto", help="progress display")
+    add_sandbox_flags(p)
+    p.set_defaults(func=run)
+
+
+def run_name(args: argparse.Namespace) -> str:
+    """The run's name: ``--run``, else the first problem file's stem and the model."""
+    if args.run:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", args.run):
+            raise UsageError(f"--run {args.run!r}: use letters, digits, '.', '_' and '-' (at most 100)")
+        return str(args.run)
+    stem = args.problems[0].name.split(".")[0]
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", f"{stem}-{args.model}").strip("-.")[:100] or "run"
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The run's config from the flags (what a resumed run must repeat)."""
+    if args.concurrency < 1 or (args.limit is not None and args.limit < 1):
+        raise UsageError("--concurrency and --limit must be at least 1")
+    ids = sorted({i.strip() for i in args.ids.split(",") if i.strip()}) if args.ids else None
+    if args.ids is not None and not ids:
+        raise UsageError("--ids: no id given")
+    return RunConfig(
+        name=run_name(args),
+        version=__version__,
+        problems=[str(p.resolve()) for p in args.problems],
+        format=args.format,
+        ids=ids,
+        limit=args.limit,
+        model=args.model,
+        judge_model=args.judge_model,
+        base_url=args.base_url,
+        engine=engine_config(args),
+    )
+
+
+def llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
+    """The model client's config: the run's response cache, the per-endpoint request limit."""
+    default = EndpointConfig(
+        model=args.model,
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        timeout_s=args.timeout,
+        max_retries=args.max_retries,
+        max_concurrency=max(args.llm_concurrency, 1),
+    )
+    roles: dict[Role, EndpointConfig] = {}
+    if args.judge_model:
+        judge = default.model_copy(update={"model": args.judge_model})
+        roles = {"judge": judge, "synthesizer": judge}
+    return LLMConfig(
+        default=default,
+        roles=roles,
+        prices=parse_prices(args.price),
+        cache_path=store.cache_path,
+        use_cache=not args.no_cache,
+    )
+
+
+def _progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
+    rich = args.progress == "rich" or (args.progress == "auto" and sys.stderr.isatty())
+    return RichProgress(gauges, sys.stderr) if rich else PlainProgress(gauges, sys.stderr)
+
+
+def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
+    # For the ETA: --ids, else the records in the files (JSONL: counted, not parsed), capped by --limit.
+    if config.ids is not None:
+        return len(config.ids)
+    counted = count_records(paths)
+    if counted is None or config.limit is None:
+        return counted if counted is not None else config.limit
+    return min(counted, config.limit)
+
+
+async def _batch(args: argparse.Namespace) -> int:
+    config = run_config(args)
+    check_sources(args.problems, args.format)  # bad input fails here, in one line, before anything runs
+    store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
+    box_config = await sandbox_config(args)
+    if isinstance(box_config, DockerConfig):
+        pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
+        box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
+    which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
+    async with (
+        graceful_interrupts(lambda line: print(f"codesolve: {line}", file=sys.stderr)) as interrupts,
+        open_llm(llm_config(args, store)) as llm,
+        open_sandbox(box_config) as box,
+    ):
+        total = _session_total(config, args.problems)
+        if total is not None:  # this session's share: what earlier sessions finished is skipped
+            total = max(total - len(finished_ids(store, args.retry_failed)), 0)
+        gauges = Gauges(llm, box, config.engine.n, total)
+        progress = _progress(args, gauges)
+        progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
+        try:
+            async with anyio.create_task_group() as display:
+                display.start_soon(progress.run)
+                batch = Batch(store, llm, box, config.engine, progress)
+                items = stream_problems(args.problems, args.format)
+                tally = await run_batch(batch, items, which, args.concurrency, interrupts.stop)
+                display.cancel_scope.cancel()
+        finally:
+            progress.close()
+    print(
+        f"run {config.name}: {tally.done} done, {tally.failed} failed, {tally.skipped} already finished "
+        f"(store {store.db_path})",
+        file=sys.stderr,
+    )
+    if tally.interrupted:
+        return EXIT_INTERRUPTED
+    if tally.missing_ids:
+        raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
+    return 1 if tally.failed or _failed_before(store) else 0
+
+
+def _failed_before(store: RunStore) -> bool:
+    with store.read() as db:
+        return db.execute("SELECT 1 FROM problems WHERE status = 'failed' LIMIT 1").fetchone() is not None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``codesolve batch``."""
+    try:
+        return anyio.run(_batch, args)
+    except BaseExceptionGroup as group:  # a task group's wrapper: report its cause in one line
+        raise first_error(group) from None

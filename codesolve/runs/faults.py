@@ -1,0 +1,72 @@
+"""A sandbox that injects infrastructure faults, for testing how batches record them.
+
+:class:`FaultySandbox` wraps a real sandbox. A program whose source holds
+``se_marker`` gets SE outcomes without running, as if its container had been
+lost; one holding ``crash_marker`` makes ``run_tests`` raise, standing in for
+a bug inside the engine. Everything else runs for real. Like the scripted
+model, it ships in the package so tests inject it instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sandbox import Capture, CheckerSpec, ExecResult, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
+
+
+class InjectedCrash(RuntimeError):
+    """The fault :class:`FaultySandbox` raises for ``crash_marker`` programs."""
+
+
+@dataclass
+class FaultySandbox:
+    """A real sandbox with SE outcomes and crashes injected for marked programs."""
+
+    inner: Sandbox
+    se_marker: str = "INJECT_SE"
+    crash_marker: str = "INJECT_CRASH"
+    injected_se: int = 0
+
+    @property
+    def isolation(self) -> str:
+        """The wrapped sandbox's, marked as fault-injecting."""
+        return f"{self.inner.isolation} (with injected faults)"
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """SE for ``se_marker`` programs, an exception for ``crash_marker`` ones, a real run otherwise."""
+        source = "".join(text for _, text in program.files)
+        if self.crash_marker in source:
+            raise InjectedCrash("injected crash inside the engine")
+        if self.se_marker in source:
+            self.injected_se += 1
+            lost = "injected: container lost"
+            return [TestOutcome(name=t.name, verdict=Verdict.SE, message=lost, stderr=Capture()) for t in tests]
+        return await self.inner.run_tests(program, tests, limits, checker, fail_fast)
+
+    async def exec(
+        self,
+        command: Sequence[str],
+        files: Mapping[str, bytes] | None = None,
+        limits: Limits | None = None,
+        directory: Path | None = None,
+        collect: Sequence[str] = (),
+    ) -> ExecResult:
+        """Delegated."""
+        return await self.inner.exec(command, files, limits, directory, collect)
+
+    async def warm(self, limits: Limits) -> None:
+        """Delegated."""
+        await self.inner.warm(limits)
+
+    async def aclose(self) -> None:
+        """Delegated."""
+        await self.inner.aclose()

@@ -1,0 +1,177 @@
+"""Live progress of a batch: a rich display on a terminal, plain timestamped lines elsewhere.
+
+Both read the same :class:`Gauges`: problems done, failed and total, problems
+and candidates in flight, the named limits in use (model calls per endpoint,
+sandbox slots, Docker API threads), tokens and cost so far, and an ETA.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import anyio
+
+from codesolve.llm import LLM
+from codesolve.runs.records import ProblemRow
+from codesolve.runs.source import Item
+
+
+def _limiter_use(limiter: object) -> tuple[int, int] | None:
+    if isinstance(limiter, anyio.CapacityLimiter):
+        return int(limiter.borrowed_tokens), int(limiter.total_tokens)
+    return None
+
+
+@dataclass
+class Gauges:
+    """What the displays show, updated by the batch as it goes."""
+
+    llm: LLM
+    box: Any
+    n: int
+    """Candidates per problem (for candidates in flight)."""
+    total: int | None = None
+    """Problems to do in this session, when known up front."""
+    done: int = 0
+    failed: int = 0
+    in_flight: set[str] = field(default_factory=set)
+    began: float = field(default_factory=time.monotonic)
+
+    def limits(self) -> dict[str, tuple[int, int]]:
+        """Named limits: in use and capacity."""
+        found: dict[str, tuple[int, int]] = {}
+        for name, limiter in self.llm.limiters.items():
+            use = _limiter_use(limiter)
+            if use is not None:
+                found[name] = use
+        sandbox = _limiter_use(getattr(self.box, "slots", None))
+        if sandbox is not None:
+            found["sandbox slots"] = sandbox
+        docker = _limiter_use(getattr(getattr(self.box, "engine", None), "limiter", None))
+        if docker is not None:
+            found["docker API threads"] = docker
+        return found
+
+    def spend(self) -> str:
+        """Tokens and dollars so far (``$?`` when some model has no price)."""
+        usage = self.llm.usage.total
+        cost = usage.cost_usd
+        return f"{usage.total_tokens} tokens, " + ("$?" if cost is None else f"${cost:.4f}")
+
+    def eta(self) -> str:
+        """Time left at the pace so far, when the total is known."""
+        finished = self.done + self.failed
+        if self.total is None or finished == 0:
+            return "?"
+        left = max(self.total - finished, 0) * (time.monotonic() - self.began) / finished
+        return f"{left:.0f}s"
+
+    def counts(self) -> str:
+        """``done 3, failed 1 of 10``."""
+        of = "?" if self.total is None else str(self.total)
+        return f"done {self.done}, failed {self.failed} of {of}"
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """Untrusted text (ids, reasons from problem files) made safe for a terminal: no control characters."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return clean if len(clean) <= limit else clean[:limit] + "…"
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+class PlainProgress:
+    """One timestamped line per finished problem (CI logs, files)."""
+
+    def __init__(self, gauges: Gauges, out: TextIO) -> None:
+        """Write to ``out``."""
+        self.g = gauges
+        self.out = out
+
+    def started(self, item: Item) -> None:
+        """A problem began."""
+        self.g.in_flight.add(item.id)
+
+    def finished(self, row: ProblemRow) -> None:
+        """Print the problem's line."""
+        self.g.in_flight.discard(row.id)
+        if row.status == "done":
+            self.g.done += 1
+        else:
+            self.g.failed += 1
+        what = row.status.upper() + (f" ({printable(row.reason)})" if row.reason else "")
+        line = f"{_stamp()} [{self.g.counts()}] {printable(row.id)}: {what}; {row.tokens} tokens, {row.wall_s:.1f}s"
+        print(f"{line}; total {self.g.spend()}, eta {self.g.eta()}", file=self.out, flush=True)
+
+    def note(self, line: str) -> None:
+        """Print a message."""
+        print(f"{_stamp()} {printable(line, 1000)}", file=self.out, flush=True)
+
+    async def run(self) -> None:
+        """Nothing to refresh."""
+        await anyio.sleep_forever()
+
+    def close(self) -> None:
+        """Nothing to tear down."""
+
+
+class RichProgress(PlainProgress):
+    """A live panel refreshed twice a second, finished problems scrolling above it."""
+
+    def __init__(self, gauges: Gauges, out: TextIO) -> None:
+        """Draw on ``out`` (a terminal)."""
+        from rich.console import Console  # lazy: only terminals pay for rich
+        from rich.live import Live
+
+        super().__init__(gauges, out)
+        self.console = Console(file=out)
+        self.live = Live(self._panel(), console=self.console, auto_refresh=False, transient=True)
+        self.live.start()
+
+    def _panel(self) -> Any:
+        from rich.table import Table
+
+        table = Table.grid(padding=(0, 2))
+        g = self.g
+        table.add_row("problems", g.counts(), "in flight", f"{len(g.in_flight)} ({len(g.in_flight) * g.n} candidates)")
+        for name, (used, cap) in g.limits().items():
+            table.add_row("", "", name, f"{used}/{cap}")
+        table.add_row("spend", g.spend(), "eta", g.eta())
+        return table
+
+    def finished(self, row: ProblemRow) -> None:
+        """Count it and print its line above the panel."""
+        self.g.in_flight.discard(row.id)
+        if row.status == "done":
+            self.g.done += 1
+        else:
+            self.g.failed += 1
+        from rich.markup import escape
+
+        colour = "green" if row.status == "done" else "red"
+        reason = f" ({printable(row.reason)})" if row.reason else ""
+        text = escape(f"{printable(row.id)}{reason}")
+        self.console.print(f"[{colour}]{row.status}[/] {text}", markup=True, highlight=False)
+        self.refresh()
+
+    def note(self, line: str) -> None:
+        """Print a message above the panel."""
+        self.console.print(printable(line, 1000), markup=False, highlight=False)
+
+    def refresh(self) -> None:
+        """Redraw the panel."""
+        self.live.update(self._panel(), refresh=True)
+
+    async def run(self) -> None:
+        """Redraw twice a second until cancelled."""
+        while True:
+            self.refresh()
+            await anyio.sleep(0.5)
+
+    def close(self) -> None:
+        """Stop the live display."""
+        self.live.stop()
