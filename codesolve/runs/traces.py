@@ -8,8 +8,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from codesolve.runs.records import Selection
 from codesolve.runs.output import file_stem, write_new
+from codesolve.runs.records import Selection
 from codesolve.sstar import Solution, Trace, TraceEvent
 
 
