@@ -14,6 +14,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,10 @@ from typing import IO, Any, cast
 
 from codesolve.errors import ProblemFormatError
 from codesolve.tasks import load_problems
-from codesolve.tasks.loaders._io import Source, base_suffix, format_errors, one_line, record_label
+from codesolve.tasks.loaders._io import Source, base_suffix, format_errors, record_label
+from codesolve.tasks.loaders._limits import DecodeBudget, InflateError, excerpt, one_line
 from codesolve.tasks.loaders._registry import FORMATS, Format, resolve_format
+from codesolve.tasks.loaders._scrub import scrubbed
 from codesolve.tasks.models import Problem
 
 _STREAMED = ("", ".jsonl", ".ndjson", ".txt")
@@ -39,23 +43,46 @@ class Item:
     error: str = ""
 
 
+_MAX_LINE = 64 << 20
+"""Longest JSONL record streamed (a larger one is that record's error, never a whole-file read)."""
+
+
 def _open(path: Path) -> IO[bytes]:
-    with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    if gzipped:
-        return cast(IO[bytes], gzip.GzipFile(path, "rb"))
-    return path.open("rb")
+    # A regular file only (a FIFO would block the batch before it starts), never blocking on open.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ProblemFormatError(str(path), None, None, "not a regular file")
+    handle = os.fdopen(fd, "rb")
+    if handle.read(2) == b"\x1f\x8b":
+        handle.seek(0)
+        return cast(IO[bytes], gzip.GzipFile(fileobj=handle, mode="rb"))
+    handle.seek(0)
+    return handle
 
 
 def _jsonl(path: Path) -> Iterator[tuple[str, Any]]:
-    # Yields (label, record) or (label, exception) for a line that is not JSON.
+    # Yields (label, record) or (label, exception) for a line that is not JSON. Decoded bytes are
+    # charged to the loaders' decode budget as they stream (a small .gz cannot become gigabytes).
+    budget = DecodeBudget.for_size(path.stat().st_size)
     with _open(path) as handle:
-        for number, raw in enumerate(handle, start=1):
+        number = 0
+        while raw := handle.readline(_MAX_LINE + 1):
+            number += 1
+            try:
+                budget.charge(len(raw))
+            except InflateError as exc:
+                raise ProblemFormatError(str(path), f"line {number}", None, str(exc)) from None
+            if len(raw) > _MAX_LINE and not raw.endswith(b"\n"):
+                yield f"line {number}", ValueError(f"record longer than {_MAX_LINE} bytes")
+                while (rest := handle.readline(_MAX_LINE)) and not rest.endswith(b"\n"):
+                    budget.charge(len(rest))
+                continue
             try:
                 line = raw.decode("utf-8").removeprefix("\ufeff") if number == 1 else raw.decode("utf-8")
                 if line.strip():
                     yield f"line {number}", json.loads(line)
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            except (UnicodeDecodeError, ValueError, RecursionError) as exc:
                 yield f"line {number}", ValueError(f"bad JSON or text: {one_line(str(exc), 120)}")
 
 
@@ -103,7 +130,7 @@ def _converted(path: Path, fmt: Format) -> Iterator[Item]:
                 kind = type(raw).__name__
                 raise ProblemFormatError(str(path), where, None, f"a record must be an object, not {kind}")
             with format_errors(str(path), where):
-                problem = convert(raw, path)
+                problem = scrubbed(convert(raw, path))
         except ProblemFormatError as exc:
             yield Item(f"{path}: {where}", _raw_id(raw) or fallback, None, str(exc))
             continue
@@ -134,7 +161,7 @@ def stream_problems(paths: list[Path], format: str | None = None) -> Iterator[It
             if first is digest:
                 yield item
             elif first != digest:
-                reason = f"{item.source}: duplicate id {item.id!r} with different content"
+                reason = f"{item.source}: duplicate id {excerpt(item.id)} with different content"
                 yield Item(item.source, f"{item.id} (duplicate at {item.source})", None, reason)
 
 
