@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -101,9 +102,12 @@ class AgentSession:
         left; False when it does not come (the agent gave up on a dirty container, or died)."""
         if self.unsettled is None:
             return True
+        # One deadline for the whole wait, not per read: an agent that keeps writing
+        # (a stream of stderr frames) must not hold the container past it.
+        deadline = time.monotonic() + timeout_s
         self._sock.settimeout(timeout_s)
         try:
-            if not self._read_past((CLEAN_MARK + self.unsettled + "\n").encode(), _ignore, _ignore):
+            if not self._read_past((CLEAN_MARK + self.unsettled + "\n").encode(), _ignore, _ignore, deadline):
                 return False
         except OSError:  # TimeoutError included
             return False
@@ -112,10 +116,24 @@ class AgentSession:
         self.unsettled = None
         return True
 
-    def _read_past(self, mark: bytes, on_stdout: Callable[[bytes], None], on_stderr: Callable[[bytes], None]) -> bool:
-        """Hand on frames until ``mark`` went by on stdout (True) or the output ended (False)."""
+    def _read_past(
+        self,
+        mark: bytes,
+        on_stdout: Callable[[bytes], None],
+        on_stderr: Callable[[bytes], None],
+        deadline: float | None = None,
+    ) -> bool:
+        """Hand on frames until ``mark`` went by on stdout (True) or the output ended (False).
+
+        With a ``deadline`` (monotonic), TimeoutError once it has passed, whatever arrives meanwhile.
+        """
         tail = b""
         while (frame := self.frame()) is not None:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("the agent did not settle in time")
+                self._sock.settimeout(left)
             kind, payload = frame
             if kind != STDOUT:
                 on_stderr(payload)
