@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from pydantic import ValidationError
@@ -54,8 +56,7 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         code: int = args.func(args)
     except Interrupted:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
+        return _interrupted()
     except (CodesolveError, SandboxError) as exc:
         print(f"codesolve: error: {exc}", file=sys.stderr)
         return 2
@@ -66,15 +67,22 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"codesolve: error: {field}: {first['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
+        return _interrupted()
     except BaseExceptionGroup as group:
         # A Ctrl-C that surfaced inside a task group: the same line, never the group's traceback.
         if group.split((KeyboardInterrupt, Interrupted))[1] is not None:
             raise
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
+        return _interrupted()
     return code
+
+
+def _interrupted() -> int:
+    # Everything is written: a further Ctrl-C could only cut the exit short, and at interpreter
+    # shutdown a Python handler is dropped, so the process would die by SIGINT instead of 130.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print(INTERRUPTED, file=sys.stderr)
+    return 130
 
 
 if __name__ == "__main__":

@@ -77,7 +77,10 @@ class Interrupts:
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            # Once pressed, ours stays: a second press while the command winds down (printing,
+            # exiting) is still the emergency exit, never a KeyboardInterrupt past main().
+            if not self.pressed:
+                signal.signal(signal.SIGINT, previous)
 
     def run(self, func: Callable[[], Awaitable[_T]]) -> _T:
         """``anyio.run(func)`` whose first Ctrl-C cancels it; Interrupted when it was cancelled so."""
