@@ -19,7 +19,7 @@ class CliProcess:
 
     def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         self.peak_rss_mb = 0.0
-        """The process's peak resident memory, known once :meth:`finish` reaped it."""
+        """The process's peak resident memory (its VmHWM), sampled while it runs."""
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "codesolve.cli", *args],
             cwd=ROOT,
@@ -33,6 +33,22 @@ class CliProcess:
         self._reader.start()
         self._out_reader = threading.Thread(target=self._read_out, daemon=True)
         self._out_reader.start()
+        self._sampler = threading.Thread(target=self._sample_rss, daemon=True)
+        self._sampler.start()
+
+    def _sample_rss(self) -> None:
+        # VmHWM of the process's own memory, not wait4's ru_maxrss: a child forked from this
+        # (large) test process inherits its high-water mark across exec. A high-water mark
+        # read late still holds the peak, so only the last few ms before exit go unseen.
+        status = Path(f"/proc/{self.proc.pid}/status")
+        while self.proc.returncode is None:
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        self.peak_rss_mb = max(self.peak_rss_mb, int(line.split()[1]) / 1024)
+            except (OSError, ValueError):
+                return  # gone (or a zombie without memory): the last reading stands
+            time.sleep(0.01)
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -67,8 +83,7 @@ class CliProcess:
         """Exit code and the whole stderr, or kill and fail after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            # wait4, not wait: the child's own rusage gives its peak RSS.
-            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            pid, status = os.waitpid(self.proc.pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
@@ -77,7 +92,7 @@ class CliProcess:
                 raise AssertionError(f"still running after {timeout}s; stderr: {''.join(self.err_lines)[-2000:]}")
             time.sleep(0.05)
         code = self.proc.returncode = os.waitstatus_to_exitcode(status)
-        self.peak_rss_mb = usage.ru_maxrss / 1024
+        self._sampler.join(5)
         self._reader.join(5)
         self._out_reader.join(5)
         return code, "".join(self.err_lines)

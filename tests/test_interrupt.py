@@ -116,7 +116,7 @@ def test_a_hostile_reply_ends_in_one_line_within_the_deadlines_and_512mb(rule: R
     assert err.strip().splitlines()[-1].startswith("codesolve: error: "), err
     assert "cap" in err, err
     assert "Traceback" not in err
-    assert proc.peak_rss_mb < 512, proc.peak_rss_mb
+    assert 0 < proc.peak_rss_mb < 512, proc.peak_rss_mb  # (0: never sampled, so nothing measured)
     _no_containers(proc.owner)
 
 

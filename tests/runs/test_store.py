@@ -16,6 +16,7 @@ from codesolve.errors import UsageError
 from codesolve.runs.records import CandidateRound, EventRow, ProblemResult, ProblemRow, RunConfig, Selection, UsageRow
 from codesolve.runs.report_html import html_report
 from codesolve.runs.store import Message, RunStore, Started, _apply, config_diff, connect, open_writer
+from codesolve.runs.traces import trace_name
 from codesolve.sstar import EngineConfig
 from tests.runs.batchkit import duplicated_rows
 
@@ -77,7 +78,7 @@ async def test_the_writer_applies_every_message_in_order_and_writes_traces_from_
         with store.read() as db:
             assert db.execute("SELECT COUNT(*) FROM problems WHERE status = 'done'").fetchone()[0] == 20
     assert len(list(store.traces.glob("*.trace.json"))) == 20
-    assert '"code": "x"' in (store.traces / "p3.trace.json").read_text()
+    assert '"code": "x"' in (store.traces / trace_name("p3")).read_text()
     assert duplicated_rows(store.db_path) == {}
 
 
