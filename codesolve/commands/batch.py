@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 
 from codesolve import __version__
-from codesolve.commands.common import add_sandbox_flags, sandbox_config
+from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
 from codesolve.commands.solve import engine_config, parse_prices
 from codesolve.errors import UsageError
 from codesolve.llm import EndpointConfig, LLMConfig, Role
@@ -30,21 +30,9 @@ def register(subparsers: Any) -> None:
     """Add ``batch``."""
     p = subparsers.add_parser("batch", help="solve many problems into a resumable run store")
     p.add_argument("problems", type=Path, nargs="+", help="problem files or package directories")
-    p.add_argument("--model", required=True, help="model name for every role unless overridden")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
-    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
-    p.add_argument("--judge-model", help="model for the judge and input synthesizer roles")
+    add_model_flags(p)
+    add_engine_flags(p)
     p.add_argument("--format", help="problem file format (detected per file when omitted)")
-    p.add_argument("-n", type=int, default=8, help="candidates per problem (default 8)")
-    p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
-    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--budget-usd", type=float, help="dollar cap per problem")
-    p.add_argument("--budget-tokens", type=int, help="token cap per problem")
-    p.add_argument("--budget-seconds", type=float, help="wall-time cap per problem")
-    p.add_argument("--price", action="append", default=[], metavar="MODEL=IN,OUT", help="USD per 1M tokens")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per model request (default 120)")
-    p.add_argument("--max-retries", type=int, default=4, help="retries of a failed model request (default 4)")
     p.add_argument("--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8)")
     p.add_argument("--llm-concurrency", type=int, default=16, help="model requests in flight per endpoint")
     p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, CPUs))")

@@ -27,6 +27,30 @@ async def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     return await default_config()
 
 
+def add_model_flags(parser: argparse.ArgumentParser) -> None:
+    """The model endpoint, its key, prices and request limits: the same for every solving command."""
+    p = parser
+    p.add_argument("--model", required=True, help="model name for every role unless overridden")
+    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
+    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
+    p.add_argument("--judge-model", help="model for the judge and input synthesizer roles")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per model request (default 120)")
+    p.add_argument("--max-retries", type=int, default=4, help="retries of a failed model request (default 4)")
+    p.add_argument("--price", action="append", default=[], metavar="MODEL=IN,OUT", help="USD per 1M tokens")
+
+
+def add_engine_flags(parser: argparse.ArgumentParser) -> None:
+    """Candidates, debug rounds, the selector and the per-problem budget caps."""
+    p = parser
+    p.add_argument("-n", type=int, default=8, help="candidates per problem (default 8)")
+    p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
+    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
+    p.add_argument("--temperature", type=float, default=0.7)
+    p.add_argument("--budget-usd", type=float, help="dollar cap per problem")
+    p.add_argument("--budget-tokens", type=int, help="token cap per problem")
+    p.add_argument("--budget-seconds", type=float, help="wall-time cap per problem")
+
+
 def progress_printer(llm: LLM) -> Callable[[str], None]:
     """A progress callback printing one line with the running spend on stderr."""
 

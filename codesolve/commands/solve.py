@@ -7,7 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from codesolve.commands.common import add_sandbox_flags, progress_printer, sandbox_config
+from codesolve.commands.common import (
+    add_engine_flags,
+    add_model_flags,
+    add_sandbox_flags,
+    progress_printer,
+    sandbox_config,
+)
 from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.errors import LLMError, UsageError
 from codesolve.llm import EndpointConfig, LLMConfig, Price, Role
@@ -24,20 +30,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("problem", type=Path, help="problem file (any supported format)")
     p.add_argument("--id", help="problem id within a multi-problem file")
     p.add_argument("--format", help="problem file format (detected when omitted)")
-    p.add_argument("--model", required=True, help="model name for every role unless overridden")
-    p.add_argument("--base-url", help="OpenAI-compatible endpoint (default: OpenAI)")
-    p.add_argument("--api-key-env", default="OPENAI_API_KEY", help="environment variable holding the key")
-    p.add_argument("--judge-model", help="model for the judge and input synthesizer roles")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds per model request (default 120)")
-    p.add_argument("--max-retries", type=int, default=4, help="retries of a failed model request (default 4)")
-    p.add_argument("-n", type=int, default=8, help="candidates (default 8)")
-    p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
-    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
-    p.add_argument("--temperature", type=float, default=0.7)
-    p.add_argument("--budget-usd", type=float, help="dollar cap for this problem")
-    p.add_argument("--budget-tokens", type=int, help="token cap for this problem")
-    p.add_argument("--budget-seconds", type=float, help="wall-time cap for this problem")
-    p.add_argument("--price", action="append", default=[], metavar="MODEL=IN,OUT", help="USD per 1M tokens")
+    add_model_flags(p)
+    add_engine_flags(p)
     p.add_argument("--out", type=Path, default=Path("out"), help="directory for the trace, solution and cache")
     p.add_argument("--no-cache", action="store_true", help="do not replay cached responses; fresh ones replace them")
     add_sandbox_flags(p)
