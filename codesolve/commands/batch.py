@@ -13,9 +13,9 @@ import anyio
 
 from codesolve import __version__
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
-from codesolve.commands.solve import engine_config, parse_prices
+from codesolve.commands.solve import engine_config, llm_config
 from codesolve.errors import UsageError
-from codesolve.llm import EndpointConfig, LLMConfig, Role
+from codesolve.llm import LLMConfig
 from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
 from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
@@ -79,27 +79,9 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     )
 
 
-def llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
+def _llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
     """The model client's config: the run's response cache, the per-endpoint request limit."""
-    default = EndpointConfig(
-        model=args.model,
-        base_url=args.base_url,
-        api_key_env=args.api_key_env,
-        timeout_s=args.timeout,
-        max_retries=args.max_retries,
-        max_concurrency=max(args.llm_concurrency, 1),
-    )
-    roles: dict[Role, EndpointConfig] = {}
-    if args.judge_model:
-        judge = default.model_copy(update={"model": args.judge_model})
-        roles = {"judge": judge, "synthesizer": judge}
-    return LLMConfig(
-        default=default,
-        roles=roles,
-        prices=parse_prices(args.price),
-        cache_path=store.cache_path,
-        use_cache=not args.no_cache,
-    )
+    return llm_config(args, store.cache_path, max(args.llm_concurrency, 1))
 
 
 def _progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
@@ -128,7 +110,7 @@ async def _batch(args: argparse.Namespace) -> int:
     which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
     async with (
         graceful_interrupts(lambda line: print(f"codesolve: {line}", file=sys.stderr)) as interrupts,
-        open_llm(llm_config(args, store)) as llm,
+        open_llm(_llm_config(args, store)) as llm,
         open_sandbox(box_config) as box,
     ):
         total = _session_total(config, args.problems)

@@ -51,8 +51,10 @@ def parse_prices(specs: list[str]) -> dict[str, Price]:
     return prices
 
 
-def llm_config(args: argparse.Namespace) -> LLMConfig:
-    """The model configuration from flags."""
+def llm_config(
+    args: argparse.Namespace, cache_path: Path | None = None, max_concurrency: int | None = None
+) -> LLMConfig:
+    """The model configuration from the model flags (``cache_path``: default ``--out``/cache.sqlite)."""
     default = EndpointConfig(
         model=args.model,
         base_url=args.base_url,
@@ -60,6 +62,8 @@ def llm_config(args: argparse.Namespace) -> LLMConfig:
         timeout_s=args.timeout,
         max_retries=args.max_retries,
     )
+    if max_concurrency is not None:
+        default = default.model_copy(update={"max_concurrency": max_concurrency})
     roles: dict[Role, EndpointConfig] = {}
     if args.judge_model:
         judge = default.model_copy(update={"model": args.judge_model})
@@ -68,7 +72,7 @@ def llm_config(args: argparse.Namespace) -> LLMConfig:
         default=default,
         roles=roles,
         prices=parse_prices(args.price),
-        cache_path=args.out / "cache.sqlite",
+        cache_path=cache_path or args.out / "cache.sqlite",
         use_cache=not args.no_cache,
     )
 
