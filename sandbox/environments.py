@@ -27,6 +27,7 @@ import os
 import sys
 import tarfile
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from typing import Any
 import anyio
 import docker.errors
 
-from sandbox._docker.containers import LABEL, LABEL_OWNER, owner
+from sandbox._docker.containers import LABEL, LABEL_EXPIRES, LABEL_OWNER, owner, remove
 from sandbox._docker.engine import connect
 from sandbox.errors import ImageBuildError, ImageMissing
 from sandbox.image.recipe import image_tag
@@ -91,15 +92,16 @@ def _tar_of(folder: Path) -> bytes:
 
 def _commit(client: Any, base: str, archive: bytes, tag: str) -> None:
     repository, _, version = tag.partition(":")
-    container = client.containers.create(
-        base, command=["true"], network_disabled=True, labels={LABEL: "1", LABEL_OWNER: owner()}
-    )
+    # Labelled like the pool's containers, with an expiry, so a reaper sees a live owner's
+    # container (and removes it if we die) instead of an unlabelled leak or a stale one.
+    labels = {LABEL: "1", LABEL_OWNER: owner(), LABEL_EXPIRES: str(int(time.time()) + 600)}
+    container = client.containers.create(base, command=["true"], network_disabled=True, labels=labels)
     try:
         if not container.put_archive("/", archive):
             raise ImageBuildError(f"copying the requirements into {base} failed")
         container.commit(repository=repository, tag=version, conf={"Labels": {"codesolve.environment": "1"}})
     finally:
-        container.remove(force=True)
+        remove(container)
 
 
 async def build_environment(

@@ -65,7 +65,7 @@ class Spectra:
 
 
 class Plugin:
-    """Alarm and (optional) spectrum around each test's whole protocol (setup, call, teardown)."""
+    """An alarm around each test; optionally the spectrum of its call."""
 
     def __init__(self, spectra: Spectra | None, timeout: float) -> None:
         self.spectra = spectra
@@ -73,22 +73,30 @@ class Plugin:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
-        """Wrap one test: alarm on, spectrum on; both off after, whatever happened."""
-        if self.spectra is not None:
-            self.spectra.current = {}
-            sys.setprofile(self.spectra.profile)
-            threading.setprofile(self.spectra.profile)
+        """Wrap one test's setup, call and teardown in its alarm."""
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
         try:
             yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            if self.spectra is not None:
-                sys.setprofile(None)
-                threading.setprofile(None)
-                self.spectra.by_test[item.nodeid] = self.spectra.current or {}
-                self.spectra.current = None
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        """The spectrum of the test's call only: fixtures' setup is shared scenery, not what it tests."""
+        if self.spectra is None:
+            yield
+            return
+        self.spectra.current = {}
+        sys.setprofile(self.spectra.profile)
+        threading.setprofile(self.spectra.profile)
+        try:
+            yield
+        finally:
+            sys.setprofile(None)
+            threading.setprofile(None)
+            self.spectra.by_test[item.nodeid] = self.spectra.current or {}
+            self.spectra.current = None
 
 
 def main() -> None:

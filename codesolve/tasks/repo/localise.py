@@ -19,9 +19,16 @@ The choice, and why:
   failing test's traceback gets ``TRACEBACK_WEIGHT`` on top for that test. A
   wrong value usually fails an assertion in the test with no frame of the
   buggy function, which is why the spectra come first.
-* **Ties go to the deeper function** (more calls below the test): a wrong
-  value is made below and handed up, so among functions the passing tests
-  cannot tell apart the callee is the likelier origin.
+* **Ties go to the shallower function** (fewer calls below the test): when
+  the spectra cannot tell functions apart they carry no information, and the
+  function the test calls itself is the test's subject; deeper ones are
+  shared machinery (flask-4045: ``Blueprint.__init__``, not the helpers every
+  passing test runs as well). A wrong value made deeper shows in the spectra
+  whenever a passing test runs the caller without the faulty callee.
+* **A tie between sibling callees goes to their common caller**: when several
+  helpers tie because only failing inputs reach them, one fault explains them
+  all only in the caller that decides to call them (QuixBugs'
+  ``shortest_path_length`` and its ``get`` / ``insert_or_update``).
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 TRACEBACK_WEIGHT = 0.5
@@ -55,7 +62,7 @@ class Suspect:
         """``package.module:Qualname``: the ``--function`` form."""
         path, _, qualname = self.key.partition("::")
         module = path[:-3] if path.endswith(".py") else path
-        module = module.removesuffix("/__init__")
+        module = module.removesuffix("/__init__").removeprefix("src/")
         return f"{module.replace('/', '.')}:{qualname}"
 
 
@@ -81,8 +88,23 @@ def is_test_file(path: str) -> bool:
     return name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
 
 
-def collapse(calls: Mapping[str, str]) -> dict[str, int]:
-    """A test's spectrum at the function level: each outer function and its call depth."""
+@dataclass(frozen=True)
+class Spectrum:
+    """One test's spectrum at the function level: call depth and first caller of each function."""
+
+    depth: Mapping[str, int]
+    parent: Mapping[str, str]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.depth)
+
+    def get(self, key: str, default: int) -> int:
+        """The depth of ``key`` (``default`` when not run)."""
+        return self.depth.get(key, default)
+
+
+def collapse(calls: Mapping[str, str]) -> Spectrum:
+    """A test's spectrum at the function level: each outer function, its call depth and caller."""
     parent = {outer(k): outer(v) if v else "" for k, v in reversed(list(calls.items()))}
     depth: dict[str, int] = {}
 
@@ -96,7 +118,8 @@ def collapse(calls: Mapping[str, str]) -> dict[str, int]:
 
     for key in parent:
         depth_of(key, frozenset())
-    return {k: d for k, d in depth.items() if not is_test_file(k.partition("::")[0])}
+    kept = {k: d for k, d in depth.items() if not is_test_file(k.partition("::")[0])}
+    return Spectrum(kept, {k: parent[k] for k in kept})
 
 
 def traceback_functions(details: str) -> set[tuple[str, str]]:
@@ -120,7 +143,7 @@ def localise(
     frames = {t: traceback_functions((tracebacks or {}).get(t, "")) for t in failing}
     ef: Counter[str] = Counter(k for t in failing for k in runs[t])
     ep: Counter[str] = Counter(k for t in passing for k in runs[t])
-    depth = {k: max(runs[t].get(k, 0) for t in runs) for k in ef}
+    depth = {k: min(runs[t].depth[k] for t in runs if k in runs[t].depth) for k in ef}
     total_failing = max(len(failing), 1)
     suspects = {
         k: Suspect(
@@ -133,15 +156,26 @@ def localise(
         )
         for k in ef
     }
-    ranking = sorted(suspects.values(), key=lambda s: (-(s.ochiai + _tb_bonus(s, total_failing)), -s.depth, s.key))
+    ranking = sorted(suspects.values(), key=lambda s: (-(s.ochiai + _tb_bonus(s, total_failing)), s.depth, s.key))
     wins: Counter[str] = Counter()
     for test in failing:
         ran = [suspects[k] for k in runs[test]]
         if ran:
-            best = min(ran, key=lambda s: _per_test_key(s, _hit(s.key, frames[test])))
-            wins[best.key] += 1
+            wins[_winner(ran, runs[test], frames[test])] += 1
     chosen = sorted(wins, key=lambda k: (-wins[k], ranking.index(suspects[k])))[:MAX_TARGETS]
     return Localisation(tuple(ranking), tuple(suspects[k] for k in chosen), len(failing), len(passing))
+
+
+def _winner(ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]]) -> str:
+    keys = {s.key: _per_test_key(s, _hit(s.key, frames)) for s in ran}
+    best = min(ran, key=lambda s: keys[s.key])
+    tied = [s.key for s in ran if keys[s.key][:2] == keys[best.key][:2]]
+    callers = {spectrum.parent.get(k, "") for k in tied}
+    if len(tied) > 1 and len(callers) == 1:
+        [caller] = callers
+        if caller and caller in spectrum.depth and caller not in tied:
+            return caller
+    return best.key
 
 
 def _tb_bonus(s: Suspect, failing: int) -> float:
@@ -150,4 +184,4 @@ def _tb_bonus(s: Suspect, failing: int) -> float:
 
 def _per_test_key(s: Suspect, in_traceback: bool) -> tuple[float, float, int, str]:
     local = 1 / math.sqrt(1 + s.ep) + (TRACEBACK_WEIGHT if in_traceback else 0.0)
-    return (-local, -s.ochiai, -s.depth, s.key)
+    return (-local, -s.ochiai, s.depth, s.key)

@@ -112,8 +112,13 @@ async def run_pytest(
         f"{RUNNER_DIR}/spec.json": json.dumps(spec).encode(),
     }
     command = ["python3", f"{RUNNER_DIR}/runner.py", f"{RUNNER_DIR}/spec.json"]
-    result = await sandbox.exec(command, files, limits, directory=repo, collect=[junit, *([trace] if trace else [])])
-    return read_run(result, junit, trace)
+    collect = [junit, *([trace] if trace else [])]
+    run = read_run(await sandbox.exec(command, files, limits, directory=repo, collect=collect), junit, trace)
+    if run.infra_error:
+        # One more try: a container's first batch in a freshly built image can fail to start in
+        # time under load; a second failure is reported as it is, never as a verdict.
+        run = read_run(await sandbox.exec(command, files, limits, directory=repo, collect=collect), junit, trace)
+    return run
 
 
 def read_run(result: ExecResult, junit: str, trace: str = "") -> TestRun:
