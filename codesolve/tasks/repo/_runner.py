@@ -72,7 +72,7 @@ class Plugin:
         self.timeout = timeout
 
     @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:  # noqa: ARG002 (pytest passes hook arguments by name)
         """Wrap one test's setup, call and teardown in its alarm."""
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
