@@ -192,7 +192,9 @@ def test_diff_applies_with_git_and_apply_refuses_after_an_edit(tmp_path: Path) -
     new = splice(FILE, "target", "def target(a, b=2):\n    return a + b\n")
     diff = unified_diff({"m.py": FILE}, {"m.py": new})
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
-    check = subprocess.run(["git", "apply", "--check", "-"], cwd=tmp_path, input=diff.encode(), capture_output=True)
+    check = subprocess.run(
+        ["git", "apply", "--check", "-"], cwd=tmp_path, input=diff.encode(), capture_output=True, check=False
+    )
     assert check.returncode == 0, check.stderr
     (tmp_path / "m.py").write_bytes(FILE + b"# edited meanwhile\n")
     with pytest.raises(WorkspaceError, match=r"refusing to apply: m.py changed since the run started"):
