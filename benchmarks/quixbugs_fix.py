@@ -10,7 +10,8 @@ Each of the 40 programs becomes a small git repository whose pytest tests fail
    version of the function: splice, failing tests + regression set in the
    sandbox, selection, diff; records failing→passing and broken tests.
 
-    .venv/bin/python benchmarks/quixbugs_fix.py [--data ../shared/data/bugfix/quixbugs_python_40.jsonl] [--only NAME...]
+    .venv/bin/python benchmarks/quixbugs_fix.py [--data ../shared/data/bugfix/quixbugs_python_40.jsonl]
+        [--only NAME...] [--test-timeout S]
 """
 
 from __future__ import annotations
@@ -41,10 +42,12 @@ def scenario(recs: list[dict[str, object]]) -> Scenario:
     return Scenario(rules=rules)
 
 
-async def one(record: dict[str, object], support: dict[str, str], box: Sandbox, llm: LLM, tmp: Path) -> list[str]:
+async def one(
+    record: dict[str, object], support: dict[str, str], box: Sandbox, llm: LLM, tmp: Path, args_timeout: float
+) -> list[str]:
     name = str(record["name"])
     repo = qb.write_repo(record, support, tmp)
-    request = FixRequest(repo, (qb.test_path(name),), test_timeout_s=3.0)
+    request = FixRequest(repo, (qb.test_path(name),), test_timeout_s=args_timeout)
     started = time.perf_counter()
     examined = await examine(request, box)
     check_s = time.perf_counter() - started
@@ -68,7 +71,7 @@ async def one(record: dict[str, object], support: dict[str, str], box: Sandbox, 
     ]
 
 
-async def main(data: Path, only: list[str]) -> None:
+async def main(data: Path, only: list[str], timeout: float) -> None:
     recs = [r for r in qb.records(data) if not only or r["name"] in only]
     support = qb.support_files(data)
     header = ["program", "failing/run", "localised", "check s", "made pass", "kept passing", "broken", "fixed", "fix s"]
@@ -79,7 +82,7 @@ async def main(data: Path, only: list[str]) -> None:
             open_sandbox(DockerConfig(pool_size=1, run_id="quixbugs-fix")) as box,
         ):
             for record in recs:
-                rows.append(await one(record, support, box, llm, Path(tmp)))
+                rows.append(await one(record, support, box, llm, Path(tmp), timeout))
                 print(" | ".join(rows[-1]), flush=True)
     print("\n| " + " | ".join(header) + " |\n|" + "---|" * len(header))
     for row in rows:
@@ -93,5 +96,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--only", nargs="*", default=[])
+    parser.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test (default 10)")
     args = parser.parse_args()
-    anyio.run(main, args.data, args.only)
+    anyio.run(main, args.data, args.only, args.test_timeout)
