@@ -17,7 +17,18 @@ from codesolve.commands.common import add_engine_flags, add_model_flags, progres
 from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.commands.solve import engine_config, llm_config
 from codesolve.errors import UsageError
-from codesolve.runs.fix import Examined, FixRequest, FixResult, apply_fix, environment, examine, fix_repo, targets_line
+from codesolve.runs.fix import (
+    Examined,
+    FixRequest,
+    FixResult,
+    apply_fix,
+    environment,
+    examine,
+    fix_repo,
+    save_trace,
+    targets_line,
+)
+from codesolve.runs.output import OutputError
 from codesolve.runs.single import open_llm
 from sandbox import DockerConfig, open_sandbox
 
@@ -40,7 +51,7 @@ def register(subparsers: Any) -> None:
         if action.dest == "model":
             action.required = False  # --check needs no model; checked in run()
     add_engine_flags(p)
-    p.add_argument("--out", type=Path, default=Path("out"), help="directory for the response cache")
+    p.add_argument("--out", type=Path, default=Path("out"), help="directory for the trace and the response cache")
     p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
     p.set_defaults(func=run)
 
@@ -100,6 +111,10 @@ async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
     sys.stdout.write(result.diff)
     for line in result_lines(result):
         print(line, file=sys.stderr)
+    try:
+        print(f"trace: {save_trace(result, args.out)}", file=sys.stderr)
+    except OutputError as exc:
+        print(f"trace not written: {exc}", file=sys.stderr)
     if interrupts.pressed:
         raise Interrupted("interrupted")
     good = bool(result.diff) and not result.still_failing and not result.broken

@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from codesolve.errors import RepositoryError
 from codesolve.llm import LLM
+from codesolve.runs.output import file_stem, new_run_id, write_new
 from codesolve.sstar import Engine, EngineConfig, Progress, Solution, Trace
 from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.fix import FixSetup, FunctionFix, InputSource
@@ -89,9 +90,8 @@ def _test_dirs(selectors: Sequence[str]) -> list[str]:
     return sorted({s.split("::", 1)[0].rsplit("/", 1)[0] for s in selectors if "/" in s.split("::", 1)[0]})
 
 
-async def examine(request: FixRequest, sandbox: Sandbox, sources: Sequence[InputSource] = ()) -> Examined:
+async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     """Run the test files of the requested tests (tracing each test), then localise."""
-    del sources
     repo = request.repo
     paths = tuple(source_paths(repo))
     run = await run_pytest(
@@ -182,6 +182,13 @@ def apply_fix(result: FixResult) -> list[str]:
         return apply_files(result.examined.setup.repo, result.examined.setup.originals, result.files)
     except (WorkspaceError, OSError) as exc:
         raise RepositoryError(str(exc)) from None
+
+
+def save_trace(result: FixResult, out: Path) -> Path:
+    """Write the run's trace (every prompt, completion and test run) as ``<out>/<stem>.<run>.trace.json``."""
+    path = out / f"{file_stem(result.solution.task_id)}.{new_run_id()}.trace.json"
+    write_new(path, result.trace.model_dump_json(indent=1))
+    return path
 
 
 def targets_line(targets: Sequence[Target]) -> str:

@@ -203,3 +203,26 @@ def test_diff_applies_with_git_and_apply_refuses_after_an_edit(tmp_path: Path) -
     (tmp_path / "m.py").write_bytes(FILE)
     assert apply_files(tmp_path, {"m.py": FILE}, {"m.py": new}) == ["m.py"]
     assert (tmp_path / "m.py").read_bytes() == new
+
+
+FUNCS = st.sampled_from(["a", "b", "c", "d", "e"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    failing=st.lists(st.dictionaries(FUNCS, st.sampled_from(["", "a", "b"]), min_size=1), min_size=1, max_size=4),
+    passing=st.lists(st.dictionaries(FUNCS, st.sampled_from(["", "a", "b"])), max_size=4),
+)
+def test_targets_are_run_by_failing_tests_and_explain_each(
+    failing: list[dict[str, str]], passing: list[dict[str, str]]
+) -> None:
+    s = spectra(**{f"f{i}": c for i, c in enumerate(failing)}, **{f"p{i}": c for i, c in enumerate(passing)})
+    names_f = [f"f{i}" for i in range(len(failing))]
+    found = localise(s, names_f, [f"p{i}" for i in range(len(passing))])
+    assert 1 <= len(found.targets) <= min(3, len(failing))
+    ran = {k for t in names_f for k in s[t]}
+    assert all(t.key in ran for t in found.targets)
+    assert all(0 <= x.ochiai <= 1 for x in found.ranking)
+    # Deterministic: the same spectra in another order give the same answer.
+    again = localise(dict(reversed(list(s.items()))), list(reversed(names_f)), [f"p{i}" for i in range(len(passing))])
+    assert {t.key for t in again.targets} == {t.key for t in found.targets}

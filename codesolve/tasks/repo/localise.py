@@ -112,7 +112,7 @@ def collapse(calls: Mapping[str, str]) -> Spectrum:
         if key in depth:
             return depth[key]
         up = parent.get(key, "")
-        d = 1 if not up or up == key or up in seen else depth_of(up, seen | {key}) + 1
+        d = 1 if not up or up == key or up in seen or up not in parent else depth_of(up, seen | {key}) + 1
         depth[key] = d
         return d
 
