@@ -39,6 +39,8 @@ from sandbox import Limits, Sandbox
 
 PROBE_LIMITS = Limits(cpu_seconds=20, memory_mb=1024)
 CALL_TIMEOUT_S = 2.0
+FILE_CHARS = 6000
+"""A target file longer than this is shown as its target functions only."""
 _PROBE_SOURCE = Path(__file__).with_name("repo").joinpath("_probe.py").read_bytes
 
 
@@ -100,11 +102,20 @@ class FunctionFix:
         return len(self.setup.tests)
 
     def context(self) -> str:
-        """Each target file, shown to the model with its path."""
-        paths = dict.fromkeys(t.path for t in self.setup.targets)
-        return "\n\n".join(
-            f"`{p}`:\n```python\n{self.setup.originals[p].decode('utf-8', 'replace')}\n```" for p in paths
-        )
+        """Each target file as the model sees it: whole when short, else the targets themselves."""
+        parts = []
+        for path in dict.fromkeys(t.path for t in self.setup.targets):
+            text = self.setup.originals[path].decode("utf-8", "replace")
+            if len(text) > FILE_CHARS:
+                source = self.setup.originals[path]
+                spans = [find_function(source, t.qualname) for t in self.setup.targets if t.path == path]
+                lines = text.splitlines(keepends=True)
+                text = "\n# ...\n".join(
+                    f"# lines {s.first}-{s.last}\n" + "".join(lines[s.first - 1 : s.last])
+                    for s in spans
+                )
+            parts.append(f"`{path}`:\n```python\n{text}\n```")
+        return "\n\n".join(parts)
 
     def generation_messages(self) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
