@@ -1,0 +1,87 @@
+"""Repositories at an instance's base commit, from local mirrors only (no network at solve time).
+
+``--repos DIR`` maps ``owner/name`` to ``DIR/owner__name.git`` (a bare mirror),
+``DIR/owner__name`` or ``DIR/owner/name`` (a clone), or ``DIR/owner__name.git.tar.xz``
+(a packed bare mirror, unpacked once into the cache). A fresh tree is a shared
+clone (objects borrowed, not copied) checked out at the commit: every patch is
+applied to a tree nobody else touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from codesolve.errors import RepositoryError
+
+GIT_TIMEOUT_S = 300.0
+_GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_AUTHOR_NAME": "codesolve",
+    "GIT_AUTHOR_EMAIL": "codesolve@localhost",
+    "GIT_COMMITTER_NAME": "codesolve",
+    "GIT_COMMITTER_EMAIL": "codesolve@localhost",
+}
+
+
+def git(args: Sequence[str], cwd: Path, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run git with a clean config (no system config, no prompts, no hooks path from the user)."""
+    env = {**os.environ, **_GIT_ENV, "HOME": str(cwd)}
+    command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false", *args]
+    proc = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False)
+    if check and proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+        raise RepositoryError(f"git {args[0]} failed in {cwd}: {tail[0][:300]}")
+    return proc
+
+
+def mirror_for(repos: Path, repo: str, cache: Path) -> Path:
+    """The local mirror or clone of ``owner/name`` under ``repos`` (RepositoryError when there is none)."""
+    flat = repo.replace("/", "__")
+    for candidate in (repos / f"{flat}.git", repos / flat, repos / repo):
+        if candidate.is_dir():
+            return candidate
+    packed = repos / f"{flat}.git.tar.xz"
+    if packed.is_file():
+        unpacked = cache / f"{flat}.git"
+        if not unpacked.is_dir():
+            _unpack(packed, cache, f"{flat}.git")
+        return unpacked
+    raise RepositoryError(f"no local mirror of {repo} in {repos} (looked for {flat}.git, {flat}, {flat}.git.tar.xz)")
+
+
+def _unpack(packed: Path, cache: Path, top: str) -> None:
+    staging = cache / f".{top}.unpacking"
+    staging.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(packed) as archive:
+        archive.extractall(staging, filter="data")  # the data filter refuses links and paths out of the folder
+    if not (staging / top).is_dir():
+        raise RepositoryError(f"{packed} does not unpack to {top}/")
+    os.replace(staging / top, cache / top)
+    staging.rmdir()
+
+
+def fresh_tree(mirror: Path, commit: str, dest: Path) -> Path:
+    """A new checkout of ``commit`` at ``dest`` (which must not exist)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    git(["clone", "-q", "--no-checkout", "--shared", str(mirror.resolve()), str(dest)], dest.parent)
+    proc = git(["checkout", "-q", "--detach", commit], dest, check=False)
+    if proc.returncode != 0:
+        raise RepositoryError(f"commit {commit[:12]} is not in {mirror}")
+    return dest
+
+
+def reset_tree(tree: Path) -> None:
+    """Back to the checked-out commit: tracked files restored, everything untracked removed."""
+    git(["reset", "-q", "--hard"], tree)
+    git(["clean", "-q", "-fdx"], tree)
+
+
+def tree_diff(tree: Path) -> str:
+    """The tree's changes against its commit (new files included) as a unified diff, by git."""
+    git(["add", "-A"], tree)
+    return git(["diff", "--cached", "--no-color", "--no-ext-diff", "--binary"], tree).stdout.decode("utf-8", "replace")

@@ -1,0 +1,123 @@
+"""Grading a patch like SWE-bench: apply it, apply ``test_patch``, run FAIL_TO_PASS and PASS_TO_PASS.
+
+The test outcomes come from pytest's JUnit XML cross-checked with its exit code
+(:func:`codesolve.tasks.repo.run_pytest`), never from what the tests print. A
+verdict is one of:
+
+* ``resolved``: every FAIL_TO_PASS and PASS_TO_PASS test passed;
+* ``unresolved``: the patch's fault: it is unsafe, does not apply, edits the
+  tests, or a listed test did not pass;
+* ``infra_error``: not the patch's fault: the environment did not build, the
+  test patch did not apply, the sandbox failed. Never counted as a wrong patch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import anyio.to_thread
+
+from codesolve.tasks.models import SweInstance
+from codesolve.tasks.repo.testrun import TestRun, run_pytest
+from codesolve.tasks.repo.workspace import source_paths
+from codesolve.tasks.swe.patches import PatchFailed, PatchRefused, apply_patch, test_edits, touched_paths
+from codesolve.tasks.swe.specs import EnvSpec
+from sandbox import Limits, Sandbox
+
+Status = Literal["resolved", "unresolved", "infra_error"]
+GRADE_LIMITS = Limits(cpu_seconds=900, wall_seconds=1800, memory_mb=3072, processes=256)
+_PARAMS = re.compile(r"\[.*\]$")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """One instance's verdict, with each listed test's outcome."""
+
+    instance_id: str
+    status: Status
+    reason: str = ""
+    fail_to_pass: Mapping[str, str] = field(default_factory=dict)
+    """Test → PASSED / FAILED / ERROR / SKIPPED / NOT RUN."""
+    pass_to_pass: Mapping[str, str] = field(default_factory=dict)
+    applied_with: str = ""
+
+
+def test_patch_files(instance: SweInstance) -> list[str]:
+    """The Python files ``test_patch`` touches: the files SWE-bench runs."""
+    return [p for p in touched_paths(instance.test_patch) if p.endswith(".py")]
+
+
+def node_for(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> str | None:
+    """The report's node id for a listed test (a node id, or a bare function name)."""
+    if by == "nodeid":
+        return name if name in run.results else None
+    for nodeid in run.results:
+        last = nodeid.rsplit("::", 1)[-1]
+        if last == name or _PARAMS.sub("", last) == name:
+            return nodeid
+    return None
+
+
+def outcome(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> str:
+    """PASSED only when the cross-checked report says so."""
+    nodeid = node_for(name, run, by)
+    if nodeid is None:
+        return "NOT RUN"
+    if run.passed(nodeid):
+        return "PASSED"
+    if run.distrust:
+        return "FAILED"
+    return {"failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}.get(run.results[nodeid].outcome, "FAILED")
+
+
+def verdict_of(instance: SweInstance, run: TestRun, spec: EnvSpec, applied_with: str) -> Grade:
+    """The grade a finished test run gives."""
+    if run.infra_error:
+        return Grade(instance.instance_id, "infra_error", f"the sandbox failed: {run.infra_error}")
+    f2p = {t: outcome(t, run, spec.test_names) for t in instance.FAIL_TO_PASS}
+    p2p = {t: outcome(t, run, spec.test_names) for t in instance.PASS_TO_PASS}
+    bad = [t for t, o in {**f2p, **p2p}.items() if o != "PASSED"]
+    if not bad:
+        return Grade(instance.instance_id, "resolved", "", f2p, p2p, applied_with)
+    why = f"{len(bad)} listed test(s) did not pass, e.g. {bad[0]} ({({**f2p, **p2p})[bad[0]]})"
+    if run.distrust:
+        why += f"; report not trusted: {run.distrust}"
+    return Grade(instance.instance_id, "unresolved", why, f2p, p2p, applied_with)
+
+
+async def grade(
+    instance: SweInstance,
+    tree: Path,
+    sandbox: Sandbox,
+    spec: EnvSpec,
+    patch: str,
+    limits: Limits = GRADE_LIMITS,
+) -> Grade:
+    """Grade ``patch`` on ``tree`` (a fresh checkout at the base commit; it is modified)."""
+    iid = instance.instance_id
+    edits = test_edits(patch)
+    if edits:
+        return Grade(iid, "unresolved", f"the patch edits test files ({', '.join(edits[:3])}): not gradable by them")
+    try:
+        applied = await anyio.to_thread.run_sync(apply_patch, tree, patch, "patch")
+    except (PatchRefused, PatchFailed) as exc:
+        return Grade(iid, "unresolved", str(exc))
+    try:
+        await anyio.to_thread.run_sync(apply_patch, tree, instance.test_patch, "test patch")
+    except (PatchRefused, PatchFailed) as exc:
+        return Grade(iid, "infra_error", f"test_patch: {exc}")
+    files = test_patch_files(instance)
+    if not files:
+        return Grade(iid, "infra_error", "test_patch touches no Python test file")
+    run = await run_tests(sandbox, tree, files, spec, limits)
+    return verdict_of(instance, run, spec, applied.method)
+
+
+async def run_tests(sandbox: Sandbox, tree: Path, files: Sequence[str], spec: EnvSpec, limits: Limits) -> TestRun:
+    """The test files in the instance's environment, with its source folders on ``sys.path``."""
+    paths = spec.paths if spec.paths is not None else source_paths(tree)
+    return await run_pytest(sandbox, tree, files, limits=limits, test_timeout_s=spec.test_timeout_s, paths=paths)

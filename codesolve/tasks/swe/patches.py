@@ -1,0 +1,140 @@
+"""Untrusted patches: what they touch, whether that is safe, and applying them to a fresh tree.
+
+A patch is data from a model (or a user): before any tool sees it, every path
+it names is checked: relative, no ``..``, nothing under ``.git`` or our own
+``.codesolve`` folder, no packaging metadata or ``.pth`` that Python or pytest
+would load, no symlink modes. Applying also refuses a path that goes through a
+symlink already in the tree. With that proved, the host's ``git apply`` and
+``patch`` only write inside the tree. Applying falls back through
+``git apply``, ``git apply --3way`` and ``patch --fuzz``; a failed attempt
+leaves the tree as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from codesolve.tasks.swe.checkout import git, reset_tree
+
+MAX_PATCH_BYTES = 4 << 20
+_HEADER = re.compile(r"^(?:diff --git a/(\S+) b/(\S+)|(?:---|\+\+\+) (?:[ab]/)?(\S+)|(?:rename|copy) (?:from|to) (\S+))", re.M)
+_SYMLINK = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode|index \S+) 120000", re.M)
+_FORBIDDEN_PARTS = {".git", ".codesolve", "__pycache__"}
+_FORBIDDEN_SUFFIXES = (".pth", ".dist-info", ".egg-info", ".egg-link")
+_TEST_DIRS = {"tests", "test", "testing"}
+
+
+class PatchRefused(ValueError):
+    """The patch is unsafe or malformed; the message says which path and why."""
+
+
+class PatchFailed(ValueError):
+    """No method could apply the patch; the message has the last tool's complaint."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A patch applied: how, and which files it touched."""
+
+    method: str
+    paths: tuple[str, ...]
+
+
+def touched_paths(patch: str) -> list[str]:
+    """Every path the patch names (headers, renames, copies), ``/dev/null`` left out."""
+    found: list[str] = []
+    for match in _HEADER.finditer(patch):
+        for path in match.groups():
+            if path and path != "/dev/null":
+                found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def check_path(path: str) -> None:
+    """PatchRefused when ``path`` could write outside the tree or into what runs the tests."""
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or "\\" in path or not path.strip():
+        raise PatchRefused(f"path {path!r} is not relative to the repository")
+    if ".." in pure.parts:
+        raise PatchRefused(f"path {path!r} leaves the repository")
+    if any(part in _FORBIDDEN_PARTS for part in pure.parts):
+        raise PatchRefused(f"path {path!r} is inside a folder patches may not touch")
+    if any(part.endswith(_FORBIDDEN_SUFFIXES) for part in pure.parts) or pure.name in ("sitecustomize.py", "usercustomize.py"):
+        raise PatchRefused(f"path {path!r} is code Python or pytest loads on its own")
+
+
+def check_patch(patch: str) -> list[str]:
+    """The paths of a safe patch (PatchRefused otherwise)."""
+    if len(patch.encode()) > MAX_PATCH_BYTES:
+        raise PatchRefused(f"the patch is larger than {MAX_PATCH_BYTES >> 20} MiB")
+    if "\0" in patch:
+        raise PatchRefused("the patch holds NUL bytes")
+    if _SYMLINK.search(patch):
+        raise PatchRefused("the patch creates or changes a symbolic link")
+    paths = touched_paths(patch)
+    if patch.strip() and not paths:
+        raise PatchRefused("the patch names no file")
+    for path in paths:
+        check_path(path)
+    return paths
+
+
+def is_test_path(path: str) -> bool:
+    """Test modules, conftest files, test folders and pytest's configuration files."""
+    pure = PurePosixPath(path)
+    name = pure.name
+    if name in ("conftest.py", "pytest.ini", "tox.ini") or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(part in _TEST_DIRS for part in pure.parts[:-1])
+
+
+def test_edits(patch: str) -> list[str]:
+    """The test files a patch touches (a patch that edits the tests cannot be graded by them)."""
+    return [p for p in touched_paths(patch) if is_test_path(p)]
+
+
+def _through_symlink(tree: Path, path: str) -> bool:
+    current = tree
+    for part in PurePosixPath(path).parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
+
+
+def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
+    """Apply ``patch`` to ``tree`` (PatchRefused if unsafe, PatchFailed if no method applies it)."""
+    paths = check_patch(patch)
+    if not patch.strip():
+        return Applied("empty", ())
+    for path in paths:
+        if _through_symlink(tree, path):
+            raise PatchRefused(f"path {path!r} goes through a symbolic link in the repository")
+    data = patch.encode() if patch.endswith("\n") else (patch + "\n").encode()
+    errors: list[str] = []
+    for method, args in (
+        ("git apply", ["apply", "--whitespace=nowarn", "-"]),
+        ("git apply --3way", ["apply", "--3way", "--whitespace=nowarn", "-"]),
+    ):
+        proc = git(args, tree, stdin=data, check=False)
+        if proc.returncode == 0:
+            return Applied(method, tuple(paths))
+        errors.append(_last_line(proc.stderr))
+        reset_tree(tree)
+    proc = subprocess.run(
+        ["patch", "-p1", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch", "--reject-file=-", "-s"],
+        cwd=tree, input=data, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    if proc.returncode == 0:
+        return Applied("patch --fuzz", tuple(paths))
+    errors.append(_last_line(proc.stdout + proc.stderr))
+    reset_tree(tree)
+    raise PatchFailed(f"the {name} does not apply: {errors[0]}")
+
+
+def _last_line(data: bytes) -> str:
+    lines = [line for line in data.decode("utf-8", "replace").splitlines() if line.strip()]
+    return (lines[0] if lines else "no message")[:300]
