@@ -20,7 +20,6 @@ from codesolve.tasks.swe.specs import EnvSpec, requirements_text
 from sandbox.environments import PYTHON_VERSION, EnvironmentBuildError, build_environment
 
 
-
 async def environment_for(spec: EnvSpec, tree: Path) -> str:
     """The image tag of the spec's environment (EnvironmentBuildError with the reason when it cannot be)."""
     if spec.python != PYTHON_VERSION:

@@ -28,11 +28,15 @@ _GIT_ENV = {
 }
 
 
-def git(args: Sequence[str], cwd: Path, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+def git(
+    args: Sequence[str], cwd: Path, stdin: bytes | None = None, check: bool = True
+) -> subprocess.CompletedProcess[bytes]:
     """Run git with a clean config (no system config, no prompts, no hooks path from the user)."""
     env = {**os.environ, **_GIT_ENV, "HOME": str(cwd)}
     command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false", *args]
-    proc = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False)
+    proc = subprocess.run(
+        command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False
+    )
     if check and proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise RepositoryError(f"git {args[0]} failed in {cwd}: {tail[0][:300]}")

@@ -51,27 +51,35 @@ def test_patch_files(instance: SweInstance) -> list[str]:
     return [p for p in touched_paths(instance.test_patch) if p.endswith(".py")]
 
 
-def node_for(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> str | None:
-    """The report's node id for a listed test (a node id, or a bare function name)."""
+def nodes_for(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> list[str]:
+    """The report's node ids for a listed test: a node id, or a bare function name.
+
+    SWE-bench's lists cut a node id at its first space (its log parser splits
+    on whitespace), so a listed id also names every node id that starts with it
+    followed by a space: all of them must pass.
+    """
     if by == "nodeid":
-        return name if name in run.results else None
+        if name in run.results:
+            return [name]
+        return [n for n in run.results if n.split(" ", 1)[0] == name]
     for nodeid in run.results:
         last = nodeid.rsplit("::", 1)[-1]
         if last == name or _PARAMS.sub("", last) == name:
-            return nodeid
-    return None
+            return [nodeid]
+    return []
 
 
 def outcome(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> str:
-    """PASSED only when the cross-checked report says so."""
-    nodeid = node_for(name, run, by)
-    if nodeid is None:
+    """PASSED only when the cross-checked report says so (for every node the name stands for)."""
+    nodes = nodes_for(name, run, by)
+    if not nodes:
         return "NOT RUN"
-    if run.passed(nodeid):
+    bad = [n for n in nodes if not run.passed(n)]
+    if not bad:
         return "PASSED"
     if run.distrust:
         return "FAILED"
-    return {"failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}.get(run.results[nodeid].outcome, "FAILED")
+    return {"failed": "FAILED", "error": "ERROR", "skipped": "SKIPPED"}.get(run.results[bad[0]].outcome, "FAILED")
 
 
 def verdict_of(instance: SweInstance, run: TestRun, spec: EnvSpec, applied_with: str) -> Grade:

@@ -20,7 +20,9 @@ from pathlib import Path, PurePosixPath
 from codesolve.tasks.swe.checkout import git, reset_tree
 
 MAX_PATCH_BYTES = 4 << 20
-_HEADER = re.compile(r"^(?:diff --git a/(\S+) b/(\S+)|(?:---|\+\+\+) (?:[ab]/)?(\S+)|(?:rename|copy) (?:from|to) (\S+))", re.M)
+_HEADER = re.compile(
+    r"^(?:diff --git a/(\S+) b/(\S+)|(?:---|\+\+\+) (?:[ab]/)?(\S+)|(?:rename|copy) (?:from|to) (\S+))", re.M
+)
 _SYMLINK = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode|index \S+) 120000", re.M)
 _FORBIDDEN_PARTS = {".git", ".codesolve", "__pycache__"}
 _FORBIDDEN_SUFFIXES = (".pth", ".dist-info", ".egg-info", ".egg-link")
@@ -62,7 +64,10 @@ def check_path(path: str) -> None:
         raise PatchRefused(f"path {path!r} leaves the repository")
     if any(part in _FORBIDDEN_PARTS for part in pure.parts):
         raise PatchRefused(f"path {path!r} is inside a folder patches may not touch")
-    if any(part.endswith(_FORBIDDEN_SUFFIXES) for part in pure.parts) or pure.name in ("sitecustomize.py", "usercustomize.py"):
+    if any(part.endswith(_FORBIDDEN_SUFFIXES) for part in pure.parts) or pure.name in (
+        "sitecustomize.py",
+        "usercustomize.py",
+    ):
         raise PatchRefused(f"path {path!r} is code Python or pytest loads on its own")
 
 
@@ -96,7 +101,8 @@ def test_edits(patch: str) -> list[str]:
     return [p for p in touched_paths(patch) if is_test_path(p)]
 
 
-def _through_symlink(tree: Path, path: str) -> bool:
+def through_symlink(tree: Path, path: str) -> bool:
+    """True when ``path`` in ``tree`` is, or goes through, a symbolic link."""
     current = tree
     for part in PurePosixPath(path).parts:
         current = current / part
@@ -111,7 +117,7 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
     if not patch.strip():
         return Applied("empty", ())
     for path in paths:
-        if _through_symlink(tree, path):
+        if through_symlink(tree, path):
             raise PatchRefused(f"path {path!r} goes through a symbolic link in the repository")
     data = patch.encode() if patch.endswith("\n") else (patch + "\n").encode()
     errors: list[str] = []

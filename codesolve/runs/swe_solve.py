@@ -1,0 +1,140 @@
+"""Making a SWE instance's patch with the engine: localise, reproduce, baseline, S*, diff by git.
+
+Before the engine starts: the repository map is ranked by the issue (BM25, no
+model), the model picks files from it and writes a reproduction test, and a
+baseline run in the sandbox establishes which reproduction tests fail (they
+must pass) and which regression tests near the picked files pass (they must
+keep passing). FAIL_TO_PASS stays hidden unless ``public_tests``. The chosen
+candidate's edits are written into a fresh checkout and ``git diff`` makes the
+patch.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import anyio.to_thread
+
+from codesolve.llm import LLM, Message
+from codesolve.runs.swe import Prepared
+from codesolve.sstar import Engine, EngineConfig, Progress
+from codesolve.sstar.stop import StopSwitch
+from codesolve.tasks.extract import extract_code
+from codesolve.tasks.repo.feedback import render
+from codesolve.tasks.repo.testrun import run_pytest
+from codesolve.tasks.repo.workspace import source_paths
+from codesolve.tasks.swe import prompts
+from codesolve.tasks.swe.checkout import tree_diff
+from codesolve.tasks.swe.edits import EditError, write_files
+from codesolve.tasks.swe.grading import test_patch_files
+from codesolve.tasks.swe.patches import apply_patch
+from codesolve.tasks.swe.repomap import build_map, rank, render_map
+from codesolve.tasks.swe.task import REPRO_FILE, SweSetup, SweTask
+from sandbox import Sandbox
+
+MAX_FILES = 3
+REGRESSION_FILES = 2
+PICK_TOKENS = 400
+
+
+@dataclass(frozen=True)
+class SolveSettings:
+    """How the engine makes patches."""
+
+    config: EngineConfig
+    public_tests: bool = False
+
+
+def picked_paths(reply: str, known: Sequence[str]) -> list[str]:
+    """Paths of the map the reply names, in the reply's order (at most ``MAX_FILES``)."""
+    found = [p for p in known if p in reply]
+    return sorted(found, key=reply.index)[:MAX_FILES]
+
+
+def nearby_tests(tree: Path, paths: Sequence[str], limit: int = REGRESSION_FILES) -> list[str]:
+    """Test files named after the picked files (``test_<stem>.py``), closest folders first."""
+    found: list[tuple[int, str]] = []
+    for path in paths:
+        stem = PurePosixPath(path).stem
+        parts = PurePosixPath(path).parts
+        for test in sorted(tree.rglob(f"test_{stem}.py")):
+            rel = test.relative_to(tree).as_posix()
+            if ".git" in test.relative_to(tree).parts or test.is_symlink():
+                continue
+            shared = sum(1 for a, b in zip(parts, PurePosixPath(rel).parts, strict=False) if a == b)
+            found.append((-shared, rel))
+    return [rel for _, rel in sorted(set(found))][:limit]
+
+
+async def _ask(llm: LLM, messages: list[Message], phase: str, key: str) -> str:
+    [reply] = await llm.complete("generator", messages, temperature=0.0, max_tokens=None, phase=phase, seed_key=key)
+    return reply.text
+
+
+async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, public: bool) -> SweSetup:
+    """Localise, get the reproduction test, run the baseline: everything the engine's task needs."""
+    instance = prepared.instance
+    iid, issue = instance.instance_id, instance.problem_statement
+    if public:
+        await anyio.to_thread.run_sync(apply_patch, tree, instance.test_patch, "test patch")
+    ranked = rank(await anyio.to_thread.run_sync(build_map, tree), issue)
+    repo_map = render_map(ranked)
+    reply = await _ask(llm, prompts.pick_files(issue, repo_map), "localise", iid)
+    chosen = picked_paths(reply, [e.path for _, e in ranked]) or [e.path for _, e in ranked[:2]]
+    files = {p: (tree / p).read_text(encoding="utf-8", errors="replace") for p in chosen}
+    repro = extract_code(await _ask(llm, prompts.reproduction(issue, files), "reproduce", iid), "python").code
+    if repro:
+        (tree / REPRO_FILE).write_text(repro)
+    regression_files = nearby_tests(tree, chosen)
+    public_files = test_patch_files(instance) if public else []
+    test_files = tuple(dict.fromkeys([*([REPRO_FILE] if repro else []), *regression_files, *public_files]))
+    spec = prepared.spec
+    paths = tuple(spec.paths if spec.paths is not None else source_paths(tree))
+    setup = SweSetup(
+        iid, issue, tree, repo_map, files, test_files, (), (), "", paths, test_timeout_s=spec.test_timeout_s
+    )
+    if not test_files:
+        return setup
+    run = await run_pytest(box, tree, test_files, limits=setup.limits, test_timeout_s=setup.test_timeout_s, paths=paths)
+    fails = [n for n, r in run.results.items() if not run.passed(n) and r.outcome != "skipped"]
+    must = [n for n in fails if n.startswith(REPRO_FILE + "::")]
+    if public:
+        must += [n for n in fails if n.split("::", 1)[0] in public_files]
+    regression = [n for n in run.results if run.passed(n) and not n.startswith(REPRO_FILE + "::")]
+    return SweSetup(
+        iid, issue, tree, repo_map, files, test_files, tuple(must), tuple(regression), render(run, must), paths,
+        test_timeout_s=setup.test_timeout_s,
+    )  # fmt: skip
+
+
+async def make_patch(
+    prepared: Prepared,
+    box: Sandbox,
+    llm: LLM,
+    settings: SolveSettings,
+    progress: Progress | None = None,
+    stop: StopSwitch | None = None,
+) -> str:
+    """The engine's patch for one instance ("" when no candidate's edits apply)."""
+    tree = await anyio.to_thread.run_sync(prepared.tree, "solve")
+    try:
+        setup = await setup_for(prepared, tree, box, llm, settings.public_tests)
+        task = SweTask(setup, box, settings.config.history_chars)
+        solution, _trace = await Engine(task, llm, settings.config, progress, stop).solve()
+        if solution.code is None:
+            return ""
+        try:
+            edited = task.files_for(solution.code)
+        except EditError:
+            return ""
+    finally:
+        await anyio.to_thread.run_sync(shutil.rmtree, tree, True)
+    fresh = await anyio.to_thread.run_sync(prepared.tree, "patch")
+    try:
+        await anyio.to_thread.run_sync(write_files, fresh, edited)
+        return await anyio.to_thread.run_sync(tree_diff, fresh)
+    finally:
+        await anyio.to_thread.run_sync(shutil.rmtree, fresh, True)

@@ -1,0 +1,119 @@
+"""Search/replace edits: parsed from a reply, applied to a checked-out tree, refused with the nearest lines.
+
+The format (Aider's, which models know)::
+
+    path/to/file.py
+    <<<<<<< SEARCH
+    exact lines now in the file
+    =======
+    the lines to put instead
+    >>>>>>> REPLACE
+
+A SEARCH text must occur exactly once in its file (or be empty, to create a
+new file). When it does not, the edit is refused with the file's lines most
+like it, so the next debugging round can quote them exactly.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codesolve.tasks.swe.patches import PatchRefused, check_path, is_test_path, through_symlink
+
+_BLOCK = re.compile(
+    r"^[`\s]*(?P<path>[^\s`]+\.\w+)[`\s]*\n(?:```\w*\n)?"
+    r"<{7} SEARCH\n(?P<search>.*?)^={7}\n(?P<replace>.*?)^>{7} REPLACE",
+    re.M | re.S,
+)
+NEAREST_LINES = 8
+
+
+class EditError(ValueError):
+    """An edit that cannot be applied; the message, for the model, shows the nearest lines."""
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One search/replace block."""
+
+    path: str
+    search: str
+    replace: str
+
+
+def parse_edits(text: str) -> list[Edit]:
+    """Every search/replace block in ``text``, in order."""
+    return [Edit(m["path"], m["search"], m["replace"]) for m in _BLOCK.finditer(text)]
+
+
+def render_edits(edits: Sequence[Edit]) -> str:
+    """The edits in the canonical format (a candidate's code, comparable across samples)."""
+    return "\n".join(f"{e.path}\n<<<<<<< SEARCH\n{e.search}=======\n{e.replace}>>>>>>> REPLACE\n" for e in edits)
+
+
+def nearest(text: str, search: str, count: int = NEAREST_LINES) -> str:
+    """The window of ``text`` most like ``search`` (line numbers shown), for the model to quote."""
+    lines = text.splitlines()
+    wanted = search.splitlines() or [""]
+    size = max(1, min(len(wanted), len(lines)))
+    best, best_at = -1.0, 0
+    for start in range(max(1, len(lines) - size + 1)):
+        ratio = difflib.SequenceMatcher(
+            None, "\n".join(lines[start : start + size]), search, autojunk=False
+        ).quick_ratio()
+        if ratio > best:
+            best, best_at = ratio, start
+    first, last = max(0, best_at - 1), min(len(lines), best_at + max(size, count) + 1)
+    return "\n".join(f"{n + 1:5}| {lines[n]}" for n in range(first, last))
+
+
+def edited_files(tree: Path, edits: Sequence[Edit]) -> dict[str, str]:
+    """The new text of every file the edits touch, read from ``tree`` and edited in memory, in order.
+
+    EditError (for the model, with the nearest lines) at the first edit that does not apply.
+    """
+    current: dict[str, str] = {}
+    for edit in edits:
+        try:
+            check_path(edit.path)
+        except PatchRefused as exc:
+            raise EditError(str(exc)) from None
+        if is_test_path(edit.path):
+            raise EditError(f"{edit.path} is a test file: resolve the issue in the code, not in the tests")
+        if through_symlink(tree, edit.path):
+            raise EditError(f"{edit.path} goes through a symbolic link")
+        if edit.path not in current:
+            target = tree / edit.path
+            if target.is_file():
+                current[edit.path] = target.read_text(encoding="utf-8", errors="surrogateescape")
+            elif edit.search.strip() or target.exists():
+                raise EditError(f"{edit.path} does not exist (an empty SEARCH creates a new file)")
+            else:
+                current[edit.path] = ""
+        current[edit.path] = _replace(current[edit.path], edit)
+    return current
+
+
+def _replace(text: str, edit: Edit) -> str:
+    if not text and not edit.search.strip():
+        return edit.replace
+    found = text.count(edit.search) if edit.search else 0
+    if found == 1:
+        return text.replace(edit.search, edit.replace, 1)
+    why = "occurs more than once" if found > 1 else "is not in the file"
+    raise EditError(
+        f"The SEARCH text for {edit.path} {why}. The lines of {edit.path} most like it are:\n"
+        f"{nearest(text, edit.search)}\nQuote them exactly (without the line numbers)."
+    )
+
+
+def write_files(tree: Path, files: Mapping[str, str]) -> None:
+    """Write edited files into a checkout (paths were checked by :func:`edited_files`)."""
+    for path, text in files.items():
+        target = tree / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", errors="surrogateescape")

@@ -1,0 +1,195 @@
+"""SWE issues as an engine :class:`Task`: a candidate is a set of search/replace edits.
+
+The engine drives this exactly as it drives a competitive problem or a
+function fix:
+
+* ``run_public`` applies the edits in memory to the checked-out tree (an edit
+  that does not apply goes back as a debugging round with the nearest lines)
+  and runs, in a sandbox copy, the model-written reproduction test (it must
+  now pass), the regression tests near the edited files (they must keep
+  passing), and FAIL_TO_PASS only when ``--public-tests`` made them public.
+* ``behaviours`` runs model-written tests (synthesis, or the judge's
+  distinguishing test) against each survivor: survivors cluster by real
+  test outcomes, and the judge sees both patches and those outcomes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio.to_thread
+
+from codesolve.llm import Message
+from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
+from codesolve.tasks.extract import fenced_blocks
+from codesolve.tasks.feedback import clip
+from codesolve.tasks.repo.feedback import render, verdict
+from codesolve.tasks.repo.testrun import TestRun, run_pytest
+from codesolve.tasks.repo.workspace import unified_diff
+from codesolve.tasks.swe import prompts
+from codesolve.tasks.swe.edits import EditError, edited_files, parse_edits, render_edits
+from sandbox import Limits, Sandbox
+
+REPRO_FILE = "test_codesolve_repro.py"
+PROBE_PREFIX = "test_codesolve_probe_"
+
+
+@dataclass(frozen=True)
+class SweSetup:
+    """What the run established before the engine starts (no hidden test in it unless made public)."""
+
+    instance_id: str
+    issue: str
+    tree: Path
+    """The checkout at the base commit (the reproduction test and any public test patch written in)."""
+    repo_map: str
+    files: Mapping[str, str]
+    """The files shown to the model (path → text)."""
+    test_files: tuple[str, ...]
+    """Files each run collects: the reproduction test, regression files, public test files."""
+    must_pass: tuple[str, ...]
+    """Node ids failing at the base commit that a candidate must make pass."""
+    regression: tuple[str, ...]
+    """Node ids passing at the base commit that must keep passing."""
+    baseline_feedback: str
+    paths: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=300, wall_seconds=600, memory_mb=2048))
+    test_timeout_s: float = 60.0
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        """Every test a candidate is judged on."""
+        return self.must_pass + self.regression
+
+
+@dataclass
+class SweTask:
+    """Drives one SWE instance through the engine."""
+
+    setup: SweSetup
+    sandbox: Sandbox
+    history_chars: int = 24_000
+
+    def __post_init__(self) -> None:
+        s = self.setup
+        self.first_messages = prompts.generation(s.issue, s.repo_map, s.files, s.baseline_feedback)
+
+    @property
+    def task_id(self) -> str:
+        """The instance id."""
+        return self.setup.instance_id
+
+    @property
+    def public_count(self) -> int:
+        """Tests to make pass plus the regression set."""
+        return len(self.setup.tests)
+
+    def generation_messages(self) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return list(self.first_messages)
+
+    def extract(self, completion: str) -> Extracted:
+        """The reply's search/replace edits, rendered canonically (equal edits → equal candidates)."""
+        edits = parse_edits(completion)
+        if not edits:
+            return Extracted(None, "no search/replace edit in the reply")
+        return Extracted(render_edits(edits))
+
+    def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.debug(self.first_messages, history, self.history_chars)
+
+    async def prepare(self) -> None:
+        """Start the sandbox's containers."""
+        await self.sandbox.warm(self.setup.limits)
+
+    def files_for(self, code: str) -> dict[str, str]:
+        """The edited files (EditError, for the model, when an edit does not apply)."""
+        return edited_files(self.setup.tree, parse_edits(code))
+
+    def patch_for(self, code: str) -> str:
+        """The candidate as a unified diff against the checkout ("" when its edits do not apply)."""
+        try:
+            files = self.files_for(code)
+        except EditError:
+            return ""
+        before = {p: (self.setup.tree / p).read_bytes() if (self.setup.tree / p).is_file() else b"" for p in files}
+        return unified_diff(before, {p: t.encode("utf-8", "surrogateescape") for p, t in files.items()})
+
+    async def _run(self, code: str, extra: Mapping[str, bytes], files: Sequence[str]) -> TestRun | str:
+        try:
+            edited = await anyio.to_thread.run_sync(self.files_for, code, abandon_on_cancel=True)
+        except EditError as exc:
+            return str(exc)
+        overrides = {p: t.encode("utf-8", "surrogateescape") for p, t in edited.items()} | dict(extra)
+        return await run_pytest(
+            self.sandbox,
+            self.setup.tree,
+            files,
+            overrides,
+            limits=self.setup.limits,
+            test_timeout_s=self.setup.test_timeout_s,
+            paths=self.setup.paths,
+        )
+
+    async def run_public(self, code: str) -> TestReport:
+        """The reproduction test, the regression set and any public tests, with the edits applied."""
+        tests = self.setup.tests
+        run = await self._run(code, {}, self.setup.test_files)
+        if isinstance(run, str):
+            return TestReport(0, len(tests), ("CE",) * len(tests), f"Your edits were not applied: {run}")
+        verdicts = tuple(verdict(run, t) for t in tests)
+        return TestReport(
+            passed=sum(1 for v in verdicts if v == "AC"),
+            total=len(tests),
+            verdicts=verdicts,
+            feedback=run.infra_error or render(run, tests),
+            infra_error=bool(run.infra_error),
+        )
+
+    def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.synthesis(self.setup.issue, [self.patch_for(c) for c in codes], count)
+
+    async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
+        """Each python block that defines a test is one input (a whole pytest module)."""
+        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        found = [b.body for b in blocks if b.tag in ("python", "py", "") and "def test" in b.body]
+        return [SynthInput(text) for text in found[:limit]]
+
+    async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
+        """Run every input module with the edits applied (one run); each input's outcomes are its behaviour."""
+        names = [f"{PROBE_PREFIX}{i}.py" for i in range(len(inputs))]
+        extra = {n: i.text.encode() for n, i in zip(names, inputs, strict=True)}
+        run = await self._run(code, extra, names)
+        if isinstance(run, str):
+            return [Behaviour("unusable", "[the edits could not be applied]", False) for _ in inputs]
+        return [_behaviour(run, name) for name in names]
+
+    def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.distinguish(self.setup.issue, self.patch_for(code_a), self.patch_for(code_b))
+
+    def judge_messages(
+        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
+    ) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.judge(self.setup.issue, self.patch_for(code_a), self.patch_for(code_b), evidence)
+
+
+def _behaviour(run: TestRun, name: str) -> Behaviour:
+    if run.infra_error:
+        return Behaviour("SE", f"[the sandbox failed: {clip(run.infra_error, 200)}]", False)
+    nodes = sorted(n for n in run.results if n.split("::", 1)[0] == name)
+    if not nodes:
+        return Behaviour("NOT-RUN", f"[no test ran: {clip(run.distrust or run.output_tail, 300)}]", False)
+    rows = [f"{n.split('::', 1)[1]}: {verdict(run, n)}" for n in nodes]
+    shown = "\n".join(rows)
+    failing = [n for n in nodes if not run.passed(n)]
+    if failing:
+        shown += "\n" + clip(run.results[failing[0]].message or run.results[failing[0]].details, 600)
+    digest = hashlib.sha256("\n".join(rows).encode()).hexdigest()[:24]
+    return Behaviour(f"TESTS:{digest}", shown, True)
