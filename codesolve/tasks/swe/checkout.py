@@ -1,8 +1,9 @@
 """Repositories at an instance's base commit, from local mirrors only (no network at solve time).
 
 ``--repos DIR`` maps ``owner/name`` to ``DIR/owner__name.git`` (a bare mirror),
-``DIR/owner__name`` or ``DIR/owner/name`` (a clone), or ``DIR/owner__name.git.tar.xz``
-(a packed bare mirror, unpacked once into the cache). A fresh tree is a shared
+``DIR/owner__name`` or ``DIR/owner/name`` (a clone, or a plain source tree that is
+committed once into the cache), or ``DIR/owner__name.git.tar.xz`` (a packed bare
+mirror, unpacked once into the cache). A fresh tree is a shared
 clone (objects borrowed, not copied) checked out at the commit: every patch is
 applied to a tree nobody else touched.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from codesolve.errors import RepositoryError
@@ -29,10 +30,14 @@ _GIT_ENV = {
 
 
 def git(
-    args: Sequence[str], cwd: Path, stdin: bytes | None = None, check: bool = True
+    args: Sequence[str],
+    cwd: Path,
+    stdin: bytes | None = None,
+    check: bool = True,
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     """Run git with a clean config (no system config, no prompts, no hooks path from the user)."""
-    env = {**os.environ, **_GIT_ENV, "HOME": str(cwd)}
+    env = {**os.environ, **_GIT_ENV, "HOME": str(cwd), **(extra_env or {})}
     command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false", *args]
     proc = subprocess.run(
         command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False
@@ -47,8 +52,16 @@ def mirror_for(repos: Path, repo: str, cache: Path) -> Path:
     """The local mirror or clone of ``owner/name`` under ``repos`` (RepositoryError when there is none)."""
     flat = repo.replace("/", "__")
     for candidate in (repos / f"{flat}.git", repos / flat, repos / repo):
-        if candidate.is_dir():
+        if is_repository(candidate):
             return candidate
+        if candidate.is_dir():
+            # A plain source tree (the bundled mini set): committed once, reproducibly, into the cache.
+            from codesolve.tasks.swe.mini import commit_tree
+
+            bare = cache / f"{flat}.git"
+            if not bare.is_dir():
+                commit_tree(candidate, bare)
+            return bare
     packed = repos / f"{flat}.git.tar.xz"
     if packed.is_file():
         unpacked = cache / f"{flat}.git"
@@ -56,6 +69,11 @@ def mirror_for(repos: Path, repo: str, cache: Path) -> Path:
             _unpack(packed, cache, f"{flat}.git")
         return unpacked
     raise RepositoryError(f"no local mirror of {repo} in {repos} (looked for {flat}.git, {flat}, {flat}.git.tar.xz)")
+
+
+def is_repository(folder: Path) -> bool:
+    """A clone (has ``.git``) or a bare repository (``HEAD`` and ``objects``)."""
+    return (folder / ".git").exists() or ((folder / "HEAD").is_file() and (folder / "objects").is_dir())
 
 
 def _unpack(packed: Path, cache: Path, top: str) -> None:
