@@ -29,7 +29,7 @@ from codesolve.tasks.repo.workspace import source_paths
 from codesolve.tasks.swe import prompts
 from codesolve.tasks.swe.checkout import tree_diff
 from codesolve.tasks.swe.edits import EditError, write_files
-from codesolve.tasks.swe.grading import test_patch_files
+from codesolve.tasks.swe.grading import files_of_test_patch
 from codesolve.tasks.swe.patches import apply_patch
 from codesolve.tasks.swe.repomap import build_map, rank, render_map
 from codesolve.tasks.swe.task import REPRO_FILE, SweSetup, SweTask
@@ -89,7 +89,7 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
     if repro:
         (tree / REPRO_FILE).write_text(repro)
     regression_files = nearby_tests(tree, chosen)
-    public_files = test_patch_files(instance) if public else []
+    public_files = files_of_test_patch(instance) if public else []
     test_files = tuple(dict.fromkeys([*([REPRO_FILE] if repro else []), *regression_files, *public_files]))
     spec = prepared.spec
     paths = tuple(spec.paths if spec.paths is not None else source_paths(tree))

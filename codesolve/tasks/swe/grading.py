@@ -24,7 +24,7 @@ import anyio.to_thread
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.repo.testrun import TestRun, run_pytest
 from codesolve.tasks.repo.workspace import source_paths
-from codesolve.tasks.swe.patches import PatchFailed, PatchRefused, apply_patch, test_edits, touched_paths
+from codesolve.tasks.swe.patches import PatchFailed, PatchRefused, apply_patch, edits_to_tests, touched_paths
 from codesolve.tasks.swe.specs import EnvSpec
 from sandbox import Limits, Sandbox
 
@@ -46,7 +46,7 @@ class Grade:
     applied_with: str = ""
 
 
-def test_patch_files(instance: SweInstance) -> list[str]:
+def files_of_test_patch(instance: SweInstance) -> list[str]:
     """The Python files ``test_patch`` touches: the files SWE-bench runs."""
     return [p for p in touched_paths(instance.test_patch) if p.endswith(".py")]
 
@@ -107,7 +107,7 @@ async def grade(
 ) -> Grade:
     """Grade ``patch`` on ``tree`` (a fresh checkout at the base commit; it is modified)."""
     iid = instance.instance_id
-    edits = test_edits(patch)
+    edits = edits_to_tests(patch)
     if edits:
         return Grade(iid, "unresolved", f"the patch edits test files ({', '.join(edits[:3])}): not gradable by them")
     try:
@@ -118,7 +118,7 @@ async def grade(
         await anyio.to_thread.run_sync(apply_patch, tree, instance.test_patch, "test patch")
     except (PatchRefused, PatchFailed) as exc:
         return Grade(iid, "infra_error", f"test_patch: {exc}")
-    files = test_patch_files(instance)
+    files = files_of_test_patch(instance)
     if not files:
         return Grade(iid, "infra_error", "test_patch touches no Python test file")
     run = await run_tests(sandbox, tree, files, spec, limits)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from codesolve.tasks.swe.checkout import git, reset_tree
+from codesolve.tasks.swe.checkout import git
 
 MAX_PATCH_BYTES = 4 << 20
 _HEADER = re.compile(
@@ -96,7 +97,7 @@ def is_test_path(path: str) -> bool:
     return any(part in _TEST_DIRS for part in pure.parts[:-1])
 
 
-def test_edits(patch: str) -> list[str]:
+def edits_to_tests(patch: str) -> list[str]:
     """The test files a patch touches (a patch that edits the tests cannot be graded by them)."""
     return [p for p in touched_paths(patch) if is_test_path(p)]
 
@@ -120,6 +121,7 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
         if through_symlink(tree, path):
             raise PatchRefused(f"path {path!r} goes through a symbolic link in the repository")
     data = patch.encode() if patch.endswith("\n") else (patch + "\n").encode()
+    saved = _snapshot(tree, paths)
     errors: list[str] = []
     for method, args in (
         ("git apply", ["apply", "--whitespace=nowarn", "-"]),
@@ -129,7 +131,7 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
         if proc.returncode == 0:
             return Applied(method, tuple(paths))
         errors.append(_last_line(proc.stderr))
-        reset_tree(tree)
+        _restore(tree, saved)
     proc = subprocess.run(
         ["patch", "-p1", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch", "--reject-file=-", "-s"],
         cwd=tree, input=data, capture_output=True, timeout=120, check=False,
@@ -137,8 +139,25 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
     if proc.returncode == 0:
         return Applied("patch --fuzz", tuple(paths))
     errors.append(_last_line(proc.stdout + proc.stderr))
-    reset_tree(tree)
+    _restore(tree, saved)
     raise PatchFailed(f"the {name} does not apply: {errors[0]}")
+
+
+def _snapshot(tree: Path, paths: Sequence[str]) -> dict[str, bytes | None]:
+    """The bytes of each path (None: absent), so a failed attempt leaves earlier changes alone."""
+    return {p: (tree / p).read_bytes() if (tree / p).is_file() else None for p in paths}
+
+
+def _restore(tree: Path, saved: Mapping[str, bytes | None]) -> None:
+    for path, data in saved.items():
+        target = tree / path
+        if data is None:
+            if target.is_file():
+                target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    git(["reset", "-q"], tree, check=False)  # --3way stages what it merged: unstage (the files are restored)
 
 
 def _last_line(data: bytes) -> str:

@@ -1,0 +1,113 @@
+"""Untrusted patches and search/replace edits, without Docker: safety, the apply chain, nearest lines, the map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from codesolve.tasks.swe.checkout import fresh_tree, tree_diff
+from codesolve.tasks.swe.edits import Edit, EditError, edited_files, nearest, parse_edits, render_edits
+from codesolve.tasks.swe.mini import commit_tree
+from codesolve.tasks.swe.patches import PatchFailed, PatchRefused, apply_patch, check_patch, is_test_path, edits_to_tests
+from codesolve.tasks.swe.repomap import build_map, rank
+from tests.swe.swekit import REPOS, RIGHT, UNAPPLIABLE, instances
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A fresh checkout of the mini intervals repository."""
+    bare = tmp_path / "mirror.git"
+    commit = commit_tree(REPOS / "mini__intervals", bare)
+    return fresh_tree(bare, commit, tmp_path / "tree")
+
+
+def one_file_patch(path: str, body: str = "@@ -1 +1 @@\n-a\n+b\n") -> str:
+    return f"diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n{body}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["../outside.py", "/etc/passwd", "a/../../x.py", ".git/hooks/post-checkout", ".codesolve/runner.py",
+     "src/evil.pth", "evil-1.0.dist-info/entry_points.txt", "sitecustomize.py", "pkg/__pycache__/m.cpython-311.pyc"],
+)  # fmt: skip
+def test_unsafe_paths_are_refused_before_any_tool_sees_them(tree: Path, path: str) -> None:
+    with pytest.raises(PatchRefused):
+        apply_patch(tree, one_file_patch(path))
+    assert not (tree.parent / "outside.py").exists()
+
+
+def test_a_symlink_patch_and_a_path_through_a_symlink_are_refused(tree: Path, tmp_path: Path) -> None:
+    link = "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+/etc\n"
+    with pytest.raises(PatchRefused, match="symbolic link"):
+        apply_patch(tree, link)
+    (tmp_path / "elsewhere").mkdir()
+    (tree / "out").symlink_to(tmp_path / "elsewhere")
+    new_file = "diff --git a/out/x.py b/out/x.py\nnew file mode 100644\n--- /dev/null\n+++ b/out/x.py\n@@ -0,0 +1 @@\n+x\n"
+    with pytest.raises(PatchRefused, match="symbolic link"):
+        apply_patch(tree, new_file)
+    assert not (tmp_path / "elsewhere" / "x.py").exists()
+
+
+def test_the_apply_chain_falls_back_to_fuzz_and_a_failure_keeps_earlier_changes(tree: Path) -> None:
+    gold = instances("mini__intervals-1")[0].patch
+    # Context that no longer matches exactly, and no index line for --3way to find the base by:
+    # git apply and git apply --3way refuse, patch --fuzz applies.
+    blind = "\n".join(line for line in gold.splitlines() if not line.startswith("index ")) + "\n"
+    merge = tree / "intervals" / "merge.py"
+    merge.write_text(merge.read_text().replace("sorted disjoint intervals", "sorted, disjoint intervals"))
+    applied = apply_patch(tree, blind)
+    assert applied.method == "patch --fuzz"
+    assert "start <= out[-1][1]" in merge.read_text()
+    before = merge.read_bytes()
+    with pytest.raises(PatchFailed, match="does not apply"):
+        apply_patch(tree, one_file_patch("intervals/merge.py", "@@ -1 +1 @@\n-no such line\n+x\n"))
+    assert merge.read_bytes() == before  # the earlier change survives a failed attempt
+
+
+def test_test_files_are_recognised() -> None:
+    for path in ("tests/test_merge.py", "conftest.py", "pkg/conftest.py", "pytest.ini", "a/test/x.py", "x_test.py"):
+        assert is_test_path(path)
+    for path in ("intervals/merge.py", "src/flask/testing_utils.py", "contest.py"):
+        assert not is_test_path(path)
+    assert edits_to_tests(one_file_patch("tests/conftest.py")) == ["tests/conftest.py"]
+
+
+def test_edits_apply_in_memory_and_git_makes_the_diff(tree: Path) -> None:
+    files = edited_files(tree, parse_edits(RIGHT))
+    assert list(files) == ["intervals/merge.py"]
+    assert (tree / "intervals" / "merge.py").read_text() != files["intervals/merge.py"]  # nothing written yet
+    (tree / "intervals" / "merge.py").write_text(files["intervals/merge.py"])
+    diff = tree_diff(tree)
+    assert diff.startswith("diff --git a/intervals/merge.py b/intervals/merge.py")
+    assert check_patch(diff) == ["intervals/merge.py"]
+
+
+def test_an_edit_that_does_not_apply_shows_the_nearest_lines(tree: Path) -> None:
+    with pytest.raises(EditError) as caught:
+        edited_files(tree, parse_edits(UNAPPLIABLE))
+    assert "8|         if out and start < out[-1][1]:" in str(caught.value)
+    with pytest.raises(EditError, match="test file"):
+        edited_files(tree, [Edit("tests/conftest.py", "", "import pytest\n")])
+    with pytest.raises(EditError, match="leaves the repository"):
+        edited_files(tree, [Edit("../x.py", "", "x\n")])
+
+
+@given(st.lists(st.tuples(st.from_regex(r"[a-z]{1,8}/[a-z]{1,8}\.py", fullmatch=True), st.text(), st.text()), max_size=4))
+def test_rendered_edits_parse_back(raw: list[tuple[str, str, str]]) -> None:
+    edits = [Edit(p, s + "\n" if s else "", r + "\n" if r else "") for p, s, r in raw]
+    plain = [e for e in edits if not any(m in e.search + e.replace for m in ("=======", "<<<<<<<", ">>>>>>>", "\r"))]
+    assert parse_edits(render_edits(plain)) == plain
+
+
+def test_nearest_finds_the_most_similar_window() -> None:
+    text = "\n".join(f"line {i}" for i in range(50)) + "\n    return total + 1\n"
+    assert "51|     return total + 1" in nearest(text, "    return total+1\n")
+
+
+def test_the_map_ranks_the_buggy_file_first_for_its_issue(tree: Path) -> None:
+    ranked = rank(build_map(tree), instances("mini__intervals-1")[0].problem_statement)
+    assert ranked[0][1].path == "intervals/merge.py"
+    assert all(not is_test_path(e.path) for _, e in ranked)

@@ -1,0 +1,110 @@
+"""``codesolve swe`` end to end on the mini set: real Docker sandbox, scripted model over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.swe import PREDICTIONS, RESULTS, Prepared, SweSettings, read_jsonl, run_batch
+from codesolve.sstar import EngineConfig
+from sandbox import Sandbox
+from tests.swe.swekit import (
+    DROPS_MAX,
+    MERGE,
+    REPOS,
+    REPRO,
+    RIGHT,
+    UNAPPLIABLE,
+    WRONG,
+    instances,
+    pyblock,
+    solve,
+)
+
+pytestmark = [pytest.mark.anyio, pytest.mark.docker]
+
+
+def rules(*generation: Rule) -> Scenario:
+    """Localisation and reproduction answered the same way every time; the rest as given."""
+    return Scenario(
+        rules=[
+            Rule(match="# Pick the files", content=f"The fix belongs in:\n{MERGE}\n"),
+            Rule(match="# Write a reproduction test", content=pyblock(REPRO)),
+            *generation,
+        ]
+    )
+
+
+def result(out: Path) -> dict[str, object]:
+    [row] = read_jsonl(out / RESULTS)
+    return row
+
+
+async def test_a_wrong_patch_then_a_right_one(tmp_path: Path) -> None:
+    scenario = rules(
+        Rule(match="Your patch does not resolve the issue yet", content=RIGHT),
+        Rule(match="# Resolve the issue", content=WRONG),
+    )
+    with ScriptedServer(scenario) as server:
+        report = await solve(server, tmp_path, EngineConfig(n=1, rounds=2))
+        prompts = [r.messages[-1].content for r in server.chat_requests]
+    assert report["resolved_ids"] == ["mini__intervals-1"]
+    generation = next(p for p in prompts if p.startswith("# Resolve the issue"))
+    # The issue, the ranked map with the picked file first, and the reproduction test's real failure.
+    assert "touching intervals" in generation and "intervals/merge.py\n  4: merge" in generation
+    assert "assert [(1, 2), (2, 3)] == [(1, 3)]" in generation
+    debug = next(p for p in prompts if p.startswith("Your patch does not resolve"))
+    assert "test_touching_intervals_merge" in debug
+    [prediction] = read_jsonl(tmp_path / PREDICTIONS)
+    assert prediction["model_name_or_path"] == "scripted"
+    patch = str(prediction["model_patch"])
+    assert patch.startswith("diff --git a/intervals/merge.py b/intervals/merge.py")
+    assert "+        if out and start <= out[-1][1]:" in patch
+    assert "test_codesolve_repro" not in patch  # the reproduction test is not part of the patch
+
+
+async def test_two_patches_pass_the_reproduction_test_but_one_breaks_a_regression_test(tmp_path: Path) -> None:
+    scenario = rules(Rule(match="# Resolve the issue", content=[DROPS_MAX, RIGHT]))
+    with ScriptedServer(scenario) as server:
+        report = await solve(server, tmp_path, EngineConfig(n=2, rounds=0))
+    assert report["resolved_ids"] == ["mini__intervals-1"]
+    patch = str(read_jsonl(tmp_path / PREDICTIONS)[0]["model_patch"])
+    assert "+        if out and start <= out[-1][1]:" in patch
+    assert "+            out[-1] = (out[-1][0], end)" not in patch  # the regression run filtered it out
+    with ScriptedServer(rules(Rule(match="# Resolve the issue", content=DROPS_MAX))) as server:
+        alone = await solve(server, tmp_path / "alone", EngineConfig(n=1, rounds=0))
+    # Alone, the patch that passes the reproduction test but breaks test_nested is what there is; grading says no.
+    assert alone["unresolved_ids"] == ["mini__intervals-1"]
+    assert "test_nested" in json.dumps(result(tmp_path / "alone")["pass_to_pass"]).replace("PASSED", "")
+
+
+async def test_a_patch_that_does_not_apply_comes_back_with_the_nearest_lines(tmp_path: Path) -> None:
+    scenario = rules(
+        Rule(match="Your patch does not resolve the issue yet", content=RIGHT),
+        Rule(match="# Resolve the issue", content=UNAPPLIABLE),
+    )
+    with ScriptedServer(scenario) as server:
+        report = await solve(server, tmp_path, EngineConfig(n=1, rounds=1))
+        debug = [r.messages[-1].content for r in server.chat_requests if "does not resolve" in r.messages[-1].content]
+    assert report["resolved_ids"] == ["mini__intervals-1"]
+    assert "is not in the file" in debug[0]
+    assert "|         if out and start < out[-1][1]:" in debug[0]  # the real line, numbered, to quote
+
+
+async def test_env_build_failure_is_infrastructure_not_a_wrong_patch(tmp_path: Path) -> None:
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "mini__intervals.yaml").write_text('default:\n  requirements: ["not a requirement at all!!"]\n')
+    settings = SweSettings(REPOS, tmp_path / "run", "gold", specs)
+
+    async def gold(prepared: Prepared, _box: Sandbox) -> str:
+        return prepared.instance.patch
+
+    report = await run_batch(instances("mini__intervals-1", "mini__textkit-1"), settings, gold)
+    assert report["error_ids"] == ["mini__intervals-1"]
+    assert report["resolved_ids"] == ["mini__textkit-1"]
+    reason = str(report["reasons"]["mini__intervals-1"])  # type: ignore[index]
+    assert reason.startswith("environment build failed") and "not a requirement" in reason
