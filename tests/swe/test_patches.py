@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 from codesolve.tasks.swe.checkout import fresh_tree, tree_diff
 from codesolve.tasks.swe.edits import Edit, EditError, edited_files, nearest, parse_edits, render_edits
 from codesolve.tasks.swe.mini import commit_tree
-from codesolve.tasks.swe.patches import PatchFailed, PatchRefused, apply_patch, check_patch, is_test_path, edits_to_tests
+from codesolve.tasks.swe.patches import (
+    PatchFailed,
+    PatchRefused,
+    apply_patch,
+    check_patch,
+    edits_to_tests,
+    is_test_path,
+)
 from codesolve.tasks.swe.repomap import build_map, rank
 from tests.swe.swekit import REPOS, RIGHT, UNAPPLIABLE, instances
 
@@ -45,7 +52,9 @@ def test_a_symlink_patch_and_a_path_through_a_symlink_are_refused(tree: Path, tm
         apply_patch(tree, link)
     (tmp_path / "elsewhere").mkdir()
     (tree / "out").symlink_to(tmp_path / "elsewhere")
-    new_file = "diff --git a/out/x.py b/out/x.py\nnew file mode 100644\n--- /dev/null\n+++ b/out/x.py\n@@ -0,0 +1 @@\n+x\n"
+    new_file = (
+        "diff --git a/out/x.py b/out/x.py\nnew file mode 100644\n--- /dev/null\n+++ b/out/x.py\n@@ -0,0 +1 @@\n+x\n"
+    )
     with pytest.raises(PatchRefused, match="symbolic link"):
         apply_patch(tree, new_file)
     assert not (tmp_path / "elsewhere" / "x.py").exists()
@@ -95,7 +104,10 @@ def test_an_edit_that_does_not_apply_shows_the_nearest_lines(tree: Path) -> None
         edited_files(tree, [Edit("../x.py", "", "x\n")])
 
 
-@given(st.lists(st.tuples(st.from_regex(r"[a-z]{1,8}/[a-z]{1,8}\.py", fullmatch=True), st.text(), st.text()), max_size=4))
+_PATHS = st.from_regex(r"[a-z]{1,8}/[a-z]{1,8}\.py", fullmatch=True)
+
+
+@given(st.lists(st.tuples(_PATHS, st.text(), st.text()), max_size=4))
 def test_rendered_edits_parse_back(raw: list[tuple[str, str, str]]) -> None:
     edits = [Edit(p, s + "\n" if s else "", r + "\n" if r else "") for p, s, r in raw]
     plain = [e for e in edits if not any(m in e.search + e.replace for m in ("=======", "<<<<<<<", ">>>>>>>", "\r"))]

@@ -54,7 +54,8 @@ async def test_a_wrong_patch_then_a_right_one(tmp_path: Path) -> None:
     assert report["resolved_ids"] == ["mini__intervals-1"]
     generation = next(p for p in prompts if p.startswith("# Resolve the issue"))
     # The issue, the ranked map with the picked file first, and the reproduction test's real failure.
-    assert "touching intervals" in generation and "intervals/merge.py\n  4: merge" in generation
+    assert "touching intervals" in generation
+    assert "intervals/merge.py\n  4: merge" in generation
     assert "assert [(1, 2), (2, 3)] == [(1, 3)]" in generation
     debug = next(p for p in prompts if p.startswith("Your patch does not resolve"))
     assert "test_touching_intervals_merge" in debug
@@ -107,4 +108,5 @@ async def test_env_build_failure_is_infrastructure_not_a_wrong_patch(tmp_path: P
     assert report["error_ids"] == ["mini__intervals-1"]
     assert report["resolved_ids"] == ["mini__textkit-1"]
     reason = str(report["reasons"]["mini__intervals-1"])  # type: ignore[index]
-    assert reason.startswith("environment build failed") and "not a requirement" in reason
+    assert reason.startswith("environment build failed")
+    assert "not a requirement" in reason

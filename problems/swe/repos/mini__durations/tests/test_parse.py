@@ -1,5 +1,4 @@
 import pytest
-
 from durations import parse_duration
 
 
@@ -12,5 +11,5 @@ def test_seconds():
 
 
 def test_rejects_words():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a duration"):
         parse_duration("soon")
