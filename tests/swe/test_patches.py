@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from codesolve.tasks.swe.checkout import fresh_tree, tree_diff
 from codesolve.tasks.swe.edits import Edit, EditError, edited_files, nearest, parse_edits, render_edits
-from codesolve.tasks.swe.mini import commit_tree
+from codesolve.tasks.swe.mini import commit_tree, materialise
 from codesolve.tasks.swe.patches import (
     PatchFailed,
     PatchRefused,
@@ -123,3 +123,9 @@ def test_the_map_ranks_the_buggy_file_first_for_its_issue(tree: Path) -> None:
     ranked = rank(build_map(tree), instances("mini__intervals-1")[0].problem_statement)
     assert ranked[0][1].path == "intervals/merge.py"
     assert all(not is_test_path(e.path) for _, e in ranked)
+
+
+def test_the_mini_set_commits_are_the_instances_base_commits(tmp_path: Path) -> None:
+    commits = materialise(REPOS, tmp_path)
+    for instance in instances():
+        assert commits[instance.repo.replace("/", "__")] == instance.base_commit, instance.instance_id
