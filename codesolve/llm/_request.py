@@ -39,6 +39,8 @@ class Endpoint:
     name: str
     limiter: anyio.CapacityLimiter
     supports_n: bool | None = None
+    answered: bool = False
+    """True once the endpoint has sent any reply: until then, nothing listening is not retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +213,10 @@ async def request(
             fault = classify(exc, cfg)
             if fault is None:
                 raise
+            if fault.kind == "refused" and not endpoint.answered:
+                # The very first contact found no server: a wrong URL or a server not started.
+                # The retry ladder would only delay the one line that says so.
+                raise LLMUnreachable(f"cannot reach {cfg.url} (model {cfg.model}): {fault.detail}") from exc
             if not fault.retryable:
                 said = "sent an unusable reply" if fault.kind in ("too_large", "redirect") else "refused the request"
                 raise RequestRejected(f"{cfg.model} at {cfg.url} {said}: {fault.detail}", fault.kind) from exc
@@ -218,6 +224,7 @@ async def request(
                 on_retry()
                 await anyio.sleep(retry_delay(fault, cfg, attempt, rng))
             continue
+        endpoint.answered = True
         return replace(response, latency_s=anyio.current_time() - started)
     assert fault is not None  # the loop runs at least once and only falls through on a fault
     tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -58,18 +58,23 @@ async def solve_one(
     """
     engine = Engine(task_for(problem, sandbox, config), llm, config, progress, stop)
     solution, trace = await engine.solve()
-    candidates = tuple(engine.candidates)
-    result = SolveResult(solution, trace, None, candidates=candidates)
-    if out is None:
-        return result
-    base = out / f"{file_stem(solution.task_id)}.{new_run_id()}"
+    result = SolveResult(solution, trace, None, candidates=tuple(engine.candidates))
+    return result if out is None else save_result(result, out)
+
+
+def save_result(result: SolveResult, out: Path) -> SolveResult:
+    """Write ``<out>/<stem>.<run>.trace.json`` and ``.solution.json``; the result with its paths.
+
+    A write that fails never loses the result: it comes back with ``write_error`` set.
+    """
+    base = out / f"{file_stem(result.solution.task_id)}.{new_run_id()}"
     path = base.with_name(base.name + ".trace.json")
     try:
-        write_new(path, _json(trace))
-        write_new(base.with_name(base.name + ".solution.json"), _json(solution))
+        write_new(path, _json(result.trace))
+        write_new(base.with_name(base.name + ".solution.json"), _json(result.solution))
     except OutputError as exc:
-        return SolveResult(solution, trace, None, str(exc), candidates)
-    return SolveResult(solution, trace, path, candidates=candidates)
+        return replace(result, write_error=str(exc))
+    return replace(result, trace_path=path)
 
 
 def _json(record: BaseModel) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
@@ -131,19 +132,36 @@ async def test_slow_once_then_fast_succeeds() -> None:
     assert outcome == "on time"
 
 
-async def test_unreachable_endpoint_names_the_url() -> None:
+async def test_nothing_listening_at_first_contact_fails_at_once_naming_the_url() -> None:
     with ScriptedServer() as srv:
         dead_url = srv.base_url  # the port is free again once the server closed
     cfg = EndpointConfig(
-        model="m", base_url=dead_url, api_key_env="K", max_retries=2, backoff_s=0.01, max_backoff_s=0.02, timeout_s=2
+        model="m", base_url=dead_url, api_key_env="K", max_retries=4, backoff_s=1.0, max_backoff_s=2.0, timeout_s=2
     )
+    started = time.monotonic()
     async with LLM(LLMConfig(default=cfg), env={"K": "dummy"}) as llm:
         with pytest.raises(LLMUnreachable) as info:
             await _ask(llm)
+        assert llm.usage.total.retries == 0  # no retry ladder: a second of backoff would show
+    assert time.monotonic() - started < 1.0
     message = _one_line(info.value)
     assert dead_url in message
-    assert "3 attempts" in message
-    assert "connection" in message.lower()
+    assert "connection refused" in message.lower()
+
+
+async def test_an_endpoint_that_answered_then_vanished_gets_the_retry_ladder() -> None:
+    server = ScriptedServer(Scenario(rules=[Rule(content="ok")]))
+    server.__enter__()
+    cfg = EndpointConfig(
+        model="m", base_url=server.base_url, api_key_env="K", max_retries=2, backoff_s=0.01, max_backoff_s=0.02
+    )
+    async with LLM(LLMConfig(default=cfg), env={"K": "dummy"}) as llm:
+        assert await _ask(llm) == "ok"
+        server.__exit__(None, None, None)  # a server restarting mid-run: worth retrying
+        with pytest.raises(LLMUnreachable) as info:
+            await _ask(llm)
+        assert llm.usage.total.retries == 2
+    assert "3 attempts" in _one_line(info.value)
 
 
 async def test_malformed_json_is_retried() -> None:
