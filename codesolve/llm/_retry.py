@@ -12,9 +12,9 @@ from __future__ import annotations
 import errno
 import math
 import os
-import socket
 import random
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
