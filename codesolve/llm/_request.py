@@ -161,13 +161,11 @@ def to_wire(message: Message) -> ChatCompletionMessageParam:
 
 
 async def _attempt(
-    endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling, before_send: Callable[[], None]
+    endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling
 ) -> Response:
     cfg = endpoint.config
     limit = openai.omit if sampling.max_tokens is None else sampling.max_tokens
     async with endpoint.limiter:
-        # Checked once we hold a slot, so requests queued behind the limiter see up-to-date usage.
-        before_send()
         with anyio.fail_after(cfg.timeout_s), capped(reply_cap(n, sampling.max_tokens)):
             raw = await endpoint.client.chat.completions.with_raw_response.create(
                 model=cfg.model,
@@ -192,12 +190,8 @@ async def request(
     sampling: Sampling,
     rng: random.Random,
     on_retry: Callable[[], None],
-    before_send: Callable[[], None],
 ) -> Response:
     """Send one request (asking for ``n`` choices), retrying transient faults.
-
-    ``before_send`` runs before every attempt goes on the wire (the budget
-    check); whatever it raises propagates unchanged.
 
     Raises RequestRejected (an LLMRequestError) at once on a refusal, and
     LLMUnreachable naming the base URL once retries are exhausted.
@@ -208,7 +202,7 @@ async def request(
     fault: Fault | None = None
     for attempt in range(attempts):
         try:
-            response = await _attempt(endpoint, messages, n, sampling, before_send)
+            response = await _attempt(endpoint, messages, n, sampling)
         except Exception as exc:  # narrowed by classify(); anything else is a bug and propagates
             fault = classify(exc, cfg)
             if fault is None:

@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from codesolve.errors import BudgetExceeded, LLMError, LLMRequestError, LLMUnreachable
+from codesolve.errors import LLMError, LLMRequestError, LLMUnreachable
 from codesolve.llm import (
     LLM,
     EndpointConfig,
@@ -177,19 +177,6 @@ async def test_persistent_malformed_json_is_a_clear_error() -> None:
     assert len(srv.chat_requests) == 3
 
 
-async def test_budget_check_runs_before_each_request() -> None:
-    def cap_calls(usage: Usage) -> None:
-        if usage.total.calls >= 1:
-            raise BudgetExceeded(f"call cap reached after {usage.total.calls} call(s)")
-
-    with ScriptedServer(Scenario(rules=[Rule(content="ok")])) as srv:
-        async with LLM(LLMConfig(default=scripted_endpoint(srv)), env=srv.env, budget_check=cap_calls) as llm:
-            assert await _ask(llm) == "ok"
-            with pytest.raises(BudgetExceeded, match="call cap"):
-                await llm.complete("judge", [Message.user("another")], temperature=0, max_tokens=8, phase="j")
-        assert len(srv.chat_requests) == 1
-
-
 async def test_a_failing_single_cancels_its_siblings_and_raises_plainly() -> None:
     scenario = Scenario(rules=[Rule(call=2, status=401), Rule(content="ok", latency_s=0.2)], n_support="ignore")
     with ScriptedServer(scenario) as srv:
@@ -198,15 +185,3 @@ async def test_a_failing_single_cancels_its_siblings_and_raises_plainly() -> Non
                 await llm.complete("generator", ASK, n=4, temperature=1, max_tokens=8, phase="g")
 
 
-async def test_budget_exceeded_during_parallel_singles_is_raised_plainly() -> None:
-    def cap_calls(usage: Usage) -> None:
-        if usage.total.calls >= 2:
-            raise BudgetExceeded("call cap reached")
-
-    scenario = Scenario(rules=[Rule(content="ok")])
-    with ScriptedServer(scenario) as srv:
-        cfg = LLMConfig(default=scripted_endpoint(srv, supports_n=False, max_concurrency=1))
-        async with LLM(cfg, env=srv.env, budget_check=cap_calls) as llm:
-            with pytest.raises(BudgetExceeded, match="call cap"):
-                await llm.complete("generator", ASK, n=5, temperature=1, max_tokens=8, phase="g")
-        assert len(srv.chat_requests) == 2
