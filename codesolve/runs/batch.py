@@ -28,9 +28,9 @@ from codesolve.llm import LLM
 from codesolve.runs.collect import crash_result, failed_result, solved_result
 from codesolve.runs.records import ProblemResult, ProblemRow
 from codesolve.runs.single import solve_one
-from codesolve.runs.source import Item
 from codesolve.runs.store import RunStore, Session, Started, Writer, open_writer
 from codesolve.sstar import EngineConfig
+from codesolve.tasks import Item
 from sandbox import Sandbox
 
 
