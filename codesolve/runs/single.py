@@ -18,7 +18,7 @@ from codesolve.sstar.engine import Candidate
 from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.competitive import CompetitiveTask
 from codesolve.tasks.models import CompetitiveProblem, Problem
-from sandbox import Sandbox
+from sandbox import Sandbox, SandboxConfig, open_sandbox
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,26 @@ def _json(record: BaseModel) -> str:
         return record.model_dump_json(indent=1)
     except PydanticSerializationError:
         return json.dumps(record.model_dump(mode="python"), indent=1, default=str)
+
+
+async def solve(
+    problem: Problem,
+    llm: LLMConfig,
+    engine: EngineConfig | None = None,
+    sandbox: SandboxConfig | None = None,
+    *,
+    out: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SolveResult:
+    """Solve one problem: open the model client and the sandbox, run the engine, close both.
+
+    ``sandbox`` defaults to Docker; ``env`` is where API keys are read (default ``os.environ``);
+    with ``out`` the trace and solution are written there too. Raises
+    :class:`codesolve.errors.LLMConfigError` (e.g. a missing key) before any work, and
+    :class:`sandbox.errors.SandboxUnavailable` when the sandbox cannot start.
+    """
+    async with open_llm(llm, env) as client, open_sandbox(sandbox) as box:
+        return await solve_one(problem, box, client, engine or EngineConfig(), out)
 
 
 def open_llm(config: LLMConfig, env: Mapping[str, str] | None = None) -> LLM:
