@@ -96,6 +96,11 @@ class LLM:
         return self._usage
 
     @property
+    def reached(self) -> bool:
+        """True once any endpoint has answered (a reply of any kind, cached ones excepted)."""
+        return any(ep.answered for ep in self._roles.values())
+
+    @property
     def limiters(self) -> dict[str, anyio.CapacityLimiter]:
         """Each endpoint's concurrency limiter by name (``llm:<model>``), for progress displays."""
         return {ep.name: ep.limiter for ep in self._roles.values()}
