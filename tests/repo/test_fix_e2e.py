@@ -175,7 +175,8 @@ async def test_apply_writes_a_clean_fix_and_refuses_after_a_concurrent_edit(
 async def test_a_hanging_fix_fails_its_tests_alone(tmp_path: Path, docker_box: Sandbox) -> None:
     found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",))
     # Loops forever, swallowing every Exception: the per-test alarm is not one of them.
-    hanging = "def big(a):\n    while True:\n        try:\n            pass\n        except Exception:\n            pass\n"
+    hanging = "def big(a):\n    while True:\n        try:\n            pass\n        except Exception:\n"
+    hanging += "            continue\n"
     report = await FunctionFix(found.setup, docker_box).run_public(hanging)
     assert report.verdicts == ("WA", "AC", "AC", "AC")
     assert "TestTimeout" in report.feedback
