@@ -117,7 +117,7 @@ def test_a_dead_endpoint_is_one_line_and_nothing_on_stdout(tmp_path: Path) -> No
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
-    assert [line for line in done.stderr.splitlines() if not line.startswith("[codesolve]")][0].startswith(
-        "codesolve: error: "
-    )
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("[codesolve]")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("codesolve: error: ")
     assert "Traceback" not in done.stderr
