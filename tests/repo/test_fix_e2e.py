@@ -52,6 +52,11 @@ async def test_nothing_to_fix_is_one_clear_error(tmp_path: Path, docker_box: San
         await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py::test_scale",))
 
 
+async def test_an_unknown_function_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:
+    with pytest.raises(RepositoryError, match=r"pkg\.calc:nope: no function nope"):
+        await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",), ("pkg.calc:nope",))
+
+
 @pytest.mark.parametrize(
     "code",
     [
