@@ -96,6 +96,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--only", nargs="*", default=[])
-    parser.add_argument("--test-timeout", type=float, default=10.0, help="seconds per test (default 10)")
+    parser.add_argument("--test-timeout", type=float, default=20.0, help="seconds per test (default 20, as the CLI)")
     args = parser.parse_args()
     anyio.run(main, args.data, args.only, args.test_timeout)

@@ -21,8 +21,8 @@ from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
-from codesolve.runs.source import check_sources, count_records, stream_problems
 from codesolve.runs.store import RunStore
+from codesolve.tasks import check_sources, count_records, stream_problems
 from sandbox import DockerConfig, open_sandbox
 
 

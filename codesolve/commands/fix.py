@@ -16,7 +16,7 @@ from typing import Any
 from codesolve.commands.common import add_engine_flags, add_model_flags, progress_printer
 from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.commands.solve import engine_config, llm_config
-from codesolve.errors import UsageError
+from codesolve.errors import LLMError, UsageError
 from codesolve.runs.fix import (
     Examined,
     FixRequest,
@@ -108,6 +108,10 @@ async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
         config = engine_config(args)
         async with open_llm(llm_config(args)) as llm:
             result = await fix_repo(examined, box, llm, config, progress_printer(llm), interrupts.switch)
+    stopped = result.solution.stopped_by
+    if stopped is not None and stopped.kind == "model" and result.solution.candidates == 0:
+        # Nothing was computed (a dead endpoint, a bad key, an unknown model): one line, no summary.
+        raise LLMError(stopped.detail)
     sys.stdout.write(result.diff)
     for line in result_lines(result):
         print(line, file=sys.stderr)

@@ -27,6 +27,7 @@ from codesolve.tasks.repo import (
     TestRun,
     WorkspaceError,
     apply_files,
+    find_function,
     localise,
     requirement_files,
     resolve_target,
@@ -127,6 +128,11 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     if not targets:
         raise RepositoryError("no repository function was run by the failing tests: name one with --function")
     originals = await anyio.to_thread.run_sync(read_files, repo, sorted({t.path for t in targets}))
+    for target in targets:
+        try:
+            find_function(originals[target.path], target.qualname)
+        except SpliceError as exc:
+            raise RepositoryError(f"{target.name}: {exc} ({target.path})") from None
     setup = FixSetup(
         repo=repo,
         targets=targets,

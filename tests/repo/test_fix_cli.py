@@ -106,3 +106,18 @@ async def test_an_environment_is_built_once_from_requirements_and_used(tmp_path:
         assert "ImportError" not in found.baseline.results["tests/test_calc.py::test_dep"].details
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=60, check=False)
+
+
+def test_a_dead_endpoint_is_one_line_and_nothing_on_stdout(tmp_path: Path) -> None:
+    repo = calc_repo(tmp_path / "repo")
+    done = cli(
+        str(repo), "--test", "tests/test_calc.py", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+        "--api-key-env", SCRIPTED_KEY_ENV, "--max-retries", "0", "--out", str(tmp_path / "out"),
+        env={SCRIPTED_KEY_ENV: "k"},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("[codesolve]")]
+    assert len(errors) == 1, done.stderr
+    assert errors[0].startswith("codesolve: error: ")
+    assert "Traceback" not in done.stderr

@@ -52,6 +52,11 @@ async def test_nothing_to_fix_is_one_clear_error(tmp_path: Path, docker_box: San
         await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py::test_scale",))
 
 
+async def test_an_unknown_function_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:
+    with pytest.raises(RepositoryError, match=r"pkg\.calc:nope: no function nope"):
+        await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",), ("pkg.calc:nope",))
+
+
 @pytest.mark.parametrize(
     "code",
     [
@@ -170,3 +175,13 @@ async def test_apply_writes_a_clean_fix_and_refuses_after_a_concurrent_edit(
     (repo / "pkg/calc.py").write_text(original)
     assert apply_fix(result) == ["pkg/calc.py"]
     assert (repo / "pkg/calc.py").read_text() == original.replace("scale(a) - 1", "scale(a) + 1")
+
+
+async def test_a_hanging_fix_fails_its_tests_alone(tmp_path: Path, docker_box: Sandbox) -> None:
+    found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",))
+    # Loops forever, swallowing every Exception: the per-test alarm is not one of them.
+    hanging = "def big(a):\n    while True:\n        try:\n            pass\n        except Exception:\n"
+    hanging += "            continue\n"
+    report = await FunctionFix(found.setup, docker_box).run_public(hanging)
+    assert report.verdicts == ("WA", "AC", "AC", "AC")
+    assert "TestTimeout" in report.feedback

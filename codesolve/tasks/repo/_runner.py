@@ -25,8 +25,8 @@ import pytest
 ROOT = os.getcwd()
 
 
-class TestTimeout(Exception):
-    """A test ran past its alarm."""
+class TestTimeout(BaseException):
+    """A test ran past its alarm (a BaseException: code under test catching ``Exception`` keeps it going)."""
 
     __test__ = False
 
@@ -71,9 +71,10 @@ class Plugin:
         self.spectra = spectra
         self.timeout = timeout
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:  # noqa: ARG002 (pytest passes hook arguments by name)
-        """Wrap one test's setup, call and teardown in its alarm."""
+    def _alarmed(self) -> Iterator[None]:
+        # Only the test's own code runs under the alarm: pytest making the failure report
+        # (a 1000-frame RecursionError takes seconds) must not be interrupted, or pytest
+        # stops with an internal error and the whole run has no report.
         signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, self.timeout)
         try:
@@ -82,16 +83,26 @@ class Plugin:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self) -> Iterator[None]:
+        """Fixtures' setup under the alarm."""
+        yield from self._alarmed()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self) -> Iterator[None]:
+        """Fixtures' teardown under the alarm."""
+        yield from self._alarmed()
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         """The spectrum of the test's call only: fixtures' setup is shared scenery, not what it tests."""
         if self.spectra is None:
-            yield
+            yield from self._alarmed()
             return
         self.spectra.current = {}
         sys.setprofile(self.spectra.profile)
         threading.setprofile(self.spectra.profile)
         try:
-            yield
+            yield from self._alarmed()
         finally:
             sys.setprofile(None)
             threading.setprofile(None)
