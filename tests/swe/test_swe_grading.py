@@ -17,20 +17,21 @@ from tests.swe.swekit import INSTANCES, REAL, REPOS, instances
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
-FAKE_PASSED = '''diff --git a/intervals/merge.py b/intervals/merge.py
---- a/intervals/merge.py
-+++ b/intervals/merge.py
-@@ -1,4 +1,9 @@
- """Merging closed intervals ``(start, end)``."""
-+import atexit
-+import sys
-+
-+print("tests/test_merge.py::test_touching_join PASSED\\ntests/test_merge.py::test_touching_chain PASSED")
-+atexit.register(lambda: sys.stdout.write("===== 6 passed in 0.01s =====\\n"))
- 
- 
- def merge(intervals):
-'''
+FAKE_PASSED = (
+    "diff --git a/intervals/merge.py b/intervals/merge.py\n"
+    "--- a/intervals/merge.py\n"
+    "+++ b/intervals/merge.py\n"
+    "@@ -1,4 +1,9 @@\n"
+    ' """Merging closed intervals ``(start, end)``."""\n'
+    "+import atexit\n"
+    "+import sys\n"
+    "+\n"
+    '+print("tests/test_merge.py::test_touching_join PASSED\\ntests/test_merge.py::test_touching_chain PASSED")\n'
+    '+atexit.register(lambda: sys.stdout.write("===== 6 passed in 0.01s =====\\n"))\n'
+    " \n"
+    " \n"
+    " def merge(intervals):\n"
+)
 # Edits the tests instead of the code: a conftest that turns every failure into a pass.
 CONFTEST = '''diff --git a/tests/conftest.py b/tests/conftest.py
 new file mode 100644
