@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from codesolve.commands.common import add_sandbox_flags, progress_printer, sandbox_config
+from codesolve.commands.demo_swe import demo_swe
 from codesolve.commands.interrupt import Interrupts
 from codesolve.errors import UsageError
 from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_endpoint
@@ -34,13 +35,18 @@ BANNER = (
 def register(subparsers: Any) -> None:
     """Add ``demo``."""
     p = subparsers.add_parser("demo", help="run the bundled examples end to end with a scripted model (offline)")
-    p.add_argument("--out", type=Path, default=Path("out/demo"), help="where traces go")
-    p.add_argument("-n", type=int, default=4, help="candidates per problem (default 4)")
+    p.add_argument("set", nargs="?", choices=["examples", "swe"], default="examples", help="what to run")
+    p.add_argument("--out", type=Path, help="where traces go (default out/demo; swe: the current directory)")
+    p.add_argument("-n", type=int, help="candidates per problem (default 4; swe: 2)")
     add_sandbox_flags(p)
     p.set_defaults(func=run)
 
 
 async def _demo(args: argparse.Namespace) -> int:
+    if args.set == "swe":
+        return await demo_swe(args)
+    args.out = args.out if args.out is not None else Path("out/demo")
+    args.n = args.n if args.n is not None else 4
     problems_file, scenario_file = EXAMPLES / "examples.yaml", EXAMPLES / "demo_scenario.yaml"
     if not problems_file.exists():
         raise UsageError(f"{problems_file} not found: the demo runs from a source checkout")

@@ -1,4 +1,7 @@
-"""``codesolve eval RUN``: run each problem's selected program and candidates on its hidden tests."""
+"""``codesolve eval RUN``: run each problem's selected program and candidates on its hidden tests.
+
+On a ``codesolve swe`` run it grades the stored predictions like SWE-bench instead.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from codesolve.runs.metrics import compute
 from codesolve.runs.progress import printable
 from codesolve.runs.report_text import summary_lines
 from codesolve.runs.store import RunStore
+from codesolve.runs.swe_report import evaluate_swe, is_swe_run
 from sandbox import DockerConfig, open_sandbox
 
 
@@ -33,6 +37,11 @@ def _say(line: str) -> None:
 
 
 async def _eval(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    if is_swe_run(args.run):
+        # A ``codesolve swe`` run: its predictions graded like SWE-bench, one line per instance.
+        for line in await evaluate_swe(args.run, _say):
+            print(line)
+        return 0
     store = RunStore.existing(args.run)
     box_config = await sandbox_config(args)
     if isinstance(box_config, DockerConfig):

@@ -22,10 +22,8 @@ from codesolve.errors import UsageError
 from codesolve.runs.progress import printable
 from codesolve.runs.single import open_llm
 from codesolve.runs.swe import Prepared, SweSettings, run_batch
-from codesolve.runs.swe_report import RUN_FILE, report_lines
+from codesolve.runs.swe_report import RUN_FILE, load_instances, report_lines
 from codesolve.runs.swe_solve import SolveSettings, make_patch
-from codesolve.tasks import load_problems
-from codesolve.tasks.models import SweInstance
 from sandbox import Sandbox
 
 
@@ -52,20 +50,6 @@ def register(subparsers: Any) -> None:
 
 def _say(line: str) -> None:
     print(printable(line, 1000), file=sys.stderr, flush=True)
-
-
-def load_instances(path: Path, ids: list[str]) -> list[SweInstance]:
-    """The instances of ``path`` (only ``ids`` when given; UsageError for an unknown id)."""
-    instances = [p for p in load_problems(path, "swebench") if isinstance(p, SweInstance)]
-    if ids:
-        known = {i.instance_id: i for i in instances}
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise UsageError(f"{path}: no instance {missing[0]}")
-        instances = [known[i] for i in ids]
-    if not instances:
-        raise UsageError(f"{path}: no SWE-bench instances")
-    return instances
 
 
 def write_run_file(args: argparse.Namespace, model_name: str) -> None:

@@ -33,6 +33,8 @@ from sandbox.environments import EnvironmentBuildError
 PREDICTIONS = "predictions.jsonl"
 RESULTS = "results.jsonl"
 REPORT = "report.json"
+CACHE = ".swe-cache"
+"""Mirrors unpacked or committed from source trees, and the checkouts in use."""
 
 PatchMaker = Callable[["Prepared", Sandbox], Awaitable[str]]
 """Makes an instance's patch in its environment (the engine, or gold / empty / given patches)."""
@@ -98,7 +100,7 @@ async def prepare(instance: SweInstance, settings: SweSettings, cache: Path) -> 
     """Spec, mirror, a first checkout and the environment image (EnvironmentBuildError, RepositoryError)."""
     spec = find_spec(instance.repo, instance.version, settings.specs_dir)
     mirror = await anyio.to_thread.run_sync(mirror_for, settings.repos, instance.repo, cache)
-    work = settings.out / "work" / instance.instance_id
+    work = settings.out / CACHE / "work" / instance.instance_id
     probe = Prepared(instance, spec, mirror, "", work)
     tree = await anyio.to_thread.run_sync(probe.tree, "env")
     try:
@@ -126,7 +128,7 @@ async def run_instance(
     instance: SweInstance, settings: SweSettings, make_patch: PatchMaker | None, given: str | None, grade_it: bool
 ) -> Grade | None:
     """One instance: environment, patch (``given``, else made and stored), grade (stored). Infra failures are grades."""
-    cache = settings.out / "mirrors"
+    cache = settings.out / CACHE / "mirrors"
     cache.mkdir(parents=True, exist_ok=True)
     iid = instance.instance_id
     try:

@@ -1,0 +1,55 @@
+"""``codesolve swe``, ``demo swe`` and ``eval`` as processes: outputs in the harness format, bad input as one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from codesolve.runs.swe import PREDICTIONS, RESULTS, read_jsonl
+from tests.swe.swekit import INSTANCES, REPOS, ROOT
+
+
+def codesolve(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "codesolve.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        check=False, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["swe", "missing.jsonl", "--repos", ".", "--gold"], "missing.jsonl"),
+        (["swe", str(INSTANCES), "--repos", "nowhere", "--gold"], "--repos nowhere: not a directory"),
+        (["swe", str(INSTANCES), "--repos", str(REPOS)], "--model NAME, --gold or --empty"),
+        (["swe", str(INSTANCES), "--repos", str(REPOS), "--gold", "--id", "nope-1"], "no instance nope-1"),
+        (["swe", str(INSTANCES), "--repos", str(REPOS), "--gold", "--model", "m"], "cannot be combined"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    done = codesolve(*args, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert says in done.stderr
+    assert not (tmp_path / PREDICTIONS).exists()
+
+
+@pytest.mark.docker
+def test_demo_swe_writes_predictions_and_eval_grades_them(tmp_path: Path) -> None:
+    done = codesolve("demo", "swe", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SCRIPTED stand-in" in done.stderr
+    predictions = read_jsonl(tmp_path / PREDICTIONS)
+    assert [set(p) for p in predictions] == [{"instance_id", "model_name_or_path", "model_patch"}] * 3
+    assert all(str(p["model_patch"]).startswith("diff --git a/") for p in predictions)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["resolved_instances"] == 3
+    (tmp_path / RESULTS).unlink()
+    graded = codesolve("eval", ".", cwd=tmp_path)
+    assert graded.returncode == 0, graded.stderr[-3000:]
+    assert "resolved 3, unresolved 0, infrastructure error 0" in graded.stdout
+    assert len(read_jsonl(tmp_path / RESULTS)) == 3
