@@ -53,11 +53,15 @@ def instances(*ids: str) -> list[SweInstance]:
 
 
 async def solve(
-    server: ScriptedServer, out: Path, config: EngineConfig, ids: tuple[str, ...] = ("mini__intervals-1",)
+    server: ScriptedServer,
+    out: Path,
+    config: EngineConfig,
+    ids: tuple[str, ...] = ("mini__intervals-1",),
+    public_tests: bool = False,
 ) -> dict[str, object]:
     """``codesolve swe --model`` on the mini set with the scripted model, in process."""
     settings = SweSettings(REPOS, out, "scripted")
-    solve_settings = SolveSettings(config)
+    solve_settings = SolveSettings(config, public_tests)
     async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
 
         async def engine(prepared: Prepared, box: Sandbox) -> str:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codesolve.tasks.swe.checkout import fresh_tree, tree_diff
+from codesolve.tasks.swe.checkout import commit_tree, fresh_tree, tree_diff
 from codesolve.tasks.swe.edits import Edit, EditError, edited_files, nearest, parse_edits, render_edits
-from codesolve.tasks.swe.mini import commit_tree, materialise
+from codesolve.tasks.swe.mini import materialise
 from codesolve.tasks.swe.patches import (
     PatchFailed,
     PatchRefused,

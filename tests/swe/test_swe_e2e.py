@@ -110,3 +110,20 @@ async def test_env_build_failure_is_infrastructure_not_a_wrong_patch(tmp_path: P
     reason = str(report["reasons"]["mini__intervals-1"])  # type: ignore[index]
     assert reason.startswith("environment build failed")
     assert "not a requirement" in reason
+
+
+async def test_fail_to_pass_is_hidden_unless_public_tests(tmp_path: Path) -> None:
+    no_repro = Scenario(
+        rules=[
+            Rule(match="# Pick the files", content=f"{MERGE}\n"),
+            Rule(match="# Write a reproduction test", content="I cannot write one."),
+            Rule(match="# Resolve the issue", content=RIGHT),
+        ]
+    )
+    for public in (False, True):
+        with ScriptedServer(no_repro) as server:
+            report = await solve(server, tmp_path / str(public), EngineConfig(n=1, rounds=0), public_tests=public)
+            prompts = [r.messages[-1].content for r in server.chat_requests]
+        [generation] = [p for p in prompts if p.startswith("# Resolve")]
+        assert report["resolved_ids"] == ["mini__intervals-1"]
+        assert ("test_touching_join" in generation) is public

@@ -19,6 +19,8 @@ from pathlib import Path
 from codesolve.errors import RepositoryError
 
 GIT_TIMEOUT_S = 300.0
+FIXED_DATE = "2024-01-01T00:00:00+00:00"
+"""Author and committer date of commits made from plain source trees (the id depends on the files alone)."""
 _GIT_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",
     "GIT_TERMINAL_PROMPT": "0",
@@ -56,8 +58,6 @@ def mirror_for(repos: Path, repo: str, cache: Path) -> Path:
             return candidate
         if candidate.is_dir():
             # A plain source tree (the bundled mini set): committed once, reproducibly, into the cache.
-            from codesolve.tasks.swe.mini import commit_tree
-
             bare = cache / f"{flat}.git"
             if not bare.is_dir():
                 commit_tree(candidate, bare)
@@ -107,3 +107,22 @@ def tree_diff(tree: Path) -> str:
     """The tree's changes against its commit (new files included) as a unified diff, by git."""
     git(["add", "-A"], tree)
     return git(["diff", "--cached", "--no-color", "--no-ext-diff", "--binary"], tree).stdout.decode("utf-8", "replace")
+
+
+def commit_tree(source: Path, bare: Path) -> str:
+    """Commit the files of ``source`` as the one commit of the bare repository ``bare`` (made if missing)."""
+    if not bare.is_dir():
+        bare.parent.mkdir(parents=True, exist_ok=True)
+        git(["init", "-q", "--bare", str(bare)], bare.parent)
+    env = {
+        "GIT_DIR": str(bare.resolve()),
+        "GIT_WORK_TREE": str(source.resolve()),
+        "GIT_INDEX_FILE": str(bare.resolve() / "index"),
+        "GIT_AUTHOR_DATE": FIXED_DATE,
+        "GIT_COMMITTER_DATE": FIXED_DATE,
+    }
+    git(["add", "-A", "."], source, extra_env=env)
+    tree = git(["write-tree"], source, extra_env=env).stdout.decode().strip()
+    commit = git(["commit-tree", tree, "-m", "base"], source, extra_env=env).stdout.decode().strip()
+    git(["update-ref", "refs/heads/main", commit], source, extra_env=env)
+    return commit
