@@ -117,22 +117,8 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     passing = tuple(t for t in run.results if run.passed(t))
     tracebacks = {t: run.results[t].details for t in failing}
     located = None if request.functions else localise(run.spectra, failing, passing, tracebacks)
-    try:
-        targets = (
-            tuple(resolve_target(repo, f) for f in request.functions)
-            if request.functions
-            else tuple(resolve_target(repo, s.target) for s in (located.targets if located else ()))
-        )
-    except WorkspaceError as exc:
-        raise RepositoryError(str(exc)) from None
-    if not targets:
-        raise RepositoryError("no repository function was run by the failing tests: name one with --function")
-    originals = await anyio.to_thread.run_sync(read_files, repo, sorted({t.path for t in targets}))
-    for target in targets:
-        try:
-            find_function(originals[target.path], target.qualname)
-        except SpliceError as exc:
-            raise RepositoryError(f"{target.name}: {exc} ({target.path})") from None
+    names = list(request.functions) if located is None else [s.target for s in located.targets]
+    targets, originals = await _targets(repo, names)
     setup = FixSetup(
         repo=repo,
         targets=targets,
@@ -146,6 +132,23 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
         test_timeout_s=request.test_timeout_s,
     )
     return Examined(setup, located, run)
+
+
+async def _targets(repo: Path, names: Sequence[str]) -> tuple[tuple[Target, ...], dict[str, bytes]]:
+    """The targets named ``module:qualname``, checked to exist, and their files' bytes now."""
+    try:
+        targets = tuple(resolve_target(repo, name) for name in names)
+    except WorkspaceError as exc:
+        raise RepositoryError(str(exc)) from None
+    if not targets:
+        raise RepositoryError("no repository function was run by the failing tests: name one with --function")
+    originals = await anyio.to_thread.run_sync(read_files, repo, sorted({t.path for t in targets}))
+    for target in targets:
+        try:
+            find_function(originals[target.path], target.qualname)
+        except SpliceError as exc:
+            raise RepositoryError(f"{target.name}: {exc} ({target.path})") from None
+    return targets, originals
 
 
 async def fix_repo(
