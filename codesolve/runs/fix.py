@@ -37,6 +37,7 @@ from codesolve.tasks.repo import (
     unified_diff,
 )
 from codesolve.tasks.repo.feedback import render
+from codesolve.tasks.repo.inputs import TestCallInputs
 from codesolve.tasks.repo.workspace import read_files
 from sandbox import Limits, Sandbox
 from sandbox.environments import build_environment
@@ -158,13 +159,19 @@ async def fix_repo(
     config: EngineConfig,
     progress: Progress | None = None,
     stop: StopSwitch | None = None,
-    sources: Sequence[InputSource] = (),
+    sources: Sequence[InputSource] | None = None,
 ) -> FixResult:
-    """Run the engine on the examined repository and describe its pick as a fix."""
-    task = FunctionFix(examined.setup, sandbox, config.history_chars, sources)
+    """Run the engine on the examined repository and describe its pick as a fix.
+
+    ``sources`` of LLM-free inputs for differential testing: by default the tests' own literal
+    calls of the target and their edge-case neighbours (:class:`TestCallInputs`).
+    """
+    setup = examined.setup
+    if sources is None:
+        sources = (TestCallInputs(setup.repo, test_files(setup.tests)),)
+    task = FunctionFix(setup, sandbox, config.history_chars, sources)
     engine = Engine(task, llm, config, progress, stop)
     solution, trace = await engine.solve()
-    setup = examined.setup
     files: dict[str, bytes] = {}
     if solution.code is not None:
         try:
