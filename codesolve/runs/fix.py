@@ -24,6 +24,7 @@ from codesolve.tasks.repo import (
     Localisation,
     SpliceError,
     Target,
+    TestCallInputs,
     TestRun,
     WorkspaceError,
     apply_files,
@@ -37,7 +38,6 @@ from codesolve.tasks.repo import (
     unified_diff,
 )
 from codesolve.tasks.repo.feedback import render
-from codesolve.tasks.repo.inputs import TestCallInputs
 from codesolve.tasks.repo.workspace import read_files
 from sandbox import Limits, Sandbox
 from sandbox.environments import build_environment
