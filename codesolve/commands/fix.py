@@ -39,8 +39,22 @@ def register(subparsers: Any) -> None:
     """Add ``fix``."""
     p = subparsers.add_parser("fix", help="fix the function(s) that make a repository's tests fail")
     p.add_argument("repo", type=Path, nargs="?", default=Path("."), help="the repository (default: .)")
-    p.add_argument("--test", action="extend", nargs="+", required=True, metavar="NODEID", help="failing tests")
-    p.add_argument("--function", action="extend", nargs="+", default=[], metavar="MODULE:QUALNAME")
+    p.add_argument(
+        "--test",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="NODEID",
+        help="tests to make pass (node ids, files or folders); the rest of their files must keep passing",
+    )
+    p.add_argument(
+        "--function",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="MODULE:QUALNAME",
+        help="functions to fix (no localisation)",
+    )
     p.add_argument("--check", action="store_true", help="run the tests and localise only (no model)")
     p.add_argument("--apply", action="store_true", help="write the fix into the working tree")
     p.add_argument("--image", help="a ready image with the repository's dependencies")

@@ -24,6 +24,7 @@ from codesolve.tasks.repo import (
     Localisation,
     SpliceError,
     Target,
+    TestCallInputs,
     TestRun,
     WorkspaceError,
     apply_files,
@@ -117,22 +118,8 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     passing = tuple(t for t in run.results if run.passed(t))
     tracebacks = {t: run.results[t].details for t in failing}
     located = None if request.functions else localise(run.spectra, failing, passing, tracebacks)
-    try:
-        targets = (
-            tuple(resolve_target(repo, f) for f in request.functions)
-            if request.functions
-            else tuple(resolve_target(repo, s.target) for s in (located.targets if located else ()))
-        )
-    except WorkspaceError as exc:
-        raise RepositoryError(str(exc)) from None
-    if not targets:
-        raise RepositoryError("no repository function was run by the failing tests: name one with --function")
-    originals = await anyio.to_thread.run_sync(read_files, repo, sorted({t.path for t in targets}))
-    for target in targets:
-        try:
-            find_function(originals[target.path], target.qualname)
-        except SpliceError as exc:
-            raise RepositoryError(f"{target.name}: {exc} ({target.path})") from None
+    names = list(request.functions) if located is None else [s.target for s in located.targets]
+    targets, originals = await _targets(repo, names)
     setup = FixSetup(
         repo=repo,
         targets=targets,
@@ -148,6 +135,23 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     return Examined(setup, located, run)
 
 
+async def _targets(repo: Path, names: Sequence[str]) -> tuple[tuple[Target, ...], dict[str, bytes]]:
+    """The targets named ``module:qualname``, checked to exist, and their files' bytes now."""
+    try:
+        targets = tuple(resolve_target(repo, name) for name in names)
+    except WorkspaceError as exc:
+        raise RepositoryError(str(exc)) from None
+    if not targets:
+        raise RepositoryError("no repository function was run by the failing tests: name one with --function")
+    originals = await anyio.to_thread.run_sync(read_files, repo, sorted({t.path for t in targets}))
+    for target in targets:
+        try:
+            find_function(originals[target.path], target.qualname)
+        except SpliceError as exc:
+            raise RepositoryError(f"{target.name}: {exc} ({target.path})") from None
+    return targets, originals
+
+
 async def fix_repo(
     examined: Examined,
     sandbox: Sandbox,
@@ -155,13 +159,19 @@ async def fix_repo(
     config: EngineConfig,
     progress: Progress | None = None,
     stop: StopSwitch | None = None,
-    sources: Sequence[InputSource] = (),
+    sources: Sequence[InputSource] | None = None,
 ) -> FixResult:
-    """Run the engine on the examined repository and describe its pick as a fix."""
-    task = FunctionFix(examined.setup, sandbox, config.history_chars, sources)
+    """Run the engine on the examined repository and describe its pick as a fix.
+
+    ``sources`` of LLM-free inputs for differential testing: by default the tests' own literal
+    calls of the target and their edge-case neighbours (:class:`TestCallInputs`).
+    """
+    setup = examined.setup
+    if sources is None:
+        sources = (TestCallInputs(setup.repo, test_files(setup.tests)),)
+    task = FunctionFix(setup, sandbox, config.history_chars, sources)
     engine = Engine(task, llm, config, progress, stop)
     solution, trace = await engine.solve()
-    setup = examined.setup
     files: dict[str, bytes] = {}
     if solution.code is not None:
         try:

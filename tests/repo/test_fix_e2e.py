@@ -122,6 +122,26 @@ async def test_differential_testing_tells_apart_fixes_the_tests_cannot(tmp_path:
     assert "raised ZeroDivisionError" in judged[0].messages[-1].content
 
 
+async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_path: Path, docker_box: Sandbox) -> None:
+    scenario = Scenario(
+        rules=[
+            Rule(match="Propose inputs", content="I have no inputs to offer."),
+            Rule(match="distinguishing input", content="None come to mind."),
+            Rule(match=r"Result of A \(real execution\):\n```\n0\n```", content="A"),
+            Rule(match=r"\(real execution\)", content="B"),
+            Rule(match=FIX_PROMPT, content=[fenced(RAISING_RATIO), fenced(RIGHT_RATIO)]),
+        ]
+    )
+    found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_ratio.py",))
+    with ScriptedServer(scenario) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0))
+        judged = [r for r in server.chat_requests if "(real execution)" in r.messages[-1].content]
+    # ratio(6, 3) from the tests, moved to ratio(6, 0): one version raises, the other returns 0.
+    assert result.solution.clusters == 2
+    assert "Input: `[6, 0]`" in judged[0].messages[-1].content
+    assert "if b else 0" in result.diff
+
+
 async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, docker_box: Sandbox) -> None:
     scenario = Scenario(rules=[Rule(match=FIX_PROMPT, content=[fenced(CHEAT_BIG), fenced(RIGHT_BIG)])])
     repo = calc_repo(tmp_path)

@@ -226,3 +226,16 @@ def test_targets_are_run_by_failing_tests_and_explain_each(
     # Deterministic: the same spectra in another order give the same answer.
     again = localise(dict(reversed(list(s.items()))), list(reversed(names_f)), [f"p{i}" for i in range(len(passing))])
     assert {t.key for t in again.targets} == {t.key for t in found.targets}
+
+
+def test_test_call_inputs_are_the_tests_literal_calls_then_their_edges(tmp_path: Path) -> None:
+    from codesolve.tasks.repo import Target
+    from codesolve.tasks.repo.inputs import TestCallInputs
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_r.py").write_text(
+        "from m import ratio\n\ndef test_r():\n    assert ratio(6, 3) == 2\n    assert m.ratio(x, 1) == 0\n"
+        "    assert ratio('ab', b=2)\n"
+    )
+    found = TestCallInputs(tmp_path, ["tests/test_r.py", "tests/missing.py"]).collect(Target("m.py", "ratio"), 10)
+    assert found == ["[6, 3]", "[0, 3]", "[-6, 3]", "[7, 3]", "[6, 0]", "[6, -3]", "[6, 4]"]

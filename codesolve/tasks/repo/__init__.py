@@ -7,10 +7,12 @@
 * :mod:`~codesolve.tasks.repo.workspace`: targets, requirement files, diffs, applying a fix.
 * :mod:`~codesolve.tasks.repo.localise`: spectrum-based fault localisation.
 * :mod:`~codesolve.tasks.repo.feedback`: capped debugging feedback from a run.
+* :mod:`~codesolve.tasks.repo.inputs`: LLM-free inputs for differential testing.
 
 Environments (derived images cached by content hash) are :mod:`sandbox.environments`.
 """
 
+from codesolve.tasks.repo.inputs import TestCallInputs
 from codesolve.tasks.repo.junit import ReportError, TestResult, parse_report
 from codesolve.tasks.repo.localise import Localisation, Suspect, localise
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice, splice_all
@@ -31,6 +33,7 @@ __all__ = [
     "SpliceError",
     "Suspect",
     "Target",
+    "TestCallInputs",
     "TestResult",
     "TestRun",
     "WorkspaceError",
