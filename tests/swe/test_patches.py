@@ -46,6 +46,14 @@ def test_unsafe_paths_are_refused_before_any_tool_sees_them(tree: Path, path: st
     assert not (tree.parent / "outside.py").exists()
 
 
+def test_index_and_ed_style_inputs_are_not_a_way_out(tree: Path) -> None:
+    with pytest.raises(PatchRefused, match="leaves the repository"):
+        apply_patch(tree, "Index: ../../outside.py\n" + one_file_patch("intervals/merge.py"))
+    # An ed script names no file: refused before GNU patch could read it as one.
+    with pytest.raises(PatchRefused, match="names no file"):
+        apply_patch(tree, "1a\n!touch /tmp/pwned-by-ed\n.\nw\n")
+
+
 def test_a_symlink_patch_and_a_path_through_a_symlink_are_refused(tree: Path, tmp_path: Path) -> None:
     link = "diff --git a/l b/l\nnew file mode 120000\n--- /dev/null\n+++ b/l\n@@ -0,0 +1 @@\n+/etc\n"
     with pytest.raises(PatchRefused, match="symbolic link"):

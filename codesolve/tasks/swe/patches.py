@@ -22,7 +22,9 @@ from codesolve.tasks.swe.checkout import git
 
 MAX_PATCH_BYTES = 4 << 20
 _HEADER = re.compile(
-    r"^(?:diff --git a/(\S+) b/(\S+)|(?:---|\+\+\+) (?:[ab]/)?(\S+)|(?:rename|copy) (?:from|to) (\S+))", re.M
+    r"^(?:diff --git a/(\S+) b/(\S+)|(?:---|\+\+\+|\*\*\*) (?:[ab]/)?(\S+)|(?:rename|copy) (?:from|to) (\S+)"
+    r"|Index: (\S+))",
+    re.M,
 )
 _SYMLINK = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode|index \S+) 120000", re.M)
 _FORBIDDEN_PARTS = {".git", ".codesolve", "__pycache__"}
@@ -133,7 +135,9 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
         errors.append(_last_line(proc.stderr))
         _restore(tree, saved)
     proc = subprocess.run(
-        ["patch", "-p1", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch", "--reject-file=-", "-s"],
+        # --unified: never read the input as an ed script (GNU patch once ran `!` commands from those).
+        ["patch", "-p1", "--unified", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch",
+         "--reject-file=-", "-s"],
         cwd=tree, input=data, capture_output=True, timeout=120, check=False,
     )  # fmt: skip
     if proc.returncode == 0:
