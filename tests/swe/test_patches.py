@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codesolve.tasks.swe.checkout import commit_tree, fresh_tree, tree_diff
-from codesolve.tasks.swe.edits import Edit, EditError, edited_files, nearest, parse_edits, render_edits
+from codesolve.tasks.swe.edits import (
+    Edit,
+    EditError,
+    canonical_edits,
+    edited_files,
+    nearest,
+    parse_edits,
+    render_edits,
+)
 from codesolve.tasks.swe.mini import materialise
 from codesolve.tasks.swe.patches import (
     PatchFailed,
@@ -20,7 +28,7 @@ from codesolve.tasks.swe.patches import (
     is_test_path,
 )
 from codesolve.tasks.swe.repomap import build_map, rank
-from tests.swe.swekit import REPOS, RIGHT, UNAPPLIABLE, instances
+from tests.swe.swekit import LOOP_LINE, MERGE, REPOS, RIGHT, UNAPPLIABLE, instances
 
 
 @pytest.fixture
@@ -106,6 +114,10 @@ def test_an_edit_that_does_not_apply_shows_the_nearest_lines(tree: Path) -> None
     with pytest.raises(EditError) as caught:
         edited_files(tree, parse_edits(UNAPPLIABLE))
     assert "8|         if out and start < out[-1][1]:" in str(caught.value)
+    (tree / "pkg").mkdir()
+    (tree / "pkg" / "m.py").write_text("a\na\na\n")
+    with pytest.raises(EditError, match="occurs more than once"):  # overlapping occurrences count
+        edited_files(tree, [Edit("pkg/m.py", "a\na\n", "b\n")])
     with pytest.raises(EditError, match="test file"):
         edited_files(tree, [Edit("tests/conftest.py", "", "import pytest\n")])
     with pytest.raises(EditError, match="leaves the repository"):
@@ -137,3 +149,32 @@ def test_the_mini_set_commits_are_the_instances_base_commits(tmp_path: Path) -> 
     commits = materialise(REPOS, tmp_path)
     for instance in instances():
         assert commits[instance.repo.replace("/", "__")] == instance.base_commit, instance.instance_id
+
+
+_LINES = st.lists(st.sampled_from(["a\n", "b\n", "c\n", "def f():\n", "    return 1\n", "\n"]), max_size=12)
+
+
+@given(_LINES, _LINES)
+def test_canonical_edits_rebuild_the_new_file_from_the_old(old: list[str], new: list[str]) -> None:
+    before, after = "".join(old), "".join(new)
+    edits = canonical_edits({"m.py": before}, {"m.py": after})
+    if before == after:
+        assert edits == []
+        return
+    [edit] = edits
+    if before:
+        assert before.find(edit.search, before.find(edit.search) + 1) < 0  # one occurrence, overlaps counted
+        assert before.replace(edit.search, edit.replace, 1) == after
+    else:
+        assert edit.replace == after
+
+
+def test_two_ways_to_write_one_fix_are_one_candidate(tree: Path) -> None:
+    narrow = parse_edits(RIGHT)
+    loop = "    for start, end in sorted(intervals):\n"
+    wide = [Edit(MERGE, loop + LOOP_LINE, loop + LOOP_LINE.replace("<", "<="))]
+    original = {MERGE: (tree / MERGE).read_text()}
+    by_narrow = canonical_edits(original, edited_files(tree, narrow))
+    by_wide = canonical_edits(original, edited_files(tree, wide))
+    assert render_edits(by_narrow) == render_edits(by_wide)
+    assert by_narrow == [Edit(MERGE, LOOP_LINE, LOOP_LINE.replace("<", "<="))]

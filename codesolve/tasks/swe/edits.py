@@ -101,7 +101,7 @@ def edited_files(tree: Path, edits: Sequence[Edit]) -> dict[str, str]:
 def _replace(text: str, edit: Edit) -> str:
     if not text and not edit.search.strip():
         return edit.replace
-    found = text.count(edit.search) if edit.search else 0
+    found = occurrences(text, edit.search) if edit.search else 0
     if found == 1:
         return text.replace(edit.search, edit.replace, 1)
     why = "occurs more than once" if found > 1 else "is not in the file"
@@ -117,3 +117,44 @@ def write_files(tree: Path, files: Mapping[str, str]) -> None:
         target = tree / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8", errors="surrogateescape")
+
+
+def canonical_edits(originals: Mapping[str, str], files: Mapping[str, str]) -> list[Edit]:
+    """One edit per changed file, a function of (original, new) alone: equal results → equal edits.
+
+    The SEARCH is the changed span of lines, widened by a line on each side until it
+    occurs exactly once in the original (an empty original: the new file whole).
+    """
+    edits = []
+    for path in sorted(files):
+        old, new = originals.get(path, ""), files[path]
+        if old == new:
+            continue
+        if not old:
+            edits.append(Edit(path, "", new))
+            continue
+        a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+        head = 0
+        while head < min(len(a), len(b)) and a[head] == b[head]:
+            head += 1
+        tail = 0
+        while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+            tail += 1
+        lo, hi = head, len(a) - tail
+        while (lo > 0 or hi < len(a)) and (lo == hi or not _only_at(old, "".join(a[lo:hi]), len("".join(a[:lo])))):
+            lo, hi = max(0, lo - 1), min(len(a), hi + 1)
+        edits.append(Edit(path, "".join(a[lo:hi]), "".join(b[lo : len(b) - (len(a) - hi)])))
+    return edits
+
+
+def occurrences(text: str, search: str, cap: int = 2) -> int:
+    """How many times ``search`` occurs in ``text``, overlapping ones included (counting stops at ``cap``)."""
+    count, at = 0, text.find(search)
+    while at >= 0 and count < cap:
+        count += 1
+        at = text.find(search, at + 1)
+    return count
+
+
+def _only_at(text: str, search: str, offset: int) -> bool:
+    return text.find(search) == offset and text.find(search, offset + 1) < 0

@@ -30,7 +30,7 @@ from codesolve.tasks.repo.feedback import render, verdict
 from codesolve.tasks.repo.testrun import TestRun, run_pytest
 from codesolve.tasks.repo.workspace import unified_diff
 from codesolve.tasks.swe import prompts
-from codesolve.tasks.swe.edits import EditError, edited_files, parse_edits, render_edits
+from codesolve.tasks.swe.edits import EditError, canonical_edits, edited_files, parse_edits, render_edits
 from sandbox import Limits, Sandbox
 
 REPRO_FILE = "test_codesolve_repro.py"
@@ -92,11 +92,26 @@ class SweTask:
         return list(self.first_messages)
 
     def extract(self, completion: str) -> Extracted:
-        """The reply's search/replace edits, rendered canonically (equal edits → equal candidates)."""
+        """The reply's edits, normalised: edits giving the same files are the same candidate.
+
+        Edits that do not apply are kept as written, so the debugging round shows why.
+        """
         edits = parse_edits(completion)
         if not edits:
             return Extracted(None, "no search/replace edit in the reply")
-        return Extracted(render_edits(edits))
+        try:
+            files = edited_files(self.setup.tree, edits)
+        except EditError:
+            return Extracted(render_edits(edits))
+        originals = {p: self._original(p) for p in files}
+        canonical = canonical_edits(originals, files)
+        if not canonical:
+            return Extracted(None, "the edits change nothing")
+        return Extracted(render_edits(canonical))
+
+    def _original(self, path: str) -> str:
+        target = self.setup.tree / path
+        return target.read_text(encoding="utf-8", errors="surrogateescape") if target.is_file() else ""
 
     def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
