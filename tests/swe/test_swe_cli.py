@@ -53,3 +53,10 @@ def test_demo_swe_writes_predictions_and_eval_grades_them(tmp_path: Path) -> Non
     assert graded.returncode == 0, graded.stderr[-3000:]
     assert "resolved 3, unresolved 0, infrastructure error 0" in graded.stdout
     assert len(read_jsonl(tmp_path / RESULTS)) == 3
+    shown = codesolve("report", ".", cwd=tmp_path, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert [line.split()[:2] for line in shown.stdout.splitlines()[1:4]] == [
+        ["mini__durations-1", "resolved"],
+        ["mini__intervals-1", "resolved"],
+        ["mini__textkit-1", "resolved"],
+    ]
