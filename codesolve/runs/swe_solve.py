@@ -31,13 +31,14 @@ from codesolve.tasks.swe.checkout import tree_diff
 from codesolve.tasks.swe.edits import EditError, write_files
 from codesolve.tasks.swe.grading import files_of_test_patch, nodes_for
 from codesolve.tasks.swe.patches import apply_patch
-from codesolve.tasks.swe.repomap import build_map, rank, render_map
+from codesolve.tasks.swe.repomap import build_map, excerpt, named_symbols, rank, render_map
 from codesolve.tasks.swe.task import REPRO_FILE, SweSetup, SweTask
 from sandbox import Sandbox
 
 MAX_FILES = 3
 REGRESSION_FILES = 2
-PICK_TOKENS = 400
+FILE_CHARS = 12_000
+"""A picked file longer than this is shown as the functions and classes the model named."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def nearby_tests(tree: Path, paths: Sequence[str], limit: int = REGRESSION_FILES
     return [rel for _, rel in sorted(set(found))][:limit]
 
 
+def _read(tree: Path, path: str) -> str:
+    return (tree / path).read_text(encoding="utf-8", errors="replace")
+
+
 async def _ask(llm: LLM, messages: list[Message], phase: str, key: str) -> str:
     [reply] = await llm.complete("generator", messages, temperature=0.0, max_tokens=None, phase=phase, seed_key=key)
     return reply.text
@@ -84,7 +89,8 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
     repo_map = render_map(ranked)
     reply = await _ask(llm, prompts.pick_files(issue, repo_map), "localise", iid)
     chosen = picked_paths(reply, [e.path for _, e in ranked]) or [e.path for _, e in ranked[:2]]
-    files = {p: (tree / p).read_text(encoding="utf-8", errors="replace") for p in chosen}
+    entries = {e.path: e for _, e in ranked}
+    files = {p: excerpt(_read(tree, p), named_symbols(reply, entries[p]), FILE_CHARS) for p in chosen}
     repro = extract_code(await _ask(llm, prompts.reproduction(issue, files), "reproduce", iid), "python").code
     if repro:
         (tree / REPRO_FILE).write_text(repro)

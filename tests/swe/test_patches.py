@@ -27,7 +27,7 @@ from codesolve.tasks.swe.patches import (
     edits_to_tests,
     is_test_path,
 )
-from codesolve.tasks.swe.repomap import build_map, rank
+from codesolve.tasks.swe.repomap import FileEntry, Symbol, build_map, excerpt, named_symbols, rank
 from tests.swe.swekit import LOOP_LINE, MERGE, REPOS, RIGHT, UNAPPLIABLE, instances
 
 
@@ -178,3 +178,13 @@ def test_two_ways_to_write_one_fix_are_one_candidate(tree: Path) -> None:
     by_wide = canonical_edits(original, edited_files(tree, wide))
     assert render_edits(by_narrow) == render_edits(by_wide)
     assert by_narrow == [Edit(MERGE, LOOP_LINE, LOOP_LINE.replace("<", "<="))]
+
+
+def test_a_long_file_is_shown_as_the_symbols_the_model_named() -> None:
+    text = "\n".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(400))
+    entry = FileEntry("m.py", tuple(Symbol(f"f{i}", 1 + 3 * i, "") for i in range(400)))
+    shown = excerpt(text, named_symbols("Look at m.py, f7 and f300.", entry), 2000)
+    assert "   22| def f7(x):" in shown
+    assert "  902|     return x + 300" in shown
+    assert "f8(" not in shown
+    assert excerpt("short\n", named_symbols("f1", entry), 2000) == "short\n"

@@ -29,7 +29,8 @@ def pick_files(issue: str, repo_map: str) -> list[Message]:
     """Ask which files (and functions) of the ranked map the fix belongs in."""
     user = (
         f"# Pick the files\nThe issue:\n{clip(issue, 6000)}\n\nThe repository's files most related to it, with "
-        f"their classes and functions:\n```\n{repo_map}\n```\n\nList the (at most 3) files to edit, one path per line."
+        f"their classes and functions:\n```\n{repo_map}\n```\n\nList the (at most 3) files to edit, one path per line, "
+        "each followed by the classes or functions to look at."
     )
     return [Message("system", SYSTEM), Message("user", user)]
 

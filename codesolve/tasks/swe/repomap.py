@@ -144,3 +144,33 @@ def render_map(ranked: Sequence[tuple[float, FileEntry]], files: int = 15, symbo
         if len(entry.symbols) > symbols:
             lines.append(f"  … {len(entry.symbols) - symbols} more")
     return "\n".join(lines)
+
+
+def named_symbols(reply: str, entry: FileEntry) -> list[Symbol]:
+    """The file's symbols the reply names (``Class.method`` or a bare name as a word of its own)."""
+    words = {w.strip(".") for w in re.findall(r"[A-Za-z_][\w.]*", reply)}
+    return [s for s in entry.symbols if s.qualname in words or s.qualname.rsplit(".", 1)[-1] in words]
+
+
+def excerpt(text: str, symbols: Sequence[Symbol], limit: int) -> str:
+    """``text`` whole when short; else the named symbols' own lines (numbered), within ``limit``."""
+    if len(text) <= limit or not symbols:
+        return text
+    try:
+        module = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return text
+    spans = {}
+    for node in ast.walk(module):
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            spans[node.lineno] = node.end_lineno or node.lineno
+    lines = text.splitlines()
+    parts, used = [], 0
+    for symbol in sorted(symbols, key=lambda s: s.line):
+        end = spans.get(symbol.line, symbol.line)
+        body = "\n".join(f"{n + 1:5}| {lines[n]}" for n in range(symbol.line - 1, min(end, len(lines))))
+        if used + len(body) > limit:
+            break
+        parts.append(body)
+        used += len(body)
+    return "# excerpts, with line numbers (quote lines without the numbers)\n" + "\n# ...\n".join(parts)
