@@ -92,7 +92,9 @@ async def _swe(args: argparse.Namespace, interrupts: Interrupts) -> int:
             async def engine_patch(prepared: Prepared, box: Sandbox) -> str:
                 return await make_patch(prepared, box, llm, solve, progress_printer(llm), interrupts.switch)
 
-            report = await run_batch(instances, settings, engine_patch, _say, grade_it=not args.no_grade)
+            report = await run_batch(
+                instances, settings, engine_patch, _say, not args.no_grade, lambda: interrupts.pressed
+            )
     else:
         report = await run_batch(instances, settings, _gold if args.gold else _empty, _say)
     if interrupts.pressed:

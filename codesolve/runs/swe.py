@@ -66,6 +66,12 @@ class Prepared:
         return fresh_tree(self.mirror, self.instance.base_commit, dest)
 
 
+async def remove_tree(path: Path) -> None:
+    """Remove a checkout, shielded: cleanup runs to the end even when the run is being cancelled."""
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(shutil.rmtree, path, True)
+
+
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Every whole JSON object line of ``path`` (a torn line from a kill is skipped)."""
     if not path.is_file():
@@ -106,7 +112,7 @@ async def prepare(instance: SweInstance, settings: SweSettings, cache: Path) -> 
     try:
         image = await environment_for(spec, tree)
     finally:
-        await anyio.to_thread.run_sync(shutil.rmtree, tree, True)
+        await remove_tree(tree)
     return Prepared(instance, spec, mirror, image, work)
 
 
@@ -116,7 +122,7 @@ async def grade_patch(prepared: Prepared, sandbox: Sandbox, patch: str) -> Grade
     try:
         return await grade(prepared.instance, tree, sandbox, prepared.spec, patch)
     finally:
-        await anyio.to_thread.run_sync(shutil.rmtree, tree, True)
+        await remove_tree(tree)
 
 
 def predictions(out: Path) -> dict[str, str]:
@@ -125,7 +131,12 @@ def predictions(out: Path) -> dict[str, str]:
 
 
 async def run_instance(
-    instance: SweInstance, settings: SweSettings, make_patch: PatchMaker | None, given: str | None, grade_it: bool
+    instance: SweInstance,
+    settings: SweSettings,
+    make_patch: PatchMaker | None,
+    given: str | None,
+    grade_it: bool,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Grade | None:
     """One instance: environment, patch (``given``, else made and stored), grade (stored). Infra failures are grades."""
     cache = settings.out / CACHE / "mirrors"
@@ -144,12 +155,14 @@ async def run_instance(
             patch = given
             if patch is None:
                 patch = await make_patch(prepared, box) if make_patch is not None else ""
+                if stopped():
+                    return None  # interrupted mid-instance: nothing stored, a rerun does it again
                 store_prediction(settings, iid, patch)
             if not grade_it:
                 return None
             return store_grade(settings, await grade_patch(prepared, box, patch), time.monotonic() - started)
     finally:
-        await anyio.to_thread.run_sync(shutil.rmtree, prepared.work, True)
+        await remove_tree(prepared.work)
 
 
 def store_prediction(settings: SweSettings, iid: str, patch: str) -> None:
@@ -172,10 +185,16 @@ async def run_batch(
     make_patch: PatchMaker | None,
     progress: Callable[[str], None] = lambda _line: None,
     grade_it: bool = True,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> dict[str, Any]:
-    """Every instance not already done (graded, or predicted when not grading), in order; then the report."""
+    """Every instance not already done (graded, or predicted when not grading), in order; then the report.
+
+    ``stopped`` (Ctrl-C) ends the batch between instances; an instance it interrupts is not stored.
+    """
     settings.out.mkdir(parents=True, exist_ok=True)
     for number, instance in enumerate(instances, 1):
+        if stopped():
+            break
         iid = instance.instance_id
         given = predictions(settings.out).get(iid)
         if iid in done_ids(settings.out) or (given is not None and not grade_it):
@@ -184,7 +203,9 @@ async def run_batch(
         if given is None and make_patch is None:
             progress(f"[{number}/{len(instances)}] {iid}: no prediction")
             continue
-        result = await run_instance(instance, settings, make_patch, given, grade_it)
+        result = await run_instance(instance, settings, make_patch, given, grade_it, stopped)
+        if stopped():
+            break
         shown = "predicted" if result is None else result.status + (f" ({result.reason})" if result.reason else "")
         progress(f"[{number}/{len(instances)}] {iid}: {shown}")
     return write_report(settings.out, [i.instance_id for i in instances])

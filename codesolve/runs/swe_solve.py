@@ -11,7 +11,6 @@ patch.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -19,7 +18,7 @@ from pathlib import Path, PurePosixPath
 import anyio.to_thread
 
 from codesolve.llm import LLM, Message
-from codesolve.runs.swe import Prepared
+from codesolve.runs.swe import Prepared, remove_tree
 from codesolve.sstar import Engine, EngineConfig, Progress
 from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.extract import extract_code
@@ -138,10 +137,10 @@ async def make_patch(
         except EditError:
             return ""
     finally:
-        await anyio.to_thread.run_sync(shutil.rmtree, tree, True)
+        await remove_tree(tree)
     fresh = await anyio.to_thread.run_sync(prepared.tree, "patch")
     try:
         await anyio.to_thread.run_sync(write_files, fresh, edited)
         return await anyio.to_thread.run_sync(tree_diff, fresh)
     finally:
-        await anyio.to_thread.run_sync(shutil.rmtree, fresh, True)
+        await remove_tree(fresh)
