@@ -90,6 +90,23 @@ def test_sigkill_mid_batch_then_resume(tmp_path: Path) -> None:
     assert "resolved 3, unresolved 0, infrastructure error 0" in second.stdout
 
 
+def test_ctrl_c_mid_batch_stops_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "codesolve.cli", "swe", str(INSTANCES), "--repos", str(REPOS), "--gold",
+               "--out", str(out)]  # fmt: skip
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not read_jsonl(out / RESULTS) and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 130, err
+    assert "codesolve: interrupted" in err
+    assert 1 <= len(read_jsonl(out / RESULTS)) < 3
+    work = out / ".swe-cache" / "work"
+    assert not work.exists() or not any(work.iterdir())  # checkouts removed though cancelled
+
+
 REAL_CHEAP = ["pallets__flask-4992", "sympy__sympy-22714"]
 
 
