@@ -113,8 +113,7 @@ class FunctionFix:
                 spans = [find_function(source, t.qualname) for t in self.setup.targets if t.path == path]
                 lines = text.splitlines(keepends=True)
                 text = "\n# ...\n".join(
-                    f"# lines {s.first}-{s.last}\n" + "".join(lines[s.first - 1 : s.last])
-                    for s in spans
+                    f"# lines {s.first}-{s.last}\n" + "".join(lines[s.first - 1 : s.last]) for s in spans
                 )
             parts.append(f"`{path}`:\n```python\n{text}\n```")
         return "\n\n".join(parts)
