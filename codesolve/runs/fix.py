@@ -8,7 +8,7 @@ tests it makes pass, keeps passing and breaks. :func:`apply_fix` writes it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +38,7 @@ from codesolve.tasks.repo import (
     unified_diff,
 )
 from codesolve.tasks.repo.feedback import render
-from codesolve.tasks.repo.workspace import read_files
+from codesolve.tasks.repo.workspace import snapshot
 from sandbox import Limits, Sandbox
 from sandbox.environments import build_environment
 
@@ -96,9 +96,13 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     """Run the test files of the requested tests (tracing each test), then localise."""
     repo = request.repo
     paths = tuple(source_paths(repo))
+    try:
+        tree = await anyio.to_thread.run_sync(snapshot, repo)
+    except (WorkspaceError, OSError) as exc:
+        raise RepositoryError(str(exc)) from None
     run = await run_pytest(
         sandbox,
-        repo,
+        tree,
         test_files(request.tests),
         limits=request.limits,
         test_timeout_s=request.test_timeout_s,
@@ -119,13 +123,14 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     tracebacks = {t: run.results[t].details for t in failing}
     located = None if request.functions else localise(run.spectra, failing, passing, tracebacks)
     names = list(request.functions) if located is None else [s.target for s in located.targets]
-    targets, originals = await _targets(repo, names)
+    targets, originals = await _targets(repo, names, tree)
     setup = FixSetup(
         repo=repo,
         targets=targets,
         failing=failing,
         passing=passing,
         originals=originals,
+        tree=tree,
         baseline_feedback=render(run, failing),
         description=request.description,
         paths=paths,
@@ -135,16 +140,20 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     return Examined(setup, located, run)
 
 
-async def _targets(repo: Path, names: Sequence[str]) -> tuple[tuple[Target, ...], dict[str, bytes]]:
-    """The targets named ``module:qualname``, checked to exist, and their files' bytes now."""
+async def _targets(
+    repo: Path, names: Sequence[str], tree: Mapping[str, bytes]
+) -> tuple[tuple[Target, ...], dict[str, bytes]]:
+    """The targets named ``module:qualname``, checked to exist, and their files' bytes in ``tree``."""
     try:
         targets = tuple(resolve_target(repo, name) for name in names)
     except WorkspaceError as exc:
         raise RepositoryError(str(exc)) from None
     if not targets:
         raise RepositoryError("no repository function was run by the failing tests: name one with --function")
-    originals = await anyio.to_thread.run_sync(read_files, repo, sorted({t.path for t in targets}))
+    originals = {t.path: tree[t.path] for t in targets if t.path in tree}
     for target in targets:
+        if target.path not in originals:
+            raise RepositoryError(f"{target.name}: {target.path} is not part of the repository's copy")
         try:
             find_function(originals[target.path], target.qualname)
         except SpliceError as exc:

@@ -64,6 +64,8 @@ class FixSetup:
     """Node ids that pass now and must keep passing."""
     originals: Mapping[str, bytes]
     """The target files' bytes when the run read them."""
+    tree: Mapping[str, bytes]
+    """The repository as the run read it (every test run gets a copy of this)."""
     baseline_feedback: str
     description: str = ""
     paths: tuple[str, ...] = ()
@@ -149,7 +151,7 @@ class FunctionFix:
             return TestReport(0, len(tests), ("CE",) * len(tests), f"Your code was not used: {exc}.")
         run = await run_pytest(
             self.sandbox,
-            self.setup.repo,
+            self.setup.tree,
             tests,
             files,
             limits=self.setup.limits,
@@ -202,9 +204,14 @@ class FunctionFix:
             "out": out,
             "paths": list(self.setup.paths),
         }
-        files |= {f"{RUNNER_DIR}/probe.py": _PROBE_SOURCE(), f"{RUNNER_DIR}/probe.json": json.dumps(spec).encode()}
+        files = {
+            **self.setup.tree,
+            **files,
+            f"{RUNNER_DIR}/probe.py": _PROBE_SOURCE(),
+            f"{RUNNER_DIR}/probe.json": json.dumps(spec).encode(),
+        }
         command = ["python3", f"{RUNNER_DIR}/probe.py", f"{RUNNER_DIR}/probe.json"]
-        result = await self.sandbox.exec(command, files, PROBE_LIMITS, directory=self.setup.repo, collect=[out])
+        result = await self.sandbox.exec(command, files, PROBE_LIMITS, collect=[out])
         return _behaviours(result.files.get(out), len(inputs))
 
     def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:

@@ -239,3 +239,13 @@ def test_test_call_inputs_are_the_tests_literal_calls_then_their_edges(tmp_path:
     )
     found = TestCallInputs(tmp_path, ["tests/test_r.py", "tests/missing.py"]).collect(Target("m.py", "ratio"), 10)
     assert found == ["[6, 3]", "[0, 3]", "[-6, 3]", "[7, 3]", "[6, 0]", "[6, -3]", "[6, 4]"]
+
+
+def test_a_snapshot_leaves_out_vcs_venvs_caches_and_links(tmp_path: Path) -> None:
+    from codesolve.tasks.repo import snapshot
+
+    for rel in ["pkg/m.py", ".git/HEAD", "venv-x/pyvenv.cfg", "venv-x/lib/big.py", "pkg/__pycache__/m.pyc", "t.py"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    (tmp_path / "link.py").symlink_to("/etc/passwd")
+    assert sorted(snapshot(tmp_path)) == ["pkg/m.py", "t.py"]

@@ -23,6 +23,7 @@ from codesolve.tasks.repo.workspace import (
     apply_files,
     requirement_files,
     resolve_target,
+    snapshot,
     source_paths,
     unified_diff,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "resolve_target",
     "run_pytest",
     "selects",
+    "snapshot",
     "source_paths",
     "splice",
     "splice_all",

@@ -80,7 +80,7 @@ def _tail(result: ExecResult, chars: int = 1500) -> str:
 
 async def run_pytest(
     sandbox: Sandbox,
-    repo: Path,
+    repo: Path | Mapping[str, bytes],
     tests: Sequence[str],
     overrides: Mapping[str, bytes] | None = None,
     *,
@@ -91,6 +91,8 @@ async def run_pytest(
     paths: Sequence[str] = (),
 ) -> TestRun:
     """Run ``tests`` (pytest selectors) in a sandbox copy of ``repo`` with ``overrides`` written over it.
+
+    ``repo`` is a folder (read at each call) or a snapshot of one (:func:`workspace.snapshot`).
 
     ``spectra`` records the repo functions each test called (outside ``exclude_dirs``);
     ``paths`` are repo folders put on ``sys.path`` (a ``src`` layout).
@@ -106,18 +108,21 @@ async def run_pytest(
         "exclude_dirs": list(exclude_dirs),
         "paths": list(paths),
     }
+    tree = repo if isinstance(repo, Mapping) else {}
+    directory = repo if isinstance(repo, Path) else None
     files = {
+        **tree,
         **(overrides or {}),
         f"{RUNNER_DIR}/runner.py": _RUNNER_SOURCE(),
         f"{RUNNER_DIR}/spec.json": json.dumps(spec).encode(),
     }
     command = ["python3", f"{RUNNER_DIR}/runner.py", f"{RUNNER_DIR}/spec.json"]
     collect = [junit, *([trace] if trace else [])]
-    run = read_run(await sandbox.exec(command, files, limits, directory=repo, collect=collect), junit, trace)
+    run = read_run(await sandbox.exec(command, files, limits, directory=directory, collect=collect), junit, trace)
     if run.infra_error:
         # One more try: a container's first batch in a freshly built image can fail to start in
         # time under load; a second failure is reported as it is, never as a verdict.
-        run = read_run(await sandbox.exec(command, files, limits, directory=repo, collect=collect), junit, trace)
+        run = read_run(await sandbox.exec(command, files, limits, directory=directory, collect=collect), junit, trace)
     return run
 
 

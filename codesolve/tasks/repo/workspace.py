@@ -10,10 +10,26 @@ import difflib
 import hashlib
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
+"""Folders never copied into the sandbox (nor are virtual environments: folders holding ``pyvenv.cfg``)."""
+TREE_CAP = 64 << 20
 REQUIREMENT_FILES = ("requirements.txt", "requirements-test.txt", "requirements-dev.txt", "test-requirements.txt")
 SOURCE_ROOTS = ("", "src")
 
@@ -55,6 +71,36 @@ def resolve_target(repo: Path, spec: str) -> Target:
     raise WorkspaceError(f"--function {spec!r}: no module {module} in {repo}")
 
 
+def snapshot(repo: Path) -> dict[str, bytes]:
+    """Every file of ``repo`` a test run needs (relative path → bytes), read once.
+
+    Version control, virtual environments, caches and links are left out. Reading
+    once means every run of a fix sees the same tree, whatever the user edits
+    meanwhile (``--apply`` then checks that nothing it writes changed).
+    """
+    files: dict[str, bytes] = {}
+    total = 0
+    for folder, dirs, names in os.walk(repo):
+        here = Path(folder)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIPPED_DIRS and not (here / d).is_symlink() and not (here / d / "pyvenv.cfg").exists()
+        )
+        for name in sorted(names):
+            path = here / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            data = path.read_bytes()
+            total += len(data)
+            if total > TREE_CAP:
+                raise WorkspaceError(
+                    f"{repo} holds more than {TREE_CAP >> 20} MiB of files (besides VCS, venvs, caches)"
+                )
+            files[path.relative_to(repo).as_posix()] = data
+    return files
+
+
 def source_paths(repo: Path) -> list[str]:
     """Folders to put on ``sys.path`` besides the root: ``src`` when the repo uses that layout."""
     return ["src"] if (repo / "src").is_dir() else []
@@ -67,11 +113,6 @@ def requirement_files(repo: Path) -> dict[str, bytes]:
         for name in REQUIREMENT_FILES
         if (repo / name).is_file() and not (repo / name).is_symlink()
     }
-
-
-def read_files(repo: Path, paths: Sequence[str]) -> dict[str, bytes]:
-    """The current bytes of ``paths`` (the snapshot a later apply is checked against)."""
-    return {p: (repo / p).read_bytes() for p in paths}
 
 
 def digest(data: bytes) -> str:
