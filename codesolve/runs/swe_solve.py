@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import anyio.to_thread
 
@@ -30,12 +30,11 @@ from codesolve.tasks.swe.checkout import tree_diff
 from codesolve.tasks.swe.edits import EditError, write_files
 from codesolve.tasks.swe.grading import files_of_test_patch, nodes_for
 from codesolve.tasks.swe.patches import apply_patch
-from codesolve.tasks.swe.repomap import build_map, excerpt, named_symbols, rank, render_map
+from codesolve.tasks.swe.repomap import build_map, excerpt, named_symbols, nearby_tests, rank, render_map
 from codesolve.tasks.swe.task import REPRO_FILE, SweSetup, SweTask
 from sandbox import Sandbox
 
 MAX_FILES = 3
-REGRESSION_FILES = 2
 FILE_CHARS = 12_000
 """A picked file longer than this is shown as the functions and classes the model named."""
 
@@ -52,21 +51,6 @@ def picked_paths(reply: str, known: Sequence[str]) -> list[str]:
     """Paths of the map the reply names, in the reply's order (at most ``MAX_FILES``)."""
     found = [p for p in known if p in reply]
     return sorted(found, key=reply.index)[:MAX_FILES]
-
-
-def nearby_tests(tree: Path, paths: Sequence[str], limit: int = REGRESSION_FILES) -> list[str]:
-    """Test files named after the picked files (``test_<stem>.py``), closest folders first."""
-    found: list[tuple[int, str]] = []
-    for path in paths:
-        stem = PurePosixPath(path).stem
-        parts = PurePosixPath(path).parts
-        for test in sorted(tree.rglob(f"test_{stem}.py")):
-            rel = test.relative_to(tree).as_posix()
-            if ".git" in test.relative_to(tree).parts or test.is_symlink():
-                continue
-            shared = sum(1 for a, b in zip(parts, PurePosixPath(rel).parts, strict=False) if a == b)
-            found.append((-shared, rel))
-    return [rel for _, rel in sorted(set(found))][:limit]
 
 
 def _read(tree: Path, path: str) -> str:

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.runs.swe import PREDICTIONS, RESULTS, Prepared, SweSettings, read_jsonl, run_batch
+from codesolve.runs.swe_solve import SolveSettings, make_patch
 from codesolve.sstar import EngineConfig
+from codesolve.tasks.models import SweInstance
+from codesolve.tasks.swe.checkout import commit_tree
 from sandbox import Sandbox
 from tests.swe.swekit import (
     DROPS_MAX,
@@ -127,3 +130,68 @@ async def test_fail_to_pass_is_hidden_unless_public_tests(tmp_path: Path) -> Non
         [generation] = [p for p in prompts if p.startswith("# Resolve")]
         assert report["resolved_ids"] == ["mini__intervals-1"]
         assert ("test_touching_join" in generation) is public
+
+
+CORE = "def add(a, b):\n    return a + b\n\n\ndef mean(xs):\n    return sum(xs) // len(xs)\n"
+FMT = 'def show(x):\n    return f"{x:.2f}"\n'
+MEAN_FIX = (
+    "calc/core.py\n<<<<<<< SEARCH\n    return sum(xs) // len(xs)\n"
+    "=======\n    return sum(xs) / len(xs)\n>>>>>>> REPLACE\n"
+)
+FMT_BREAK = 'calc/fmt.py\n<<<<<<< SEARCH\n    return f"{x:.2f}"\n=======\n    return str(x)\n>>>>>>> REPLACE\n'
+
+
+def calc_instance(root: Path) -> SweInstance:
+    files = {
+        "calc/__init__.py": "",
+        "calc/core.py": CORE,
+        "calc/fmt.py": FMT,
+        "tests/test_core.py": "from calc.core import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
+        "tests/test_fmt.py": 'from calc.fmt import show\n\n\ndef test_show():\n    assert show(2.5) == "2.50"\n',
+    }
+    for rel, text in files.items():
+        (root / "toy__calc" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "toy__calc" / rel).write_text(text)
+    commit = commit_tree(root / "toy__calc", root / "toy__calc.git")
+    return SweInstance(
+        instance_id="toy__calc-1", repo="toy/calc", base_commit=commit,
+        problem_statement="mean() rounds down: mean([1, 2]) is 1, not 1.5",
+        FAIL_TO_PASS=["tests/test_core.py::test_mean"],
+        PASS_TO_PASS=["tests/test_core.py::test_add"],
+        test_patch="diff --git a/tests/test_core.py b/tests/test_core.py\n"
+        "--- a/tests/test_core.py\n+++ b/tests/test_core.py\n"
+        "@@ -4,2 +4,6 @@ from calc.core import add\n def test_add():\n     assert add(1, 2) == 3\n+\n+\n"
+        "+def test_mean():\n+    from calc.core import mean\n+    assert mean([1, 2]) == 1.5\n",
+    )  # fmt: skip
+
+
+async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp_path: Path) -> None:
+    instance = calc_instance(tmp_path / "repos")
+    scenario = Scenario(
+        rules=[
+            Rule(match="# Pick the files", content="calc/core.py: mean\n"),
+            Rule(match="# Write a reproduction test", content=pyblock(
+                "from calc.core import mean\n\n\ndef test_mean_half():\n    assert mean([1, 2]) == 1.5\n")),
+            Rule(match="Propose tests", content="The repository's tests will do."),
+            Rule(match="distinguishing test", content="No single test comes to mind."),
+            # The judge answers from the real outcomes it is shown: the side whose fmt tests pass.
+            Rule(match=r"With A \(real execution\):\n```\ntest_show: AC", content="A keeps show() working.\nA"),
+            Rule(match=r"\(real execution\)", content="B keeps show() working.\nB"),
+            Rule(match="# Resolve the issue", content=[f"{MEAN_FIX}\n{FMT_BREAK}", MEAN_FIX]),
+        ]
+    )  # fmt: skip
+    settings = SweSettings(tmp_path / "repos", tmp_path / "run", "scripted")
+    with ScriptedServer(scenario) as server:
+        async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
+
+            async def engine(prepared: Prepared, box: Sandbox) -> str:
+                return await make_patch(prepared, box, llm, SolveSettings(EngineConfig(n=2, rounds=0)))
+
+            report = await run_batch([instance], settings, engine)
+        prompts = [r.messages[-1].content for r in server.chat_requests]
+    judged = [p for p in prompts if "(real execution)" in p]
+    assert report["resolved_ids"] == ["toy__calc-1"]
+    patch = str(read_jsonl(settings.out / PREDICTIONS)[0]["model_patch"])
+    assert "calc/fmt.py" not in patch
+    assert judged, "two survivors should have reached the judge"
+    assert "the repository's own tests in tests/test_fmt.py" in judged[0]

@@ -16,11 +16,12 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from codesolve.tasks.swe.patches import is_test_path
 
 MAX_FILE_BYTES = 1 << 20
+REGRESSION_FILES = 2
 K1, B = 1.2, 0.75
 _WORD = re.compile(r"[A-Za-z][a-z0-9]*|[A-Z]+(?![a-z])|\d+")
 _STOP = frozenset(
@@ -174,3 +175,18 @@ def excerpt(text: str, symbols: Sequence[Symbol], limit: int) -> str:
         parts.append(body)
         used += len(body)
     return "# excerpts, with line numbers (quote lines without the numbers)\n" + "\n# ...\n".join(parts)
+
+
+def nearby_tests(tree: Path, paths: Sequence[str], limit: int = REGRESSION_FILES) -> list[str]:
+    """Test files named after the picked files (``test_<stem>.py``), closest folders first."""
+    found: list[tuple[int, str]] = []
+    for path in paths:
+        stem = PurePosixPath(path).stem
+        parts = PurePosixPath(path).parts
+        for test in sorted(tree.rglob(f"test_{stem}.py")):
+            rel = test.relative_to(tree).as_posix()
+            if ".git" in test.relative_to(tree).parts or test.is_symlink():
+                continue
+            shared = sum(1 for a, b in zip(parts, PurePosixPath(rel).parts, strict=False) if a == b)
+            found.append((-shared, rel))
+    return [rel for _, rel in sorted(set(found))][:limit]

@@ -9,8 +9,10 @@ function fix:
   now pass), the regression tests near the edited files (they must keep
   passing), and FAIL_TO_PASS only when ``--public-tests`` made them public.
 * ``behaviours`` runs model-written tests (synthesis, or the judge's
-  distinguishing test) against each survivor: survivors cluster by real
-  test outcomes, and the judge sees both patches and those outcomes.
+  distinguishing test) and the repository's own test files near the files
+  the survivors edit (regression runs) against each survivor: survivors
+  cluster by real test outcomes, and the judge sees both patches and those
+  outcomes.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from codesolve.tasks.repo.testrun import TestRun, run_pytest
 from codesolve.tasks.repo.workspace import unified_diff
 from codesolve.tasks.swe import prompts
 from codesolve.tasks.swe.edits import EditError, canonical_edits, edited_files, parse_edits, render_edits
+from codesolve.tasks.swe.repomap import nearby_tests
 from sandbox import Limits, Sandbox
 
 REPRO_FILE = "test_codesolve_repro.py"
 PROBE_PREFIX = "test_codesolve_probe_"
+REGRESSION_MARK = "# the repository's own tests in "
+"""A synthesized input that is a regression run: the test file near an edited file, as it is."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class SweTask:
     def __post_init__(self) -> None:
         s = self.setup
         self.first_messages = prompts.generation(s.issue, s.repo_map, s.files, s.baseline_feedback)
+        self.survivor_codes: list[str] = []
 
     @property
     def task_id(self) -> str:
@@ -166,20 +172,37 @@ class SweTask:
         )
 
     def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
-        """See :class:`codesolve.tasks.base.Task`."""
+        """See :class:`codesolve.tasks.base.Task` (the survivors are noted: their edited files pick regression runs)."""
+        self.survivor_codes = list(codes)
         return prompts.synthesis(self.setup.issue, [self.patch_for(c) for c in codes], count)
 
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
-        """Each python block that defines a test is one input (a whole pytest module)."""
+        """Each python block that defines a test is one input (a whole pytest module); for synthesis,
+        also a regression run of each test file near a file some survivor edits."""
         blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
-        found = [b.body for b in blocks if b.tag in ("python", "py", "") and "def test" in b.body]
-        return [SynthInput(text) for text in found[:limit]]
+        found = [SynthInput(b.body) for b in blocks if b.tag in ("python", "py", "") and "def test" in b.body]
+        found = found[:limit]
+        if limit > 1:
+            regression = await anyio.to_thread.run_sync(self.regression_files, abandon_on_cancel=True)
+            found += [SynthInput(REGRESSION_MARK + path, origin="regression") for path in regression]
+        return found
+
+    def regression_files(self) -> list[str]:
+        """Test files near the files the survivors edit that the public runs do not already cover."""
+        edited: set[str] = set()
+        for code in self.survivor_codes:
+            edited |= {e.path for e in parse_edits(code)}
+        near = nearby_tests(self.setup.tree, sorted(edited), limit=2 * max(len(edited), 1))
+        return [p for p in near if p not in self.setup.test_files]
 
     async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
         """Run every input module with the edits applied (one run); each input's outcomes are its behaviour."""
-        names = [f"{PROBE_PREFIX}{i}.py" for i in range(len(inputs))]
-        extra = {n: i.text.encode() for n, i in zip(names, inputs, strict=True)}
-        run = await self._run(code, extra, names)
+        names = [
+            i.text.removeprefix(REGRESSION_MARK) if i.origin == "regression" else f"{PROBE_PREFIX}{n}.py"
+            for n, i in enumerate(inputs)
+        ]
+        extra = {n: i.text.encode() for n, i in zip(names, inputs, strict=True) if i.origin != "regression"}
+        run = await self._run(code, extra, list(dict.fromkeys(names)))
         if isinstance(run, str):
             return [Behaviour("unusable", "[the edits could not be applied]", False) for _ in inputs]
         return [_behaviour(run, name) for name in names]
