@@ -46,7 +46,7 @@ async def demo_swe(args: argparse.Namespace) -> int:
         f'"ids": [], "model_name_or_path": "scripted-demo"}}\n'
     )
     settings = SweSettings(MINI / "repos", out, "scripted-demo")
-    solve = SolveSettings(EngineConfig(n=args.n if args.n else 2, rounds=2))
+    solve = SolveSettings(EngineConfig(n=args.n if args.n else 2, rounds=2), traces=out / "traces")
     with ScriptedServer(Scenario.from_file(scenario_file)) as server:
         async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
             show = progress_printer(llm)

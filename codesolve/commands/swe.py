@@ -86,7 +86,7 @@ async def _swe(args: argparse.Namespace, interrupts: Interrupts) -> int:
     write_run_file(args, name)
     settings = SweSettings(args.repos.resolve(), args.out.resolve(), name, args.specs)
     if args.model:
-        solve = SolveSettings(engine_config(args), args.public_tests)
+        solve = SolveSettings(engine_config(args), args.public_tests, args.out.resolve() / "traces")
         async with open_llm(llm_config(args, args.out / "cache.sqlite")) as llm:
 
             async def engine_patch(prepared: Prepared, box: Sandbox) -> str:

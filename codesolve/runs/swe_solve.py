@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from codesolve.llm import LLM, Message
+from codesolve.runs.output import file_stem, new_run_id, write_new
 from codesolve.runs.swe import Prepared, remove_tree
 from codesolve.sstar import Engine, EngineConfig, Progress
 from codesolve.sstar.stop import StopSwitch
@@ -45,6 +46,8 @@ class SolveSettings:
 
     config: EngineConfig
     public_tests: bool = False
+    traces: Path | None = None
+    """Folder for each instance's engine trace (every prompt, completion and test run)."""
 
 
 def picked_paths(reply: str, known: Sequence[str]) -> list[str]:
@@ -113,7 +116,10 @@ async def make_patch(
     try:
         setup = await setup_for(prepared, tree, box, llm, settings.public_tests)
         task = SweTask(setup, box, settings.config.history_chars)
-        solution, _trace = await Engine(task, llm, settings.config, progress, stop).solve()
+        solution, trace = await Engine(task, llm, settings.config, progress, stop).solve()
+        if settings.traces is not None:
+            path = settings.traces / f"{file_stem(setup.instance_id)}.{new_run_id()}.trace.json"
+            await anyio.to_thread.run_sync(write_new, path, trace.model_dump_json(indent=1))
         if solution.code is None:
             return ""
         try:

@@ -46,6 +46,7 @@ def test_demo_swe_writes_predictions_and_eval_grades_them(tmp_path: Path) -> Non
     predictions = read_jsonl(tmp_path / PREDICTIONS)
     assert [set(p) for p in predictions] == [{"instance_id", "model_name_or_path", "model_patch"}] * 3
     assert all(str(p["model_patch"]).startswith("diff --git a/") for p in predictions)
+    assert len(list((tmp_path / "traces").glob("mini__*.trace.json"))) == 3  # every prompt, reply and run
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["resolved_instances"] == 3
     (tmp_path / RESULTS).unlink()
