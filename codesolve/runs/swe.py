@@ -26,6 +26,7 @@ from codesolve.runs.swe_env import environment_for
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.swe.checkout import fresh_tree, mirror_for
 from codesolve.tasks.swe.grading import Grade, grade
+from codesolve.tasks.swe.patches import PatchFailed, PatchRefused
 from codesolve.tasks.swe.specs import EnvSpec, find_spec
 from sandbox import DockerConfig, Sandbox, open_sandbox
 from sandbox.environments import EnvironmentBuildError
@@ -154,7 +155,11 @@ async def run_instance(
             started = time.monotonic()
             patch = given
             if patch is None:
-                patch = await make_patch(prepared, box) if make_patch is not None else ""
+                try:
+                    patch = await make_patch(prepared, box) if make_patch is not None else ""
+                except (RepositoryError, PatchFailed, PatchRefused) as exc:
+                    store_prediction(settings, iid, "")
+                    return store_grade(settings, Grade(iid, "infra_error", f"solving: {exc}"), 0.0)
                 if stopped():
                     return None  # interrupted mid-instance: nothing stored, a rerun does it again
                 store_prediction(settings, iid, patch)

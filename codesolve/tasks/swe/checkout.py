@@ -41,9 +41,12 @@ def git(
     """Run git with a clean config (no system config, no prompts, no hooks path from the user)."""
     env = {**os.environ, **_GIT_ENV, "HOME": str(cwd), **(extra_env or {})}
     command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false", *args]
-    proc = subprocess.run(
-        command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False
-    )
+    try:
+        proc = subprocess.run(
+            command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise RepositoryError(f"git {args[0]} took longer than {GIT_TIMEOUT_S:.0f}s in {cwd}") from None
     if check and proc.returncode != 0:
         tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise RepositoryError(f"git {args[0]} failed in {cwd}: {tail[0][:300]}")

@@ -21,6 +21,7 @@ from typing import Literal
 
 import anyio.to_thread
 
+from codesolve.errors import RepositoryError
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.repo.testrun import TestRun, run_pytest
 from codesolve.tasks.repo.workspace import source_paths
@@ -114,9 +115,11 @@ async def grade(
         applied = await anyio.to_thread.run_sync(apply_patch, tree, patch, "patch")
     except (PatchRefused, PatchFailed) as exc:
         return Grade(iid, "unresolved", str(exc))
+    except RepositoryError as exc:
+        return Grade(iid, "infra_error", f"applying the patch: {exc}")
     try:
         await anyio.to_thread.run_sync(apply_patch, tree, instance.test_patch, "test patch")
-    except (PatchRefused, PatchFailed) as exc:
+    except (PatchRefused, PatchFailed, RepositoryError) as exc:
         return Grade(iid, "infra_error", f"test_patch: {exc}")
     files = files_of_test_patch(instance)
     if not files:

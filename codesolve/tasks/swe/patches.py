@@ -134,12 +134,16 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
             return Applied(method, tuple(paths))
         errors.append(_last_line(proc.stderr))
         _restore(tree, saved)
-    proc = subprocess.run(
-        # --unified: never read the input as an ed script (GNU patch once ran `!` commands from those).
-        ["patch", "-p1", "--unified", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch",
-         "--reject-file=-", "-s"],
-        cwd=tree, input=data, capture_output=True, timeout=120, check=False,
-    )  # fmt: skip
+    try:
+        proc = subprocess.run(
+            # --unified: never read the input as an ed script (GNU patch once ran `!` commands from those).
+            ["patch", "-p1", "--unified", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch",
+             "--reject-file=-", "-s"],
+            cwd=tree, input=data, capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        _restore(tree, saved)
+        raise PatchFailed(f"the {name} does not apply: patch took longer than 120s") from None
     if proc.returncode == 0:
         return Applied("patch --fuzz", tuple(paths))
     errors.append(_last_line(proc.stdout + proc.stderr))
