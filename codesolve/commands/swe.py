@@ -43,6 +43,7 @@ def register(subparsers: Any) -> None:
         if action.dest == "model":
             action.required = False  # --gold / --empty need no model; checked in _swe()
     add_engine_flags(p)
+    p.add_argument("--no-cache", action="store_true", help="do not replay cached model responses")
     p.add_argument("--specs", type=Path, help="folder of extra build specs (<owner>__<name>.yaml)")
     p.add_argument("--out", type=Path, default=Path("swe-run"), help="run folder (default swe-run)")
     p.set_defaults(func=run)

@@ -61,3 +61,17 @@ def test_demo_swe_writes_predictions_and_eval_grades_them(tmp_path: Path) -> Non
         ["mini__intervals-1", "resolved"],
         ["mini__textkit-1", "resolved"],
     ]
+
+
+@pytest.mark.docker
+def test_a_dead_endpoint_is_one_line_and_nothing_is_stored(tmp_path: Path) -> None:
+    done = codesolve(
+        "swe", str(INSTANCES), "--repos", str(REPOS), "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+        "--api-key-env", "PATH", "--max-retries", "0", "--timeout", "5", "--out", "run", "--id", "mini__textkit-1",
+        cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "codesolve: error: cannot reach http://127.0.0.1:9/v1 (model m): connection failed: Connection refused"
+    ]
+    assert not (tmp_path / "run" / PREDICTIONS).exists()
