@@ -17,6 +17,7 @@ from pathlib import Path
 
 import anyio.to_thread
 
+from codesolve.errors import RepositoryError
 from codesolve.llm import LLM, Message
 from codesolve.runs.output import file_stem, new_run_id, write_new
 from codesolve.runs.swe import Prepared, remove_tree
@@ -91,6 +92,9 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
     if not test_files:
         return setup
     run = await run_pytest(box, tree, test_files, limits=setup.limits, test_timeout_s=setup.test_timeout_s, paths=paths)
+    if run.infra_error:
+        # Without a baseline every candidate would pass vacuously: the instance is an infrastructure error.
+        raise RepositoryError(f"the sandbox failed running the baseline tests: {run.infra_error}")
     fails = [n for n, r in run.results.items() if not run.passed(n) and r.outcome != "skipped"]
     must = [n for n in fails if n.startswith(REPRO_FILE + "::")]
     if public:
