@@ -15,6 +15,13 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
         || echo "install: chromium could not be installed; the browser test will be skipped" >&2
 fi
 
+# codesolve swe: git checks out and diffs instances; GNU patch is the last fallback for applying patches.
+for tool in git patch; do
+    if ! command -v "$tool" >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+    fi
+done
+
 if docker info >/dev/null 2>&1; then
     if ! command -v debootstrap >/dev/null 2>&1; then
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
