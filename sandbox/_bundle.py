@@ -34,6 +34,7 @@ _RUNTIME_FILES = (
     ("sandbox/checkers.py", "checkers.py"),
     ("sandbox/runtime/__init__.py", "runtime/__init__.py"),
     ("sandbox/runtime/agent.py", "runtime/agent.py"),
+    ("sandbox/runtime/artefacts.py", "runtime/artefacts.py"),
     ("sandbox/runtime/driver.py", "runtime/driver.py"),
     ("sandbox/runtime/forkserver.py", "runtime/forkserver.py"),
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),

@@ -277,7 +277,9 @@ class DockerSandbox:
     async def _acquire(self, shape: Shape) -> _Slot:
         idle = self._idle.get(shape, [])
         while idle:
-            slot = idle.pop()
+            # The longest idle first: it has had the most time to settle and start its next
+            # fork server (the one just released is still doing both).
+            slot = idle.pop(0)
             if await self._settled(slot):
                 return slot
             await self._drop(slot)  # its agent found something of the last batch left, and quit

@@ -125,6 +125,7 @@ def serve() -> int:
     """Answer requests until stdin ends."""
     # Imported here, not at the top: the host imports this module for its constants.
     from sandbox.runtime import driver, forkserver
+    from sandbox.runtime.artefacts import ArtefactCache
     from sandbox.runtime.procs import sched_state
 
     forget_runtime_on_disk()
@@ -140,13 +141,14 @@ def serve() -> int:
     # server we start: a test (our uid) could lower or change them for the batches of other
     # programs to come. Checked after each batch (and neither can be set back without privileges).
     limits = [*driver.all_rlimits(), sched_state()]
+    artefacts = ArtefactCache()
     while True:
         request = read_request(channel)
         if request is None:
             return 0
         spec: dict[str, Any] = request["spec"]
         nonce = str(spec.get("nonce", ""))
-        batch = driver.run_spec(spec, out, spare)
+        batch = driver.run_spec(spec, out, spare, artefacts)
         # The results are final: let the host go on while we clean up.
         driver.write_event(out, spec, {"event": "done"})
         out.write(END_MARK + nonce + "\n")

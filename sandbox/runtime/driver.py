@@ -27,7 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from sandbox import checkers
 from sandbox.runtime import custom_checker, verdicts
-from sandbox.runtime.forkserver import Zygote, child_env
+from sandbox.runtime.artefacts import (
+    Artefact,
+    ArtefactCache,
+    artefact_key,
+    compiler_identity,
+    install,
+    produced,
+    program_files,
+)
+from sandbox.runtime.forkserver import SAFE_PATH, Zygote, child_env
 from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, wipe_except
 from sandbox.runtime.harness import read_record
 from sandbox.runtime.ipc import IpcSweeper
@@ -66,8 +75,14 @@ def user_nproc_limit(procs: int) -> int:
 class Batch:
     """One batch of tests for one program."""
 
-    def __init__(self, spec: dict[str, Any], emit: IO[str], spare: Zygote | None = None) -> None:
+    def __init__(
+        self, spec: dict[str, Any], emit: IO[str], spare: Zygote | None = None, artefacts: ArtefactCache | None = None
+    ) -> None:
         self.spec = spec
+        self.artefacts = artefacts
+        """Compiled programs of earlier batches (the agent's; None: compile every time)."""
+        self.precompiled = False
+        """The program passed its syntax check in an earlier batch: the fork server compiles it at setup."""
         self.spare = spare
         """A fork server started ahead of the batch, set up when first needed."""
         self.out = emit
@@ -174,7 +189,7 @@ class Batch:
         if zygote is None:
             zygote = Zygote(Path(self.spec["work"]), bool(self.spec.get("isolate_net")), self.spec.get("path"))
             try:
-                zygote.setup(self.spec, warm, self.run_parameters())
+                zygote.setup(self.spec, warm, self.run_parameters(), self.precompiled)
             except RuntimeError:
                 zygote.close()
                 raise
@@ -214,13 +229,49 @@ class Batch:
             spare.close()  # (a spare never isolates the network: it was started for containers)
             return None
         try:
-            spare.setup(self.spec, warm, self.run_parameters())
+            spare.setup(self.spec, warm, self.run_parameters(), self.precompiled)
         except RuntimeError:
             spare.close()
             return None
         return spare
 
     def compile(self) -> dict[str, Any] | None:
+        """Compile (or syntax-check) the program, once per program (see
+        :mod:`sandbox.runtime.artefacts`); a CE outcome on failure, else None."""
+        key = self.artefact_key()
+        if key is None or self.artefacts is None:
+            return self.compile_now()
+        prog = self.spec["prog"]
+        hit = self.artefacts.get(key)
+        if hit is not None:
+            if hit.failure is not None:
+                return dict(hit.failure)
+            install(prog, hit.files)
+            self.precompiled = self.lang["runner"] == "fork"
+            return None
+        before = program_files(prog)
+        failure = self.compile_now()
+        if failure is None:
+            self.artefacts.put(key, Artefact(produced(prog, before)))
+        elif failure.get("deterministic"):
+            self.artefacts.put(key, Artefact((), failure))
+        if failure is not None:
+            failure.pop("deterministic", None)
+        return failure
+
+    def artefact_key(self) -> str | None:
+        """The cache key of compiling this program (None when nothing is compiled)."""
+        path = self.spec.get("path") or SAFE_PATH
+        if self.lang.get("compile"):
+            command = list(self.lang["compile"])
+            return artefact_key(self.spec["prog"], command, compiler_identity(command[0], path))
+        if self.lang["runner"] == "fork":
+            # A syntax check runs in a child under the batch's limits: they are part of its result.
+            limits = json.dumps([self.limits["cpu"], self.limits["memory_mb"], self.spec["entry"]])
+            return artefact_key(self.spec["prog"], ["python-syntax"], sys.version, limits)
+        return None
+
+    def compile_now(self) -> dict[str, Any] | None:
         """Compile (or syntax-check) the program; a CE outcome on failure, else None."""
         if self.lang.get("compile"):
             return self._compile_native(self.lang["compile"])
@@ -267,7 +318,9 @@ class Batch:
             return {"verdict": "SE", "message": f"compiler could not start: {exc}"}
         if proc.returncode != 0:
             err = verdicts.capture(proc.stderr or proc.stdout, head=8192)
-            return {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}
+            # A compiler that reported errors (exit 1) says the same again; one killed may not.
+            failure = {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}
+            return {**failure, "deterministic": proc.returncode == 1}
         return None
 
     def run_parameters(self) -> dict[str, Any]:
@@ -431,11 +484,13 @@ def write_event(out: IO[str], spec: dict[str, Any], event: dict[str, Any], flush
         out.flush()
 
 
-def run_spec(spec: dict[str, Any], out: IO[str], spare: Zygote | None = None) -> Batch | None:
+def run_spec(
+    spec: dict[str, Any], out: IO[str], spare: Zygote | None = None, artefacts: ArtefactCache | None = None
+) -> Batch | None:
     """Run one batch (tests or a plain command), reporting a crash of our own as an error event.
 
-    ``spare`` is a fork server started ahead of time. Returns the batch, for
-    :func:`clean_up`; the caller writes ``done``.
+    ``spare`` is a fork server started ahead of time, ``artefacts`` what earlier batches
+    compiled. Returns the batch, for :func:`clean_up`; the caller writes ``done``.
     """
     batch: Batch | None = None
     try:
@@ -444,7 +499,7 @@ def run_spec(spec: dict[str, Any], out: IO[str], spare: Zygote | None = None) ->
             batch = Batch(plain, out, spare)
             run_exec(batch)
         else:
-            batch = Batch(spec, out, spare)
+            batch = Batch(spec, out, spare, artefacts)
             batch.run()
     except Exception as exc:
         write_event(out, spec, {"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]})

@@ -28,6 +28,19 @@ ZYGOTE_SOURCE = "".join(
 fork server (one script, so that it imports nothing from disk)."""
 HARNESS_SOURCE = Path(__file__).with_name("harness.py").read_text()
 """How a test child runs Python (:mod:`sandbox.runtime.harness`), read with the fork server's source."""
+SERVER_CODE = marshal.dumps(
+    (compile(ZYGOTE_SOURCE, "<fork server>", "exec"), compile(HARNESS_SOURCE, "<sandbox harness>", "exec"))
+)
+"""Both compiled once, here: a fork server then starts without compiling anything (it is started
+for every batch, on the container's one CPU, and compiling its source was a fifth of that)."""
+BOOT = (
+    "import _socket,marshal,sys\n"
+    "_sock=_socket.socket(fileno=int(sys.argv[1]))\n"
+    "_code,_harness=marshal.loads(_sock.recv(1<<20))\n"
+    "exec(_code)\n"
+    "sys.exit(main(_sock,_harness,sys.argv[2:]))\n"
+)
+"""What the fork server's interpreter runs: it takes its code from the socket (see :data:`SERVER_CODE`)."""
 SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ZYGOTE_GRACE_S = 10.0
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
@@ -59,7 +72,7 @@ class Zygote:
         # From the source read when the driver started, never from disk again (a
         # test could have rewritten the file), in isolated mode so that nothing
         # in the program's directory can shadow a module the fork server imports.
-        argv = [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno()), HARNESS_SOURCE]
+        argv = [sys.executable, "-I", "-c", BOOT, str(theirs.fileno())]
         if isolate_net:
             argv.append("--isolate-net")
         # The fork server's stdout must not be ours: a test child could open
@@ -84,11 +97,21 @@ class Zygote:
         finally:
             theirs.close()
         self.sock = ours
+        self.isolation = ""
+        """How the fork server isolates tests, once it said hello (see :meth:`ready`)."""
+        try:
+            ours.send(SERVER_CODE)
+        except OSError:
+            pass  # it died at once: ready() says so
+
+    def ready(self) -> None:
+        """Wait for the fork server's hello (not at start: a spare boots while the agent reads
+        its next batch); RuntimeError if it does not come."""
+        if self.isolation:
+            return
         hello = self.recv(_ZYGOTE_GRACE_S)
         if hello is None:
-            words = self.last_words()
-            self.close()
-            raise RuntimeError(f"the fork server could not start: {words}")
+            raise RuntimeError(f"the fork server could not start: {self.last_words()}")
         self.isolation = str(hello.get("isolation", "unknown"))
 
     def last_words(self) -> str:
@@ -100,15 +123,19 @@ class Zygote:
             tail = []
         return (tail or ["no output"])[0][:300]
 
-    def setup(self, spec: dict[str, Any], warm: bool, run: dict[str, Any]) -> None:
+    def setup(self, spec: dict[str, Any], warm: bool, run: dict[str, Any], precompile: bool = False) -> None:
         """Give the fork server its batch: work dir, environment, the program's imports to warm,
-        and ``run``, the parameters every test shares."""
+        and ``run``, the parameters every test shares. With ``precompile`` it compiles the
+        entry file at once (it passed a syntax check in a limited child before: see
+        :mod:`sandbox.runtime.artefacts`)."""
+        self.ready()
         request = {
             "op": "setup",
             "cwd": spec["prog"],
             "env": child_env(spec["work"], spec.get("path")),
             "warm": warm_list(run) if warm else [],
             "run": run,
+            "precompile": precompile,
         }
         try:
             self.sock.send(marshal.dumps(request))
@@ -180,7 +207,8 @@ def warm_list(run: dict[str, Any]) -> list[str]:
 
 
 def spare_zygote(directory: Path) -> Zygote | None:
-    """A fork server started now for a batch still to come (None if it cannot start)."""
+    """A fork server started now for a batch still to come (None if it cannot start; one that
+    dies booting is found when the batch sets it up)."""
     try:
         return Zygote(directory)
     except (RuntimeError, OSError):

@@ -135,10 +135,10 @@ _HARNESS: Any = None
 """How a test child runs Python (:mod:`sandbox.runtime.harness`, loaded from source at start-up)."""
 
 
-def load_harness(source: str) -> Any:
-    """The harness as a module of its own, compiled from the source the driver read at start-up."""
+def load_harness(code: types.CodeType) -> Any:
+    """The harness as a module of its own, from the code the driver compiled at start-up."""
     module = types.ModuleType("_sandbox_harness")
-    exec(compile(source, "<sandbox harness>", "exec"), module.__dict__)
+    exec(code, module.__dict__)
     return module
 
 
@@ -342,6 +342,9 @@ def setup(req: dict[str, Any]) -> None:
     os.environ.clear()
     os.environ.update(req["env"])
     warm(list(req.get("warm") or []))
+    if req.get("precompile"):
+        # The same source passed a syntax check in a limited child, in an earlier batch.
+        _COMPILED[run["entry"]] = _HARNESS.load_code(run["entry"])
     global _STDIO, _HOME
     # Made once, never used here: each child finds them ready, on its own fds 0-2
     # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
@@ -368,11 +371,11 @@ def warm(names: list[str]) -> None:
             pass
 
 
-def main(argv: list[str]) -> int:
-    """Entry point: ``zygote.py FD HARNESS_SOURCE [--isolate-net]``; a ``setup`` message then gives it its batch."""
+def main(sock: _socket.socket, harness: types.CodeType, argv: list[str]) -> int:
+    """Entry point, called by the boot line (``forkserver.BOOT``) with the socket, the harness's
+    code and the flags (``[--isolate-net]``); a ``setup`` message then gives it its batch."""
     global _HARNESS
-    sock = _socket.socket(fileno=int(argv[1]))
-    _HARNESS = load_harness(argv[2])
+    _HARNESS = load_harness(harness)
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     _LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     watch_children()
@@ -394,7 +397,3 @@ def main(argv: list[str]) -> int:
             raise
     kill_descendants(os.getpid())
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
