@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,11 @@ from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, T
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
 from sandbox.image.recipe import image_tag
+from sandbox.languages import get_language
 
 _AGENT_READY_S = 30.0
+_REMEMBERED = 64
+"""Compiled programs remembered per container (the agent keeps up to 32 MB of them)."""
 _SETTLE_S = 60.0
 """How long an agent may take to clean up after a batch (a test may have filled the disk)."""
 
@@ -39,6 +43,26 @@ class _Slot:
     agent: AgentSession | None = None
     cpu: int | None = None
     """The engine CPU the container is pinned to (None: not pinned)."""
+    compiled: dict[str, None] = field(default_factory=dict)
+    """Programs its agent compiled, most recent last (it keeps them: see ``runtime.artefacts``)."""
+
+    def remember(self, program: str) -> None:
+        """Note that the agent has compiled ``program`` (a bounded record, like the agent's cache)."""
+        self.compiled.pop(program, None)
+        self.compiled[program] = None
+        while len(self.compiled) > _REMEMBERED:
+            del self.compiled[next(iter(self.compiled))]
+
+
+def compiled_key(program: Program) -> str:
+    """What tells one compiled program from another, for :meth:`_Slot.remember` ("" when the
+    language is not compiled: nothing to gain from going back to the same container)."""
+    if not get_language(program.language).compile:
+        return ""
+    digest = hashlib.sha256(program.language.encode())
+    for name, text in program.files:
+        digest.update(b"\0" + name.encode() + b"\0" + text.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 class DockerSandbox:
@@ -142,7 +166,7 @@ class DockerSandbox:
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
         first_wait = batch_deadline(limits, 0, program)
         stream, fault = await self._run(
-            shape, batch, batch_deadline(limits, len(tests), program), limits.wall, first_wait
+            shape, batch, batch_deadline(limits, len(tests), program), limits.wall, first_wait, compiled_key(program)
         )
         if not eager and not fault and stream.looping and not stream.done:
             # The driver died (or froze) holding results not yet sent: the first
@@ -178,18 +202,20 @@ class DockerSandbox:
         return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
 
     async def _run(
-        self, shape: Shape, batch: BatchFiles, deadline: float, wall: float, first_wait: float
+        self, shape: Shape, batch: BatchFiles, deadline: float, wall: float, first_wait: float, compiled: str = ""
     ) -> tuple[DriverStream, str]:
         stream = DriverStream(batch.nonce)
         async with self.slots:
             try:
-                slot = await self._acquire(shape)
+                slot = await self._acquire(shape, compiled)
             except SandboxFault as exc:
                 return stream, str(exc)
             clean = False
             try:
                 fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait)
                 clean = stream.done and ended
+                if clean and compiled:
+                    slot.remember(compiled)
                 return stream, fault if clean else fault or await containers.fault(self.engine, slot.container)
             finally:
                 with anyio.CancelScope(shield=True):
@@ -274,12 +300,14 @@ class DockerSandbox:
             for _ in range(missing):
                 group.start_soon(one)
 
-    async def _acquire(self, shape: Shape) -> _Slot:
+    async def _acquire(self, shape: Shape, compiled: str = "") -> _Slot:
         idle = self._idle.get(shape, [])
         while idle:
-            # The longest idle first: it has had the most time to settle and start its next
-            # fork server (the one just released is still doing both).
-            slot = idle.pop(0)
+            # A container that compiled this program already (a compile costs far more than
+            # waiting for it to settle); else the longest idle: it has had the most time to
+            # settle and start its next fork server (the one just released is still doing both).
+            slot = next((s for s in idle if compiled and compiled in s.compiled), idle[0])
+            idle.remove(slot)
             if await self._settled(slot):
                 return slot
             await self._drop(slot)  # its agent found something of the last batch left, and quit
@@ -289,8 +317,8 @@ class DockerSandbox:
         agent = slot.agent
         if agent is None:
             return False
-        if agent.unsettled is None:
-            return True
+        if agent.settled_now():
+            return True  # (usually: no thread needed)
         # Bounded by the socket timeout inside settle (usually the mark is already waiting).
         return await anyio.to_thread.run_sync(agent.settle, _SETTLE_S, limiter=self._readers)
 

@@ -194,7 +194,9 @@ class Batch:
                 zygote.close()
                 raise
         self.zygote = zygote
-        self.emit({"event": "hello", "isolation": zygote.isolation})
+        # Not flushed by itself: it travels with the next event (each flush is a trip through
+        # the container runtime and the daemon).
+        self.emit({"event": "hello", "isolation": zygote.isolation}, flush=False)
 
     def retire_zygote(self) -> None:
         """Stop the fork server, and kill whatever it and its tests left behind."""
