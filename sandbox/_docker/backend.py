@@ -14,14 +14,23 @@ from typing import Any
 import anyio
 import docker.errors
 
-from sandbox._bundle import BatchFiles, check_program, exec_batch, read_tree, test_batch, test_spec
+from sandbox._bundle import (
+    EXEC_LIMITS,
+    BatchFiles,
+    check_program,
+    exec_batch,
+    exec_deadlines,
+    exec_files,
+    test_batch,
+    test_spec,
+)
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
 from sandbox._docker.session import AgentSession, start_agent
 from sandbox._protocol import DockerConfig
 from sandbox._shards import shard_count, split
-from sandbox._stream import DriverStream
+from sandbox._stream import DriverStream, read_events
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome, Verdict
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
@@ -188,14 +197,12 @@ class DockerSandbox:
         collect: Sequence[str] = (),
     ) -> ExecResult:
         """See :class:`sandbox.Sandbox`."""
-        limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
-        payload = dict(files or {})
-        if directory is not None:
-            payload = {**await anyio.to_thread.run_sync(read_tree, directory), **payload}
+        limits = limits or EXEC_LIMITS
+        payload = await anyio.to_thread.run_sync(exec_files, files, directory)
         root = f"{WORK}/b{next(self._seq)}"
         batch = exec_batch(root, command, payload, limits, collect, self._options())
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
-        stream, fault = await self._run(shape, batch, limits.wall + 30, limits.wall, limits.wall + 30)
+        stream, fault = await self._run(shape, batch, *exec_deadlines(limits))
         return stream.exec_result(fault)
 
     def _options(self) -> dict[str, Any]:
@@ -238,15 +245,7 @@ class DockerSandbox:
         async with anyio.create_task_group() as group:
             group.start_soon(self._pump, slot, batch, send, errors, ended, stderr)
             with anyio.move_on_after(deadline) as overall:
-                while True:
-                    with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
-                        chunk = await receive.receive()
-                    if quiet.cancelled_caught:
-                        stream.stalled = True
-                        break
-                    if chunk is None:
-                        break
-                    stream.feed_chunk(chunk)
+                await read_events(stream, receive.receive, wall, first_wait)
             group.cancel_scope.cancel()
         stream.finish()
         stream.stderr = bytes(stderr)

@@ -188,3 +188,24 @@ async def test_exec_copies_a_directory(box: Sandbox, tmp_path: object) -> None:
     )
     assert result.exit_code == 1
     assert "1 failed" in result.stdout.text
+
+
+async def test_exec_copies_the_same_files_of_a_directory_on_every_backend(box: Sandbox, tmp_path: object) -> None:
+    """One rule on both backends: regular files are copied; ``.git`` (a repository's history,
+    not its files) and links (which could point anywhere on the host) are not."""
+    from pathlib import Path
+
+    repo = Path(str(tmp_path)) / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / ".git" / "objects").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / ".git" / "objects" / "ab").write_text("x")
+    (repo / "a.txt").write_text("a")
+    (repo / "sub" / "b.txt").write_text("b")
+    (repo / "sub" / ".gitignore").write_text("*.pyc\n")
+    (repo / "link").symlink_to(repo / "a.txt")
+    (repo / "outside").symlink_to("/etc")
+    lister = "import os\nfor d, _, fs in os.walk('.'):\n    for f in fs:\n        print(os.path.join(d, f)[2:])\n"
+    result = await box.exec(["python3", "-c", lister], directory=repo, limits=Limits(cpu_seconds=5))
+    assert result.exit_code == 0, result.stderr.text
+    assert sorted(result.stdout.text.split()) == ["a.txt", "sub/.gitignore", "sub/b.txt"]
