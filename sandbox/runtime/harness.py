@@ -1,6 +1,6 @@
 """How a forked test child runs Python: as a script, a call, or a check. Standard library only.
 
-The fork server (:mod:`sandbox.runtime.zygote`) loads this from source at
+The fork server (:mod:`sandbox.runtime.forkserver`) gets this as code the driver compiled at
 start-up (it imports nothing from disk once candidates run). Three modes:
 
 * **script**: the program runs as ``__main__``, as ``python3 main.py`` would.

@@ -1,6 +1,6 @@
 """A test's processes: found, killed, reaped and measured as one tree. Standard library only.
 
-The fork server runs this source ahead of its own (see ``forkserver.ZYGOTE_SOURCE``), so it
+The fork server runs this source ahead of its own (see ``forkclient.SERVER_SOURCE``), so it
 imports only C modules and ``os``, like the fork server; the driver imports it as a module.
 
 A test is its whole process tree, children it never waits for included. The fork server is a

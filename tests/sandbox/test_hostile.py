@@ -854,7 +854,7 @@ if input() == "0":
     # A file at exactly the file-size limit where the fork server used to log: a new
     # fork server that logged there would die on its first warning.
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    for name in ("zygote.log", ".zygote.log", "forkserver.log", ".forkserver.log"):
+    for name in ("zygote.log", ".zygote.log", "forkserver.log", ".forkserver.log"):  # old and new names
         for folder in (os.path.dirname(os.getcwd()), os.path.dirname(os.path.dirname(os.getcwd()))):
             try:
                 fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT, 0o600)
