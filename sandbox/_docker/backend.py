@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,8 @@ from sandbox._bundle import (
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
-from sandbox._docker.session import AgentSession, start_agent
+from sandbox._docker.session import start_agent
+from sandbox._docker.slots import Slot, compiled_key
 from sandbox._protocol import DockerConfig
 from sandbox._shards import shard_count, split
 from sandbox._stream import DriverStream, read_events
@@ -35,43 +35,10 @@ from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, T
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
 from sandbox.image.recipe import image_tag
-from sandbox.languages import get_language
 
 _AGENT_READY_S = 30.0
-_REMEMBERED = 64
-"""Compiled programs remembered per container (the agent keeps up to 32 MB of them)."""
 _SETTLE_S = 60.0
 """How long an agent may take to clean up after a batch (a test may have filled the disk)."""
-
-
-@dataclass(eq=False)
-class _Slot:
-    """A container and the agent running in it."""
-
-    container: Any
-    agent: AgentSession | None = None
-    cpu: int | None = None
-    """The engine CPU the container is pinned to (None: not pinned)."""
-    compiled: dict[str, None] = field(default_factory=dict)
-    """Programs its agent compiled, most recent last (it keeps them: see ``runtime.artefacts``)."""
-
-    def remember(self, program: str) -> None:
-        """Note that the agent has compiled ``program`` (a bounded record, like the agent's cache)."""
-        self.compiled.pop(program, None)
-        self.compiled[program] = None
-        while len(self.compiled) > _REMEMBERED:
-            del self.compiled[next(iter(self.compiled))]
-
-
-def compiled_key(program: Program) -> str:
-    """What tells one compiled program from another, for :meth:`_Slot.remember` ("" when the
-    language is not compiled: nothing to gain from going back to the same container)."""
-    if not get_language(program.language).compile:
-        return ""
-    digest = hashlib.sha256(program.language.encode())
-    for name, text in program.files:
-        digest.update(b"\0" + name.encode() + b"\0" + text.encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
 
 
 class DockerSandbox:
@@ -89,8 +56,8 @@ class DockerSandbox:
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
         self.slots = anyio.CapacityLimiter(config.pool_size)
-        self._idle: dict[Shape, list[_Slot]] = {}
-        self._all: set[_Slot] = set()
+        self._idle: dict[Shape, list[Slot]] = {}
+        self._all: set[Slot] = set()
         self._seq = itertools.count(1)
         self._warming = 0
         self._hardened = True
@@ -229,7 +196,7 @@ class DockerSandbox:
                     await self._release(shape, slot, clean)
 
     async def _watch(
-        self, slot: _Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
+        self, slot: Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
     ) -> tuple[str, bool]:
         """Send the batch to the agent and read its events as they come.
 
@@ -254,7 +221,7 @@ class DockerSandbox:
         return (errors[0] if errors and not stream.events else ""), bool(ended and ended[0])
 
     async def _pump(
-        self, slot: _Slot, batch: BatchFiles, send: Any, errors: list[str], ended: list[bool], stderr: bytearray
+        self, slot: Slot, batch: BatchFiles, send: Any, errors: list[str], ended: list[bool], stderr: bytearray
     ) -> None:
         agent = slot.agent
         assert agent is not None
@@ -299,7 +266,7 @@ class DockerSandbox:
             for _ in range(missing):
                 group.start_soon(one)
 
-    async def _acquire(self, shape: Shape, compiled: str = "") -> _Slot:
+    async def _acquire(self, shape: Shape, compiled: str = "") -> Slot:
         idle = self._idle.get(shape, [])
         while idle:
             # A container that compiled this program already (a compile costs far more than
@@ -312,7 +279,7 @@ class DockerSandbox:
             await self._drop(slot)  # its agent found something of the last batch left, and quit
         return await self._create(shape)
 
-    async def _settled(self, slot: _Slot) -> bool:
+    async def _settled(self, slot: Slot) -> bool:
         agent = slot.agent
         if agent is None:
             return False
@@ -321,17 +288,17 @@ class DockerSandbox:
         # Bounded by the socket timeout inside settle (usually the mark is already waiting).
         return await anyio.to_thread.run_sync(agent.settle, _SETTLE_S, limiter=self._readers)
 
-    async def _create(self, shape: Shape) -> _Slot:
+    async def _create(self, shape: Shape) -> Slot:
         # Shielded (every call in it has a deadline): a container made but not yet
         # recorded when a cancellation arrived would be left running.
         with anyio.CancelScope(shield=True):
             slot = await self._start_container(shape)
         return slot  # noqa: RET504  (outside the scope: mypy reads a cancel scope as maybe swallowing errors)
 
-    async def _start_container(self, shape: Shape) -> _Slot:
+    async def _start_container(self, shape: Shape) -> Slot:
         await self._trim_idle()
         container, cpu = await self._run_pinned(shape)
-        slot = _Slot(container, cpu=cpu)
+        slot = Slot(container, cpu=cpu)
         self._all.add(slot)
         try:
             api, cid = self.engine.client.api, container.id
@@ -402,13 +369,13 @@ class DockerSandbox:
                     pool.remove(victim)
             await self._drop(victim)
 
-    async def _release(self, shape: Shape, slot: _Slot, clean: bool) -> None:
+    async def _release(self, shape: Shape, slot: Slot, clean: bool) -> None:
         if clean:
             self._idle.setdefault(shape, []).append(slot)
         else:
             await self._drop(slot)
 
-    async def _drop(self, slot: _Slot) -> None:
+    async def _drop(self, slot: Slot) -> None:
         if slot in self._all:
             self._give_cpu(slot.cpu)
         self._all.discard(slot)
