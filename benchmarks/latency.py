@@ -11,9 +11,10 @@ to end through the public ``Sandbox.run_tests`` on a warm Docker pool (default: 
 
 Each is run with batches back to back, and with ``--gap`` seconds between them (the engine's
 batches are separated by model calls). ``--old PATH`` runs the same measurement on another
-checkout (e.g. ``git worktree add --detach /tmp/old <commit>``), alternating with this one.
+checkout (e.g. ``git worktree add --detach /tmp/old <commit>``) in a second child process, the
+two taking turns every ``--block`` batches, so that both see the same load.
 
-    .venv/bin/python benchmarks/latency.py [--batches 40] [--gap 0.1] [--old PATH] [--rounds 2]
+    .venv/bin/python benchmarks/latency.py [--batches 40] [--block 5] [--gap 0.1] [--old PATH]
 """
 
 from __future__ import annotations
@@ -36,52 +37,60 @@ CASES = ("python same", "python new", "cpp same", "cpp new")
 HERE = Path(__file__).resolve().parents[1]
 
 
-async def measure(batches: int, gap: float) -> dict[str, list[float]]:
-    """Milliseconds per one-test batch, per case and spacing (run inside the tree measured)."""
+async def serve() -> None:
+    """Child mode: run the batches the parent asks for, one JSON command a line on stdin
+    (``[case, spacing, count, salt]``), answering each with the milliseconds of each batch."""
     import anyio
 
     from sandbox import DockerConfig, Limits, Program, TestCase, Verdict, open_sandbox
 
     test = [TestCase(stdin="3 4 5 2\n", expected="11\n", name="0")]
-    out: dict[str, list[float]] = {}
     async with open_sandbox(DockerConfig()) as box:
         await box.warm(Limits())
-        for case in CASES:
+        print(json.dumps("ready"), flush=True)
+        while line := await anyio.to_thread.run_sync(sys.stdin.readline):
+            case, spacing, count, salt = json.loads(line)
             language, kind = case.split()
             source = PY if language == "python" else CPP
-            count = batches if kind == "same" or language == "python" else max(4, batches // 5)
-            for spacing in (0.0, gap):
-                times: list[float] = []
-                for i in range(count + 2):  # two unmeasured: the pool's first batches of this program
-                    text = source + (f"// {i} {spacing}\n" if language == "cpp" else f"# {i} {spacing}\n")
-                    program = Program.single(language, source if kind == "same" else text)
-                    await anyio.sleep(spacing)
-                    start = time.perf_counter()
-                    outcomes = await box.run_tests(program, test, Limits())
-                    took = (time.perf_counter() - start) * 1000
-                    assert outcomes[0].verdict is Verdict.AC, outcomes
-                    if i >= 2:
-                        times.append(took)
-                out[f"{case}|{spacing}"] = times
-    return out
+            times: list[float] = []
+            for i in range(count):
+                mark = f"// {salt} {i}\n" if language == "cpp" else f"# {salt} {i}\n"
+                program = Program.single(language, source if kind == "same" else source + mark)
+                await anyio.sleep(spacing)
+                start = time.perf_counter()
+                outcomes = await box.run_tests(program, test, Limits())
+                times.append((time.perf_counter() - start) * 1000)
+                assert outcomes[0].verdict is Verdict.AC, outcomes
+            print(json.dumps(times), flush=True)
 
 
-def child(batches: int, gap: float) -> None:
-    """Measure in this process and print the figures as JSON (the parent reads them)."""
-    import anyio
+class Side:
+    """One tree's measuring child process."""
 
-    print(json.dumps(anyio.run(measure, batches, gap)))
+    def __init__(self, name: str, tree: Path) -> None:
+        self.name = name
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        argv = [sys.executable, str(Path(__file__).resolve()), "--serve"]
+        self.proc = subprocess.Popen(argv, cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.ask_line()
 
+    def ask_line(self, command: object = None) -> object:
+        """Send a command (if any) and read the answer line."""
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        if command is not None:
+            self.proc.stdin.write(json.dumps(command) + "\n")
+            self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"the {self.name} side died")
+        return json.loads(line)
 
-def run_tree(tree: Path, batches: int, gap: float) -> dict[str, list[float]]:
-    """Measure the code of ``tree`` in a child process."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    argv = [sys.executable, str(Path(__file__).resolve()), "--child", "--batches", str(batches), "--gap", str(gap)]
-    proc = subprocess.run(argv, cwd=tree, env=env, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"measuring {tree} failed:\n{proc.stderr[-3000:]}")
-    result: dict[str, list[float]] = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result
+    def close(self) -> None:
+        """End the child (it closes its pool)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(120)
 
 
 def load() -> str:
@@ -90,34 +99,52 @@ def load() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Parse flags, measure each tree ``--rounds`` times (alternating), print medians."""
+    """Parse flags; measure the trees in alternating blocks of ``--block`` batches; print medians."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=40)
+    parser.add_argument("--block", type=int, default=5)
     parser.add_argument("--gap", type=float, default=0.1)
     parser.add_argument("--old", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        child(args.batches, args.gap)
+    if args.serve:
+        import anyio
+
+        anyio.run(serve)
         return
-    trees = [("new", HERE)] + ([("old", args.old.resolve())] if args.old else [])
-    runs: dict[str, list[dict[str, list[float]]]] = {name: [] for name, _ in trees}
-    for _ in range(args.rounds):
-        for name, tree in trees:
-            before = load()
-            runs[name].append(run_tree(tree, args.batches, args.gap))
-            print(f"  measured {name} (load average {before} -> {load()})", file=sys.stderr)
-    print(f"one-test batch, ms (median / p90 / max over {args.rounds} run(s)); goal: python same <= 10 ms")
-    for key in runs["new"][0]:
-        case, spacing = key.split("|")
-        label = f"{case:<12} {'back to back' if float(spacing) == 0 else f'{spacing} s apart':<13}"
-        cells = []
-        for name, _ in trees:
-            times = [t for run in runs[name] for t in run[key]]
-            cut = sorted(times)[int(0.9 * (len(times) - 1))]
-            cells.append(f"{name} {statistics.median(times):6.1f} / {cut:6.1f} / {max(times):7.1f}")
-        print(f"  {label} " + "   ".join(cells))
+    before = load()
+    sides = [Side("new", HERE)] + ([Side("old", args.old.resolve())] if args.old else [])
+    times: dict[tuple[str, str, float], list[float]] = {}
+    salt = 0
+    try:
+        for case in CASES:
+            count = args.batches if case.endswith("same") or case.startswith("python") else max(4, args.batches // 5)
+            for spacing in (0.0, args.gap):
+                for side in sides:  # unmeasured: each pool's first batches of this program
+                    side.ask_line([case, spacing, 2, salt])
+                done = 0
+                while done < count:
+                    block = min(args.block, count - done)
+                    for side in sides if done % (2 * args.block) == 0 else sides[::-1]:
+                        salt += 1
+                        got = side.ask_line([case, spacing, block, salt])
+                        assert isinstance(got, list)
+                        times.setdefault((side.name, case, spacing), []).extend(got)
+                    done += block
+    finally:
+        for side in sides:
+            side.close()
+    print(f"one-test batch, ms: median / p90 / max; sides alternate every {args.block} batches")
+    print(f"load average {before} -> {load()}; goal: python same <= 10 ms median")
+    for case in CASES:
+        for spacing in (0.0, args.gap):
+            label = f"{case:<12} {'back to back' if spacing == 0 else f'{spacing} s apart':<13}"
+            cells = []
+            for side in sides:
+                got = sorted(times[(side.name, case, spacing)])
+                p90 = got[int(0.9 * (len(got) - 1))]
+                cells.append(f"{side.name} {statistics.median(got):6.1f} / {p90:6.1f} / {got[-1]:7.1f}")
+            print(f"  {label} " + "   ".join(cells))
 
 
 if __name__ == "__main__":
