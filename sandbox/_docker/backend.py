@@ -27,7 +27,7 @@ from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
 from sandbox._docker.session import start_agent
-from sandbox._docker.slots import Slot, compiled_key
+from sandbox._docker.slots import Slot, compiled_key, settled
 from sandbox._protocol import DockerConfig
 from sandbox._shards import shard_count, split
 from sandbox._stream import DriverStream, read_events
@@ -280,13 +280,7 @@ class DockerSandbox:
         return await self._create(shape)
 
     async def _settled(self, slot: Slot) -> bool:
-        agent = slot.agent
-        if agent is None:
-            return False
-        if agent.settled_now():
-            return True  # (usually: no thread needed)
-        # Bounded by the socket timeout inside settle (usually the mark is already waiting).
-        return await anyio.to_thread.run_sync(agent.settle, _SETTLE_S, limiter=self._readers)
+        return await settled(slot, self._readers, _SETTLE_S)
 
     async def _create(self, shape: Shape) -> Slot:
         # Shielded (every call in it has a deadline): a container made but not yet

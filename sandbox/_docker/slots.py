@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
 
 from sandbox._docker.session import AgentSession
 from sandbox._types import Program
 from sandbox.languages import get_language
 
+log = logging.getLogger("sandbox")
 _REMEMBERED = 64
 """Compiled programs remembered per container (the agent keeps up to 32 MB of them)."""
 
@@ -42,3 +47,22 @@ def compiled_key(program: Program) -> str:
     for name, text in program.files:
         digest.update(b"\0" + name.encode() + b"\0" + text.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+async def settled(slot: Slot, readers: anyio.CapacityLimiter, timeout_s: float) -> bool:
+    """Whether the slot's agent has said its last batch is taken down: read at once when the word
+    is already there (usually), else waited for in a reader thread up to ``timeout_s``. A slot
+    that never says so is logged (a container lost, and a batch that waited)."""
+    agent = slot.agent
+    if agent is None:
+        return False
+    if agent.settled_now():
+        return True
+    started = time.monotonic()
+    done = await anyio.to_thread.run_sync(agent.settle, timeout_s, limiter=readers)
+    if not done:
+        container = str(getattr(slot.container, "id", "?"))[:12]
+        log.warning(
+            "sandbox: container %s did not settle after its last batch (%.1fs)", container, time.monotonic() - started
+        )
+    return done
