@@ -173,7 +173,7 @@ class Batch:
         if self.spec["checker"].get("protocol") == "kattis_interactive":
             return self.run_interactive(test)
         check = test.get("check")
-        io = TestIO.of_test(dict(test), self.spec.get("function") is not None)
+        io = TestIO.of_test(test, self.spec.get("function") is not None)
         raw = self.spawn({} if check is None else {"check": check}, io)
         return self.checker.verdict(raw, test, io.nonce)
 
@@ -181,7 +181,7 @@ class Batch:
         """One test against the problem's interactor (see :class:`Interaction`)."""
         env = child_env(self.spec["work"], self.spec.get("path"))
         argv = self.checker.checker_argv
-        io = Interaction(argv, self.spec["work"], dict(test), env, float(self.limits["wall"]))
+        io = Interaction(argv, self.spec["work"], test, env, float(self.limits["wall"]))
         try:
             raw = self.spawn({}, io)
             outcome = verdicts.decide(raw, dict(self.limits), self.spec["language"]["oom_markers"])

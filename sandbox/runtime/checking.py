@@ -60,4 +60,4 @@ class OutputChecker:
         self.before_program()
         env = child_env(self.spec["work"], self.spec.get("path"))
         protocol = self.checker["protocol"]
-        return custom_checker.run(self.checker_argv, protocol, self.spec["work"], dict(test), actual, env)
+        return custom_checker.run(self.checker_argv, protocol, self.spec["work"], test, actual, env)

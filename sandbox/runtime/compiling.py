@@ -127,6 +127,6 @@ def prepare_checker(spec: Spec) -> tuple[Outcome | None, list[str]]:
     if program is None:
         return None, []
     try:
-        return None, custom_checker.prepare(dict(program), child_env(spec["work"], spec.get("path")))
+        return None, custom_checker.prepare(program, child_env(spec["work"], spec.get("path")))
     except custom_checker.CheckerFault as exc:
         return {"verdict": "SE", "message": str(exc)}, []
