@@ -89,8 +89,8 @@ class LocalSandbox:
             try:
                 spec = test_spec(str(root), program, tests, limits, checker, fail_fast, self._options())
                 batch = test_batch(str(root), program, checker, spec)
-                first_wait = batch_deadline(limits, 0, program)
-                deadline = batch_deadline(limits, len(tests), program)
+                first_wait = batch_deadline(limits, 0, program, checker)
+                deadline = batch_deadline(limits, len(tests), program, checker)
                 stream, fault = await self._drive(root, batch, deadline, limits.wall, first_wait)
                 return stream.outcomes(tests, fail_fast, fault)
             finally:

@@ -140,9 +140,14 @@ class DockerSandbox:
         spec = test_spec(root, program, tests, limits, checker, fail_fast, options)
         batch = test_batch(root, program, checker, spec)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
-        first_wait = batch_deadline(limits, 0, program)
+        first_wait = batch_deadline(limits, 0, program, checker)
         stream, fault = await self._run(
-            shape, batch, batch_deadline(limits, len(tests), program), limits.wall, first_wait, compiled_key(program)
+            shape,
+            batch,
+            batch_deadline(limits, len(tests), program, checker),
+            limits.wall,
+            first_wait,
+            compiled_key(program),
         )
         if not eager and not fault and stream.looping and not stream.done:
             # The driver died (or froze) holding results not yet sent: the first

@@ -210,3 +210,17 @@ async def test_exec_copies_the_same_files_of_a_directory_on_every_backend(box: S
     result = await box.exec(["python3", "-c", lister], directory=repo, limits=Limits(cpu_seconds=5))
     assert result.exit_code == 0, result.stderr.text
     assert sorted(result.stdout.text.split()) == ["a.txt", "sub/.gitignore", "sub/b.txt"]
+
+
+def test_the_wait_for_a_first_test_counts_a_checker_program_s_compile() -> None:
+    """A Python program judged by a C++ checker: the checker is compiled before the first test
+    (up to two minutes), and the host must not give the driver up as stalled meanwhile."""
+    from sandbox.deadlines import COMPILE_S, batch_deadline
+
+    python = Program.single("python", "print(1)\n")
+    cpp_checker = CheckerSpec(kind="program", program=Program.single("cpp", "int main(){}\n"), protocol="testlib")
+    alone = batch_deadline(Limits(), 0, python)
+    assert batch_deadline(Limits(), 0, python, cpp_checker) == alone + COMPILE_S
+    assert batch_deadline(Limits(), 0, python, CheckerSpec()) == alone
+    both = batch_deadline(Limits(), 0, Program.single("cpp", "int main(){}\n"), cpp_checker)
+    assert both == alone + 2 * COMPILE_S
