@@ -8,7 +8,7 @@ Knows nothing of LLMs or problems; usable on its own as a judge::
 See :mod:`sandbox.errors` for the exception tree.
 """
 
-from sandbox._factory import default_config, docker_reachable, make_sandbox, open_sandbox
+from sandbox._factory import default_config, docker_reachable, make_sandbox, open_sandbox, reap_containers
 from sandbox._protocol import DockerConfig, LocalConfig, Sandbox, SandboxConfig
 from sandbox._types import (
     Capture,
@@ -58,4 +58,5 @@ __all__ = [
     "languages",
     "make_sandbox",
     "open_sandbox",
+    "reap_containers",
 ]

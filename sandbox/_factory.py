@@ -22,6 +22,23 @@ def docker_reachable(timeout_s: float = 5.0) -> bool:
     return True
 
 
+def reap_containers(run_id: str | None = None, everything: bool = False, timeout_s: float = 30.0) -> int:
+    """Remove this engine's labelled containers that are stale (TTL past, or owner dead on this host).
+
+    With ``run_id``, every container of that run; with ``everything``, all of
+    ours. An owner on another host is alive unless its TTL has passed: its
+    process cannot be checked from here. Blocking; returns the count removed.
+    """
+    from sandbox._docker.containers import reap
+    from sandbox._docker.engine import connect
+
+    client = connect(timeout_s)
+    try:
+        return int(reap(client, everything=everything, run_id=run_id))
+    finally:
+        client.close()
+
+
 async def make_sandbox(config: SandboxConfig) -> Sandbox:
     """Build a backend from its config. The caller must ``aclose`` it."""
     if isinstance(config, DockerConfig):

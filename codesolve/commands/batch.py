@@ -16,7 +16,7 @@ from codesolve.commands.common import add_engine_flags, add_model_flags, add_san
 from codesolve.commands.solve import engine_config, llm_config
 from codesolve.errors import UsageError
 from codesolve.llm import LLMConfig
-from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
+from codesolve.runs.batch import Batch, Selection, Tally, finished_ids, run_batch
 from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
 from codesolve.runs.records import RunConfig
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     add_model_flags(p)
     add_engine_flags(p)
     p.add_argument("--format", help="problem file format (detected per file when omitted)")
-    p.add_argument("--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8)")
+    p.add_argument(
+        "--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8; per node with ray)"
+    )
     p.add_argument("--llm-concurrency", type=int, default=16, help="model requests in flight per endpoint")
     p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, CPUs))")
     p.add_argument("--run", help="run name (default: first problem file's name and the model)")
@@ -44,6 +46,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--retry-failed", action="store_true", help="redo problems an earlier session recorded as failed")
     p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
     p.add_argument("--progress", choices=["auto", "rich", "plain"], default="auto", help="progress display")
+    p.add_argument(
+        "--executor", choices=["local", "ray"], default="local", help="where problems are solved (default local)"
+    )
+    p.add_argument("--ray-address", help="Ray cluster to join: auto, or HOST:PORT (default: start one here)")
+    p.add_argument("--llm-rpm", type=int, help="model requests per minute per endpoint, cluster-wide (ray)")
+    p.add_argument("--llm-tpm", type=int, help="model tokens per minute per endpoint, cluster-wide (ray)")
     add_sandbox_flags(p)
     p.set_defaults(func=run)
 
@@ -84,7 +92,8 @@ def _llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
     return llm_config(args, store.cache_path, max(args.llm_concurrency, 1))
 
 
-def _progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
+def make_progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
+    """The live display the flags (and the terminal) ask for."""
     rich = args.progress == "rich" or (args.progress == "auto" and sys.stderr.isatty())
     return RichProgress(gauges, sys.stderr) if rich else PlainProgress(gauges, sys.stderr)
 
@@ -102,42 +111,63 @@ def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
 async def _batch(args: argparse.Namespace) -> int:
     config = run_config(args)
     check_sources(args.problems, args.format)  # bad input fails here, in one line, before anything runs
+    if args.executor == "ray":
+        from codesolve.commands.batch_ray import check_ray_flags
+
+        check_ray_flags(args)  # no Ray installed, --sandbox local: one line, before the store is touched
+    elif args.ray_address or args.llm_rpm or args.llm_tpm:
+        raise UsageError("--ray-address, --llm-rpm and --llm-tpm apply to --executor ray")
     store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
-    box_config = await sandbox_config(args)
-    if isinstance(box_config, DockerConfig):
-        pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
-        box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
     which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
-    async with (
-        graceful_interrupts(lambda line: print(f"codesolve: {line}", file=sys.stderr)) as interrupts,
-        open_llm(_llm_config(args, store)) as llm,
-        open_sandbox(box_config) as box,
-    ):
-        total = _session_total(config, args.problems)
-        if total is not None:  # this session's share: what earlier sessions finished is skipped
-            total = max(total - len(finished_ids(store, args.retry_failed)), 0)
-        gauges = Gauges(llm, box, config.engine.n, total)
-        progress = _progress(args, gauges)
-        progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
-        try:
-            async with anyio.create_task_group() as display:
-                display.start_soon(progress.run)
-                batch = Batch(store, llm, box, config.engine, progress)
-                items = stream_problems(args.problems, args.format)
-                tally = await run_batch(batch, items, which, args.concurrency, interrupts.stop)
-                display.cancel_scope.cancel()
-        finally:
-            progress.close()
+    async with graceful_interrupts(lambda line: print(f"codesolve: {line}", file=sys.stderr)) as interrupts:
+        if args.executor == "ray":
+            from codesolve.commands.batch_ray import on_cluster
+
+            tally = await on_cluster(args, config, store, which, interrupts.stop)
+        else:
+            tally = await _locally(args, config, store, which, interrupts.stop)
     print(
         f"run {config.name}: {tally.done} done, {tally.failed} failed, {tally.skipped} already finished "
-        f"(store {store.db_path})",
+        f"(store {store.db_path})" + (f"; {tally.requeued} redone on another node" if tally.requeued else ""),
         file=sys.stderr,
     )
     if tally.interrupted:
         return EXIT_INTERRUPTED
     if tally.missing_ids:
         raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
+    if tally.stranded:
+        print(f"run {config.name}: no node left to run on; resume to finish it", file=sys.stderr)
+        return 1
     return 1 if tally.failed or _failed_before(store) else 0
+
+
+def session_total(config: RunConfig, store: RunStore, args: argparse.Namespace) -> int | None:
+    """Problems this session has to do, when known (what earlier sessions finished is skipped)."""
+    total = _session_total(config, args.problems)
+    return None if total is None else max(total - len(finished_ids(store, args.retry_failed)), 0)
+
+
+async def _locally(
+    args: argparse.Namespace, config: RunConfig, store: RunStore, which: Selection, stop: anyio.Event
+) -> Tally:
+    box_config = await sandbox_config(args)
+    if isinstance(box_config, DockerConfig):
+        pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
+        box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
+    async with open_llm(_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
+        gauges = Gauges(llm, box, config.engine.n, session_total(config, store, args))
+        progress = make_progress(args, gauges)
+        progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
+        try:
+            async with anyio.create_task_group() as display:
+                display.start_soon(progress.run)
+                batch = Batch(store, llm, box, config.engine, progress)
+                items = stream_problems(args.problems, args.format)
+                tally = await run_batch(batch, items, which, args.concurrency, stop)
+                display.cancel_scope.cancel()
+        finally:
+            progress.close()
+    return tally
 
 
 def _failed_before(store: RunStore) -> bool:

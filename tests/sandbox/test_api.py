@@ -55,6 +55,7 @@ def test_public_names_are_pinned() -> None:
             "languages",
             "make_sandbox",
             "open_sandbox",
+            "reap_containers",
         ]
     )
 
