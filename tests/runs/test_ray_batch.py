@@ -113,6 +113,25 @@ def test_the_endpoint_concurrency_limit_holds_across_nodes(cluster: Any, problem
         assert server.max_in_flight == 2
 
 
+def test_a_node_that_cannot_reach_docker_takes_no_work(cluster: Any, problems: Path, tmp_path: Path) -> None:
+    blind = cluster.add_node(num_cpus=1, env_vars={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+    cluster.wait_for_nodes()
+    try:
+        with ScriptedServer(sum_scenario()) as server:
+            done = codesolve(*ray_args(problems, server.base_url, tmp_path, "blind", cluster.address))
+    finally:
+        cluster.remove_node(blind)
+    assert done.returncode == 0, done.stderr
+    assert "on 3 Ray nodes, 16 lanes" in done.stderr  # two working nodes of 8 lanes; none on the blind one
+    [said] = [line for line in done.stderr.splitlines() if "cannot run sandboxes" in line]
+    assert "cannot reach the Docker engine" in said
+    assert said.endswith("it gets no work")
+    assert snapshot(tmp_path / "blind" / "run.sqlite")["problems"] == [
+        (f"t/sum-{i:03d}", i, f"{problems}: line {i + 1} (id 't/sum-{i:03d}')", "done", "", 392, None)
+        for i in range(8)
+    ]
+
+
 def _done(db_path: Path) -> int:
     if not db_path.exists():
         return 0
