@@ -127,8 +127,7 @@ def test_a_node_that_cannot_reach_docker_takes_no_work(cluster: Any, problems: P
     assert "cannot reach the Docker engine" in said
     assert said.endswith("it gets no work")
     assert snapshot(tmp_path / "blind" / "run.sqlite")["problems"] == [
-        (f"t/sum-{i:03d}", i, f"{problems}: line {i + 1} (id 't/sum-{i:03d}')", "done", "", 392, None)
-        for i in range(8)
+        (f"t/sum-{i:03d}", i, f"{problems}: line {i + 1} (id 't/sum-{i:03d}')", "done", "", 392, None) for i in range(8)
     ]
 
 
