@@ -8,10 +8,11 @@ Knows nothing of LLMs or problems; usable on its own as a judge::
 See :mod:`sandbox.errors` for the exception tree.
 """
 
-from sandbox._factory import default_config, docker_reachable, make_sandbox, open_sandbox, reap_containers
+from sandbox._factory import default_config, docker_reachable, make_sandbox, open_sandbox
 from sandbox._protocol import DockerConfig, LocalConfig, Sandbox, SandboxConfig
 from sandbox._types import (
     Capture,
+    CheckerKind,
     CheckerSpec,
     ExecResult,
     Limits,
@@ -33,6 +34,7 @@ from sandbox.languages import Language, get_language, languages
 
 __all__ = [
     "Capture",
+    "CheckerKind",
     "CheckerSpec",
     "DockerConfig",
     "DockerUnavailable",
@@ -58,5 +60,4 @@ __all__ = [
     "languages",
     "make_sandbox",
     "open_sandbox",
-    "reap_containers",
 ]

@@ -22,23 +22,6 @@ def docker_reachable(timeout_s: float = 5.0) -> bool:
     return True
 
 
-def reap_containers(run_id: str | None = None, everything: bool = False, timeout_s: float = 30.0) -> int:
-    """Remove this engine's labelled containers that are stale (TTL past, or owner dead on this host).
-
-    With ``run_id``, every container of that run; with ``everything``, all of
-    ours. An owner on another host is alive unless its TTL has passed: its
-    process cannot be checked from here. Blocking; returns the count removed.
-    """
-    from sandbox._docker.containers import reap
-    from sandbox._docker.engine import connect
-
-    client = connect(timeout_s)
-    try:
-        return int(reap(client, everything=everything, run_id=run_id))
-    finally:
-        client.close()
-
-
 async def make_sandbox(config: SandboxConfig) -> Sandbox:
     """Build a backend from its config. The caller must ``aclose`` it."""
     if isinstance(config, DockerConfig):
@@ -65,10 +48,8 @@ async def open_sandbox(config: SandboxConfig | None = None) -> AsyncIterator[San
             await box.aclose()
 
 
-async def default_config(prefer: str | None = None) -> SandboxConfig:
+async def default_config() -> SandboxConfig:
     """Docker where an engine answers, else local (which then warns that it is weaker)."""
-    if prefer == "local":
-        return LocalConfig(allow_weaker=True)
-    if prefer == "docker" or await anyio.to_thread.run_sync(docker_reachable):
+    if await anyio.to_thread.run_sync(docker_reachable):
         return DockerConfig()
     return LocalConfig(allow_weaker=True)

@@ -124,7 +124,7 @@ def test_first_ctrl_c_stops_judge_too(tmp_path: Path) -> None:
     program = tmp_path / "spin.py"
     program.write_text("while True:\n    pass\n")
     proc = CliProcess(
-        ["judge", str(program), "--problem", str(EXAMPLES / "examples.yaml"), "--id", "examples/sum-of-pairs",
+        ["judge", str(EXAMPLES / "examples.yaml"), "--program", str(program), "--id", "examples/sum-of-pairs",
          "--sandbox", "docker"]
     )  # fmt: skip
     deadline = time.monotonic() + 60

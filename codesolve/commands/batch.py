@@ -13,11 +13,11 @@ import anyio
 
 from codesolve import __version__
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
+from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.commands.solve import engine_config, llm_config
 from codesolve.errors import UsageError
 from codesolve.llm import LLMConfig
 from codesolve.runs.batch import Batch, Selection, Tally, finished_ids, run_batch
-from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
@@ -108,7 +108,7 @@ def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
     return min(counted, config.limit)
 
 
-async def _batch(args: argparse.Namespace) -> int:
+async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     config = run_config(args)
     check_sources(args.problems, args.format)  # bad input fails here, in one line, before anything runs
     if args.executor == "ray":
@@ -119,20 +119,20 @@ async def _batch(args: argparse.Namespace) -> int:
         raise UsageError("--ray-address, --llm-rpm and --llm-tpm apply to --executor ray")
     store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
     which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
-    async with graceful_interrupts(lambda line: print(f"codesolve: {line}", file=sys.stderr)) as interrupts:
-        if args.executor == "ray":
-            from codesolve.commands.batch_ray import on_cluster
+    stop = interrupts.graceful(lambda line: print(f"codesolve: {line}", file=sys.stderr))
+    if args.executor == "ray":
+        from codesolve.commands.batch_ray import on_cluster
 
-            tally = await on_cluster(args, config, store, which, interrupts.stop)
-        else:
-            tally = await _locally(args, config, store, which, interrupts.stop)
+        tally = await on_cluster(args, config, store, which, stop)
+    else:
+        tally = await _locally(args, config, store, which, stop)
     print(
         f"run {config.name}: {tally.done} done, {tally.failed} failed, {tally.skipped} already finished "
         f"(store {store.db_path})" + (f"; {tally.requeued} redone on another node" if tally.requeued else ""),
         file=sys.stderr,
     )
     if tally.interrupted:
-        return EXIT_INTERRUPTED
+        raise Interrupted("interrupted")
     if tally.missing_ids:
         raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
     if tally.stranded:
@@ -177,7 +177,5 @@ def _failed_before(store: RunStore) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve batch``."""
-    try:
-        return anyio.run(_batch, args)
-    except BaseExceptionGroup as group:  # a task group's wrapper: report its cause in one line
-        raise first_error(group) from None
+    interrupts = Interrupts()
+    return interrupts.run(lambda: _batch(args, interrupts))

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 
 from codesolve.llm import LLM
-from sandbox import DockerConfig, LocalConfig, SandboxConfig, default_config
+from sandbox import DockerConfig, LocalConfig, SandboxConfig, default_config, get_language, languages
+from sandbox.errors import InvalidRequest
 
 
 def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,21 @@ async def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     if args.sandbox == "local":
         return LocalConfig(allow_weaker=args.allow_weaker)
     return await default_config()
+
+
+def language_arg(text: str) -> str:
+    """An argparse ``type``: a language name or alias, as the sandbox's canonical name."""
+    try:
+        return get_language(text).name
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_language_flag(parser: argparse.ArgumentParser, what: str, default: str | None = None) -> None:
+    """``--lang``, the same names everywhere: ``python`` and ``cpp``, with their aliases (``py``, ``c++``…)."""
+    names = ", ".join(f"{lang.name} ({'/'.join(lang.aliases[:2])})" for lang in languages().values())
+    tail = f"default {default}" if default else "default: from its suffix, else python"
+    parser.add_argument("--lang", type=language_arg, default=default, help=f"language of {what}: {names}; {tail}")
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:

@@ -18,7 +18,7 @@ from codesolve.tasks import prompts
 from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip, render
-from codesolve.tasks.models import CompetitiveProblem
+from codesolve.tasks.models import ProblemCore, PublicProblem
 from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
 from sandbox.checkers import token_lines
 
@@ -29,7 +29,7 @@ SHOWN_CHARS = 1200
 _INT = re.compile(r"[+-]?\d+")
 
 
-def checker_for(problem: CompetitiveProblem) -> CheckerSpec:
+def checker_for(problem: ProblemCore) -> CheckerSpec:
     """The problem's checker; call problems compare values; a missing checker program is an error."""
     try:
         spec = problem.checker.to_spec()
@@ -40,7 +40,7 @@ def checker_for(problem: CompetitiveProblem) -> CheckerSpec:
     return spec
 
 
-def limits_for(problem: CompetitiveProblem) -> Limits:
+def limits_for(problem: ProblemCore) -> Limits:
     """Per-test limits from the problem."""
     return Limits(cpu_seconds=problem.time_limit_s, memory_mb=max(problem.memory_mb, 64))
 
@@ -49,7 +49,7 @@ CHECK_TIME_FACTOR = 5
 CHECK_MIN_SECONDS = 10.0
 
 
-def check_limits(problem: CompetitiveProblem) -> Limits:
+def check_limits(problem: ProblemCore) -> Limits:
     """Limits of a dataset ``check`` test: it runs many cases in one process, so the time
     limit of one test is too tight (LeetCode's checks run ~100 cases)."""
     cpu = max(problem.time_limit_s * CHECK_TIME_FACTOR, CHECK_MIN_SECONDS)
@@ -58,9 +58,13 @@ def check_limits(problem: CompetitiveProblem) -> Limits:
 
 @dataclass
 class CompetitiveTask:
-    """Drives one :class:`CompetitiveProblem` through the engine, in Python."""
+    """Drives one problem through the engine, in Python.
 
-    problem: CompetitiveProblem
+    It holds the solver's view only (:class:`PublicProblem`: no hidden tests, no reference
+    solutions), so no prompt, trace or cache entry can carry what evaluation keeps back.
+    """
+
+    problem: PublicProblem
     sandbox: Sandbox
     history_chars: int = 24_000
 
@@ -167,7 +171,7 @@ class CompetitiveTask:
         return prompts.judge(self.problem, code_a, code_b, evidence)
 
 
-def check_test(problem: CompetitiveProblem, code: str, name: str) -> tuple[Program, TestCase]:
+def check_test(problem: ProblemCore, code: str, name: str) -> tuple[Program, TestCase]:
     """A dataset ``check`` test: the candidate's program, and a sandbox test whose ``check``
     is the dataset's check code and its call.
 

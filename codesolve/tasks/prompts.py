@@ -10,14 +10,14 @@ from collections.abc import Sequence
 
 from codesolve.llm import Message
 from codesolve.tasks.base import Behaviour, DebugTurn, SynthInput
-from codesolve.tasks.models import CompetitiveProblem
+from codesolve.tasks.models import PublicProblem
 
 SYSTEM = "You are an expert competitive programmer. You write correct, efficient Python 3 programs."
 JUDGE_SYSTEM = "You are a careful judge of programs. You reason from the problem statement and real execution results."
 CODE_CHARS = 6000
 
 
-def io_contract(problem: CompetitiveProblem) -> str:
+def io_contract(problem: PublicProblem) -> str:
     """How the program must read input and give its answer."""
     if problem.input_mode == "call":
         starter = (
@@ -29,14 +29,14 @@ def io_contract(problem: CompetitiveProblem) -> str:
     return "Read from standard input and write to standard output. Print nothing else."
 
 
-def problem_block(problem: CompetitiveProblem) -> str:
+def problem_block(problem: PublicProblem) -> str:
     """The statement with its limits."""
     title = f"# {problem.title}\n\n" if problem.title else ""
     limits = f"Time limit: {problem.time_limit_s:g} s per test. Memory limit: {problem.memory_mb} MB."
     return f"{title}{problem.statement.strip()}\n\n{limits}"
 
 
-def generation(problem: CompetitiveProblem) -> list[Message]:
+def generation(problem: PublicProblem) -> list[Message]:
     """Prompt for one fresh solution."""
     ask = (
         f"Solve the following problem.\n\n{problem_block(problem)}\n\n{io_contract(problem)}\n\n"
@@ -45,7 +45,7 @@ def generation(problem: CompetitiveProblem) -> list[Message]:
     return [Message.system(SYSTEM), Message.user(ask)]
 
 
-def debug(problem: CompetitiveProblem, history: Sequence[DebugTurn], max_chars: int) -> list[Message]:
+def debug(problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int) -> list[Message]:
     """The whole debugging conversation, oldest rounds dropped past ``max_chars``."""
     turns = list(history)
     while len(turns) > 1 and sum(len(t.code) + len(t.report.feedback) for t in turns) > max_chars:
@@ -65,14 +65,14 @@ def debug(problem: CompetitiveProblem, history: Sequence[DebugTurn], max_chars: 
     return messages
 
 
-def input_format(problem: CompetitiveProblem) -> str:
+def input_format(problem: PublicProblem) -> str:
     """What one test input looks like for this problem."""
     if problem.input_mode == "call":
         return "one Python list literal of the arguments, e.g. [[1, 2, 3], 4]"
     return "the exact text given on standard input"
 
 
-def synthesis(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> list[Message]:
+def synthesis(problem: PublicProblem, codes: Sequence[str], count: int) -> list[Message]:
     """Prompt for inputs that may separate the candidates."""
     shown = "\n\n".join(
         f"Candidate {i + 1}:\n```python\n{c[:CODE_CHARS].rstrip()}\n```" for i, c in enumerate(codes[:4])
@@ -87,7 +87,7 @@ def synthesis(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> 
     return [Message.system(SYSTEM), Message.user(ask)]
 
 
-def distinguish(problem: CompetitiveProblem, code_a: str, code_b: str) -> list[Message]:
+def distinguish(problem: PublicProblem, code_a: str, code_b: str) -> list[Message]:
     """Ask for one input on which two programs differ."""
     ask = (
         f"{problem_block(problem)}\n\nProgram A:\n```python\n{code_a[:CODE_CHARS].rstrip()}\n```\n\n"
@@ -99,7 +99,7 @@ def distinguish(problem: CompetitiveProblem, code_a: str, code_b: str) -> list[M
 
 
 def judge(
-    problem: CompetitiveProblem, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
+    problem: PublicProblem, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
 ) -> list[Message]:
     """Ask which program is right, showing real outputs (never predicted ones)."""
     runs = "\n\n".join(

@@ -27,7 +27,8 @@ from codesolve.runs.collect import failed_result
 from codesolve.runs.lanes import solve_item
 from codesolve.runs.source import Item
 from codesolve.sstar import EngineConfig
-from sandbox import DockerConfig, Sandbox, SandboxError, docker_reachable, make_sandbox, reap_containers
+from sandbox import DockerConfig, Sandbox, SandboxError, docker_reachable, make_sandbox
+from sandbox.admin import reap_containers
 
 MAX_POOL = 64
 """The sandbox's own ceiling on warm containers."""
