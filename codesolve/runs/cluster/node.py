@@ -69,8 +69,8 @@ class Reply:
 class NodeWorker:
     """A node's sandbox pool and model client, solving one problem per call (many calls at once)."""
 
-    def __init__(self, node: str, cpus: int, spec: NodeSpec, limiter: Any, cache: Any | None) -> None:
-        """Remember the spec; nothing is opened until :meth:`start`."""
+    def __init__(self, node: str, cpus: int, spec: NodeSpec, limiter: Any | None, cache: Any | None) -> None:
+        """Remember the spec; nothing is opened until :meth:`start` (no ``limiter``: no global limits)."""
         self.node = node
         self.cpus = cpus
         self.spec = spec
@@ -88,7 +88,7 @@ class NodeWorker:
         except SandboxError as exc:
             self.broken = f"node {socket.gethostname()} ({self.node[:8]}) cannot run sandboxes: {exc}"
             return NodeStart(socket.gethostname(), 0, self.broken)
-        gate = RemoteGate(self.limiter, self.node)
+        gate = RemoteGate(self.limiter, self.node) if self.limiter is not None else None
         cache = RemoteCache(self.cache) if self.cache is not None else None
         self.llm = LLM(self.spec.llm, env=self.spec.env, gate=gate, cache=cache)
         return NodeStart(socket.gethostname(), slots)
