@@ -95,12 +95,6 @@ class Cluster:
             with anyio.move_on_after(STOP_S):
                 await self.limiter.drop_holder.remote(stats.node)
 
-    async def peaks(self) -> dict[str, int]:
-        """Most model requests in flight at once, per endpoint, over the whole cluster."""
-        with anyio.fail_after(STOP_S):
-            found: dict[str, int] = await self.limiter.peaks.remote()
-        return found
-
 
 @dataclass
 class RayLane:
