@@ -32,6 +32,8 @@ from sandbox.admin import reap_containers
 
 MAX_POOL = 64
 """The sandbox's own ceiling on warm containers."""
+STOP_WAIT_S = 30.0
+"""How long a stopping node waits for its cancelled solves to give their containers back."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,8 @@ class NodeWorker:
         self.box: Sandbox | None = None
         self.llm: LLM | None = None
         self.broken = ""
+        self.solving: set[anyio.CancelScope] = set()
+        """The solves in flight, cancelled by :meth:`stop` before the pool closes (their containers go first)."""
 
     async def start(self) -> NodeStart:
         """Open the warm pool (one container per CPU of the node, unless told) and the model client."""
@@ -97,7 +101,16 @@ class NodeWorker:
         """Solve one problem here; a node that lost Docker records it SE and says so."""
         if self.broken or self.box is None or self.llm is None:
             return self._sandbox_failure(seq, item)
-        result = await solve_item(seq, item, self.box, self.llm, self.spec.engine)
+        with anyio.CancelScope() as scope:
+            self.solving.add(scope)
+            try:
+                result = await solve_item(seq, item, self.box, self.llm, self.spec.engine)
+            finally:
+                self.solving.discard(scope)
+        if scope.cancelled_caught:  # the batch is stopping; nobody waits for this reply
+            return Reply(
+                failed_result(seq, item.source, item.id, "interrupted", "stopped with the batch").model_dump_json()
+            )
         if result.problem.status == "failed" and not await anyio.to_thread.run_sync(docker_reachable):
             self.broken = f"node {socket.gethostname()} ({self.node[:8]}) lost its Docker engine"
             return self._sandbox_failure(seq, item)
@@ -117,8 +130,17 @@ class NodeWorker:
             return 0
 
     async def stop(self) -> None:
-        """Close the pool and the client (the containers go with the pool)."""
+        """Stop the solves in flight, then close the pool and the client (the containers go with the pool).
+
+        Without the first step a solve still holding a container when the actor is killed would
+        leave it behind, with an owner that was alive when the nodes reaped.
+        """
         with anyio.CancelScope(shield=True):
+            for scope in list(self.solving):
+                scope.cancel()
+            with anyio.move_on_after(STOP_WAIT_S):
+                while self.solving:
+                    await anyio.sleep(0.05)
             if self.box is not None:
                 await self.box.aclose()
                 self.box = None
