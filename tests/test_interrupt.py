@@ -71,7 +71,7 @@ def test_first_ctrl_c_during_the_model_call_keeps_the_trace(slow_model: Scripted
     _assert_interrupted(code, err)
     assert stopped_in < 20, stopped_in
     [trace] = tmp_path.glob("*.trace.json")
-    assert "interrupted" in json.loads(trace.read_text())["solution"]["stopped_by"]
+    assert json.loads(trace.read_text())["solution"]["stopped_by"]["kind"] == "interrupted"
     _no_containers(proc.owner)
 
 

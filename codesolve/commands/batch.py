@@ -12,17 +12,17 @@ from typing import Any
 import anyio
 
 from codesolve import __version__
+from codesolve.commands.batch_session import batch_llm_config, make_progress, session_total
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
 from codesolve.commands.interrupt import Interrupted, Interrupts
-from codesolve.commands.solve import engine_config, llm_config
+from codesolve.commands.solve import engine_config
 from codesolve.errors import UsageError
-from codesolve.llm import LLMConfig
-from codesolve.runs.batch import Batch, Selection, Tally, finished_ids, run_batch
-from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
+from codesolve.runs.batch import Batch, Selection, Tally, run_batch
+from codesolve.runs.progress import Gauges
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
-from codesolve.runs.source import check_sources, count_records, stream_problems
 from codesolve.runs.store import RunStore
+from codesolve.tasks import check_sources, stream_problems
 from sandbox import DockerConfig, open_sandbox
 
 
@@ -87,27 +87,6 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     )
 
 
-def _llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
-    """The model client's config: the run's response cache, the per-endpoint request limit."""
-    return llm_config(args, store.cache_path, max(args.llm_concurrency, 1))
-
-
-def make_progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
-    """The live display the flags (and the terminal) ask for."""
-    rich = args.progress == "rich" or (args.progress == "auto" and sys.stderr.isatty())
-    return RichProgress(gauges, sys.stderr) if rich else PlainProgress(gauges, sys.stderr)
-
-
-def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
-    # For the ETA: --ids, else the records in the files (JSONL: counted, not parsed), capped by --limit.
-    if config.ids is not None:
-        return len(config.ids)
-    counted = count_records(paths)
-    if counted is None or config.limit is None:
-        return counted if counted is not None else config.limit
-    return min(counted, config.limit)
-
-
 async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     config = run_config(args)
     check_sources(args.problems, args.format)  # bad input fails here, in one line, before anything runs
@@ -141,12 +120,6 @@ async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     return 1 if tally.failed or _failed_before(store) else 0
 
 
-def session_total(config: RunConfig, store: RunStore, args: argparse.Namespace) -> int | None:
-    """Problems this session has to do, when known (what earlier sessions finished is skipped)."""
-    total = _session_total(config, args.problems)
-    return None if total is None else max(total - len(finished_ids(store, args.retry_failed)), 0)
-
-
 async def _locally(
     args: argparse.Namespace, config: RunConfig, store: RunStore, which: Selection, stop: anyio.Event
 ) -> Tally:
@@ -154,7 +127,7 @@ async def _locally(
     if isinstance(box_config, DockerConfig):
         pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
         box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
-    async with open_llm(_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
+    async with open_llm(batch_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
         gauges = Gauges(llm, box, config.engine.n, session_total(config, store, args))
         progress = make_progress(args, gauges)
         progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")

@@ -11,7 +11,7 @@ import os
 
 import anyio
 
-from codesolve.commands.batch import _llm_config, make_progress, session_total
+from codesolve.commands.batch_session import batch_llm_config, make_progress, session_total
 from codesolve.errors import UsageError
 from codesolve.llm import ROLES
 from codesolve.runs.batch import Batch, Selection, Tally, run_batch
@@ -20,8 +20,8 @@ from codesolve.runs.cluster.node import NodeSpec
 from codesolve.runs.cluster.services import Limits
 from codesolve.runs.progress import Gauges
 from codesolve.runs.records import RunConfig
-from codesolve.runs.source import stream_problems
 from codesolve.runs.store import RunStore
+from codesolve.tasks import stream_problems
 from sandbox import DockerConfig
 
 
@@ -39,7 +39,7 @@ async def on_cluster(
     args: argparse.Namespace, config: RunConfig, store: RunStore, which: Selection, stop: anyio.Event
 ) -> Tally:
     """Run the batch on the cluster's lanes; the store stays here, with its single writer."""
-    llm = _llm_config(args, store)
+    llm = batch_llm_config(args, store)
     endpoints = {llm.endpoint(role) for role in ROLES}
     # The driver's keys go to the nodes (inside the cluster) so that nodes need no secrets of their own.
     env = {ep.api_key_env: ep.api_key(os.environ) for ep in endpoints}

@@ -17,7 +17,7 @@ length) and LLMUnreachable (gave up after retries).
 """
 
 from codesolve.llm._cache import CACHE_KEY_VERSION, CachedSample, ResponseCache, cache_key
-from codesolve.llm._client import LLM, BudgetCheck
+from codesolve.llm._client import LLM
 from codesolve.llm._config import DEFAULT_BASE_URL, EndpointConfig, LLMConfig, Price
 from codesolve.llm._gate import Gate, RateWindow, SampleCache
 from codesolve.llm._scenario import RecordedRequest, Rule, Scenario
@@ -31,7 +31,6 @@ __all__ = [
     "LLM",
     "ROLES",
     "SCRIPTED_KEY_ENV",
-    "BudgetCheck",
     "CachedSample",
     "Completion",
     "EndpointConfig",

@@ -16,13 +16,13 @@ from typing import Generic, Protocol, TypeVar
 
 import anyio
 
-from codesolve.errors import UsageError
+from codesolve.errors import LLMError, UsageError
 from codesolve.llm import LLM
 from codesolve.runs.collect import crash_result, failed_result, solved_result
 from codesolve.runs.records import ProblemResult
 from codesolve.runs.single import solve_one
-from codesolve.runs.source import Item
 from codesolve.sstar import EngineConfig
+from codesolve.tasks import Item
 from sandbox import Sandbox
 
 _T = TypeVar("_T")
@@ -42,7 +42,11 @@ class Lane(Protocol):
 
 
 async def solve_item(seq: int, item: Item, box: Sandbox, llm: LLM, config: EngineConfig) -> ProblemResult:
-    """Solve one well-formed item; every failure becomes a recorded reason, never an exception."""
+    """Solve one well-formed item; every failure becomes a recorded reason, never an exception.
+
+    Except one: LLMError when the endpoint has never answered (wrong URL, bad key, unknown
+    model), since every problem would fail the same way; the batch stops in one line.
+    """
     problem = item.problem
     assert problem is not None  # malformed items are recorded by the batch, never sent to a lane
     started = anyio.current_time()
@@ -53,6 +57,9 @@ async def solve_item(seq: int, item: Item, box: Sandbox, llm: LLM, config: Engin
         return failed_result(seq, item.source, item.id, "unsupported", str(exc), problem_json)
     except Exception as exc:  # a crash inside the engine must not end the batch
         return crash_result(seq, item.source, item.id, problem_json, exc, anyio.current_time() - started)
+    stopped = result.solution.stopped_by
+    if stopped is not None and stopped.kind == "model" and not llm.reached:
+        raise LLMError(stopped.detail)  # problems in flight stay running and are redone on resume
     return solved_result(seq, item.source, problem_json, result)
 
 

@@ -22,7 +22,7 @@ from codesolve.sstar.clusters import code_key
 from codesolve.sstar.config import EngineConfig
 from codesolve.sstar.once import OnceEach
 from codesolve.sstar.stop import StopSwitch
-from codesolve.sstar.trace import Recorder, Solution, Trace
+from codesolve.sstar.trace import Recorder, Solution, StopReason, Trace
 from codesolve.tasks.base import DebugTurn, Extracted, Task, TestReport
 
 Progress = Callable[[str], None]
@@ -106,7 +106,7 @@ class Engine:
 
     async def solve(self) -> tuple[Solution, Trace]:
         """Run the whole loop and return the solution and its trace."""
-        stopped: str | None = None
+        stopped: StopReason | None = None
         pick: selection.Pick | None = None
         with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope, self.stop.watch() as halt:
             try:
@@ -114,16 +114,16 @@ class Engine:
                 await self.debug_all()
                 pick = await selection.select(self)
             except BudgetExceeded as exc:
-                stopped = str(exc)
+                stopped = StopReason(kind="budget", detail=str(exc))
             except LLMError as exc:
                 # Keep what was computed: the endpoint failing mid-run is a stop, not a crash.
-                stopped = f"model error: {exc}"
+                stopped = StopReason(kind="model", detail=str(exc))
         if scope.cancelled_caught:
-            stopped = f"wall-time cap {self.config.budget.max_wall_s:g}s reached"
+            stopped = StopReason(kind="budget", detail=f"wall-time cap {self.config.budget.max_wall_s:g}s reached")
         if halt.cancelled_caught:
-            stopped = self.stop.reason
+            stopped = StopReason(kind="interrupted", detail=self.stop.reason or "stopped")
         if pick is None:
-            pick = selection.fallback(self, stopped or "no selection ran")
+            pick = selection.fallback(self, str(stopped) if stopped else "no selection ran")
         solution = self.solution(pick, stopped)
         self.recorder.trace.solution = solution
         return solution, self.recorder.trace
@@ -263,7 +263,7 @@ class Engine:
         )
         return report
 
-    def solution(self, pick: selection.Pick, stopped: str | None) -> Solution:
+    def solution(self, pick: selection.Pick, stopped: StopReason | None) -> Solution:
         """Assemble the result record."""
         report = pick.candidate.report if pick.candidate is not None else None
         return Solution(

@@ -9,8 +9,8 @@ import pytest
 from codesolve.llm import LLMConfig, Rule, ScriptedServer, scripted_endpoint
 from codesolve.runs.cluster.node import NodeSpec, NodeWorker
 from codesolve.runs.records import ProblemResult
-from codesolve.runs.source import Item
 from codesolve.sstar import EngineConfig
+from codesolve.tasks import Item
 from sandbox import DockerConfig
 from tests.runs.batchkit import sum_problem, sum_scenario
 

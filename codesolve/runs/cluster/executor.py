@@ -25,12 +25,12 @@ from typing import Any
 
 import anyio
 
-from codesolve.errors import UsageError
+from codesolve.errors import LLMError, UsageError
 from codesolve.runs.cluster.node import NodeSpec, NodeStart, NodeWorker, Reply
 from codesolve.runs.cluster.services import CacheService, LimiterService, Limits
 from codesolve.runs.collect import failed_result
 from codesolve.runs.records import ProblemResult
-from codesolve.runs.source import Item
+from codesolve.tasks import Item
 
 START_S = 300.0
 """Deadline for a node to warm its pool (first image pull aside, seconds are usual)."""
@@ -124,6 +124,8 @@ class RayLane:
             return None
         finally:
             self.stats.in_flight -= 1
+        if reply.never_answered:
+            raise LLMError(reply.never_answered)
         self.stats.broken = self.stats.broken or reply.broken
         result = ProblemResult.model_validate_json(reply.result_json)
         if result.problem.status == "done":

@@ -21,12 +21,13 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from codesolve.errors import LLMError
 from codesolve.llm import LLM, LLMConfig
 from codesolve.runs.cluster.services import RemoteCache, RemoteGate
 from codesolve.runs.collect import failed_result
 from codesolve.runs.lanes import solve_item
-from codesolve.runs.source import Item
 from codesolve.sstar import EngineConfig
+from codesolve.tasks import Item
 from sandbox import DockerConfig, Sandbox, SandboxError, docker_reachable, make_sandbox
 from sandbox.admin import reap_containers
 
@@ -66,6 +67,8 @@ class Reply:
 
     result_json: str
     broken: str = ""
+    never_answered: str = ""
+    """The endpoint never answered this node (the batch stops, as a local one does), or empty."""
 
 
 class NodeWorker:
@@ -105,6 +108,8 @@ class NodeWorker:
             self.solving.add(scope)
             try:
                 result = await solve_item(seq, item, self.box, self.llm, self.spec.engine)
+            except LLMError as exc:
+                return Reply("", never_answered=str(exc))
             finally:
                 self.solving.discard(scope)
         if scope.cancelled_caught:  # the batch is stopping; nobody waits for this reply
