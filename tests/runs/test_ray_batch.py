@@ -131,6 +131,21 @@ def test_a_node_that_cannot_reach_docker_takes_no_work(cluster: Any, problems: P
     ]
 
 
+def test_an_endpoint_that_never_answers_stops_the_cluster_batch_in_one_line(
+    cluster: Any, problems: Path, tmp_path: Path
+) -> None:
+    with ScriptedServer() as gone:
+        dead = gone.base_url  # the port is free again once the server closed
+    run = codesolve(*ray_args(problems, dead, tmp_path, "dead", cluster.address))
+    assert run.returncode == 2
+    errors = [line for line in run.stderr.splitlines() if line.startswith("codesolve: error")]
+    assert errors == [errors[-1]]
+    assert errors[0].startswith("codesolve: error: cannot reach " + dead), run.stderr
+    db = sqlite3.connect(tmp_path / "dead" / "run.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM problems WHERE status IN ('done', 'failed')").fetchone()[0] == 0
+    assert not no_containers_left("dead")
+
+
 def _done(db_path: Path) -> int:
     if not db_path.exists():
         return 0
