@@ -15,7 +15,7 @@ from codesolve.commands.batch_session import batch_llm_config, make_progress, se
 from codesolve.errors import UsageError
 from codesolve.llm import ROLES
 from codesolve.runs.batch import Batch, Selection, Tally, run_batch
-from codesolve.runs.cluster.executor import import_ray, open_cluster
+from codesolve.runs.cluster.executor import import_ray, open_cluster, probe_address
 from codesolve.runs.cluster.node import NodeSpec
 from codesolve.runs.cluster.services import Limits
 from codesolve.runs.progress import Gauges
@@ -28,6 +28,8 @@ from sandbox import DockerConfig
 def check_ray_flags(args: argparse.Namespace) -> None:
     """Ray is installed and the flags make sense for a cluster (one-line UsageError otherwise)."""
     import_ray()
+    if args.ray_address is not None and args.ray_address != "auto":
+        probe_address(args.ray_address)
     if args.sandbox == "local":
         raise UsageError("--executor ray runs Docker sandboxes on every node; --sandbox local is not for clusters")
     for flag, value in (("--llm-rpm", args.llm_rpm), ("--llm-tpm", args.llm_tpm), ("--pool-size", args.pool_size)):

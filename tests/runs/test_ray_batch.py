@@ -204,6 +204,22 @@ def test_without_ray_the_executor_is_one_line_and_exit_2(problems: Path, tmp_pat
     assert not (tmp_path / "noray").exists()  # refused before the store was made
 
 
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [("127.0.0.1:1", "no Ray cluster answers there"), ("nowhere", "expected auto or HOST:PORT")],
+)
+def test_a_bad_cluster_address_is_one_line_and_exit_2_before_the_store(
+    problems: Path, tmp_path: Path, address: str, said: str
+) -> None:
+    run = codesolve(*batch_args(problems, "http://127.0.0.1:9/v1", tmp_path, "bad", "--executor", "ray",
+                                "--ray-address", address), timeout=60)  # fmt: skip
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [f"codesolve: error: --ray-address {address!r}: {said}"] or (
+        run.stderr.strip().splitlines() == [f"codesolve: error: --ray-address {address}: {said} (Connection refused)"]
+    )
+    assert not (tmp_path / "bad").exists()
+
+
 def test_the_local_executor_never_imports_ray() -> None:
     code = "import sys, codesolve.cli, codesolve.commands.batch, codesolve.runs.batch; print('ray' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)

@@ -16,6 +16,7 @@ started here.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,6 +36,8 @@ from codesolve.tasks import Item
 START_S = 300.0
 """Deadline for a node to warm its pool (first image pull aside, seconds are usual)."""
 STOP_S = 60.0
+PROBE_S = 10.0
+"""Deadline for the cluster's address to accept a connection."""
 PROBLEM_S = 6 * 3600.0
 """Deadline of one problem on a node when the engine has no wall budget of its own."""
 
@@ -135,10 +138,26 @@ class RayLane:
         return result
 
 
+def probe_address(address: str) -> None:
+    """A one-line UsageError unless HOST:PORT accepts a connection within :data:`PROBE_S`.
+
+    ``ray.init`` retries an unreachable address for minutes; this fails first, with a deadline.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address!r}: expected auto or HOST:PORT")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_S).close()
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
+
+
 def _connect(ray: Any, address: str | None) -> bool:
     """Join the cluster at ``address`` (or start one here when None); True when started here."""
     if ray.is_initialized():
         return False
+    if address is not None and address != "auto":
+        probe_address(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no prompt, no phoning home from a batch
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
