@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesolve.sstar.clusters import Cluster, cluster, informative_inputs
-from codesolve.sstar.selection import knockout, parse_verdict
+from codesolve.sstar.judging import knockout, parse_verdict
 from codesolve.tasks.base import Behaviour
 
 T = TypeVar("T")
@@ -37,15 +37,14 @@ def secret_rank(cluster_: Cluster) -> str:
 def run_knockout(groups: list[Cluster], cap: int | None = None) -> tuple[Cluster, int]:
     calls = 0
 
-    async def compare(a: Cluster, b: Cluster) -> tuple[Cluster, str]:
+    async def compare(a: Cluster, b: Cluster) -> tuple[Cluster, str] | None:
         nonlocal calls
+        if cap is not None and calls >= cap:
+            return None  # as the judging comparator does when Spend.charge says the cap is reached
         calls += 1
         return min((a, b), key=secret_rank), "fake"
 
-    def affordable() -> bool:
-        return cap is None or calls < cap
-
-    winner, _ = drive(knockout(groups, compare, affordable))
+    winner, _ = drive(knockout(groups, compare))
     return winner, calls
 
 
