@@ -44,11 +44,32 @@ def add_engine_flags(parser: argparse.ArgumentParser) -> None:
     p = parser
     p.add_argument("-n", type=int, default=8, help="candidates per problem (default 8)")
     p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
-    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
+    p.add_argument("--selector", choices=["sstar", "codet", "majority", "first", "random"], default="sstar")
+    p.add_argument(
+        "--synth",
+        choices=["llm", "hypothesis", "both"],
+        help="selection's input sources (default: both for sstar, hypothesis for majority and codet)",
+    )
+    p.add_argument(
+        "--adaptive", action="store_true", help="sample in waves: stop when survivors agree, more when none survive"
+    )
+    p.add_argument("--lang", type=language, default="python", help="solution language: python (py) or cpp (c++)")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--budget-usd", type=float, help="dollar cap per problem")
     p.add_argument("--budget-tokens", type=int, help="token cap per problem")
     p.add_argument("--budget-seconds", type=float, help="wall-time cap per problem")
+
+
+LANGUAGES = {"python": "python", "py": "python", "cpp": "cpp", "c++": "cpp"}
+"""Language names accepted on the command line, and the name each stands for."""
+
+
+def language(name: str) -> str:
+    """``--lang`` value: ``python`` or ``cpp`` (``py`` and ``c++`` are aliases)."""
+    try:
+        return LANGUAGES[name.lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"unknown language {name!r} (python, py, cpp or c++)") from None
 
 
 def progress_printer(llm: LLM) -> Callable[[str], None]:

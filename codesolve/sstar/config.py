@@ -54,6 +54,8 @@ class EngineConfig(BaseModel):
     """LLM-free inputs made per selection (edge cases first)."""
     codet_tests: int = Field(default=10, ge=1, le=100)
     """Test cases (with expected outputs) to ask the model for, for ``codet``."""
+    lang: Literal["python", "cpp"] = "python"
+    """The language candidates are written in (``cpp``: stdin problems only)."""
     adaptive: bool = False
     """Sample in waves: stop early when the survivors agree, sample more when none survive."""
     first_wave: int = Field(default=4, ge=1, le=128)
