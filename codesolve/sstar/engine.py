@@ -17,11 +17,12 @@ import anyio.to_thread
 
 from codesolve.errors import BudgetExceeded, LLMError
 from codesolve.llm import LLM, Completion, Message, Role
-from codesolve.sstar import adaptive, selection
+from codesolve.sstar.adaptive import waves
 from codesolve.sstar.candidate import Candidate, no_code_report
 from codesolve.sstar.config import EngineConfig
 from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.once import OnceEach
+from codesolve.sstar.selection import Pick, fallback, select
 from codesolve.sstar.spend import Spend
 from codesolve.sstar.stop import StopSwitch
 from codesolve.sstar.trace import Recorder, Solution, Trace
@@ -59,16 +60,16 @@ class Engine:
     async def solve(self) -> tuple[Solution, Trace]:
         """Run the whole loop and return the solution and its trace."""
         stopped: str | None = None
-        pick: selection.Pick | None = None
+        pick: Pick | None = None
         with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope, self.stop.watch() as halt:
             try:
                 extra_inputs = 0
                 if self.config.adaptive:
-                    extra_inputs = await adaptive.waves(self, self.context())
+                    extra_inputs = await waves(self, self.context())
                 else:
                     await self.generate_while_preparing(self.config.n)
                     await self.debug_all(self.candidates)
-                pick = await selection.select(self.context(), self.candidates, extra_inputs)
+                pick = await select(self.context(), self.candidates, extra_inputs)
             except BudgetExceeded as exc:
                 stopped = str(exc)
             except LLMError as exc:
@@ -79,7 +80,7 @@ class Engine:
         if halt.cancelled_caught:
             stopped = self.stop.reason
         if pick is None:
-            pick = selection.fallback(self.candidates, stopped or "no selection ran")
+            pick = fallback(self.candidates, stopped or "no selection ran")
         solution = self.solution(pick, stopped)
         self.recorder.trace.solution = solution
         return solution, self.recorder.trace
@@ -238,7 +239,7 @@ class Engine:
         )
         return report
 
-    def solution(self, pick: selection.Pick, stopped: str | None) -> Solution:
+    def solution(self, pick: Pick, stopped: str | None) -> Solution:
         """Assemble the result record."""
         report = pick.candidate.report if pick.candidate is not None else None
         return Solution(

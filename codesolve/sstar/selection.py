@@ -18,9 +18,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from codesolve.sstar import codet
 from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import cluster
+from codesolve.sstar.codet import consensus_sets, pass_table, written_tests
 from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.inputs import behaviour_table, gather_inputs
 from codesolve.sstar.judging import judge_comparator, knockout
@@ -112,12 +112,12 @@ async def by_behaviour(
 
 async def by_agreement(ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate]) -> Pick:
     """``codet``: the best consensus set on model-written tests (none written: behaviour clusters decide)."""
-    tests = await codet.written_tests(ctx, alive)
+    tests = await written_tests(ctx, alive)
     if not tests:
         ctx.record("note", "select", note="no usable test case written: majority over behaviour clusters")
         return await by_behaviour(ctx, candidates, alive)
-    table = await codet.pass_table(ctx, alive, tests)
-    sets = codet.consensus_sets(table, weights(candidates))
+    table = await pass_table(ctx, alive, tests)
+    sets = consensus_sets(table, weights(candidates))
     best = sets[0]
     ctx.record("decision", "select", tests=len(tests), sets=[[list(s.members), list(s.passed)] for s in sets])
     by_key = {c.key: c for c in alive}
