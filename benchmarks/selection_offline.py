@@ -37,7 +37,7 @@ from typing import Any
 import anyio
 
 from codesolve.runs.samples import recorded_samples
-from codesolve.sstar.clusters import cluster, code_key
+from codesolve.sstar.clusters import by_agreement, cluster, code_key
 from codesolve.sstar.codet import consensus_sets
 from codesolve.tasks import load_problems
 from codesolve.tasks.base import Behaviour
@@ -167,7 +167,7 @@ def pick(data: TaskData, pool: list[int], selector: str) -> float:
         table = {k: data.free[k] for k in alive}
     else:
         table = {k: data.free[k] + data.model_in[k] for k in alive}
-    return float(data.correct[cluster(table, weights)[0].representative])
+    return float(data.correct[by_agreement(cluster(table, weights))[0].representative])
 
 
 async def collect(box: Sandbox, problems: dict[str, CompetitiveProblem], limit: int, cache: Path) -> list[TaskData]:

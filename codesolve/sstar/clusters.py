@@ -92,6 +92,31 @@ def cluster(table: Mapping[str, Sequence[Behaviour]], weights: Mapping[str, int]
     return sorted(clusters, key=lambda c: c.rank)
 
 
+def agreement(groups: Sequence[Cluster]) -> dict[Cluster, int]:
+    """How much of the pool each cluster's behaviour agrees with: for every valid input, the samples
+    (its own included) that gave the same clean output there.
+
+    A correct program agrees with the other correct ones on every input within the problem's domain;
+    an input outside it (which synthesis cannot always avoid) may split them, but only on that input.
+    Agreement summed over inputs keeps such a split from outweighing the rest (as MBR-exec does).
+    """
+    scores: dict[Cluster, int] = {}
+    for group in groups:
+        scores[group] = sum(
+            other.size
+            for other in groups
+            for mine, theirs in zip(group.signature, other.signature, strict=True)
+            if mine == theirs and mine.startswith("AC")
+        )
+    return scores
+
+
+def by_agreement(groups: Sequence[Cluster]) -> list[Cluster]:
+    """Clusters ordered by :func:`agreement` (most first), then by rank: a function of content only."""
+    scores = agreement(groups)
+    return sorted(groups, key=lambda c: (-scores[c], c.rank))
+
+
 def differing_inputs(a: Cluster, b: Cluster) -> list[int]:
     """Positions (in the kept-input order) where two clusters behave differently."""
     return [i for i, (x, y) in enumerate(zip(a.signature, b.signature, strict=True)) if x != y]

@@ -3,7 +3,7 @@
 * ``sstar``: inputs from the model and LLM-free synthesis, survivors clustered
   by what they actually print on the valid ones, then the grounded judge
   (:mod:`codesolve.sstar.judging`) when more than one behaviour remains;
-* ``majority``: the same clusters (LLM-free inputs by default), the largest wins;
+* ``majority``: the same clusters (LLM-free inputs by default); the one agreeing most with the pool wins;
 * ``codet``: dual execution agreement on model-written tests (:mod:`codesolve.sstar.codet`);
 * ``first`` and ``random``: the cheap baselines.
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codesolve.sstar.candidate import Candidate
-from codesolve.sstar.clusters import cluster
+from codesolve.sstar.clusters import by_agreement, cluster
 from codesolve.sstar.codet import consensus_sets, pass_table, written_tests
 from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.inputs import behaviour_table, gather_inputs
@@ -84,17 +84,17 @@ async def select(ctx: SelectionContext, candidates: Sequence[Candidate], extra_i
         ordered = sorted(alive, key=lambda c: c.key)
         return Pick(ctx.rng.choice(ordered), "random public-passing candidate (seeded)", len(alive))
     if selector == "codet":
-        return await by_agreement(ctx, candidates, alive)
+        return await by_dual_agreement(ctx, candidates, alive)
     return await by_behaviour(ctx, candidates, alive, extra_inputs)
 
 
 async def by_behaviour(
     ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate], extra_inputs: int = 0
 ) -> Pick:
-    """Cluster by behaviour on valid inputs; the largest (``majority``) or the judge's pick (``sstar``)."""
+    """Cluster by behaviour on valid inputs; the most agreed-with (``majority``) or the judge's pick (``sstar``)."""
     inputs = await gather_inputs(ctx, alive, extra_inputs)
     table = await behaviour_table(ctx, alive, inputs)
-    groups = cluster(table, weights(candidates))
+    groups = by_agreement(cluster(table, weights(candidates)))
     by_key = {c.key: c for c in alive}
     ctx.record("decision", "select", inputs=[i.text[:200] for i in inputs], clusters=[list(g.members) for g in groups])
     ctx.progress(f"{len(alive)} survivors in {len(groups)} behaviour cluster(s) on {len(inputs)} synthesized inputs")
@@ -103,14 +103,14 @@ async def by_behaviour(
             by_key[groups[0].representative], "all survivors behave identically: no judge needed", len(alive), 1
         )
     if ctx.config.selector == "majority":
-        why = f"largest of {len(groups)} behaviour clusters ({groups[0].size} samples)"
+        why = f"most agreed-with of {len(groups)} behaviour clusters ({groups[0].size} samples)"
         return Pick(by_key[groups[0].representative], why, len(alive), len(groups))
     winner, notes = await knockout(groups, judge_comparator(ctx, by_key, inputs, table))
     why = f"judge over {len(groups)} behaviour clusters: " + "; ".join(notes)
     return Pick(by_key[winner.representative], why, len(alive), len(groups))
 
 
-async def by_agreement(ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate]) -> Pick:
+async def by_dual_agreement(ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate]) -> Pick:
     """``codet``: the best consensus set on model-written tests (none written: behaviour clusters decide)."""
     tests = await written_tests(ctx, alive)
     if not tests:

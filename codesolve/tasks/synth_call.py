@@ -164,10 +164,13 @@ def draw(shape: Shape, rng: random.Random, depth: int = 0) -> Any:
     length = rng.randint(0, max(3, min(shape.max_len + 2, MAX_LEN if depth else 2 * MAX_LEN)))
     if shape.kind == "bool":
         return rng.random() < 0.5
+    # A range one example shows is a point: widen it upward to at least ten values (never below its low end,
+    # where negatives may be invalid; the edge cases try those).
+    hi = max(shape.hi, shape.lo + 10)
     if shape.kind == "int":
-        return rng.randint(int(shape.lo), max(int(shape.lo), int(shape.hi)))
+        return rng.randint(int(shape.lo), int(hi))
     if shape.kind == "float":
-        return round(rng.uniform(shape.lo, shape.hi), 3)
+        return round(rng.uniform(shape.lo, hi), 3)
     if shape.kind == "str":
         return "".join(rng.choice(shape.chars) for _ in range(length))
     item = shape.items[0] if shape.items else Shape("int")
