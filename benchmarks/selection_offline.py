@@ -44,6 +44,7 @@ from codesolve.tasks.base import Behaviour
 from codesolve.tasks.competitive import CompetitiveTask, check_test, written_tests
 from codesolve.tasks.literals import LiteralError, parse_value
 from codesolve.tasks.models import CompetitiveProblem
+from codesolve.tasks.signatures import value_signature
 from sandbox import CheckerSpec, DockerConfig, Limits, Program, Sandbox, TestCase, Verdict, open_sandbox
 from sandbox.checkers import check_value
 
@@ -119,7 +120,7 @@ async def run_program(
 
 def behaviour(row: list[str]) -> Behaviour:
     """A harness row as the engine's behaviour (crashes and timeouts are not clean runs)."""
-    return Behaviour(f"AC:{row[1]}" if row[0] == "AC" else row[0], row[1], row[0] == "AC")
+    return Behaviour(f"AC:{value_signature(row[1])}" if row[0] == "AC" else row[0], row[1], row[0] == "AC")
 
 
 def passes(row: list[str], expected: str) -> bool:

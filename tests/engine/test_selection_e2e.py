@@ -7,7 +7,7 @@ import pytest
 from codesolve.llm import Rule, Scenario, ScriptedServer
 from codesolve.runs.evaluate import evaluate
 from codesolve.sstar import EngineConfig
-from codesolve.tasks.models import CompetitiveProblem, TestSpec
+from codesolve.tasks.models import CheckerConfig, CompetitiveProblem, TestSpec
 from sandbox import Sandbox
 from tests.engine.test_engine_e2e import APLUSB, fenced, solve
 
@@ -143,3 +143,38 @@ async def test_a_cpp_candidate_is_fixed_after_a_compile_error(docker_box: Sandbo
     assert runs == [["CE", "CE"], ["AC", "AC"]]
     assert solution.code == CPP_FIXED
     assert (await evaluate(APLUSB, solution.code, docker_box, language="cpp")).all_passed
+
+
+# Any divisor d of n with 1 < d < n is right: the checker validates an output from the input alone.
+DIVISOR_CHECKER = """import sys
+n = int(open(sys.argv[1]).read().split()[0])
+try:
+    d = int(open(sys.argv[2]).read().split()[0])
+except (ValueError, IndexError):
+    sys.exit(1)
+sys.exit(0 if 1 < d < n and n % d == 0 else 1)
+"""
+DIVISOR = CompetitiveProblem(
+    id="t/divisor",
+    title="Any divisor",
+    statement="Read a composite n (4 <= n <= 1000) and print any divisor d of n with 1 < d < n.",
+    public_tests=[TestSpec(name="e1", stdin="12\n", expected="2\n"), TestSpec(name="e2", stdin="35\n", expected="5\n")],
+    hidden_tests=[TestSpec(name="h1", stdin="91\n", expected="7\n")],
+    checker=CheckerConfig(kind="program", program=DIVISOR_CHECKER, language="python", protocol="testlib"),
+)
+SMALLEST = "n = int(input())\nprint(next(d for d in range(2, n) if n % d == 0))"
+LARGEST = "n = int(input())\nprint(next(d for d in range(n - 1, 1, -1) if n % d == 0))"
+
+
+async def test_valid_answers_of_a_many_answer_problem_stay_in_one_cluster(docker_box: Sandbox) -> None:
+    scenario = Scenario(rules=[Rule(match="Any divisor", content=[fenced(SMALLEST), fenced(LARGEST)])])
+    with ScriptedServer(scenario) as server:
+        config = EngineConfig(n=2, rounds=0, selector="sstar", synth="hypothesis")
+        solution, trace = await solve(server, DIVISOR, docker_box, config)
+        judged = [r for r in server.chat_requests if "(real execution)" in r.messages[-1].content]
+    assert solution.survivors == 2
+    assert solution.clusters == 1  # different divisors, both accepted: one behaviour, no judge
+    assert solution.judge_calls == 0
+    assert not judged
+    inputs = next(e.data["inputs"] for e in trace.events if e.kind == "decision" and e.phase == "select")
+    assert len(inputs) >= 4  # the public inputs mutated (primes among them are rejected for both and dropped)
