@@ -30,26 +30,35 @@ Compare = Callable[[Cluster, Cluster], Awaitable[tuple[Cluster, str] | None]]
 async def knockout(groups: Sequence[Cluster], compare: Compare) -> tuple[Cluster, list[str]]:
     """The champion (first by rank) meets each challenger once: k clusters, k - 1 comparisons.
 
-    When a comparison cannot be afforded, the remaining clusters are decided
-    by rank (size, robustness, representative), without the judge.
+    ``groups`` come best first (by agreement with the pool, then size): when a
+    comparison cannot be afforded, the earliest of the remaining clusters wins.
     """
     champion = groups[0]
     notes: list[str] = []
+    order = {group: i for i, group in enumerate(groups)}
     for position, challenger in enumerate(groups[1:], start=1):
         decided = await compare(champion, challenger)
         if decided is None:
-            notes.append("judge-call cap reached: the rest decided by cluster size")
-            return min([champion, *groups[position:]], key=lambda c: c.rank), notes
+            notes.append("judge-call cap reached: the rest decided by the clusters' order")
+            return min([champion, *groups[position:]], key=order.__getitem__), notes
         champion, note = decided
         notes.append(note)
     return champion, notes
 
 
 def judge_comparator(
-    ctx: SelectionContext, by_key: dict[str, Candidate], inputs: Sequence[SynthInput], table: Table
+    ctx: SelectionContext,
+    by_key: dict[str, Candidate],
+    inputs: Sequence[SynthInput],
+    table: Table,
+    groups: Sequence[Cluster],
 ) -> Compare:
-    """The grounded comparison, with evidence from the valid synthesized inputs."""
+    """The grounded comparison, with evidence from the valid synthesized inputs.
+
+    ``groups`` is the clusters' order of preference: a split or abstaining judge keeps the earlier one.
+    """
     kept = valid_inputs(table)
+    order = {group: i for i, group in enumerate(groups)}
 
     async def decide(a: Cluster, b: Cluster) -> tuple[Cluster, str] | None:
         evidence = [
@@ -57,7 +66,7 @@ def judge_comparator(
             for i in differing_inputs(a, b)[:2]
         ]
         try:
-            return await compare(ctx, a, b, by_key, evidence)
+            return await compare(ctx, a, b, by_key, evidence, lambda x, y: min((x, y), key=order.__getitem__))
         except JudgeCapReached:
             return None
 
@@ -65,9 +74,14 @@ def judge_comparator(
 
 
 async def compare(
-    ctx: SelectionContext, a: Cluster, b: Cluster, by_key: dict[str, Candidate], evidence: list[Evidence]
+    ctx: SelectionContext,
+    a: Cluster,
+    b: Cluster,
+    by_key: dict[str, Candidate],
+    evidence: list[Evidence],
+    tie: Callable[[Cluster, Cluster], Cluster] = tie_break,
 ) -> tuple[Cluster, str]:
-    """One adaptive comparison: a judge-proposed input, then two grounded verdicts."""
+    """One adaptive comparison: a judge-proposed input, then two grounded verdicts (``tie`` when they split)."""
     code_a, code_b = by_key[a.representative].code or "", by_key[b.representative].code or ""
     evidence = await distinguishing_evidence(ctx, code_a, code_b) + evidence
     answers: dict[int, str | None] = {}
@@ -91,7 +105,7 @@ async def compare(
     if pick_one is not None and pick_one is pick_two:
         winner, how = pick_one, "judge agreed in both orders"
     else:
-        winner, how = tie_break(a, b), "judge split or abstained: larger cluster kept"
+        winner, how = tie(a, b), "judge split or abstained: the preferred cluster kept"
     ctx.record(
         "decision",
         "judge",

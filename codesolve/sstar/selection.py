@@ -105,7 +105,7 @@ async def by_behaviour(
     if ctx.config.selector == "majority":
         why = f"most agreed-with of {len(groups)} behaviour clusters ({groups[0].size} samples)"
         return Pick(by_key[groups[0].representative], why, len(alive), len(groups))
-    winner, notes = await knockout(groups, judge_comparator(ctx, by_key, inputs, table))
+    winner, notes = await knockout(groups, judge_comparator(ctx, by_key, inputs, table, groups))
     why = f"judge over {len(groups)} behaviour clusters: " + "; ".join(notes)
     return Pick(by_key[winner.representative], why, len(alive), len(groups))
 
