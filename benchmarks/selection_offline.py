@@ -183,7 +183,7 @@ async def collect(box: Sandbox, problems: dict[str, CompetitiveProblem], limit: 
         problem = problems[rec.task_id]
         entry = problem.function_name or ""
         public = [(t.call_args or "", t.expected or "") for t in problem.public_tests if t.kind == "io"]
-        task = CompetitiveTask(problem, box)
+        task = CompetitiveTask(problem.public_view(), box)
         free = [i.text for i in task.synthetic_inputs(FREE_INPUTS, seed=0)]
         if f"def {entry}(" not in tests_by_line[line]["prompt"]:
             raise SystemExit(f"{TESTS.name} line {line + 1} is not {rec.task_id}'s asserts")

@@ -12,6 +12,7 @@ from sandbox._factory import default_config, docker_reachable, make_sandbox, ope
 from sandbox._protocol import DockerConfig, LocalConfig, Sandbox, SandboxConfig
 from sandbox._types import (
     Capture,
+    CheckerKind,
     CheckerSpec,
     ExecResult,
     Limits,
@@ -33,6 +34,7 @@ from sandbox.languages import Language, get_language, languages
 
 __all__ = [
     "Capture",
+    "CheckerKind",
     "CheckerSpec",
     "DockerConfig",
     "DockerUnavailable",

@@ -48,10 +48,8 @@ async def open_sandbox(config: SandboxConfig | None = None) -> AsyncIterator[San
             await box.aclose()
 
 
-async def default_config(prefer: str | None = None) -> SandboxConfig:
+async def default_config() -> SandboxConfig:
     """Docker where an engine answers, else local (which then warns that it is weaker)."""
-    if prefer == "local":
-        return LocalConfig(allow_weaker=True)
-    if prefer == "docker" or await anyio.to_thread.run_sync(docker_reachable):
+    if await anyio.to_thread.run_sync(docker_reachable):
         return DockerConfig()
     return LocalConfig(allow_weaker=True)

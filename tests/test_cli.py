@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -74,22 +75,44 @@ def test_missing_api_key_is_one_line(
     assert_one_line_error(capsys.readouterr().err, SCRIPTED_KEY_ENV)
 
 
-def test_unreachable_endpoint_is_one_line(
+def _before_any_work(url: str, out: Path, capsys: pytest.CaptureFixture[str], *needles: str) -> None:
+    """A model error found before any candidate exists: exactly one line on stderr, nothing on
+    stdout, exit 2, no trace of nothing written; and quickly, with the default retry policy."""
+    argv = solve_args(url, out)
+    del argv[argv.index("--max-retries") : argv.index("--max-retries") + 2]
+    started = time.monotonic()
+    assert run_cli(argv) == 2
+    took = time.monotonic() - started
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert_one_line_error(captured.err, *needles)
+    assert list(out.glob("*.json")) == []
+    assert took < 5.0, took
+
+
+def test_dead_endpoint_is_one_line_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
-    assert run_cli(solve_args("http://127.0.0.1:9/v1", tmp_path)) == 2
-    err = capsys.readouterr().err
-    assert_one_line_error(err.strip().splitlines()[-1], "127.0.0.1:9")
+    with ScriptedServer() as srv:
+        dead = srv.base_url  # the port is free again once the server closed
+    _before_any_work(dead, tmp_path, capsys, dead, "Connection refused")
 
 
-def test_unknown_model_is_one_line(
+def test_unknown_model_is_one_line_before_any_work(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
     with ScriptedServer(Scenario(rules=[{"status": 404}])) as server:  # type: ignore[list-item]
-        assert run_cli(solve_args(server.base_url, tmp_path)) == 2
-    assert_one_line_error(capsys.readouterr().err.strip().splitlines()[-1])
+        _before_any_work(server.base_url, tmp_path, capsys, "'scripted' not found")
+
+
+def test_rejected_key_is_one_line_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
+    with ScriptedServer(Scenario(rules=[{"status": 401}])) as server:  # type: ignore[list-item]
+        _before_any_work(server.base_url, tmp_path, capsys, SCRIPTED_KEY_ENV)
 
 
 @pytest.mark.parametrize(

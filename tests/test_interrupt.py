@@ -71,7 +71,7 @@ def test_first_ctrl_c_during_the_model_call_keeps_the_trace(slow_model: Scripted
     _assert_interrupted(code, err)
     assert stopped_in < 20, stopped_in
     [trace] = tmp_path.glob("*.trace.json")
-    assert "interrupted" in json.loads(trace.read_text())["solution"]["stopped_by"]
+    assert json.loads(trace.read_text())["solution"]["stopped_by"]["kind"] == "interrupted"
     _no_containers(proc.owner)
 
 
@@ -124,7 +124,7 @@ def test_first_ctrl_c_stops_judge_too(tmp_path: Path) -> None:
     program = tmp_path / "spin.py"
     program.write_text("while True:\n    pass\n")
     proc = CliProcess(
-        ["judge", str(program), "--problem", str(EXAMPLES / "examples.yaml"), "--id", "examples/sum-of-pairs",
+        ["judge", str(EXAMPLES / "examples.yaml"), "--program", str(program), "--id", "examples/sum-of-pairs",
          "--sandbox", "docker"]
     )  # fmt: skip
     deadline = time.monotonic() + 60

@@ -47,7 +47,7 @@ def test_judge_shows_a_hostile_program_without_its_escape_sequences(
 ) -> None:
     program = tmp_path / "evil.py"
     program.write_text(HOSTILE_PROGRAM)
-    argv = ["judge", str(program), "--problem", str(EXAMPLES / "examples.yaml"), "--id", "examples/sum-of-pairs"]
+    argv = ["judge", str(EXAMPLES / "examples.yaml"), "--program", str(program), "--id", "examples/sum-of-pairs"]
     assert run_cli([*argv, "--sandbox", "docker"]) == 1
     out, err = capsys.readouterr()
     _clean(out, err)

@@ -13,16 +13,16 @@ import anyio
 
 from codesolve import __version__
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
+from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.commands.solve import engine_config, llm_config
 from codesolve.errors import UsageError
 from codesolve.llm import LLMConfig
 from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
-from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
-from codesolve.runs.source import check_sources, count_records, stream_problems
 from codesolve.runs.store import RunStore
+from codesolve.tasks import check_sources, count_records, stream_problems
 from sandbox import DockerConfig, open_sandbox
 
 
@@ -99,7 +99,7 @@ def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
     return min(counted, config.limit)
 
 
-async def _batch(args: argparse.Namespace) -> int:
+async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     config = run_config(args)
     check_sources(args.problems, args.format)  # bad input fails here, in one line, before anything runs
     store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
@@ -108,11 +108,8 @@ async def _batch(args: argparse.Namespace) -> int:
         pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
         box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
     which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
-    async with (
-        graceful_interrupts(lambda line: print(f"codesolve: {line}", file=sys.stderr)) as interrupts,
-        open_llm(_llm_config(args, store)) as llm,
-        open_sandbox(box_config) as box,
-    ):
+    stop = interrupts.graceful(lambda line: print(f"codesolve: {line}", file=sys.stderr))
+    async with open_llm(_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
         total = _session_total(config, args.problems)
         if total is not None:  # this session's share: what earlier sessions finished is skipped
             total = max(total - len(finished_ids(store, args.retry_failed)), 0)
@@ -124,7 +121,7 @@ async def _batch(args: argparse.Namespace) -> int:
                 display.start_soon(progress.run)
                 batch = Batch(store, llm, box, config.engine, progress)
                 items = stream_problems(args.problems, args.format)
-                tally = await run_batch(batch, items, which, args.concurrency, interrupts.stop)
+                tally = await run_batch(batch, items, which, args.concurrency, stop)
                 display.cancel_scope.cancel()
         finally:
             progress.close()
@@ -134,7 +131,7 @@ async def _batch(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if tally.interrupted:
-        return EXIT_INTERRUPTED
+        raise Interrupted("interrupted")
     if tally.missing_ids:
         raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
     return 1 if tally.failed or _failed_before(store) else 0
@@ -147,7 +144,5 @@ def _failed_before(store: RunStore) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve batch``."""
-    try:
-        return anyio.run(_batch, args)
-    except BaseExceptionGroup as group:  # a task group's wrapper: report its cause in one line
-        raise first_error(group) from None
+    interrupts = Interrupts()
+    return interrupts.run(lambda: _batch(args, interrupts))

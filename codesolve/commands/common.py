@@ -7,7 +7,8 @@ import sys
 from collections.abc import Callable
 
 from codesolve.llm import LLM
-from sandbox import DockerConfig, LocalConfig, SandboxConfig, default_config
+from sandbox import DockerConfig, LocalConfig, SandboxConfig, default_config, get_language, languages
+from sandbox.errors import InvalidRequest
 
 
 def add_sandbox_flags(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,21 @@ async def sandbox_config(args: argparse.Namespace) -> SandboxConfig:
     if args.sandbox == "local":
         return LocalConfig(allow_weaker=args.allow_weaker)
     return await default_config()
+
+
+def language_arg(text: str) -> str:
+    """An argparse ``type``: a language name or alias, as the sandbox's canonical name."""
+    try:
+        return get_language(text).name
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_language_flag(parser: argparse.ArgumentParser, what: str, default: str | None = None) -> None:
+    """``--lang``, the same names everywhere: ``python`` and ``cpp``, with their aliases (``py``, ``c++``…)."""
+    names = ", ".join(f"{lang.name} ({'/'.join(lang.aliases[:2])})" for lang in languages().values())
+    tail = f"default {default}" if default else "default: from its suffix, else python"
+    parser.add_argument("--lang", type=language_arg, default=default, help=f"language of {what}: {names}; {tail}")
 
 
 def add_model_flags(parser: argparse.ArgumentParser) -> None:
@@ -53,23 +69,11 @@ def add_engine_flags(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--adaptive", action="store_true", help="sample in waves: stop when survivors agree, more when none survive"
     )
-    p.add_argument("--lang", type=language, default="python", help="solution language: python (py) or cpp (c++)")
+    add_language_flag(p, "the candidates (cpp: stdin problems only)", default="python")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--budget-usd", type=float, help="dollar cap per problem")
     p.add_argument("--budget-tokens", type=int, help="token cap per problem")
     p.add_argument("--budget-seconds", type=float, help="wall-time cap per problem")
-
-
-LANGUAGES = {"python": "python", "py": "python", "cpp": "cpp", "c++": "cpp"}
-"""Language names accepted on the command line, and the name each stands for."""
-
-
-def language(name: str) -> str:
-    """``--lang`` value: ``python`` or ``cpp`` (``py`` and ``c++`` are aliases)."""
-    try:
-        return LANGUAGES[name.lower()]
-    except KeyError:
-        raise argparse.ArgumentTypeError(f"unknown language {name!r} (python, py, cpp or c++)") from None
 
 
 def progress_printer(llm: LLM) -> Callable[[str], None]:

@@ -8,11 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from codesolve.commands.common import add_sandbox_flags, sandbox_config
+from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.runs.evalrun import evaluate_run
-from codesolve.runs.interrupts import EXIT_INTERRUPTED, first_error, graceful_interrupts
 from codesolve.runs.metrics import compute
 from codesolve.runs.progress import printable
 from codesolve.runs.report_text import summary_lines
@@ -34,17 +32,18 @@ def _say(line: str) -> None:
     print(printable(line, 1000), file=sys.stderr, flush=True)
 
 
-async def _eval(args: argparse.Namespace) -> int:
+async def _eval(args: argparse.Namespace, interrupts: Interrupts) -> int:
     store = RunStore.existing(args.run)
     box_config = await sandbox_config(args)
     if isinstance(box_config, DockerConfig):
         pool = args.pool_size or min(max(args.concurrency, 1), os.cpu_count() or 2)
         box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"eval-{store.root.name}"[:60]})
-    async with graceful_interrupts(_say) as interrupts, open_sandbox(box_config) as box:
-        tally = await evaluate_run(store, box, args.concurrency, _say, interrupts.stop)
+    stop = interrupts.graceful(_say)
+    async with open_sandbox(box_config) as box:
+        tally = await evaluate_run(store, box, args.concurrency, _say, stop)
     _say(f"evaluated {tally.evaluated} problems ({tally.skipped} already evaluated, {tally.errors} could not be)")
     if tally.interrupted:
-        return EXIT_INTERRUPTED
+        raise Interrupted("interrupted")
     with store.read() as db:
         for line in summary_lines(compute(db)):
             print(line)
@@ -53,7 +52,5 @@ async def _eval(args: argparse.Namespace) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve eval``."""
-    try:
-        return anyio.run(_eval, args)
-    except BaseExceptionGroup as group:  # a task group's wrapper: report its cause in one line
-        raise first_error(group) from None
+    interrupts = Interrupts()
+    return interrupts.run(lambda: _eval(args, interrupts))

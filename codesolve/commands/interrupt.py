@@ -19,12 +19,13 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import anyio
 
 from codesolve.errors import CodesolveError
 from codesolve.sstar.stop import StopSwitch
+from sandbox.admin import remove_own_containers
 
 INTERRUPTED = "codesolve: interrupted"
 """The line a Ctrl-C ends with (exit code 130)."""
@@ -46,6 +47,7 @@ class Interrupts:
         self.switch = StopSwitch()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._root: anyio.CancelScope | None = None
+        self._graceful: tuple[anyio.Event, Callable[[str], None]] | None = None
 
     @property
     def pressed(self) -> bool:
@@ -61,8 +63,20 @@ class Interrupts:
             raise KeyboardInterrupt  # not inside the event loop: the plain path
         self._loop.call_soon_threadsafe(self._stop_first)
 
+    def graceful(self, note: Callable[[str], None]) -> anyio.Event:
+        """Make the first Ctrl-C graceful (long runs): it calls ``note`` with a line for the user
+        and sets the returned event, for the run to drop its work in flight and leave its store
+        consistent; nothing is cancelled. Call inside :meth:`run`."""
+        event = anyio.Event()
+        self._graceful = (event, note)
+        return event
+
     def _stop_first(self) -> None:
-        if self.switch.watched:
+        if self._graceful is not None:
+            event, note = self._graceful
+            note("interrupted: finishing cleanly (work in flight dropped); Ctrl-C again to exit at once")
+            event.set()
+        elif self.switch.watched:
             self.switch.stop("interrupted (Ctrl-C)")
         elif self._root is not None:
             self._root.cancel()
@@ -97,9 +111,11 @@ class Interrupts:
         with self.installed():
             try:
                 result = anyio.run(main)
-            except Exception:
+            except Exception as exc:
                 if self.pressed:  # a failure caused by the cancellation: the user asked to stop
                     raise Interrupted("interrupted") from None
+                if isinstance(exc, ExceptionGroup):  # a task group's wrapper: its cause, in one line
+                    raise first_error(exc) from None
                 raise
         if self.pressed:
             raise Interrupted("interrupted")
@@ -122,27 +138,9 @@ def emergency_exit() -> None:
     os._exit(130)
 
 
-def remove_own_containers() -> int:
-    """Force-remove every sandbox container this process owns, all at once (best effort); the count."""
-    try:
-        import docker
-
-        from sandbox._docker.containers import LABEL_OWNER, owner
-
-        client = docker.from_env(timeout=10)
-        found = client.containers.list(all=True, filters={"label": f"{LABEL_OWNER}={owner()}"}, ignore_removed=True)
-    except Exception:
-        return 0  # no Docker here (local backend): nothing to remove
-    removers = [threading.Thread(target=_force_remove, args=(c,), daemon=True) for c in found]
-    for remover in removers:
-        remover.start()
-    for remover in removers:
-        remover.join(_REAP_WAIT_S)
-    return len(found)
-
-
-def _force_remove(container: Any) -> None:
-    try:
-        container.remove(force=True)
-    except Exception:
-        pass  # already gone, or the engine is busy: its TTL label reaps it later
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first leaf of an exception group (a task group wraps a deliberate error)."""
+    leaf: BaseException = group
+    while isinstance(leaf, BaseExceptionGroup) and leaf.exceptions:
+        leaf = leaf.exceptions[0]
+    return leaf

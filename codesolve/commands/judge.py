@@ -2,8 +2,8 @@
 
 ::
 
-    codesolve judge PROGRAM --problem FILE [--id ID] [--tests all] [--lang py|cpp] [--json]
-    codesolve judge --solutions --problem FILE [--id ID] [--limit K] [--jobs N] [--json]
+    codesolve judge PROBLEM --program FILE [--id ID] [--tests all] [--lang python|cpp] [--json]
+    codesolve judge PROBLEM --solutions [--id ID] [--limit K] [--jobs N] [--json]
 
 The first prints a verdict table and a summary line; exit 0 only when every
 test passed. The second runs every solution the dataset carries and reports
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from codesolve.commands.common import add_sandbox_flags, sandbox_config
+from codesolve.commands.common import add_language_flag, add_sandbox_flags, sandbox_config
 from codesolve.commands.interrupt import Interrupts
 from codesolve.errors import UsageError
 from codesolve.runs.agreement import ProblemCheck, agreement, judge_solutions
@@ -38,15 +38,15 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "judge",
         help="run a program against a problem's tests, or check the judge on a dataset's solutions",
-        description="Judge PROGRAM on a problem's tests (exit 0 when all pass), or with --solutions run every "
-        "solution the dataset carries and report agreement with its labels (exit 0 when all agree).",
+        description="Judge the --program FILE on a problem's tests (exit 0 when all pass), or with --solutions run "
+        "every solution the dataset carries and report agreement with its labels (exit 0 when all agree).",
     )
-    p.add_argument("program", nargs="?", type=Path, help="the program file to judge (not with --solutions)")
-    p.add_argument("--problem", type=Path, required=True, metavar="FILE", help="problem file (any supported format)")
+    p.add_argument("problem", type=Path, help="problem file or package (any supported format)")
+    p.add_argument("--program", type=Path, metavar="FILE", help="the program file to judge (not with --solutions)")
     p.add_argument("--id", help="problem id within a multi-problem file")
     p.add_argument("--format", metavar="F", help=f"problem file format, one of: {', '.join(FORMATS)}")
     p.add_argument("--tests", choices=["public", "hidden", "all"], default="all", help="which tests (default all)")
-    p.add_argument("--lang", help="language of PROGRAM: py or cpp (default: from its suffix, else py)")
+    add_language_flag(p, "the program")
     p.add_argument("--json", action="store_true", help="print a machine-readable report instead of a table")
     p.add_argument("--solutions", action="store_true", help="judge the dataset's own labelled solutions")
     p.add_argument(
@@ -61,14 +61,14 @@ def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve judge``."""
     if args.solutions:
         if args.program is not None:
-            raise UsageError("judge takes either PROGRAM or --solutions, not both")
+            raise UsageError("judge takes either --program FILE or --solutions, not both")
         if args.lang is not None or args.tests != "all":
-            raise UsageError("--lang and --tests apply to PROGRAM; --solutions runs each solution on all tests")
+            raise UsageError("--lang and --tests apply to --program; --solutions runs each solution on all tests")
         if (args.limit is not None and args.limit < 1) or args.jobs < 1:
             raise UsageError("--limit and --jobs must be at least 1")
         return Interrupts().run(lambda: _solutions(args))
     if args.program is None:
-        raise UsageError("judge needs a PROGRAM file (or --solutions)")
+        raise UsageError("judge needs --program FILE (or --solutions)")
     if args.limit is not None:
         raise UsageError("--limit applies to --solutions only")
     return Interrupts().run(lambda: _program(args))

@@ -9,6 +9,7 @@ from typing import Any
 
 from codesolve.commands.interrupt import Interrupts
 from sandbox import DockerConfig, Limits, LocalConfig, Program, SandboxConfig, TestCase, Verdict, open_sandbox
+from sandbox.admin import build_image, reap_containers
 from sandbox.errors import SandboxError
 
 _SMOKE = (
@@ -32,28 +33,17 @@ def register(subparsers: Any) -> None:
     cleanup.set_defaults(func=run_cleanup)
 
 
-def _client() -> Any:
-    from sandbox._docker.engine import connect
-
-    return connect(30.0)
-
-
 def run_build(args: argparse.Namespace) -> int:
     """Build (or confirm) the sandbox image."""
-    from sandbox._docker.images import build_image
-
     started = time.monotonic()
-    print(build_image(_client(), force=args.force, from_registry=args.from_registry))
+    print(build_image(force=args.force, from_registry=args.from_registry))
     print(f"done in {time.monotonic() - started:.0f}s")
     return 0
 
 
 def run_cleanup(args: argparse.Namespace) -> int:
     """Reap labelled containers."""
-    from sandbox._docker.containers import reap
-
-    removed = reap(_client(), everything=args.all)
-    print(f"removed {removed} container(s)")
+    print(f"removed {reap_containers(everything=args.all)} container(s)")
     return 0
 
 

@@ -18,7 +18,7 @@ from codesolve.commands.interrupt import Interrupted, Interrupts
 from codesolve.errors import LLMError, UsageError
 from codesolve.llm import EndpointConfig, LLMConfig, Price, Role
 from codesolve.runs.output import OutputError
-from codesolve.runs.single import open_llm, solve_one, summary_lines
+from codesolve.runs.single import open_llm, save_result, solve_one, summary_lines
 from codesolve.sstar import Budget, EngineConfig
 from codesolve.tasks import load_problem
 from sandbox import open_sandbox
@@ -98,8 +98,13 @@ async def _solve(args: argparse.Namespace, interrupts: Interrupts) -> int:
     problem = load_problem(args.problem, args.id, args.format)
     config = engine_config(args)
     async with open_llm(llm_config(args)) as llm, open_sandbox(await sandbox_config(args)) as box:
-        result = await solve_one(problem, box, llm, config, args.out, progress_printer(llm), interrupts.switch)
+        result = await solve_one(problem, box, llm, config, None, progress_printer(llm), interrupts.switch)
     solution = result.solution
+    stopped = solution.stopped_by
+    if stopped is not None and stopped.kind == "model" and not result.candidates:
+        # Nothing was computed (a dead endpoint, a bad key, an unknown model): one line, no summary.
+        raise LLMError(stopped.detail)
+    result = save_result(result, args.out)
     if solution.code is not None:
         sys.stdout.write(solution.code)
     for line in summary_lines(solution):
@@ -109,8 +114,8 @@ async def _solve(args: argparse.Namespace, interrupts: Interrupts) -> int:
     print(f"trace: {result.trace_path}", file=sys.stderr)
     if interrupts.pressed:
         raise Interrupted("interrupted")
-    if solution.code is None and solution.stopped_by and solution.stopped_by.startswith("model error"):
-        raise LLMError(solution.stopped_by.removeprefix("model error: "))
+    if solution.code is None and stopped is not None and stopped.kind == "model":
+        raise LLMError(stopped.detail)
     return 0 if solution.public_passed == solution.public_total and solution.code else 1
 
 

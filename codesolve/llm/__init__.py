@@ -17,7 +17,7 @@ length) and LLMUnreachable (gave up after retries).
 """
 
 from codesolve.llm._cache import CACHE_KEY_VERSION, cache_key
-from codesolve.llm._client import LLM, BudgetCheck
+from codesolve.llm._client import LLM
 from codesolve.llm._config import DEFAULT_BASE_URL, EndpointConfig, LLMConfig, Price
 from codesolve.llm._scenario import RecordedRequest, Rule, Scenario
 from codesolve.llm._scripted import SCRIPTED_KEY_ENV, ScriptedServer, scripted_endpoint
@@ -30,7 +30,6 @@ __all__ = [
     "LLM",
     "ROLES",
     "SCRIPTED_KEY_ENV",
-    "BudgetCheck",
     "Completion",
     "EndpointConfig",
     "LLMConfig",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from types import TracebackType
 
@@ -26,9 +26,6 @@ from codesolve.llm._retry import RequestRejected
 from codesolve.llm._transport import guarded_client, reply_cap
 from codesolve.llm._types import ROLES, Completion, Message, Role, as_role
 from codesolve.llm._usage import CallUsage, Usage
-
-BudgetCheck = Callable[[Usage], None]
-"""Called with the running usage before every request attempt goes on the wire; raise BudgetExceeded to stop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +57,10 @@ class LLM:
         config: LLMConfig,
         *,
         env: Mapping[str, str] | None = None,
-        budget_check: BudgetCheck | None = None,
         seed: int | None = None,
     ) -> None:
         """Build one endpoint per distinct endpoint config; no I/O happens here."""
         self.config = config
-        self._budget_check = budget_check
         self._rng = random.Random(seed)  # jitter only; seedable for reproducible timing in tests
         self._usage = Usage()
         self._cache = ResponseCache(config.cache_path) if config.cache_path is not None else None
@@ -99,6 +94,11 @@ class LLM:
     def usage(self) -> Usage:
         """Live usage counters (take :meth:`Usage.snapshot` to keep a copy)."""
         return self._usage
+
+    @property
+    def reached(self) -> bool:
+        """True once any endpoint has answered (a reply of any kind, cached ones excepted)."""
+        return any(ep.answered for ep in self._roles.values())
 
     @property
     def limiters(self) -> dict[str, anyio.CapacityLimiter]:
@@ -227,7 +227,6 @@ class LLM:
                 sampling=call.sampling,
                 rng=self._rng,
                 on_retry=lambda: self._usage.record_retry(call.role, call.phase),
-                before_send=self._check_budget,
             )
         except LLMError:
             self._usage.record_failure(call.role, call.phase)
@@ -248,10 +247,6 @@ class LLM:
             ),
         )
         return completions
-
-    def _check_budget(self) -> None:
-        if self._budget_check is not None:
-            self._budget_check(self._usage)
 
     def _split(self, response: Response, model: str) -> list[Completion]:
         k = len(response.choices)

@@ -39,6 +39,8 @@ class Endpoint:
     name: str
     limiter: anyio.CapacityLimiter
     supports_n: bool | None = None
+    answered: bool = False
+    """True once the endpoint has sent any reply: until then, nothing listening is not retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +161,11 @@ def to_wire(message: Message) -> ChatCompletionMessageParam:
 
 
 async def _attempt(
-    endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling, before_send: Callable[[], None]
+    endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling
 ) -> Response:
     cfg = endpoint.config
     limit = openai.omit if sampling.max_tokens is None else sampling.max_tokens
     async with endpoint.limiter:
-        # Checked once we hold a slot, so requests queued behind the limiter see up-to-date usage.
-        before_send()
         with anyio.fail_after(cfg.timeout_s), capped(reply_cap(n, sampling.max_tokens)):
             raw = await endpoint.client.chat.completions.with_raw_response.create(
                 model=cfg.model,
@@ -190,12 +190,8 @@ async def request(
     sampling: Sampling,
     rng: random.Random,
     on_retry: Callable[[], None],
-    before_send: Callable[[], None],
 ) -> Response:
     """Send one request (asking for ``n`` choices), retrying transient faults.
-
-    ``before_send`` runs before every attempt goes on the wire (the budget
-    check); whatever it raises propagates unchanged.
 
     Raises RequestRejected (an LLMRequestError) at once on a refusal, and
     LLMUnreachable naming the base URL once retries are exhausted.
@@ -206,11 +202,15 @@ async def request(
     fault: Fault | None = None
     for attempt in range(attempts):
         try:
-            response = await _attempt(endpoint, messages, n, sampling, before_send)
+            response = await _attempt(endpoint, messages, n, sampling)
         except Exception as exc:  # narrowed by classify(); anything else is a bug and propagates
             fault = classify(exc, cfg)
             if fault is None:
                 raise
+            if fault.kind == "refused" and not endpoint.answered:
+                # The very first contact found no server: a wrong URL or a server not started.
+                # The retry ladder would only delay the one line that says so.
+                raise LLMUnreachable(f"cannot reach {cfg.url} (model {cfg.model}): {fault.detail}") from exc
             if not fault.retryable:
                 said = "sent an unusable reply" if fault.kind in ("too_large", "redirect") else "refused the request"
                 raise RequestRejected(f"{cfg.model} at {cfg.url} {said}: {fault.detail}", fault.kind) from exc
@@ -218,6 +218,7 @@ async def request(
                 on_retry()
                 await anyio.sleep(retry_delay(fault, cfg, attempt, rng))
             continue
+        endpoint.answered = True
         return replace(response, latency_s=anyio.current_time() - started)
     assert fault is not None  # the loop runs at least once and only falls through on a fault
     tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"

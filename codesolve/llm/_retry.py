@@ -9,10 +9,12 @@ length) fail at once: repeating them cannot help.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import random
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from codesolve.terminal import printable
 FaultKind = Literal[
     "timeout",
     "connection",
+    "refused",
     "rate_limit",
     "server",
     "malformed",
@@ -41,7 +44,7 @@ FaultKind = Literal[
 ]
 """What went wrong with one attempt."""
 
-_RETRYABLE: frozenset[FaultKind] = frozenset({"timeout", "connection", "rate_limit", "server", "malformed"})
+_RETRYABLE: frozenset[FaultKind] = frozenset({"timeout", "connection", "refused", "rate_limit", "server", "malformed"})
 _CONTEXT_RE = re.compile(r"context[ _-]?(length|window)|maximum context|too many tokens|prompt is too long", re.I)
 
 
@@ -90,7 +93,8 @@ def classify(exc: Exception, endpoint: EndpointConfig) -> Fault | None:
     if isinstance(exc, TimeoutError | openai.APITimeoutError):
         return Fault("timeout", f"no answer within {endpoint.timeout_s:g}s")
     if isinstance(exc, openai.APIConnectionError):
-        return Fault("connection", one_line(f"connection failed: {_root_cause(exc)}"))
+        kind: FaultKind = "refused" if _nothing_listens(exc) else "connection"
+        return Fault(kind, one_line(f"connection failed: {_root_cause(exc)}"))
     if isinstance(exc, MalformedResponse | openai.APIResponseValidationError):
         return Fault("malformed", one_line(f"malformed response: {exc}"))
     if isinstance(exc, openai.APIStatusError):
@@ -138,10 +142,25 @@ def _root_cause(exc: BaseException) -> str:
         seen.add(id(current))
         if isinstance(current, OSError):
             # asyncio puts its own text in strerror ("Connect call failed"); the errno says "Connection refused".
-            errno = current.errno if isinstance(current.errno, int) and current.errno > 0 else None
-            best = os.strerror(errno) if errno else current.strerror or str(current) or best
+            code = current.errno if isinstance(current.errno, int) and current.errno > 0 else None
+            best = os.strerror(code) if code else current.strerror or str(current) or best
         current = current.__cause__ or current.__context__
     return best
+
+
+def _nothing_listens(exc: BaseException) -> bool:
+    # Connection refused, or a host name that does not resolve: no server is there (yet). A reset
+    # or a timeout mid-exchange is a server that exists and failed, a different matter.
+    current: BaseException | None = exc
+    for _ in range(8):
+        if current is None:
+            return False
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        if isinstance(current, OSError) and current.errno == errno.ECONNREFUSED:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _server_message(exc: openai.APIStatusError) -> str:

@@ -138,9 +138,9 @@ class Scenario(_Model):
     """Model ids listed by ``GET /v1/models``."""
 
     @classmethod
-    def from_file(cls, path: Path) -> Scenario:
+    def from_file(cls, path: Path | str) -> Scenario:
         """Load a JSON or YAML scenario; LLMConfigError naming the file on any problem."""
-        data = load_structured_file(path)
+        data = load_structured_file(Path(path))
         try:
             return cls.model_validate(data)
         except ValidationError as exc:

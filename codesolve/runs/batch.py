@@ -23,14 +23,14 @@ import anyio
 import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from codesolve.errors import UsageError
+from codesolve.errors import LLMError, UsageError
 from codesolve.llm import LLM
 from codesolve.runs.collect import crash_result, failed_result, solved_result
 from codesolve.runs.records import ProblemResult, ProblemRow
 from codesolve.runs.single import solve_one
-from codesolve.runs.source import Item
 from codesolve.runs.store import RunStore, Session, Started, Writer, open_writer
 from codesolve.sstar import EngineConfig
+from codesolve.tasks import Item
 from sandbox import Sandbox
 
 
@@ -116,6 +116,11 @@ class Batch:
             return failed_result(seq, item.source, item.id, "unsupported", str(exc), problem_json)
         except Exception as exc:  # a crash inside the engine must not end the batch
             return crash_result(seq, item.source, item.id, problem_json, exc, time.monotonic() - started)
+        stopped = result.solution.stopped_by
+        if stopped is not None and stopped.kind == "model" and not self.llm.reached:
+            # The endpoint has never answered (wrong URL, bad key, unknown model): every problem
+            # would fail the same way. Stop here, in one line; problems in flight are redone on resume.
+            raise LLMError(stopped.detail)
         return solved_result(seq, item.source, problem_json, result)
 
     async def worker(self, receive: MemoryObjectReceiveStream[tuple[int, Item]], writer: Writer) -> None:

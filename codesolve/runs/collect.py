@@ -91,7 +91,7 @@ def _failure(result: SolveResult, execs: Sequence[Execution]) -> tuple[str, str]
     """(kind, reason) when the solve counts as failed, else ("", "")."""
     stopped = result.solution.stopped_by
     if stopped:
-        return ("model" if stopped.startswith("model error") else "budget"), stopped
+        return stopped.kind, str(stopped)
     se = sum(1 for e in execs if "SE" in e.verdicts)
     if se:
         return "sandbox", f"sandbox error (SE) in {se} run(s): results are incomplete"

@@ -15,7 +15,7 @@ import anyio
 
 from codesolve.llm import LLM
 from codesolve.runs.records import ProblemRow
-from codesolve.runs.source import Item
+from codesolve.tasks import Item
 
 
 def _limiter_use(limiter: object) -> tuple[int, int] | None:

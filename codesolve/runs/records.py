@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from codesolve.sstar import EngineConfig
+from codesolve.sstar import EngineConfig, StopReason
 
 Status = Literal["running", "done", "failed"]
 """``running`` (started, not finished: redone on resume), ``done``, or ``failed`` (with a reason)."""
@@ -115,7 +115,7 @@ class Selection(_Record):
     survivors: int = 0
     clusters: int = 0
     judge_calls: int = 0
-    stopped_by: str | None = None
+    stopped_by: StopReason | None = None
     public_passed: int = 0
     public_total: int = 0
     public_verdicts: list[str] = Field(default_factory=list)

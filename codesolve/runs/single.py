@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -18,7 +18,7 @@ from codesolve.sstar.engine import Candidate
 from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.competitive import CompetitiveTask
 from codesolve.tasks.models import CompetitiveProblem, Problem
-from sandbox import Sandbox
+from sandbox import Sandbox, SandboxConfig, open_sandbox
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> Compet
     """The engine task for a problem (competitive problems for now)."""
     if not isinstance(problem, CompetitiveProblem):
         raise UsageError(f"problem {getattr(problem, 'id', '?')}: solving {problem.kind} tasks is not supported yet")
-    return CompetitiveTask(problem, sandbox, history_chars=config.history_chars, lang=config.lang)
+    return CompetitiveTask(problem.public_view(), sandbox, history_chars=config.history_chars, lang=config.lang)
 
 
 async def solve_one(
@@ -58,18 +58,23 @@ async def solve_one(
     """
     engine = Engine(task_for(problem, sandbox, config), llm, config, progress, stop)
     solution, trace = await engine.solve()
-    candidates = tuple(engine.candidates)
-    result = SolveResult(solution, trace, None, candidates=candidates)
-    if out is None:
-        return result
-    base = out / f"{file_stem(solution.task_id)}.{new_run_id()}"
+    result = SolveResult(solution, trace, None, candidates=tuple(engine.candidates))
+    return result if out is None else save_result(result, out)
+
+
+def save_result(result: SolveResult, out: Path) -> SolveResult:
+    """Write ``<out>/<stem>.<run>.trace.json`` and ``.solution.json``; the result with its paths.
+
+    A write that fails never loses the result: it comes back with ``write_error`` set.
+    """
+    base = out / f"{file_stem(result.solution.task_id)}.{new_run_id()}"
     path = base.with_name(base.name + ".trace.json")
     try:
-        write_new(path, _json(trace))
-        write_new(base.with_name(base.name + ".solution.json"), _json(solution))
+        write_new(path, _json(result.trace))
+        write_new(base.with_name(base.name + ".solution.json"), _json(result.solution))
     except OutputError as exc:
-        return SolveResult(solution, trace, None, str(exc), candidates)
-    return SolveResult(solution, trace, path, candidates=candidates)
+        return replace(result, write_error=str(exc))
+    return replace(result, trace_path=path)
 
 
 def _json(record: BaseModel) -> str:
@@ -78,6 +83,26 @@ def _json(record: BaseModel) -> str:
         return record.model_dump_json(indent=1)
     except PydanticSerializationError:
         return json.dumps(record.model_dump(mode="python"), indent=1, default=str)
+
+
+async def solve(
+    problem: Problem,
+    llm: LLMConfig,
+    engine: EngineConfig | None = None,
+    sandbox: SandboxConfig | None = None,
+    *,
+    out: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> SolveResult:
+    """Solve one problem: open the model client and the sandbox, run the engine, close both.
+
+    ``sandbox`` defaults to Docker; ``env`` is where API keys are read (default ``os.environ``);
+    with ``out`` the trace and solution are written there too. Raises
+    :class:`codesolve.errors.LLMConfigError` (e.g. a missing key) before any work, and
+    :class:`sandbox.errors.SandboxUnavailable` when the sandbox cannot start.
+    """
+    async with open_llm(llm, env) as client, open_sandbox(sandbox) as box:
+        return await solve_one(problem, box, client, engine or EngineConfig(), out)
 
 
 def open_llm(config: LLMConfig, env: Mapping[str, str] | None = None) -> LLM:

@@ -5,7 +5,7 @@ Written once for every kind of :class:`Task`; see :mod:`codesolve.sstar.engine`.
 
 from codesolve.sstar.config import Budget, EngineConfig, Selector
 from codesolve.sstar.engine import Engine, Progress
-from codesolve.sstar.trace import Solution, Trace, TraceEvent
+from codesolve.sstar.trace import Solution, StopKind, StopReason, Trace, TraceEvent
 from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, Task, TestReport
 
 __all__ = [
@@ -18,6 +18,8 @@ __all__ = [
     "Progress",
     "Selector",
     "Solution",
+    "StopKind",
+    "StopReason",
     "SynthInput",
     "Task",
     "TestReport",

@@ -25,7 +25,7 @@ from codesolve.sstar.once import OnceEach
 from codesolve.sstar.selection import Pick, fallback, select
 from codesolve.sstar.spend import Spend
 from codesolve.sstar.stop import StopSwitch
-from codesolve.sstar.trace import Recorder, Solution, Trace
+from codesolve.sstar.trace import Recorder, Solution, StopReason, Trace
 from codesolve.tasks.base import DebugTurn, Extracted, Task, TestReport
 
 __all__ = ["Candidate", "Engine", "Progress", "Spend"]
@@ -59,7 +59,7 @@ class Engine:
 
     async def solve(self) -> tuple[Solution, Trace]:
         """Run the whole loop and return the solution and its trace."""
-        stopped: str | None = None
+        stopped: StopReason | None = None
         pick: Pick | None = None
         with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope, self.stop.watch() as halt:
             try:
@@ -71,16 +71,16 @@ class Engine:
                     await self.debug_all(self.candidates)
                 pick = await select(self.context(), self.candidates, extra_inputs)
             except BudgetExceeded as exc:
-                stopped = str(exc)
+                stopped = StopReason(kind="budget", detail=str(exc))
             except LLMError as exc:
                 # Keep what was computed: the endpoint failing mid-run is a stop, not a crash.
-                stopped = f"model error: {exc}"
+                stopped = StopReason(kind="model", detail=str(exc))
         if scope.cancelled_caught:
-            stopped = f"wall-time cap {self.config.budget.max_wall_s:g}s reached"
+            stopped = StopReason(kind="budget", detail=f"wall-time cap {self.config.budget.max_wall_s:g}s reached")
         if halt.cancelled_caught:
-            stopped = self.stop.reason
+            stopped = StopReason(kind="interrupted", detail=self.stop.reason or "stopped")
         if pick is None:
-            pick = fallback(self.candidates, stopped or "no selection ran")
+            pick = fallback(self.candidates, str(stopped) if stopped else "no selection ran")
         solution = self.solution(pick, stopped)
         self.recorder.trace.solution = solution
         return solution, self.recorder.trace
@@ -239,7 +239,7 @@ class Engine:
         )
         return report
 
-    def solution(self, pick: Pick, stopped: str | None) -> Solution:
+    def solution(self, pick: Pick, stopped: StopReason | None) -> Solution:
         """Assemble the result record."""
         report = pick.candidate.report if pick.candidate is not None else None
         return Solution(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Record(BaseModel):
@@ -27,6 +27,28 @@ class TraceEvent(_Record):
     """Details: messages and completions, verdicts, timings, tokens, cost."""
 
 
+StopKind = Literal["budget", "model", "interrupted", "other"]
+"""Why a solve ended early: a budget cap (tokens, dollars, wall time), the model endpoint failing,
+the user (Ctrl-C), or ``other`` (a record written before stop reasons had a kind)."""
+
+
+class StopReason(_Record):
+    """Why a solve ended before it finished: its kind, and the details in words."""
+
+    kind: StopKind
+    detail: str
+    """One line, e.g. ``token cap 5 reached`` or the endpoint's error."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _words_only(cls, value: Any) -> Any:
+        # Stores and traces written before stop reasons had a kind held the words only.
+        return {"kind": "other", "detail": value} if isinstance(value, str) else value
+
+    def __str__(self) -> str:
+        return f"model error: {self.detail}" if self.kind == "model" else self.detail
+
+
 class Solution(_Record):
     """The answer to one problem and why it was chosen."""
 
@@ -46,8 +68,8 @@ class Solution(_Record):
     """Public tests."""
     public_verdicts: list[str]
     """Verdict per public test."""
-    stopped_by: str | None = None
-    """The budget cap that cut the run short, if any."""
+    stopped_by: StopReason | None = None
+    """What cut the run short (a budget cap, a model error, Ctrl-C), if anything."""
     candidates: int = 0
     """Candidates generated."""
     survivors: int = 0

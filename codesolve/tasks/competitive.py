@@ -17,7 +17,7 @@ from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, Synt
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import render
 from codesolve.tasks.loaders._python import assert_example
-from codesolve.tasks.models import CompetitiveProblem
+from codesolve.tasks.models import ProblemCore, PublicProblem
 from codesolve.tasks.signatures import behaviour_of
 from codesolve.tasks.synth_call import call_inputs
 from codesolve.tasks.synth_stdin import stdin_inputs
@@ -28,7 +28,7 @@ GENERATOR_LIMITS = Limits(cpu_seconds=5, memory_mb=256, output_bytes=8 << 20)
 the problems' own batches (up to ~490 MiB): another shape would evict a warm container."""
 
 
-def checker_for(problem: CompetitiveProblem) -> CheckerSpec:
+def checker_for(problem: ProblemCore) -> CheckerSpec:
     """The problem's checker; call problems compare values; a missing checker program is an error."""
     try:
         spec = problem.checker.to_spec()
@@ -39,7 +39,7 @@ def checker_for(problem: CompetitiveProblem) -> CheckerSpec:
     return spec
 
 
-def limits_for(problem: CompetitiveProblem) -> Limits:
+def limits_for(problem: ProblemCore) -> Limits:
     """Per-test limits from the problem."""
     return Limits(cpu_seconds=problem.time_limit_s, memory_mb=max(problem.memory_mb, 64))
 
@@ -48,7 +48,7 @@ CHECK_TIME_FACTOR = 5
 CHECK_MIN_SECONDS = 10.0
 
 
-def check_limits(problem: CompetitiveProblem) -> Limits:
+def check_limits(problem: ProblemCore) -> Limits:
     """Limits of a dataset ``check`` test: it runs many cases in one process, so the time
     limit of one test is too tight (LeetCode's checks run ~100 cases)."""
     cpu = max(problem.time_limit_s * CHECK_TIME_FACTOR, CHECK_MIN_SECONDS)
@@ -57,9 +57,13 @@ def check_limits(problem: CompetitiveProblem) -> Limits:
 
 @dataclass
 class CompetitiveTask:
-    """Drives one :class:`CompetitiveProblem` through the engine, in Python or (stdin problems) C++."""
+    """Drives one problem through the engine, in Python or (stdin problems) C++.
 
-    problem: CompetitiveProblem
+    It holds the solver's view only (:class:`PublicProblem`: no hidden tests, no reference
+    solutions), so no prompt, trace or cache entry can carry what evaluation keeps back.
+    """
+
+    problem: PublicProblem
     sandbox: Sandbox
     history_chars: int = 24_000
     lang: str = "python"
@@ -220,7 +224,7 @@ def written_tests(completion: str, entry: str) -> list[WrittenTest]:
     return found
 
 
-def check_test(problem: CompetitiveProblem, code: str, name: str) -> tuple[Program, TestCase]:
+def check_test(problem: ProblemCore, code: str, name: str) -> tuple[Program, TestCase]:
     """A dataset ``check`` test: the candidate's program, and a sandbox test whose ``check``
     is the dataset's check code and its call.
 

@@ -28,25 +28,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from sandbox._types import CheckerKind, CheckerSpec, Limits, Program, TestCase
-
-
-class InvalidField(ValueError):
-    """A cross-field rule failed; ``field`` names the offending field (a dotted path)."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        self.field = field
-        self.problem = problem
-        super().__init__(problem)
+from codesolve.tasks._model import FrozenModel, InvalidField
+from codesolve.tasks.reference import ReferenceSolution, TimeLimitRule
+from sandbox import CheckerKind, CheckerSpec, Limits, Program, TestCase
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
-
-
-class TestSpec(_Model):
+class TestSpec(FrozenModel):
     """One persisted test: stdin or call arguments, and the expected output when known."""
 
     __test__ = False  # not a pytest class
@@ -77,7 +66,7 @@ class TestSpec(_Model):
         return TestCase(stdin=self.stdin, expected=self.expected, name=self.name, call_args=self.call_args)
 
 
-class CheckerConfig(_Model):
+class CheckerConfig(FrozenModel):
     """How outputs are compared (persisted form of :class:`sandbox._types.CheckerSpec`)."""
 
     kind: CheckerKind = "tokens"
@@ -127,46 +116,10 @@ class CheckerConfig(_Model):
         )
 
 
-class ReferenceSolution(_Model):
-    """A solution the dataset ships, kept so that the judge itself can be checked."""
-
-    language: str = "python"
-    """Language name as the sandbox knows it (``python``, ``cpp``…) or the dataset's own."""
-    code: str
-    """Complete source (for call problems: a module defining the function)."""
-    label: Literal["correct", "incorrect", "buggy", "reference"]
-    """``reference`` and ``correct`` should pass every test; ``incorrect`` and ``buggy`` should not."""
-    origin: str = ""
-    """Which dataset field it came from."""
-
-
-class TimeLimitRule(_Model):
-    """problemtools' rule for a package that states no time limit: a multiple of the slowest
-    accepted submission's CPU time, rounded (see :meth:`apply`)."""
-
-    multiplier: float = Field(gt=0, allow_inf_nan=False)
-    """``limits.time_multiplier`` (legacy format, default 5) or ``ac_to_time_limit`` (2023-07, default 2)."""
-    resolution: float = Field(default=1.0, gt=0, allow_inf_nan=False)
-    """2023-07 ``limits.time_resolution``: the limit is rounded up to a multiple of it."""
-    legacy: bool = True
-    """Legacy rounding: ``max(1, int(0.5 + slowest * multiplier))`` seconds."""
-
-    def apply(self, slowest: float) -> float:
-        """The time limit for a slowest accepted run of ``slowest`` CPU seconds."""
-        exact = slowest * self.multiplier
-        if self.legacy:
-            return float(max(1, int(0.5 + exact)))
-        steps = max(1, -(-round(exact / self.resolution, 9) // 1))
-        return float(steps * self.resolution)
-
-    def describe(self) -> str:
-        """The rule in words."""
-        rounding = "rounded, at least 1 s" if self.legacy else f"rounded up to {self.resolution:g} s"
-        return f"{self.multiplier:g} x the slowest accepted submission, {rounding} (problemtools)"
-
-
-class CompetitiveProblem(_Model):
-    """A problem answered by a whole program (stdin) or by one function (call)."""
+class ProblemCore(FrozenModel):
+    """What every view of a competitive problem holds: the statement, the public tests and how a
+    candidate runs. Its two forms are :class:`CompetitiveProblem` (the whole record) and
+    :class:`PublicProblem` (the solver's view)."""
 
     kind: Literal["competitive"] = "competitive"
     """Discriminator."""
@@ -192,48 +145,31 @@ class CompetitiveProblem(_Model):
     """Name of the function in ``check_code`` that takes the candidate and raises when it is wrong."""
     public_tests: list[TestSpec] = Field(default_factory=list)
     """Tests the solver may see (statement examples, samples)."""
-    hidden_tests: list[TestSpec] = Field(default_factory=list)
-    """Tests for evaluation only. Evaluate on public and hidden tests together."""
     time_limit_s: float = Field(default=2.0, gt=0, allow_inf_nan=False)
     """CPU seconds per test."""
-    time_limit_origin: str = ""
-    """Where ``time_limit_s`` came from, when the loader knows (the judge says it)."""
-    time_limit_rule: TimeLimitRule | None = None
-    """Set when the package states no limit: the judge derives it from the accepted submissions."""
     memory_mb: int = Field(default=256, gt=0)
     """Memory limit per test."""
     checker: CheckerConfig = Field(default_factory=CheckerConfig)
     """How outputs are compared."""
-    source: str = ""
-    """Dataset and record the problem came from."""
-    licence: str = ""
-    """Licence of the source data."""
-    difficulty: str = ""
-    """The dataset's own difficulty label, if any."""
-    solutions: list[ReferenceSolution] = Field(default_factory=list)
-    """The dataset's own solutions, labelled."""
-    dropped_tests: int = Field(default=0, ge=0)
-    """Source tests that could not be represented (e.g. a recorded output that is an error message)."""
-    unparsed_examples: int = Field(default=0, ge=0)
-    """Statement examples seen but not parseable into public tests."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> CompetitiveProblem:
-        if not self.public_tests and not self.hidden_tests:
-            raise InvalidField("hidden_tests", "a problem needs at least one public or hidden test")
+    def _consistent(self) -> ProblemCore:
         if self.input_mode == "call" and not self.function_name:
             raise InvalidField("function_name", "a call problem needs function_name")
         if self.input_mode == "stdin" and self.function_name:
             raise InvalidField("function_name", "a stdin problem has no function_name")
+        self._check_tests(("public_tests",))
+        return self
+
+    def _check_tests(self, fields: tuple[str, ...]) -> None:
         names: set[str] = set()
-        for field in ("public_tests", "hidden_tests"):
+        for field in fields:
             for index, test in enumerate(getattr(self, field)):
                 where = f"{field}[{index}]"
                 if test.name in names:
                     raise InvalidField(f"{where}.name", f"duplicate test name {test.name!r}")
                 names.add(test.name)
                 self._check_test(test, where)
-        return self
 
     def _check_test(self, test: TestSpec, where: str) -> None:
         if test.kind == "check":
@@ -255,22 +191,12 @@ class CompetitiveProblem(_Model):
         return self.checker.missing
 
     @property
-    def needs_reference_outputs(self) -> bool:
-        """True when some io test has no expected output (to be computed from the reference)."""
-        return any(t.kind == "io" and t.expected is None for t in (*self.public_tests, *self.hidden_tests))
-
-    @property
     def entry_expression(self) -> str | None:
         """Python expression naming the callable: ``name`` or ``Class().method``."""
         if self.function_name is None:
             return None
         cls, dot, method = self.function_name.partition(".")
         return f"{cls}().{method}" if dot else cls
-
-    def io_tests(self, hidden: bool = False) -> list[TestCase]:
-        """Sandbox test cases of the public (or hidden) io tests; check tests are left out."""
-        tests = self.hidden_tests if hidden else self.public_tests
-        return [t.to_test_case() for t in tests if t.kind == "io"]
 
     def check_harness(self, candidate: str) -> str:
         """One script holding ``candidate`` and :meth:`check_source` (to read, or to run by hand)."""
@@ -295,7 +221,66 @@ class CompetitiveProblem(_Model):
         return Limits(cpu_seconds=self.time_limit_s, memory_mb=self.memory_mb)
 
 
-class FunctionFixTask(_Model):
+class PublicProblem(ProblemCore):
+    """The solver's view of a problem: it has no hidden tests and no reference solutions, and it
+    keeps ``check_code`` only when a public test runs it (a dataset's check is often the hidden
+    test itself). The engine's task is built from this type, so nothing the solver does can
+    reach what evaluation keeps back. Made by :meth:`CompetitiveProblem.public_view`."""
+
+    def io_tests(self) -> list[TestCase]:
+        """Sandbox test cases of the public io tests; check tests are left out."""
+        return [t.to_test_case() for t in self.public_tests if t.kind == "io"]
+
+
+class CompetitiveProblem(ProblemCore):
+    """A problem answered by a whole program (stdin) or by one function (call): the whole record,
+    hidden tests and reference solutions included. Only evaluation and the judge use it whole."""
+
+    hidden_tests: list[TestSpec] = Field(default_factory=list)
+    """Tests for evaluation only. Evaluate on public and hidden tests together."""
+    time_limit_origin: str = ""
+    """Where ``time_limit_s`` came from, when the loader knows (the judge says it)."""
+    time_limit_rule: TimeLimitRule | None = None
+    """Set when the package states no limit: the judge derives it from the accepted submissions."""
+    source: str = ""
+    """Dataset and record the problem came from."""
+    licence: str = ""
+    """Licence of the source data."""
+    difficulty: str = ""
+    """The dataset's own difficulty label, if any."""
+    solutions: list[ReferenceSolution] = Field(default_factory=list)
+    """The dataset's own solutions, labelled."""
+    dropped_tests: int = Field(default=0, ge=0)
+    """Source tests that could not be represented (e.g. a recorded output that is an error message)."""
+    unparsed_examples: int = Field(default=0, ge=0)
+    """Statement examples seen but not parseable into public tests."""
+
+    @model_validator(mode="after")
+    def _whole(self) -> CompetitiveProblem:
+        if not self.public_tests and not self.hidden_tests:
+            raise InvalidField("hidden_tests", "a problem needs at least one public or hidden test")
+        self._check_tests(("public_tests", "hidden_tests"))
+        return self
+
+    @property
+    def needs_reference_outputs(self) -> bool:
+        """True when some io test has no expected output (to be computed from the reference)."""
+        return any(t.kind == "io" and t.expected is None for t in (*self.public_tests, *self.hidden_tests))
+
+    def io_tests(self, hidden: bool = False) -> list[TestCase]:
+        """Sandbox test cases of the public (or hidden) io tests; check tests are left out."""
+        tests = self.hidden_tests if hidden else self.public_tests
+        return [t.to_test_case() for t in tests if t.kind == "io"]
+
+    def public_view(self) -> PublicProblem:
+        """What the solver may see (see :class:`PublicProblem`)."""
+        fields = {name: getattr(self, name) for name in ProblemCore.model_fields}
+        if not any(t.kind == "check" for t in self.public_tests):
+            fields["check_code"] = ""
+        return PublicProblem.model_validate(fields)
+
+
+class FunctionFixTask(FrozenModel):
     """Make a local repository's failing tests pass by fixing code."""
 
     kind: Literal["function_fix"] = "function_fix"
@@ -326,7 +311,7 @@ class FunctionFixTask(_Model):
     """Licence of the repository."""
 
 
-class SweInstance(_Model):
+class SweInstance(FrozenModel):
     """One SWE-bench instance (the repository itself is obtained through ``repo_source``)."""
 
     kind: Literal["swe"] = "swe"
@@ -379,7 +364,10 @@ __all__ = [
     "FunctionFixTask",
     "InvalidField",
     "Problem",
+    "ProblemCore",
+    "PublicProblem",
     "ReferenceSolution",
     "SweInstance",
     "TestSpec",
+    "TimeLimitRule",
 ]

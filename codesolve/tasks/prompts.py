@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from codesolve.llm import Message
 from codesolve.tasks.base import DebugTurn, Evidence
-from codesolve.tasks.models import CompetitiveProblem
+from codesolve.tasks.models import PublicProblem
 
 SYSTEM = "You are an expert competitive programmer. You write correct, efficient Python 3 programs."
 SYSTEM_CPP = "You are an expert competitive programmer. You write correct, efficient C++17 programs."
@@ -25,7 +25,7 @@ JUDGE_SYSTEM = "You are a careful judge of programs. You reason from the problem
 CODE_CHARS = 6000
 
 
-def io_contract(problem: CompetitiveProblem) -> str:
+def io_contract(problem: PublicProblem) -> str:
     """How the program must read input and give its answer."""
     if problem.input_mode == "call":
         starter = (
@@ -37,14 +37,14 @@ def io_contract(problem: CompetitiveProblem) -> str:
     return "Read from standard input and write to standard output. Print nothing else."
 
 
-def problem_block(problem: CompetitiveProblem) -> str:
+def problem_block(problem: PublicProblem) -> str:
     """The statement with its limits."""
     title = f"# {problem.title}\n\n" if problem.title else ""
     limits = f"Time limit: {problem.time_limit_s:g} s per test. Memory limit: {problem.memory_mb} MB."
     return f"{title}{problem.statement.strip()}\n\n{limits}"
 
 
-def generation(problem: CompetitiveProblem, lang: str = "python") -> list[Message]:
+def generation(problem: PublicProblem, lang: str = "python") -> list[Message]:
     """Prompt for one fresh solution in ``lang``."""
     ask = (
         f"Solve the following problem.\n\n{problem_block(problem)}\n\n{io_contract(problem)}\n\n"
@@ -54,7 +54,7 @@ def generation(problem: CompetitiveProblem, lang: str = "python") -> list[Messag
 
 
 def debug(
-    problem: CompetitiveProblem, history: Sequence[DebugTurn], max_chars: int, lang: str = "python"
+    problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int, lang: str = "python"
 ) -> list[Message]:
     """The whole debugging conversation, oldest rounds dropped past ``max_chars``."""
     turns = list(history)
@@ -75,14 +75,14 @@ def debug(
     return messages
 
 
-def input_format(problem: CompetitiveProblem) -> str:
+def input_format(problem: PublicProblem) -> str:
     """What one test input looks like for this problem."""
     if problem.input_mode == "call":
         return "one Python list literal of the arguments, e.g. [[1, 2, 3], 4]"
     return "the exact text given on standard input"
 
 
-def synthesis(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> list[Message]:
+def synthesis(problem: PublicProblem, codes: Sequence[str], count: int) -> list[Message]:
     """Prompt for inputs that may separate the candidates."""
     shown = "\n\n".join(
         f"Candidate {i + 1}:\n```python\n{c[:CODE_CHARS].rstrip()}\n```" for i, c in enumerate(codes[:4])
@@ -97,7 +97,7 @@ def synthesis(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> 
     return [Message.system(SYSTEM), Message.user(ask)]
 
 
-def distinguish(problem: CompetitiveProblem, code_a: str, code_b: str) -> list[Message]:
+def distinguish(problem: PublicProblem, code_a: str, code_b: str) -> list[Message]:
     """Ask for one input on which two programs differ."""
     ask = (
         f"{problem_block(problem)}\n\nProgram A:\n```python\n{code_a[:CODE_CHARS].rstrip()}\n```\n\n"
@@ -108,7 +108,7 @@ def distinguish(problem: CompetitiveProblem, code_a: str, code_b: str) -> list[M
     return [Message.system(JUDGE_SYSTEM), Message.user(ask)]
 
 
-def tests(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> list[Message]:
+def tests(problem: PublicProblem, codes: Sequence[str], count: int) -> list[Message]:
     """Prompt for test cases with expected outputs (CodeT's dual execution agreement)."""
     shown = "\n\n".join(f"Candidate {i + 1}:\n```\n{c[:CODE_CHARS].rstrip()}\n```" for i, c in enumerate(codes[:2]))
     if problem.input_mode == "call":
@@ -126,7 +126,7 @@ def tests(problem: CompetitiveProblem, codes: Sequence[str], count: int) -> list
     return [Message.system(SYSTEM), Message.user(ask)]
 
 
-def judge(problem: CompetitiveProblem, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
+def judge(problem: PublicProblem, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
     """Ask which program is right, showing real outputs (never predicted ones)."""
     runs = "\n\n".join(
         f"Input {i + 1}:\n```\n{e.input.text[:1500]}\n```\n"

@@ -10,7 +10,7 @@ import pytest
 from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.runs.evaluate import evaluate
 from codesolve.runs.single import solve_one
-from codesolve.sstar import Budget, EngineConfig, Solution, Trace
+from codesolve.sstar import Budget, EngineConfig, Solution, StopReason, Trace
 from codesolve.tasks import load_problems
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
 from sandbox import Sandbox
@@ -190,8 +190,9 @@ async def test_auth_failure_stops_with_a_clear_reason(docker_box: Sandbox) -> No
         assert len(server.chat_requests) == 1
     assert solution.code is None
     assert solution.stopped_by is not None
-    assert solution.stopped_by.startswith("model error")
-    assert "\n" not in solution.stopped_by
+    assert solution.stopped_by.kind == "model"
+    assert str(solution.stopped_by).startswith("model error: ")
+    assert "\n" not in solution.stopped_by.detail
 
 
 async def test_token_budget_returns_best_so_far(docker_box: Sandbox) -> None:
@@ -201,7 +202,7 @@ async def test_token_budget_returns_best_so_far(docker_box: Sandbox) -> None:
     with ScriptedServer(scenario) as server:
         solution, _ = await solve(server, APLUSB, docker_box, EngineConfig(n=1, rounds=2, budget=Budget(max_tokens=5)))
         assert len(server.chat_requests) == 1  # generation only; the cap stops debugging
-    assert solution.stopped_by == "token cap 5 reached"
+    assert solution.stopped_by == StopReason(kind="budget", detail="token cap 5 reached")
     assert solution.code is not None
     assert "a - b" in solution.code
 

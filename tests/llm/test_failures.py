@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import anyio
 import pytest
 
-from codesolve.errors import BudgetExceeded, LLMError, LLMRequestError, LLMUnreachable
+from codesolve.errors import LLMError, LLMRequestError, LLMUnreachable
 from codesolve.llm import (
     LLM,
     EndpointConfig,
@@ -131,19 +132,36 @@ async def test_slow_once_then_fast_succeeds() -> None:
     assert outcome == "on time"
 
 
-async def test_unreachable_endpoint_names_the_url() -> None:
+async def test_nothing_listening_at_first_contact_fails_at_once_naming_the_url() -> None:
     with ScriptedServer() as srv:
         dead_url = srv.base_url  # the port is free again once the server closed
     cfg = EndpointConfig(
-        model="m", base_url=dead_url, api_key_env="K", max_retries=2, backoff_s=0.01, max_backoff_s=0.02, timeout_s=2
+        model="m", base_url=dead_url, api_key_env="K", max_retries=4, backoff_s=1.0, max_backoff_s=2.0, timeout_s=2
     )
+    started = time.monotonic()
     async with LLM(LLMConfig(default=cfg), env={"K": "dummy"}) as llm:
         with pytest.raises(LLMUnreachable) as info:
             await _ask(llm)
+        assert llm.usage.total.retries == 0  # no retry ladder: a second of backoff would show
+    assert time.monotonic() - started < 1.0
     message = _one_line(info.value)
     assert dead_url in message
-    assert "3 attempts" in message
-    assert "connection" in message.lower()
+    assert "connection refused" in message.lower()
+
+
+async def test_an_endpoint_that_answered_then_vanished_gets_the_retry_ladder() -> None:
+    server = ScriptedServer(Scenario(rules=[Rule(content="ok")]))
+    server.__enter__()
+    cfg = EndpointConfig(
+        model="m", base_url=server.base_url, api_key_env="K", max_retries=2, backoff_s=0.01, max_backoff_s=0.02
+    )
+    async with LLM(LLMConfig(default=cfg), env={"K": "dummy"}) as llm:
+        assert await _ask(llm) == "ok"
+        server.__exit__(None, None, None)  # a server restarting mid-run: worth retrying
+        with pytest.raises(LLMUnreachable) as info:
+            await _ask(llm)
+        assert llm.usage.total.retries == 2
+    assert "3 attempts" in _one_line(info.value)
 
 
 async def test_malformed_json_is_retried() -> None:
@@ -159,19 +177,6 @@ async def test_persistent_malformed_json_is_a_clear_error() -> None:
     assert len(srv.chat_requests) == 3
 
 
-async def test_budget_check_runs_before_each_request() -> None:
-    def cap_calls(usage: Usage) -> None:
-        if usage.total.calls >= 1:
-            raise BudgetExceeded(f"call cap reached after {usage.total.calls} call(s)")
-
-    with ScriptedServer(Scenario(rules=[Rule(content="ok")])) as srv:
-        async with LLM(LLMConfig(default=scripted_endpoint(srv)), env=srv.env, budget_check=cap_calls) as llm:
-            assert await _ask(llm) == "ok"
-            with pytest.raises(BudgetExceeded, match="call cap"):
-                await llm.complete("judge", [Message.user("another")], temperature=0, max_tokens=8, phase="j")
-        assert len(srv.chat_requests) == 1
-
-
 async def test_a_failing_single_cancels_its_siblings_and_raises_plainly() -> None:
     scenario = Scenario(rules=[Rule(call=2, status=401), Rule(content="ok", latency_s=0.2)], n_support="ignore")
     with ScriptedServer(scenario) as srv:
@@ -180,15 +185,3 @@ async def test_a_failing_single_cancels_its_siblings_and_raises_plainly() -> Non
                 await llm.complete("generator", ASK, n=4, temperature=1, max_tokens=8, phase="g")
 
 
-async def test_budget_exceeded_during_parallel_singles_is_raised_plainly() -> None:
-    def cap_calls(usage: Usage) -> None:
-        if usage.total.calls >= 2:
-            raise BudgetExceeded("call cap reached")
-
-    scenario = Scenario(rules=[Rule(content="ok")])
-    with ScriptedServer(scenario) as srv:
-        cfg = LLMConfig(default=scripted_endpoint(srv, supports_n=False, max_concurrency=1))
-        async with LLM(cfg, env=srv.env, budget_check=cap_calls) as llm:
-            with pytest.raises(BudgetExceeded, match="call cap"):
-                await llm.complete("generator", ASK, n=5, temperature=1, max_tokens=8, phase="g")
-        assert len(srv.chat_requests) == 2

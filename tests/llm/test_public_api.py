@@ -18,7 +18,6 @@ EXPECTED_ALL = {
     "LLM",
     "ROLES",
     "SCRIPTED_KEY_ENV",
-    "BudgetCheck",
     "Completion",
     "EndpointConfig",
     "LLMConfig",

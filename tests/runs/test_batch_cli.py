@@ -168,6 +168,23 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, problems: Path) -> Non
     assert "cannot tell the format" in odd.stderr
 
 
+def test_an_endpoint_that_never_answers_stops_the_batch_in_one_line(problems: Path, tmp_path: Path) -> None:
+    with ScriptedServer() as gone:
+        dead = gone.base_url  # the port is free again once the server closed
+    started = time.monotonic()
+    run = codesolve(*batch_args(problems, dead, tmp_path, "dead"))
+    assert run.returncode == 2
+    assert run.stdout == ""
+    *notes, last = run.stderr.strip().splitlines()
+    assert last.startswith("codesolve: error: cannot reach " + dead), run.stderr
+    assert all(not line.startswith("codesolve: error") for line in notes)
+    assert len(notes) <= 1  # at most the line saying where the run lives
+    assert time.monotonic() - started < 60
+    # No problem is marked failed for it: a resume against a live endpoint redoes them all.
+    db = sqlite3.connect(tmp_path / "dead" / "run.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM problems WHERE status IN ('done', 'failed')").fetchone()[0] == 0
+
+
 @pytest.fixture(scope="module")
 def slow_server() -> Iterator[ScriptedServer]:
     """A slower model, so that a batch is surely in flight when it is interrupted."""

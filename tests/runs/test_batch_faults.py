@@ -21,9 +21,9 @@ from codesolve.runs.metrics import compute
 from codesolve.runs.records import ProblemRow, RunConfig
 from codesolve.runs.report_html import html_report
 from codesolve.runs.report_text import markdown, problem_views
-from codesolve.runs.source import Item, stream_problems
 from codesolve.runs.store import RunStore
 from codesolve.sstar import Budget, EngineConfig
+from codesolve.tasks import Item, stream_problems
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
 from sandbox import Sandbox
 from tests.runs.batchkit import MINUS, RIGHT, fenced, sum_scenario, write_problems

@@ -182,7 +182,7 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
 def test_kickstart_program_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     program = tmp_path / "cake.py"
     program.write_text(CAKE_PROGRAM)
-    code, out, err = run_cli(["judge", str(program), "--problem", str(KICKSTART), "--id", CAKE], capsys)
+    code, out, err = run_cli(["judge", str(KICKSTART), "--program", str(program), "--id", CAKE], capsys)
     assert code == 0, out + err
     problem = one(KICKSTART, CAKE)
     tests = len(problem.public_tests) + len(problem.hidden_tests)
@@ -195,7 +195,7 @@ def test_kickstart_off_by_one_is_wrong_answer_at_the_first_differing_token(
 ) -> None:
     program = tmp_path / "cake_off_by_one.py"
     program.write_text(CAKE_PROGRAM.replace("enumerate(areas, 1)", "enumerate(areas)"))
-    code, out, _ = run_cli(["judge", str(program), "--problem", str(KICKSTART), "--id", CAKE], capsys)
+    code, out, _ = run_cli(["judge", str(KICKSTART), "--program", str(program), "--id", CAKE], capsys)
     assert code == 1
     assert f"{CAKE}: 0/3 passed (WA)" in out
     assert "line 1, token 2: expected '#1:', got '#0:'" in out
@@ -204,7 +204,7 @@ def test_kickstart_off_by_one_is_wrong_answer_at_the_first_differing_token(
 def test_json_report_has_the_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     program = tmp_path / "sum.py"
     program.write_text("for _ in range(int(input())):\n    a, b = map(int, input().split())\n    print(a + b + 1)\n")
-    argv = ["judge", str(program), "--problem", str(EXAMPLES), "--id", "examples/sum-of-pairs", "--json"]
+    argv = ["judge", str(EXAMPLES), "--program", str(program), "--id", "examples/sum-of-pairs", "--json"]
     code, out, _ = run_cli(argv, capsys)
     assert code == 1
     report = json.loads(out)
@@ -219,14 +219,14 @@ def test_missing_expected_outputs_are_computed_or_skipped(tmp_path: Path, capsys
     problem = one(FUNCTION, "HumanEval/0")
     program = tmp_path / "he0.py"
     program.write_text(problem.solutions[0].code)
-    code, out, _ = run_cli(["judge", str(program), "--problem", str(FUNCTION), "--id", "HumanEval/0"], capsys)
+    code, out, _ = run_cli(["judge", str(FUNCTION), "--program", str(program), "--id", "HumanEval/0"], capsys)
     missing = sum(1 for t in problem.hidden_tests if t.kind == "io" and t.expected is None)
     assert code == 0, out
     assert out.startswith(f"expected outputs of {missing}/{missing} tests computed by running the reference")
     # Without a reference the tests are skipped, and the summary says how many.
     bare = tmp_path / "bare.jsonl"
     dump_problems([problem.model_copy(update={"solutions": []})], bare)
-    code, out, _ = run_cli(["judge", str(program), "--problem", str(bare)], capsys)
+    code, out, _ = run_cli(["judge", str(bare), "--program", str(program)], capsys)
     assert code == 1
     assert f"{missing} tests have no expected output and no reference to compute it: skipped" in out
     assert f"(incomplete), {missing} skipped (no expected output)" in out
@@ -265,7 +265,7 @@ async def test_code_contests_style_solutions_in_several_languages(docker_box: Sa
 
 
 def test_solutions_mode_on_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(["judge", "--solutions", "--problem", str(EXAMPLES)], capsys)
+    code, out, _ = run_cli(["judge", str(EXAMPLES), "--solutions"], capsys)
     assert code == 0, out
     assert "incorrect: 1 agree" in out
     assert "reference: 2 agree" in out
@@ -273,7 +273,7 @@ def test_solutions_mode_on_the_examples(capsys: pytest.CaptureFixture[str]) -> N
 
 
 def test_solutions_mode_reports_a_dataset_issue_in_json(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(["judge", "--solutions", "--problem", str(QUIXBUGS), "--id", "knapsack", "--json"], capsys)
+    code, out, _ = run_cli(["judge", str(QUIXBUGS), "--solutions", "--id", "knapsack", "--json"], capsys)
     assert code == 1
     report = json.loads(out)
     statuses = {(s["label"], s["status"]) for s in report["solutions"]}
@@ -286,14 +286,14 @@ def test_solutions_mode_reports_a_dataset_issue_in_json(capsys: pytest.CaptureFi
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--problem", "no/such/file.jsonl", "{program}"], "no/such/file.jsonl: no such file"),
-        (["--problem", str(EXAMPLES), "--id", "nope", "{program}"], "no problem with id 'nope'"),
-        (["--problem", str(EXAMPLES), "--id", "examples/mean", "--lang", "rust", "{program}"], "unknown language"),
-        (["--problem", str(EXAMPLES), "--id", "examples/mean", "{dir}/gone.py"], "gone.py: no such program file"),
-        (["--problem", str(EXAMPLES), "{program}"], "name one by id"),
-        (["--problem", str(EXAMPLES), "--tests", "secret", "{program}"], "invalid choice: 'secret'"),
-        (["--problem", str(EXAMPLES), "--solutions", "{program}"], "either PROGRAM or --solutions"),
-        (["--problem", str(EXAMPLES), "--id", "examples/second-largest", "--lang", "cpp", "{program}"], "call-based"),
+        (["no/such/file.jsonl", "--program", "{program}"], "no/such/file.jsonl: no such file"),
+        ([str(EXAMPLES), "--id", "nope", "--program", "{program}"], "no problem with id 'nope'"),
+        ([str(EXAMPLES), "--id", "examples/mean", "--lang", "rust", "--program", "{program}"], "unknown language"),
+        ([str(EXAMPLES), "--id", "examples/mean", "--program", "{dir}/gone.py"], "gone.py: no such program file"),
+        ([str(EXAMPLES), "--program", "{program}"], "name one by id"),
+        ([str(EXAMPLES), "--tests", "secret", "--program", "{program}"], "invalid choice: 'secret'"),
+        ([str(EXAMPLES), "--solutions", "--program", "{program}"], "either --program FILE or --solutions"),
+        ([str(EXAMPLES), "--id", "examples/second-largest", "--lang", "cpp", "--program", "{program}"], "call-based"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(

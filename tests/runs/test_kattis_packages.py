@@ -102,10 +102,10 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
 def test_cli_says_which_time_limit_applied(docker_available: bool) -> None:
     if not docker_available:
         pytest.skip("no Docker engine reachable")
-    code, out = run_cli(["judge", "--solutions", "--problem", str(KATTIS / "pairsum"), "--json"])
+    code, out = run_cli(["judge", str(KATTIS / "pairsum"), "--solutions", "--json"])
     assert code == 0
     assert json.loads(out)["agreement"]["all_agree"]
     accepted = KATTIS / "guess" / "submissions" / "accepted" / "binary_search.py"
-    code, out = run_cli(["judge", str(accepted), "--problem", str(KATTIS / "guess")])
+    code, out = run_cli(["judge", str(KATTIS / "guess"), "--program", str(accepted)])
     assert code == 0
     assert out.startswith("time limit 1 s (problem.yaml limits.time_limit)")

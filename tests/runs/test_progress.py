@@ -10,7 +10,7 @@ import pytest
 from codesolve.llm import LLM, LLMConfig, ScriptedServer, scripted_endpoint
 from codesolve.runs.progress import Gauges, PlainProgress, RichProgress, printable
 from codesolve.runs.records import ProblemRow
-from codesolve.runs.source import Item
+from codesolve.tasks import Item
 
 pytestmark = pytest.mark.anyio
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from codesolve.errors import ProblemFormatError
-from codesolve.runs.source import stream_problems
+from codesolve.tasks import stream_problems
 from tests.runs.batchkit import sum_problem, write_problems
 
 

@@ -30,6 +30,7 @@ def test_public_names_are_pinned() -> None:
     assert sorted(sandbox.__all__) == sorted(
         [
             "Capture",
+            "CheckerKind",
             "CheckerSpec",
             "DockerConfig",
             "DockerUnavailable",

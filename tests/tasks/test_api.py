@@ -8,18 +8,32 @@ import pytest
 
 import codesolve.tasks
 from codesolve.errors import ProblemFormatError
-from codesolve.tasks import FORMATS, CompetitiveProblem, TestSpec, detect_format, dump_problems, load_problem
+from codesolve.tasks import (
+    FORMATS,
+    CompetitiveProblem,
+    PublicProblem,
+    ReferenceSolution,
+    TestSpec,
+    detect_format,
+    dump_problems,
+    load_problem,
+)
 
 PUBLIC = [
     "FORMATS",
     "CheckerConfig",
     "CompetitiveProblem",
     "FunctionFixTask",
+    "Item",
     "LoadResult",
     "Problem",
+    "ProblemCore",
+    "PublicProblem",
     "ReferenceSolution",
     "SweInstance",
     "TestSpec",
+    "check_sources",
+    "count_records",
     "detect_format",
     "dump_problems",
     "dumps_jsonl",
@@ -27,6 +41,7 @@ PUBLIC = [
     "load_problem",
     "load_problems",
     "read_problems",
+    "stream_problems",
 ]
 
 
@@ -74,3 +89,21 @@ def test_aliases_and_missing_paths(tmp_path: Path) -> None:
     assert load_problem(path, "a", format="native").id == "a"
     with pytest.raises(ProblemFormatError, match="no such file or directory"):
         detect_format(tmp_path / "nothing.jsonl")
+
+
+def test_the_solvers_view_has_no_hidden_tests_solutions_or_hidden_check_code() -> None:
+    hidden = [TestSpec(name="h", kind="check")]
+    problem = CompetitiveProblem(
+        id="p", input_mode="call", function_name="f", check_code="def check(c): assert c(1) == 'SECRET'",
+        public_tests=[TestSpec(name="ex", call_args="[1]", expected="2")], hidden_tests=hidden,
+        solutions=[ReferenceSolution(code="def f(x): return 'SECRET'", label="correct")],
+    )  # fmt: skip
+    view = problem.public_view()
+    assert type(view) is PublicProblem
+    assert not hasattr(view, "hidden_tests")
+    assert not hasattr(view, "solutions")
+    assert "SECRET" not in view.model_dump_json()
+    assert view.public_tests == problem.public_tests
+    # A public check test needs the check code: then (and only then) the view keeps it.
+    public_check = problem.model_copy(update={"public_tests": [TestSpec(name="c", kind="check")], "hidden_tests": []})
+    assert public_check.public_view().check_code == problem.check_code

@@ -68,7 +68,7 @@ def test_a_linked_package_is_refused_everywhere_and_leaks_nothing(
     program = tmp_path / "prog.py"
     program.write_text(PROGRAM)
     out = tmp_path / "out"
-    judge = ["judge", str(program), "--problem", str(problem), "--sandbox", "local", "--allow-weaker"]
+    judge = ["judge", str(problem), "--program", str(program), "--sandbox", "local", "--allow-weaker"]
     runs = [
         run_bounded(["validate", str(problem)], env=env),
         run_bounded(judge, env=env),
@@ -102,7 +102,7 @@ def test_a_package_with_inner_links_solves_and_leaks_nothing(
     assert validated.code == 0, validated
     assert "1 public + 3 hidden tests" in validated.stdout
     judged = run_bounded(
-        ["judge", str(program), "--problem", str(package), "--sandbox", "local", "--allow-weaker"], env=env, cpu=0
+        ["judge", str(package), "--program", str(program), "--sandbox", "local", "--allow-weaker"], env=env, cpu=0
     )
     assert judged.code == 0, judged
     solved = _solve(package, out, server, env)

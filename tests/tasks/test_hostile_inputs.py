@@ -54,7 +54,7 @@ def test_judge_refuses_before_running_anything(name: str, tmp_path: Path) -> Non
     path = case.build(tmp_path)
     program = tmp_path / "prog.py"
     program.write_text("print(input())\n")
-    run = run_bounded(["judge", str(program), "--problem", str(path), "--sandbox", "local", "--allow-weaker"])
+    run = run_bounded(["judge", str(path), "--program", str(program), "--sandbox", "local", "--allow-weaker"])
     _check(case, run.code, run.stdout, run.stderr)
 
 

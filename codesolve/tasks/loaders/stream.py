@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from codesolve.errors import ProblemFormatError
-from codesolve.tasks import load_problems
 from codesolve.tasks.loaders._io import Source, base_suffix, format_errors, record_label
 from codesolve.tasks.loaders._limits import DecodeBudget, InflateError, excerpt, one_line
 from codesolve.tasks.loaders._registry import FORMATS, Format, resolve_format
 from codesolve.tasks.loaders._scrub import scrubbed
+from codesolve.tasks.loaders.load import load_problems
 from codesolve.tasks.models import Problem
 
 _STREAMED = ("", ".jsonl", ".ndjson", ".txt")
