@@ -208,7 +208,9 @@ async def collect(box: Sandbox, problems: dict[str, CompetitiveProblem], limit: 
                 if key not in runs:
                     group.start_soon(one, key, code)
         stored[rec.task_id] = entry_cache
-        cache.write_text(json.dumps(stored))
+        partial = cache.with_name(cache.name + ".tmp")
+        partial.write_text(json.dumps(stored))
+        partial.replace(cache)  # a reader (a report from the cache so far) never sees half a file
         rows = {k: v["rows"] for k, v in runs.items()}
         correct = {k: bool(v["correct"]) for k, v in runs.items()}
         out.append(TaskData(rec.task_id, keys, rows, correct, public, free, tests, rec.passed))
