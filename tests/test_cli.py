@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -77,17 +76,15 @@ def test_missing_api_key_is_one_line(
 
 def _before_any_work(url: str, out: Path, capsys: pytest.CaptureFixture[str], *needles: str) -> None:
     """A model error found before any candidate exists: exactly one line on stderr, nothing on
-    stdout, exit 2, no trace of nothing written; and quickly, with the default retry policy."""
+    stdout, exit 2, no trace of nothing written (with the default retry policy; that the first
+    contact is not retried is checked where retries are counted, in tests/llm/test_failures.py)."""
     argv = solve_args(url, out)
     del argv[argv.index("--max-retries") : argv.index("--max-retries") + 2]
-    started = time.monotonic()
     assert run_cli(argv) == 2
-    took = time.monotonic() - started
     captured = capsys.readouterr()
     assert captured.out == ""
     assert_one_line_error(captured.err, *needles)
     assert list(out.glob("*.json")) == []
-    assert took < 5.0, took
 
 
 def test_dead_endpoint_is_one_line_before_any_work(
@@ -105,6 +102,7 @@ def test_unknown_model_is_one_line_before_any_work(
     monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
     with ScriptedServer(Scenario(rules=[{"status": 404}])) as server:  # type: ignore[list-item]
         _before_any_work(server.base_url, tmp_path, capsys, "'scripted' not found")
+        assert len(server.chat_requests) == 1  # a refusal is final: asked once
 
 
 def test_rejected_key_is_one_line_before_any_work(
