@@ -24,7 +24,7 @@ from codesolve.errors import CodesolveError
 from codesolve.terminal import safe_terminal
 from sandbox.errors import SandboxError
 
-COMMANDS: tuple[str, ...] = ("solve", "demo", "validate", "judge", "sandbox", "batch", "eval", "report")
+COMMANDS: tuple[str, ...] = ("solve", "fix", "demo", "validate", "judge", "sandbox", "batch", "eval", "report")
 """Subcommand modules under ``codesolve.commands``, in help order."""
 
 

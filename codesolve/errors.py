@@ -10,6 +10,7 @@
     │   ├── LLMUnreachable         the endpoint does not answer              (exit 2)
     │   └── LLMRequestError        the endpoint refused: auth, context length, bad request (exit 2)
     ├── BudgetExceeded             a cap (tokens, dollars, wall time, calls) was hit
+    ├── RepositoryError            a repository fix cannot go on: tests already pass, no report, apply refused (exit 2)
     └── StoreError                 the results store is unusable             (exit 2)
 
 Sandbox errors live in :mod:`sandbox.errors` (the sandbox imports nothing from
@@ -57,6 +58,10 @@ class LLMUnreachable(LLMError):
 
 class LLMRequestError(LLMError):
     """The endpoint refused the request (auth, context length, bad request, unknown model)."""
+
+
+class RepositoryError(CodesolveError):
+    """A repository fix cannot go on (the tests already pass, pytest cannot run them, an apply is refused)."""
 
 
 class BudgetExceeded(CodesolveError):

@@ -414,6 +414,10 @@ def run_exec(batch: Batch) -> None:
     """Repo mode: run one plain command through the fork server and report."""
     spec = batch.spec
     Path(spec["cwd"]).mkdir(parents=True, exist_ok=True)
+    # Tell the host the command is running: it then waits the command's wall limit for the
+    # result, not the short idle patience of a driver between tests (a pytest run of more
+    # than 30 s was given up on as a dead runtime).
+    batch.emit({"event": "tests"})
     raw = batch.spawn({}, TestIO(b""), cwd=spec["cwd"])
     collected = verdicts.collect_files(spec["cwd"], spec.get("collect", []))
     batch.emit({"event": "exec", **verdicts.exec_report(raw), "files": collected})

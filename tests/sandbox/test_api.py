@@ -177,6 +177,15 @@ async def test_exec_times_out(box: Sandbox) -> None:
     assert result.wall_seconds < 5
 
 
+@pytest.mark.slow
+async def test_exec_outlives_the_driver_idle_patience(docker_box: Sandbox) -> None:
+    # A command silent for longer than the driver's idle patience (30 s) but within its own
+    # wall limit is waited for, not reported as a dead runtime.
+    result = await docker_box.exec(["sh", "-c", "sleep 32; echo done"], limits=Limits(cpu_seconds=5, wall_seconds=45))
+    assert result.exit_code == 0, result.message
+    assert result.stdout.text == "done\n"
+
+
 async def test_exec_copies_a_directory(box: Sandbox, tmp_path: object) -> None:
     from pathlib import Path
 

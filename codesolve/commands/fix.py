@@ -1,0 +1,150 @@
+"""``codesolve fix [REPO] --test NODEID…``: a verified fix for a repository's failing tests.
+
+``--check`` runs the tests and the localisation only (no model). Otherwise the
+engine generates, debugs and selects new versions of the target function(s);
+the diff goes to stdout, the tests it makes pass / keeps passing / breaks and
+the cost to stderr. ``--apply`` writes the fix into the working tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from codesolve.commands.common import add_engine_flags, add_model_flags, progress_printer
+from codesolve.commands.interrupt import Interrupted, Interrupts
+from codesolve.commands.solve import engine_config, llm_config
+from codesolve.errors import LLMError, UsageError
+from codesolve.runs.fix import (
+    Examined,
+    FixRequest,
+    FixResult,
+    apply_fix,
+    environment,
+    examine,
+    fix_repo,
+    save_trace,
+    targets_line,
+)
+from codesolve.runs.output import OutputError
+from codesolve.runs.single import open_llm
+from sandbox import DockerConfig, open_sandbox
+
+SHOWN_SUSPECTS = 8
+
+
+def register(subparsers: Any) -> None:
+    """Add ``fix``."""
+    p = subparsers.add_parser("fix", help="fix the function(s) that make a repository's tests fail")
+    p.add_argument("repo", type=Path, nargs="?", default=Path("."), help="the repository (default: .)")
+    p.add_argument(
+        "--test",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="NODEID",
+        help="tests to make pass (node ids, files or folders); the rest of their files must keep passing",
+    )
+    p.add_argument(
+        "--function",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="MODULE:QUALNAME",
+        help="functions to fix (no localisation)",
+    )
+    p.add_argument("--check", action="store_true", help="run the tests and localise only (no model)")
+    p.add_argument("--apply", action="store_true", help="write the fix into the working tree")
+    p.add_argument("--image", help="a ready image with the repository's dependencies")
+    p.add_argument("--description", default="", help="what is wrong, in words")
+    p.add_argument("--test-timeout", type=float, default=20.0, help="seconds per test (default 20)")
+    add_model_flags(p)
+    for action in p._actions:
+        if action.dest == "model":
+            action.required = False  # --check needs no model; checked in run()
+    add_engine_flags(p)
+    p.add_argument("--out", type=Path, default=Path("out"), help="directory for the trace and the response cache")
+    p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
+    p.set_defaults(func=run)
+
+
+def check_lines(examined: Examined) -> list[str]:
+    """What ``--check`` shows: failing tests, the ranking, the targets."""
+    setup = examined.setup
+    lines = [f"failing: {len(setup.failing)} test(s); passing: {len(setup.passing)}"]
+    lines += [f"  FAIL {t}" for t in setup.failing[:20]]
+    located = examined.localisation
+    if located is not None:
+        lines.append("suspects (Ochiai over per-test function spectra; tb = failing tracebacks through it):")
+        for s in located.ranking[:SHOWN_SUSPECTS]:
+            lines.append(f"  {s.ochiai:.3f}  ef={s.ef} ep={s.ep} tb={s.in_traceback} depth={s.depth}  {s.target}")
+    lines.append(f"would fix: {targets_line(setup.targets)}")
+    return lines
+
+
+def result_lines(result: FixResult) -> list[str]:
+    """The tests the fix makes pass, keeps passing and breaks, and the cost."""
+    s = result.solution
+    failing, passing = result.examined.setup.failing, result.examined.setup.passing
+    cost = "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}"
+    lines = [
+        f"made to pass: {len(result.made_pass)}/{len(failing)}",
+        *[f"  FIXED {t}" for t in result.made_pass[:20]],
+        *[f"  STILL FAILING {t}" for t in result.still_failing[:20]],
+        f"kept passing: {len(result.kept_passing)}/{len(passing)}; broken: {len(result.broken)}",
+        *[f"  BROKEN {t}" for t in result.broken[:20]],
+        f"selected by {s.selector}: {s.why}",
+        f"candidates {s.candidates}, survivors {s.survivors}, clusters {s.clusters}, judge calls {s.judge_calls}",
+        f"tokens {s.tokens}, cost {cost}, wall {s.wall_s:.1f}s",
+    ]
+    if s.stopped_by:
+        lines.append(f"stopped early: {s.stopped_by}")
+    return lines
+
+
+async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
+    repo = args.repo.resolve()
+    if not repo.is_dir():
+        raise UsageError(f"{args.repo}: not a directory")
+    if not args.check and not args.model:
+        raise UsageError("--model is required (or ask for --check)")
+    request = FixRequest(
+        repo, tuple(args.test), tuple(args.function), args.description, test_timeout_s=args.test_timeout
+    )
+    image = await environment(repo, args.image)
+    async with open_sandbox(DockerConfig(image=image)) as box:
+        examined = await examine(request, box)
+        if args.check:
+            print("\n".join(check_lines(examined)))
+            return 0
+        config = engine_config(args)
+        async with open_llm(llm_config(args)) as llm:
+            result = await fix_repo(examined, box, llm, config, progress_printer(llm), interrupts.switch)
+    stopped = result.solution.stopped_by
+    if stopped is not None and stopped.kind == "model" and result.solution.candidates == 0:
+        # Nothing was computed (a dead endpoint, a bad key, an unknown model): one line, no summary.
+        raise LLMError(stopped.detail)
+    sys.stdout.write(result.diff)
+    for line in result_lines(result):
+        print(line, file=sys.stderr)
+    try:
+        print(f"trace: {save_trace(result, args.out)}", file=sys.stderr)
+    except OutputError as exc:
+        print(f"trace not written: {exc}", file=sys.stderr)
+    if interrupts.pressed:
+        raise Interrupted("interrupted")
+    good = bool(result.diff) and not result.still_failing and not result.broken
+    if args.apply and good:
+        written = apply_fix(result)
+        print(f"applied to {', '.join(written)}", file=sys.stderr)
+    elif args.apply:
+        print("not applied: the fix does not pass every test", file=sys.stderr)
+    return 0 if good else 1
+
+
+def run(args: argparse.Namespace) -> int:
+    """Entry point of ``codesolve fix``."""
+    interrupts = Interrupts()
+    return interrupts.run(lambda: _fix(args, interrupts))

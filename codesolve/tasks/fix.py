@@ -1,0 +1,266 @@
+"""Repository fixes as an engine :class:`Task`: a candidate is a new version of the target function(s).
+
+The engine drives this exactly as it drives a competitive problem:
+
+* ``run_public`` splices the candidate into its file(s) by syntax tree and
+  runs the failing tests plus the previously passing ones in a sandbox copy:
+  a candidate passes only when all of them pass, which is the regression
+  filter before any selection.
+* ``behaviours`` calls the (first) target function directly in the sandbox on
+  each input and reports its return value or exception type: survivors
+  cluster by what they really do.
+* Inputs come from the model, plus any :class:`InputSource` plugged in (an
+  LLM-free synthesizer), so differential testing does not rest on the model.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import anyio.to_thread
+
+from codesolve.llm import Message
+from codesolve.tasks import fix_prompts as prompts
+from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
+from codesolve.tasks.extract import extract_code, fenced_blocks
+from codesolve.tasks.feedback import clip
+from codesolve.tasks.repo.feedback import render, verdict
+from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
+from codesolve.tasks.repo.testrun import RUNNER_DIR, run_pytest
+from codesolve.tasks.repo.workspace import Target
+from codesolve.tasks.synth_call import call_inputs
+from sandbox import Limits, Sandbox
+
+PROBE_LIMITS = Limits(cpu_seconds=20, memory_mb=1024)
+CALL_TIMEOUT_S = 2.0
+FILE_CHARS = 6000
+"""A target file longer than this is shown as its target functions only."""
+_PROBE_SOURCE = Path(__file__).with_name("repo").joinpath("_probe.py").read_bytes
+
+
+class InputSource(Protocol):
+    """LLM-free inputs for differential testing (e.g. property-based synthesis)."""
+
+    async def inputs(self, target: Target, source: str, limit: int) -> list[str]:
+        """Up to ``limit`` Python list literals of positional arguments for ``target``."""
+        ...
+
+
+@dataclass(frozen=True)
+class FixSetup:
+    """What the run established before the engine starts."""
+
+    repo: Path
+    targets: tuple[Target, ...]
+    failing: tuple[str, ...]
+    """Node ids that fail now and must pass."""
+    passing: tuple[str, ...]
+    """Node ids that pass now and must keep passing."""
+    originals: Mapping[str, bytes]
+    """The target files' bytes when the run read them."""
+    tree: Mapping[str, bytes]
+    """The repository as the run read it (every test run gets a copy of this)."""
+    baseline_feedback: str
+    description: str = ""
+    paths: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=120, memory_mb=2048))
+    test_timeout_s: float = 20.0
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        """Every test a candidate runs: the failing ones, then the regression set."""
+        return self.failing + self.passing
+
+
+@dataclass
+class FunctionFix:
+    """Drives one repository fix through the engine."""
+
+    setup: FixSetup
+    sandbox: Sandbox
+    history_chars: int = 24_000
+    input_sources: Sequence[InputSource] = ()
+
+    def __post_init__(self) -> None:
+        self.qualnames = [t.qualname for t in self.setup.targets]
+        self.first_messages = prompts.generation(
+            self.context(), self.setup.baseline_feedback, [t.name for t in self.setup.targets], self.setup.description
+        )
+
+    @property
+    def task_id(self) -> str:
+        """The repository's folder name and the targets."""
+        return f"{self.setup.repo.name}:{'+'.join(t.qualname for t in self.setup.targets)}"
+
+    @property
+    def public_count(self) -> int:
+        """Failing tests plus the regression set."""
+        return len(self.setup.tests)
+
+    def context(self) -> str:
+        """Each target file as the model sees it: whole when short, else the targets themselves."""
+        parts = []
+        for path in dict.fromkeys(t.path for t in self.setup.targets):
+            text = self.setup.originals[path].decode("utf-8", "replace")
+            if len(text) > FILE_CHARS:
+                source = self.setup.originals[path]
+                spans = [find_function(source, t.qualname) for t in self.setup.targets if t.path == path]
+                lines = text.splitlines(keepends=True)
+                text = "\n# ...\n".join(
+                    f"# lines {s.first}-{s.last}\n" + "".join(lines[s.first - 1 : s.last]) for s in spans
+                )
+            parts.append(f"`{path}`:\n```python\n{text}\n```")
+        return "\n\n".join(parts)
+
+    def generation_messages(self) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return list(self.first_messages)
+
+    def extract(self, completion: str) -> Extracted:
+        """The last python block of the reply."""
+        return extract_code(completion, "python")
+
+    def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.debug(self.first_messages, history, [t.name for t in self.setup.targets], self.history_chars)
+
+    async def prepare(self) -> None:
+        """Start the sandbox's containers."""
+        await self.sandbox.warm(self.setup.limits)
+
+    def files_for(self, code: str) -> dict[str, bytes]:
+        """The target files with the candidate spliced in (SpliceError, for the model, if refused)."""
+        functions = candidate_functions(code, self.qualnames)
+        for target in self.setup.targets:
+            find_function(self.setup.originals[target.path], target.qualname)
+        edits = {(t.path, t.qualname): functions[t.qualname] for t in self.setup.targets}
+        return splice_all(self.setup.originals, edits)
+
+    async def run_public(self, code: str) -> TestReport:
+        """The failing tests and the regression set, with the candidate spliced in."""
+        tests = self.setup.tests
+        try:
+            files = await anyio.to_thread.run_sync(self.files_for, code, abandon_on_cancel=True)
+        except SpliceError as exc:
+            return TestReport(0, len(tests), ("CE",) * len(tests), f"Your code was not used: {exc}.")
+        run = await run_pytest(
+            self.sandbox,
+            self.setup.tree,
+            tests,
+            files,
+            limits=self.setup.limits,
+            test_timeout_s=self.setup.test_timeout_s,
+            paths=self.setup.paths,
+        )
+        verdicts = tuple(verdict(run, t) for t in tests)
+        return TestReport(
+            passed=sum(1 for v in verdicts if v == "AC"),
+            total=len(tests),
+            verdicts=verdicts,
+            feedback=run.infra_error or render(run, tests),
+            infra_error=bool(run.infra_error),
+        )
+
+    def signature(self) -> str:
+        """The first target as shown in prompts: ``module:qualname(args)``."""
+        target = self.setup.targets[0]
+        node = find_function(self.setup.originals[target.path], target.qualname).node
+        return f"{target.name}({ast.unparse(node.args)})"
+
+    def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.synthesis(self.signature(), codes, count)
+
+    async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
+        """``input`` blocks holding list literals; then the plugged-in sources' inputs (for synthesis)."""
+        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        found = [SynthInput(b.body.strip()) for b in blocks if b.tag == "input" and _is_list(b.body)][:limit]
+        if limit > 1:
+            target = self.setup.targets[0]
+            source = self.setup.originals[target.path].decode("utf-8", "replace")
+            for plugged in self.input_sources:
+                found += [SynthInput(t, origin="synthesized") for t in await plugged.inputs(target, source, limit)]
+        return found
+
+    async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
+        """Call the first target directly in the sandbox on each input (one run for all)."""
+        target = self.setup.targets[0]
+        try:
+            files = await anyio.to_thread.run_sync(self.files_for, code, abandon_on_cancel=True)
+        except SpliceError:
+            return [Behaviour("unusable", "[the candidate could not be spliced]", False) for _ in inputs]
+        out = f"{RUNNER_DIR}/probe-{secrets.token_hex(8)}.json"
+        spec = {
+            "module": target.module,
+            "qualname": target.qualname,
+            "inputs": [i.text for i in inputs],
+            "timeout": CALL_TIMEOUT_S,
+            "out": out,
+            "paths": list(self.setup.paths),
+        }
+        files = {
+            **self.setup.tree,
+            **files,
+            f"{RUNNER_DIR}/probe.py": _PROBE_SOURCE(),
+            f"{RUNNER_DIR}/probe.json": json.dumps(spec).encode(),
+        }
+        command = ["python3", f"{RUNNER_DIR}/probe.py", f"{RUNNER_DIR}/probe.json"]
+        result = await self.sandbox.exec(command, files, PROBE_LIMITS, collect=[out])
+        return _behaviours(result.files.get(out), len(inputs))
+
+    def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.distinguish(self.signature(), code_a, code_b)
+
+    def judge_messages(self, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.judge(self.signature(), self.context(), code_a, code_b, evidence)
+
+    def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
+        """Argument lists drawn from the first target's signature and type hints (no examples here)."""
+        made = call_inputs(f"def {self.signature()}:", [], count, f"{seed}:{self.task_id}")
+        return [SynthInput(text, origin="hypothesis") for text in made]
+
+    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """Dual execution agreement is not offered for fixes: the synthesis prompt (its reply holds no tests)."""
+        return self.synthesis_messages(codes, count)
+
+    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:  # noqa: ARG002 - the Task protocol
+        """None: ``codet`` falls back to behaviour clusters for fixes."""
+        return []
+
+    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:  # noqa: ARG002 - the Task protocol
+        """Never asked (no written tests); every test unpassed."""
+        return [False for _ in tests]
+
+
+def _is_list(text: str) -> bool:
+    stripped = text.strip()
+    return stripped.startswith("[") and stripped.endswith("]")
+
+
+def _behaviours(data: bytes | None, count: int) -> list[Behaviour]:
+    try:
+        rows = json.loads(data) if data is not None else None
+    except ValueError:
+        rows = None
+    if not isinstance(rows, list) or len(rows) != count:
+        return [Behaviour("no-result", "[the call produced no result]", False) for _ in range(count)]
+    out = []
+    for row in rows:
+        kind, text = str(row.get("kind", "")), str(row.get("text", ""))
+        if kind == "value":
+            digest = hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+            out.append(Behaviour(f"AC:{digest}", clip(text, 1200), True))
+        elif kind == "raise":
+            out.append(Behaviour(f"RAISE:{row.get('type', '')}", f"raised {clip(text, 400)}", True))
+        else:
+            out.append(Behaviour(kind.upper() or "CRASH", f"[{clip(text, 400)}]", False))
+    return out

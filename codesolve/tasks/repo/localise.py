@@ -1,0 +1,187 @@
+"""Which functions to fix: spectrum-based fault localisation over the tests' function spectra.
+
+The choice, and why:
+
+* **The unit is a function**, because a candidate is a new version of a
+  function. Spectra are the repo functions each test called (nested functions,
+  lambdas and comprehensions count as the function holding them).
+* **Ochiai** (``ef / sqrt(F * (ef + ep))``) ranks them: in the SBFL studies
+  (Abreu et al. 2007; Wong et al.'s survey) it is the formula that does best
+  with the few failing tests a user names, and unlike Tarantula it does not
+  rate a function run by one failing and no passing test as high as one run
+  by every failing test.
+* **Each failing test names its own suspect**, ranked by Ochiai computed for
+  that test alone (``1 / sqrt(1 + ep)``), then by the global Ochiai. Global
+  Ochiai alone breaks on two faults: a shared caller run by both failing tests
+  outranks each fault. Per-test winners name two functions when two are
+  implicated, and one when every failing test points at the same one.
+* **Tracebacks are a strong extra signal**: a function with a frame in a
+  failing test's traceback gets ``TRACEBACK_WEIGHT`` on top for that test. A
+  wrong value usually fails an assertion in the test with no frame of the
+  buggy function, which is why the spectra come first.
+* **Ties go to the shallower function** (fewer calls below the test): when
+  the spectra cannot tell functions apart they carry no information, and the
+  function the test calls itself is the test's subject; deeper ones are
+  shared machinery (flask-4045: ``Blueprint.__init__``, not the helpers every
+  passing test runs as well). A wrong value made deeper shows in the spectra
+  whenever a passing test runs the caller without the faulty callee.
+* **A tie between sibling callees goes to their common caller**: when several
+  helpers tie because only failing inputs reach them, one fault explains them
+  all only in the caller that decides to call them (QuixBugs'
+  ``shortest_path_length`` and its ``get`` / ``insert_or_update``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+TRACEBACK_WEIGHT = 0.5
+MAX_TARGETS = 3
+_FRAME = re.compile(r"^(?P<path>[^\s:][^:\n]*\.py):\d+: in (?P<name>[\w<>]+)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """One function with its spectrum counts and scores."""
+
+    key: str
+    """``path/to/module.py::Qualname`` (the outermost function)."""
+    ef: int
+    ep: int
+    ochiai: float
+    depth: int
+    in_traceback: int
+    """Failing tests whose traceback has a frame of this function."""
+
+    @property
+    def target(self) -> str:
+        """``package.module:Qualname``: the ``--function`` form."""
+        path, _, qualname = self.key.partition("::")
+        module = path[:-3] if path.endswith(".py") else path
+        module = module.removesuffix("/__init__").removeprefix("src/")
+        return f"{module.replace('/', '.')}:{qualname}"
+
+
+@dataclass(frozen=True)
+class Localisation:
+    """The ranking, and the functions chosen as the fix's targets."""
+
+    ranking: tuple[Suspect, ...]
+    targets: tuple[Suspect, ...]
+    failing: int
+    passing: int
+
+
+def outer(key: str) -> str:
+    """The function that holds a nested function, lambda or comprehension."""
+    path, _, qualname = key.partition("::")
+    return f"{path}::{qualname.split('.<locals>', 1)[0]}"
+
+
+def is_test_file(path: str) -> bool:
+    """Test modules and conftest files are never suspects."""
+    name = path.rsplit("/", 1)[-1]
+    return name == "conftest.py" or name.startswith("test_") or name.endswith("_test.py")
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """One test's spectrum at the function level: call depth and first caller of each function."""
+
+    depth: Mapping[str, int]
+    parent: Mapping[str, str]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.depth)
+
+    def get(self, key: str, default: int) -> int:
+        """The depth of ``key`` (``default`` when not run)."""
+        return self.depth.get(key, default)
+
+
+def collapse(calls: Mapping[str, str]) -> Spectrum:
+    """A test's spectrum at the function level: each outer function, its call depth and caller."""
+    parent = {outer(k): outer(v) if v else "" for k, v in reversed(list(calls.items()))}
+    depth: dict[str, int] = {}
+
+    def depth_of(key: str, seen: frozenset[str]) -> int:
+        if key in depth:
+            return depth[key]
+        up = parent.get(key, "")
+        d = 1 if not up or up == key or up in seen or up not in parent else depth_of(up, seen | {key}) + 1
+        depth[key] = d
+        return d
+
+    for key in parent:
+        depth_of(key, frozenset())
+    kept = {k: d for k, d in depth.items() if not is_test_file(k.partition("::")[0])}
+    return Spectrum(kept, {k: parent[k] for k in kept})
+
+
+def traceback_functions(details: str) -> set[tuple[str, str]]:
+    """``(path, function name)`` of every repo frame in pytest's short traceback."""
+    return {(m["path"], m["name"]) for m in _FRAME.finditer(details) if not m["path"].startswith("/")}
+
+
+def _hit(key: str, frames: set[tuple[str, str]]) -> bool:
+    path, _, qualname = key.partition("::")
+    return any(p == path and n in qualname.split(".") for p, n in frames)
+
+
+def localise(
+    spectra: Mapping[str, Mapping[str, str]],
+    failing: Sequence[str],
+    passing: Sequence[str],
+    tracebacks: Mapping[str, str] | None = None,
+) -> Localisation:
+    """Rank the functions the tests ran and choose the targets (see the module docstring)."""
+    runs = {t: collapse(spectra.get(t, {})) for t in [*failing, *passing]}
+    frames = {t: traceback_functions((tracebacks or {}).get(t, "")) for t in failing}
+    ef: Counter[str] = Counter(k for t in failing for k in runs[t])
+    ep: Counter[str] = Counter(k for t in passing for k in runs[t])
+    depth = {k: min(runs[t].depth[k] for t in runs if k in runs[t].depth) for k in ef}
+    total_failing = max(len(failing), 1)
+    suspects = {
+        k: Suspect(
+            key=k,
+            ef=ef[k],
+            ep=ep[k],
+            ochiai=ef[k] / math.sqrt(total_failing * (ef[k] + ep[k])),
+            depth=depth[k],
+            in_traceback=sum(1 for t in failing if _hit(k, frames[t])),
+        )
+        for k in ef
+    }
+    ranking = sorted(suspects.values(), key=lambda s: (-(s.ochiai + _tb_bonus(s, total_failing)), s.depth, s.key))
+    wins: Counter[str] = Counter()
+    for test in failing:
+        ran = [suspects[k] for k in runs[test]]
+        if ran:
+            wins[_winner(ran, runs[test], frames[test])] += 1
+    chosen = sorted(wins, key=lambda k: (-wins[k], ranking.index(suspects[k])))[:MAX_TARGETS]
+    return Localisation(tuple(ranking), tuple(suspects[k] for k in chosen), len(failing), len(passing))
+
+
+def _winner(ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]]) -> str:
+    keys = {s.key: _per_test_key(s, _hit(s.key, frames)) for s in ran}
+    best = min(ran, key=lambda s: keys[s.key])
+    tied = [s.key for s in ran if keys[s.key][:2] == keys[best.key][:2]]
+    callers = {spectrum.parent.get(k, "") for k in tied}
+    if len(tied) > 1 and len(callers) == 1:
+        [caller] = callers
+        if caller and caller in spectrum.depth and caller not in tied:
+            return caller
+    return best.key
+
+
+def _tb_bonus(s: Suspect, failing: int) -> float:
+    return TRACEBACK_WEIGHT * s.in_traceback / failing
+
+
+def _per_test_key(s: Suspect, in_traceback: bool) -> tuple[float, float, int, str]:
+    local = 1 / math.sqrt(1 + s.ep) + (TRACEBACK_WEIGHT if in_traceback else 0.0)
+    return (-local, -s.ochiai, s.depth, s.key)

@@ -1,0 +1,159 @@
+"""Running a repository's pytest tests in a sandbox copy, with results from JUnit XML.
+
+The truth of a run is pytest's JUnit report read back from the sandbox and
+cross-checked with pytest's exit code, never its stdout: a candidate can
+print ``PASSED``. When the two disagree (exit 0 with failures in the report,
+exit 1 with none) the report is not trusted and every test counts as failed.
+A requested test absent from the report did not pass.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codesolve.tasks.repo.junit import ReportError, TestResult, parse_report
+from sandbox import ExecResult, Limits, Sandbox
+
+RUNNER_DIR = ".codesolve"
+_RUNNER_SOURCE = (Path(__file__).with_name("_runner.py")).read_bytes
+EXIT_OK, EXIT_FAILED, EXIT_NO_TESTS = 0, 1, 5
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """What one pytest run in the sandbox showed."""
+
+    __test__ = False
+
+    results: Mapping[str, TestResult]
+    """By node id, as the report has them (after the cross-check)."""
+    exit_code: int | None
+    infra_error: str = ""
+    """Non-empty when the sandbox failed: no verdict on the code."""
+    distrust: str = ""
+    """Why the report was not believed (every test then counts as failed), or ""."""
+    spectra: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per node id: each repo function called (``path::qualname``) and its caller."""
+    output_tail: str = ""
+    """The end of pytest's own output, for messages about runs that produced no report."""
+
+    def passed(self, nodeid: str) -> bool:
+        """True only when the report says so and was believed."""
+        result = self.results.get(nodeid)
+        return not self.distrust and not self.infra_error and result is not None and result.passed
+
+    def matching(self, selectors: Sequence[str]) -> list[str]:
+        """Node ids in the report picked by any selector (a node id, a file or a folder)."""
+        return [n for n in self.results if any(selects(s, n) for s in selectors)]
+
+
+def selects(selector: str, nodeid: str) -> bool:
+    """True when a pytest selector (node id, file, folder) picks the test ``nodeid``."""
+    sel = selector.rstrip("/")
+    return nodeid == sel or nodeid.startswith((sel + "::", sel + "[", sel + "/"))
+
+
+def test_files(selectors: Sequence[str]) -> list[str]:
+    """The file (or folder) part of each selector, deduplicated in order."""
+    return list(dict.fromkeys(s.split("::", 1)[0] for s in selectors))
+
+
+def _cross_check(results: list[TestResult], exit_code: int | None) -> str:
+    failed = any(r.outcome in ("failed", "error") for r in results)
+    if exit_code == EXIT_OK and failed:
+        return "pytest exited 0 but its report shows failures"
+    if exit_code == EXIT_FAILED and not failed:
+        return "pytest exited 1 but its report shows no failure"
+    if exit_code not in (EXIT_OK, EXIT_FAILED, EXIT_NO_TESTS) and not failed:
+        return f"pytest exited {exit_code}"
+    return ""
+
+
+def _tail(result: ExecResult, chars: int = 1500) -> str:
+    text = (result.stdout.tail or result.stdout.head) + (result.stderr.tail or result.stderr.head)
+    return text[-chars:]
+
+
+async def run_pytest(
+    sandbox: Sandbox,
+    repo: Path | Mapping[str, bytes],
+    tests: Sequence[str],
+    overrides: Mapping[str, bytes] | None = None,
+    *,
+    limits: Limits,
+    test_timeout_s: float = 20.0,
+    spectra: bool = False,
+    exclude_dirs: Sequence[str] = (),
+    paths: Sequence[str] = (),
+) -> TestRun:
+    """Run ``tests`` (pytest selectors) in a sandbox copy of ``repo`` with ``overrides`` written over it.
+
+    ``repo`` is a folder (read at each call) or a snapshot of one (:func:`workspace.snapshot`).
+
+    ``spectra`` records the repo functions each test called (outside ``exclude_dirs``);
+    ``paths`` are repo folders put on ``sys.path`` (a ``src`` layout).
+    """
+    nonce = secrets.token_hex(8)
+    junit = f"{RUNNER_DIR}/junit-{nonce}.xml"
+    trace = f"{RUNNER_DIR}/spectra-{nonce}.json" if spectra else ""
+    spec = {
+        "tests": list(tests),
+        "junit": junit,
+        "timeout": test_timeout_s,
+        "spectra_out": trace,
+        "exclude_dirs": list(exclude_dirs),
+        "paths": list(paths),
+    }
+    tree = repo if isinstance(repo, Mapping) else {}
+    directory = repo if isinstance(repo, Path) else None
+    files = {
+        **tree,
+        **(overrides or {}),
+        f"{RUNNER_DIR}/runner.py": _RUNNER_SOURCE(),
+        f"{RUNNER_DIR}/spec.json": json.dumps(spec).encode(),
+    }
+    command = ["python3", f"{RUNNER_DIR}/runner.py", f"{RUNNER_DIR}/spec.json"]
+    collect = [junit, *([trace] if trace else [])]
+    run = read_run(await sandbox.exec(command, files, limits, directory=directory, collect=collect), junit, trace)
+    if run.infra_error:
+        # One more try: a container's first batch in a freshly built image can fail to start in
+        # time under load; a second failure is reported as it is, never as a verdict.
+        run = read_run(await sandbox.exec(command, files, limits, directory=directory, collect=collect), junit, trace)
+    return run
+
+
+def read_run(result: ExecResult, junit: str, trace: str = "") -> TestRun:
+    """A :class:`TestRun` from the command's result and the files it left."""
+    tail = _tail(result)
+    if result.exit_code is None and not result.timed_out:
+        return TestRun({}, None, infra_error=result.message or "the sandbox returned no exit status", output_tail=tail)
+    try:
+        results = parse_report(result.files[junit]) if junit in result.files else []
+    except ReportError as exc:
+        return TestRun({}, result.exit_code, distrust=str(exc), output_tail=tail)
+    by_id = {r.nodeid: r for r in results}
+    if result.timed_out:
+        distrust = "the test run exceeded its wall-clock limit"
+    elif junit not in result.files:
+        distrust = f"pytest wrote no report (exit code {result.exit_code})"
+    else:
+        distrust = _cross_check(results, result.exit_code)
+    return TestRun(by_id, result.exit_code, distrust=distrust, spectra=_spectra(result, trace), output_tail=tail)
+
+
+def _spectra(result: ExecResult, trace: str) -> dict[str, dict[str, str]]:
+    if not trace or trace not in result.files:
+        return {}
+    try:
+        data = json.loads(result.files[trace])
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {
+        str(test): {str(k): str(v) for k, v in calls.items()} for test, calls in data.items() if isinstance(calls, dict)
+    }

@@ -1,0 +1,40 @@
+"""QuixBugs through ``codesolve fix`` (a cut of the 40; benchmarks/quixbugs_fix.py runs them all).
+
+The cut covers the shapes that matter: a plain function, helpers beside the
+buggy one (sibling tie → caller), a nested helper, a generator, a graph program
+over ``Node`` objects, and a program whose buggy version never ends.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.sstar import EngineConfig
+from codesolve.tasks.loaders import quixbugs_repos as qb
+from sandbox import Sandbox
+from tests.repo.fixkit import examined, fenced, fix
+
+pytestmark = [pytest.mark.anyio, pytest.mark.docker, pytest.mark.slow]
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "bugfix" / "quixbugs_python_40.jsonl"
+CUT = ("gcd", "shortest_path_length", "mergesort", "subsequences", "breadth_first_search", "detect_cycle")
+
+
+@pytest.mark.parametrize("name", CUT)
+async def test_quixbugs_program_is_localised_and_fixed(name: str, tmp_path: Path, docker_box: Sandbox) -> None:
+    if not DATA.is_file():
+        pytest.skip(f"{DATA} is not here")
+    [record] = [r for r in qb.records(DATA) if r["name"] == name]
+    repo = qb.write_repo(record, qb.support_files(DATA), tmp_path)
+    found = await examined(repo, docker_box, (qb.test_path(name),))
+    assert [t.name for t in found.setup.targets] == [qb.target(name)]
+    rule = Rule(match=re.escape(f"`{qb.target(name)}`"), content=fenced(qb.correct_function(record)))
+    with ScriptedServer(Scenario(rules=[rule])) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
+    assert result.made_pass == found.setup.failing
+    assert result.broken == ()
+    assert result.diff.startswith(f"diff --git a/python_programs/{name}.py b/python_programs/{name}.py\n")
