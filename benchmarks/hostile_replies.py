@@ -25,7 +25,7 @@ import anyio
 
 from codesolve.errors import LLMError
 from codesolve.llm import LLM, LLMConfig, Message, Rule, Scenario, ScriptedServer, scripted_endpoint
-from codesolve.sstar.selection import parse_verdict
+from codesolve.sstar.judging import parse_verdict
 from codesolve.tasks.extract import fenced_blocks
 
 OLD_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)

@@ -34,9 +34,18 @@ _RUNTIME_FILES = (
     ("sandbox/checkers.py", "checkers.py"),
     ("sandbox/runtime/__init__.py", "runtime/__init__.py"),
     ("sandbox/runtime/agent.py", "runtime/agent.py"),
+    ("sandbox/runtime/artefacts.py", "runtime/artefacts.py"),
+    ("sandbox/runtime/batch.py", "runtime/batch.py"),
+    ("sandbox/runtime/checking.py", "runtime/checking.py"),
+    ("sandbox/runtime/children.py", "runtime/children.py"),
+    ("sandbox/runtime/compiling.py", "runtime/compiling.py"),
     ("sandbox/runtime/driver.py", "runtime/driver.py"),
+    ("sandbox/runtime/events.py", "runtime/events.py"),
+    ("sandbox/runtime/forkclient.py", "runtime/forkclient.py"),
     ("sandbox/runtime/forkserver.py", "runtime/forkserver.py"),
-    ("sandbox/runtime/zygote.py", "runtime/zygote.py"),
+    ("sandbox/runtime/rlimits.py", "runtime/rlimits.py"),
+    ("sandbox/runtime/servers.py", "runtime/servers.py"),
+    ("sandbox/runtime/slate.py", "runtime/slate.py"),
     ("sandbox/runtime/procs.py", "runtime/procs.py"),
     ("sandbox/runtime/ipc.py", "runtime/ipc.py"),
     ("sandbox/runtime/teardown.py", "runtime/teardown.py"),
@@ -48,6 +57,10 @@ _RUNTIME_FILES = (
 )
 DIR_FILE_CAP = 64 << 20
 """The most a directory shipped with a command (repo mode) may hold."""
+EXEC_LIMITS = Limits(cpu_seconds=60, memory_mb=1024)
+"""The limits of a plain command when none are given."""
+EXEC_GRACE_S = 30.0
+"""Beyond a command's wall limit, before the host gives up on its driver."""
 _EMPTY_INIT = b'"""Stripped copy of the sandbox package: only the stdlib runtime."""\n'
 
 
@@ -175,6 +188,18 @@ def exec_batch(
         **options,
     }
     return _sealed(root, [(f"work/{name}", data) for name, data in files.items()], spec)
+
+
+def exec_files(files: Mapping[str, bytes] | None, directory: Path | None) -> dict[str, bytes]:
+    """What a command's work dir holds, the same on every backend: the regular files of
+    ``directory`` (see :func:`read_tree`), then ``files`` over them (blocking: it reads the disk)."""
+    tree = read_tree(directory) if directory is not None else {}
+    return {**tree, **(files or {})}
+
+
+def exec_deadlines(limits: Limits) -> tuple[float, float, float]:
+    """The host's deadline for a command's batch, its wall limit, and the wait for its first event."""
+    return limits.wall + EXEC_GRACE_S, limits.wall, limits.wall + EXEC_GRACE_S
 
 
 def read_tree(directory: Path) -> dict[str, bytes]:

@@ -23,9 +23,9 @@ from pathlib import Path
 import anyio
 from anyio.abc import ByteReceiveStream, Process
 
-from sandbox._bundle import BatchFiles, exec_batch, test_batch, test_spec
+from sandbox._bundle import EXEC_LIMITS, BatchFiles, exec_batch, exec_deadlines, exec_files, test_batch, test_spec
 from sandbox._protocol import LocalConfig
-from sandbox._stream import DriverStream
+from sandbox._stream import DriverStream, read_events
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
 from sandbox.runtime.procs import descendants, restore_sched, sched_state
@@ -89,8 +89,8 @@ class LocalSandbox:
             try:
                 spec = test_spec(str(root), program, tests, limits, checker, fail_fast, self._options())
                 batch = test_batch(str(root), program, checker, spec)
-                first_wait = batch_deadline(limits, 0, program)
-                deadline = batch_deadline(limits, len(tests), program)
+                first_wait = batch_deadline(limits, 0, program, checker)
+                deadline = batch_deadline(limits, len(tests), program, checker)
                 stream, fault = await self._drive(root, batch, deadline, limits.wall, first_wait)
                 return stream.outcomes(tests, fail_fast, fault)
             finally:
@@ -117,15 +117,14 @@ class LocalSandbox:
         collect: Sequence[str] = (),
     ) -> ExecResult:
         """See :class:`sandbox.Sandbox`."""
-        limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
+        limits = limits or EXEC_LIMITS
+        payload = await anyio.to_thread.run_sync(exec_files, files, directory)
         async with self._slots:
             holder = self._holder()
             root = holder / "b"
             try:
-                if directory is not None:
-                    await anyio.to_thread.run_sync(lambda: shutil.copytree(directory, root / "work", symlinks=True))
-                batch = exec_batch(str(root), command, files or {}, limits, collect, self._options())
-                stream, fault = await self._drive(root, batch, limits.wall + 30, limits.wall, limits.wall + 30)
+                batch = exec_batch(str(root), command, payload, limits, collect, self._options())
+                stream, fault = await self._drive(root, batch, *exec_deadlines(limits))
                 return stream.exec_result(fault)
             finally:
                 with anyio.CancelScope(shield=True):
@@ -170,20 +169,17 @@ class LocalSandbox:
         return stream, fault
 
     async def _read(self, process: Process, stream: DriverStream, wall: float, first_wait: float) -> None:
-        """Events as they come; a driver silent past :meth:`DriverStream.patience` is given up on
-        (a program can SIGSTOP it), and the running test is blamed."""
-        assert process.stdout is not None
-        while True:
-            with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
-                try:
-                    chunk = await process.stdout.receive()
-                except anyio.EndOfStream:
-                    break
-            if quiet.cancelled_caught:
-                stream.stalled = True
-                break
-            stream.feed_chunk(chunk)
-        stream.finish()
+        """Events as they come (see :func:`read_events`)."""
+        stdout = process.stdout
+        assert stdout is not None
+
+        async def receive() -> bytes | None:
+            try:
+                return await stdout.receive()
+            except anyio.EndOfStream:
+                return None
+
+        await read_events(stream, receive, wall, first_wait)
 
     async def aclose(self) -> None:
         """Nothing is kept between batches."""

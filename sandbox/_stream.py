@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+import anyio
 
 from sandbox._types import Capture, ExecResult, TestCase, TestOutcome, Verdict
 
@@ -16,6 +18,24 @@ TEST_GRACE_S = 15.0
 IDLE_S = 30.0
 """Between tests, and before the first one when nothing needs compiling."""
 NOT_RUN = "not run: the sandbox runtime stopped before this test"
+
+
+async def read_events(
+    stream: DriverStream, receive: Callable[[], Awaitable[bytes | None]], wall: float, first_wait: float
+) -> None:
+    """Feed ``stream`` what ``receive`` gives (None: the output ended) until the end, or until
+    the driver is silent past :meth:`DriverStream.patience` (a program can SIGSTOP it: same
+    uid), which marks the stream stalled (the running test is blamed). Both backends read so."""
+    while True:
+        with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
+            chunk = await receive()
+        if quiet.cancelled_caught:
+            stream.stalled = True
+            break
+        if chunk is None:
+            break
+        stream.feed_chunk(chunk)
+    stream.finish()
 
 
 class DriverStream:

@@ -6,7 +6,7 @@ catch a driver (or daemon) that stops answering, so they are generous.
 
 from __future__ import annotations
 
-from sandbox._types import Limits, Program
+from sandbox._types import CheckerSpec, Limits, Program
 from sandbox.languages import get_language
 
 STARTUP_S = 20.0
@@ -19,7 +19,10 @@ PER_TEST_OVERHEAD_S = 2.0
 """Fork, output checking and reporting of one test, with room for a loaded machine."""
 
 
-def batch_deadline(limits: Limits, n_tests: int, program: Program) -> float:
-    """Seconds after which the host gives up on a batch and reports SE for what is missing."""
-    compile_s = COMPILE_S if get_language(program.language).compile else 0.0
+def batch_deadline(limits: Limits, n_tests: int, program: Program, checker: CheckerSpec | None = None) -> float:
+    """Seconds after which the host gives up on a batch and reports SE for what is missing
+    (with ``n_tests`` 0: how long the driver may be silent before its first test starts)."""
+    compiled = [program] + ([checker.program] if checker is not None and checker.program is not None else [])
+    # The program and a checker program are built one after the other, before the first test.
+    compile_s = COMPILE_S * sum(1 for p in compiled if get_language(p.language).compile)
     return STARTUP_S + compile_s + (n_tests + 1) * (limits.wall + PER_TEST_OVERHEAD_S)

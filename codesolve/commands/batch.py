@@ -12,17 +12,17 @@ from typing import Any
 import anyio
 
 from codesolve import __version__
+from codesolve.commands.batch_session import batch_llm_config, make_progress, session_total
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
 from codesolve.commands.interrupt import Interrupted, Interrupts
-from codesolve.commands.solve import engine_config, llm_config
+from codesolve.commands.solve import engine_config
 from codesolve.errors import UsageError
-from codesolve.llm import LLMConfig
-from codesolve.runs.batch import Batch, Selection, finished_ids, run_batch
-from codesolve.runs.progress import Gauges, PlainProgress, RichProgress
+from codesolve.runs.batch import Batch, Selection, Tally, run_batch
+from codesolve.runs.progress import Gauges
 from codesolve.runs.records import RunConfig
 from codesolve.runs.single import open_llm
 from codesolve.runs.store import RunStore
-from codesolve.tasks import check_sources, count_records, stream_problems
+from codesolve.tasks import check_sources, stream_problems
 from sandbox import DockerConfig, open_sandbox
 
 
@@ -33,7 +33,9 @@ def register(subparsers: Any) -> None:
     add_model_flags(p)
     add_engine_flags(p)
     p.add_argument("--format", help="problem file format (detected per file when omitted)")
-    p.add_argument("--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8)")
+    p.add_argument(
+        "--concurrency", "-k", type=int, default=8, help="problems solved at once (default 8; per node with ray)"
+    )
     p.add_argument("--llm-concurrency", type=int, default=16, help="model requests in flight per endpoint")
     p.add_argument("--pool-size", type=int, help="warm sandbox containers (default: min(concurrency, CPUs))")
     p.add_argument("--run", help="run name (default: first problem file's name and the model)")
@@ -44,6 +46,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--retry-failed", action="store_true", help="redo problems an earlier session recorded as failed")
     p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
     p.add_argument("--progress", choices=["auto", "rich", "plain"], default="auto", help="progress display")
+    p.add_argument(
+        "--executor", choices=["local", "ray"], default="local", help="where problems are solved (default local)"
+    )
+    p.add_argument("--ray-address", help="Ray cluster to join: auto, or HOST:PORT (default: start one here)")
+    p.add_argument("--llm-rpm", type=int, help="model requests per minute per endpoint, cluster-wide (ray)")
+    p.add_argument("--llm-tpm", type=int, help="model tokens per minute per endpoint, cluster-wide (ray)")
     add_sandbox_flags(p)
     p.set_defaults(func=run)
 
@@ -79,42 +87,49 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     )
 
 
-def _llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
-    """The model client's config: the run's response cache, the per-endpoint request limit."""
-    return llm_config(args, store.cache_path, max(args.llm_concurrency, 1))
-
-
-def _progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
-    rich = args.progress == "rich" or (args.progress == "auto" and sys.stderr.isatty())
-    return RichProgress(gauges, sys.stderr) if rich else PlainProgress(gauges, sys.stderr)
-
-
-def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
-    # For the ETA: --ids, else the records in the files (JSONL: counted, not parsed), capped by --limit.
-    if config.ids is not None:
-        return len(config.ids)
-    counted = count_records(paths)
-    if counted is None or config.limit is None:
-        return counted if counted is not None else config.limit
-    return min(counted, config.limit)
-
-
 async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     config = run_config(args)
     check_sources(args.problems, args.format)  # bad input fails here, in one line, before anything runs
+    if args.executor == "ray":
+        from codesolve.commands.batch_ray import check_ray_flags
+
+        check_ray_flags(args)  # no Ray installed, --sandbox local: one line, before the store is touched
+    elif args.ray_address or args.llm_rpm or args.llm_tpm:
+        raise UsageError("--ray-address, --llm-rpm and --llm-tpm apply to --executor ray")
     store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
+    which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
+    stop = interrupts.graceful(lambda line: print(f"codesolve: {line}", file=sys.stderr))
+    if args.executor == "ray":
+        from codesolve.commands.batch_ray import on_cluster
+
+        tally = await on_cluster(args, config, store, which, stop)
+    else:
+        tally = await _locally(args, config, store, which, stop)
+    print(
+        f"run {config.name}: {tally.done} done, {tally.failed} failed, {tally.skipped} already finished "
+        f"(store {store.db_path})" + (f"; {tally.requeued} redone on another node" if tally.requeued else ""),
+        file=sys.stderr,
+    )
+    if tally.interrupted:
+        raise Interrupted("interrupted")
+    if tally.missing_ids:
+        raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
+    if tally.stranded:
+        print(f"run {config.name}: no node left to run on; resume to finish it", file=sys.stderr)
+        return 1
+    return 1 if tally.failed or _failed_before(store) else 0
+
+
+async def _locally(
+    args: argparse.Namespace, config: RunConfig, store: RunStore, which: Selection, stop: anyio.Event
+) -> Tally:
     box_config = await sandbox_config(args)
     if isinstance(box_config, DockerConfig):
         pool = args.pool_size or min(args.concurrency, os.cpu_count() or 2)
         box_config = box_config.model_copy(update={"pool_size": pool, "run_id": f"batch-{config.name}"[:60]})
-    which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
-    stop = interrupts.graceful(lambda line: print(f"codesolve: {line}", file=sys.stderr))
-    async with open_llm(_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
-        total = _session_total(config, args.problems)
-        if total is not None:  # this session's share: what earlier sessions finished is skipped
-            total = max(total - len(finished_ids(store, args.retry_failed)), 0)
-        gauges = Gauges(llm, box, config.engine.n, total)
-        progress = _progress(args, gauges)
+    async with open_llm(batch_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
+        gauges = Gauges(llm, box, config.engine.n, session_total(config, store, args))
+        progress = make_progress(args, gauges)
         progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
         try:
             async with anyio.create_task_group() as display:
@@ -125,16 +140,7 @@ async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
                 display.cancel_scope.cancel()
         finally:
             progress.close()
-    print(
-        f"run {config.name}: {tally.done} done, {tally.failed} failed, {tally.skipped} already finished "
-        f"(store {store.db_path})",
-        file=sys.stderr,
-    )
-    if tally.interrupted:
-        raise Interrupted("interrupted")
-    if tally.missing_ids:
-        raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
-    return 1 if tally.failed or _failed_before(store) else 0
+    return tally
 
 
 def _failed_before(store: RunStore) -> bool:

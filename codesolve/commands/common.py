@@ -60,7 +60,16 @@ def add_engine_flags(parser: argparse.ArgumentParser) -> None:
     p = parser
     p.add_argument("-n", type=int, default=8, help="candidates per problem (default 8)")
     p.add_argument("--rounds", type=int, default=2, help="debug rounds (default 2)")
-    p.add_argument("--selector", choices=["sstar", "majority", "first", "random"], default="sstar")
+    p.add_argument("--selector", choices=["sstar", "codet", "majority", "first", "random"], default="sstar")
+    p.add_argument(
+        "--synth",
+        choices=["llm", "hypothesis", "both"],
+        help="selection's input sources (default: both for sstar, hypothesis for majority and codet)",
+    )
+    p.add_argument(
+        "--adaptive", action="store_true", help="sample in waves: stop when survivors agree, more when none survive"
+    )
+    add_language_flag(p, "the candidates (cpp: stdin problems only)", default="python")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--budget-usd", type=float, help="dollar cap per problem")
     p.add_argument("--budget-tokens", type=int, help="token cap per problem")

@@ -83,7 +83,14 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
         raise UsageError("-n must be >= 1 and --rounds >= 0")
     budget = Budget(max_usd=args.budget_usd, max_tokens=args.budget_tokens, max_wall_s=args.budget_seconds)
     return EngineConfig(
-        n=args.n, rounds=args.rounds, selector=args.selector, temperature=args.temperature, budget=budget
+        n=args.n,
+        rounds=args.rounds,
+        selector=args.selector,
+        temperature=args.temperature,
+        budget=budget,
+        synth=args.synth,
+        adaptive=args.adaptive,
+        lang=args.lang,
     )
 
 

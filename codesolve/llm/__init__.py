@@ -16,9 +16,10 @@ unknown role), LLMRequestError (refused at once: auth, 400, 404, context
 length) and LLMUnreachable (gave up after retries).
 """
 
-from codesolve.llm._cache import CACHE_KEY_VERSION, cache_key
+from codesolve.llm._cache import CACHE_KEY_VERSION, CachedSample, ResponseCache, cache_key
 from codesolve.llm._client import LLM
 from codesolve.llm._config import DEFAULT_BASE_URL, EndpointConfig, LLMConfig, Price
+from codesolve.llm._gate import Gate, RateWindow, SampleCache
 from codesolve.llm._scenario import RecordedRequest, Rule, Scenario
 from codesolve.llm._scripted import SCRIPTED_KEY_ENV, ScriptedServer, scripted_endpoint
 from codesolve.llm._types import ROLES, Completion, Message, Role, Speaker
@@ -30,14 +31,19 @@ __all__ = [
     "LLM",
     "ROLES",
     "SCRIPTED_KEY_ENV",
+    "CachedSample",
     "Completion",
     "EndpointConfig",
+    "Gate",
     "LLMConfig",
     "Message",
     "Price",
+    "RateWindow",
     "RecordedRequest",
+    "ResponseCache",
     "Role",
     "Rule",
+    "SampleCache",
     "Scenario",
     "ScriptedServer",
     "Speaker",

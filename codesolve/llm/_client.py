@@ -21,6 +21,7 @@ import openai
 from codesolve.errors import CodesolveError, LLMError
 from codesolve.llm._cache import CachedSample, ParamValue, ResponseCache, cache_key
 from codesolve.llm._config import EndpointConfig, LLMConfig
+from codesolve.llm._gate import Gate, SampleCache
 from codesolve.llm._request import Endpoint, Response, Sampling, request
 from codesolve.llm._retry import RequestRejected
 from codesolve.llm._transport import guarded_client, reply_cap
@@ -58,13 +59,23 @@ class LLM:
         *,
         env: Mapping[str, str] | None = None,
         seed: int | None = None,
+        gate: Gate | None = None,
+        cache: SampleCache | None = None,
     ) -> None:
-        """Build one endpoint per distinct endpoint config; no I/O happens here."""
+        """Build one endpoint per distinct endpoint config; no I/O happens here.
+
+        ``gate`` adds limits shared with other processes (a cluster's); ``cache``
+        replaces the file at ``config.cache_path`` (a cache served to a cluster).
+        """
         self.config = config
         self._rng = random.Random(seed)  # jitter only; seedable for reproducible timing in tests
         self._usage = Usage()
-        self._cache = ResponseCache(config.cache_path) if config.cache_path is not None else None
+        self._cache: SampleCache | None = cache
+        if cache is None and config.cache_path is not None:
+            self._cache = ResponseCache(config.cache_path)
         self._roles = self._build_endpoints(os.environ if env is None else env)
+        for endpoint in self._roles.values():
+            endpoint.gate = gate
 
     def _build_endpoints(self, env: Mapping[str, str]) -> dict[Role, Endpoint]:
         by_config: dict[EndpointConfig, Endpoint] = {}

@@ -12,7 +12,8 @@ import json
 import math
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from codesolve.errors import LLMUnreachable
 from codesolve.llm._config import EndpointConfig
+from codesolve.llm._gate import Gate
 from codesolve.llm._retry import Fault, MalformedResponse, RequestRejected, classify, one_line, retry_delay
 from codesolve.llm._transport import capped, reply_cap
 from codesolve.llm._types import Message
@@ -39,6 +41,8 @@ class Endpoint:
     name: str
     limiter: anyio.CapacityLimiter
     supports_n: bool | None = None
+    gate: Gate | None = None
+    """Leases shared with other processes (a cluster's global limits), or None."""
     answered: bool = False
     """True once the endpoint has sent any reply: until then, nothing listening is not retried."""
 
@@ -165,7 +169,7 @@ async def _attempt(
 ) -> Response:
     cfg = endpoint.config
     limit = openai.omit if sampling.max_tokens is None else sampling.max_tokens
-    async with endpoint.limiter:
+    async with endpoint.limiter, _leased(endpoint) as used:
         with anyio.fail_after(cfg.timeout_s), capped(reply_cap(n, sampling.max_tokens)):
             raw = await endpoint.client.chat.completions.with_raw_response.create(
                 model=cfg.model,
@@ -179,7 +183,24 @@ async def _attempt(
         # Up to the cap (megabytes with many choices): parsed in a worker thread, off the event loop.
         # Still holding the slot, so the next request's budget check sees this one's usage.
         chars = sum(len(m.content) for m in messages)
-        return await anyio.to_thread.run_sync(parse_response, body, chars, abandon_on_cancel=True)
+        response = await anyio.to_thread.run_sync(parse_response, body, chars, abandon_on_cancel=True)
+        used.append(response.prompt_tokens + response.completion_tokens)
+        return response
+
+
+@asynccontextmanager
+async def _leased(endpoint: Endpoint) -> AsyncIterator[list[int]]:
+    # A lease of the endpoint's shared gate for one attempt, given back (shielded) with the tokens used.
+    if endpoint.gate is None:
+        yield []
+        return
+    gate, used = endpoint.gate, list[int]()
+    lease = await gate.enter(endpoint.name)
+    try:
+        yield used
+    finally:
+        with anyio.CancelScope(shield=True):
+            await gate.leave(endpoint.name, lease, sum(used))
 
 
 async def request(

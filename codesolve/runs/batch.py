@@ -15,19 +15,17 @@ lets the writer finish what is queued.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
 import anyio.to_thread
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from codesolve.errors import LLMError, UsageError
 from codesolve.llm import LLM
-from codesolve.runs.collect import crash_result, failed_result, solved_result
+from codesolve.runs.collect import failed_result
+from codesolve.runs.lanes import Lane, LocalLane, WorkQueue
 from codesolve.runs.records import ProblemResult, ProblemRow
-from codesolve.runs.single import solve_one
 from codesolve.runs.store import RunStore, Session, Started, Writer, open_writer
 from codesolve.sstar import EngineConfig
 from codesolve.tasks import Item
@@ -64,6 +62,10 @@ class Tally:
     done: int = 0
     failed: int = 0
     interrupted: bool = False
+    requeued: int = 0
+    """Problems handed back by a lost lane (a dead node) and redone on another."""
+    stranded: bool = False
+    """Lanes closed with work left (every node gone): the rest waits for a resume."""
     missing_ids: list[str] = field(default_factory=list)
 
 
@@ -92,68 +94,78 @@ def chosen(items: Iterator[Item], which: Selection, tally: Tally) -> Iterator[tu
 
 @dataclass
 class Batch:
-    """One batch session: the shared model client and sandbox, the store writer, the counts."""
+    """One batch session: the store writer, the counts, and where problems are solved.
+
+    Locally, ``llm`` and ``box`` are the shared model client and sandbox; an
+    executor that solves elsewhere (a Ray cluster) passes its own lanes to
+    :func:`run_batch` instead, and leaves them ``None``.
+    """
 
     store: RunStore
-    llm: LLM
-    box: Sandbox
+    llm: LLM | None
+    box: Sandbox | None
     config: EngineConfig
     observer: Observer
     tally: Tally = field(default_factory=Tally)
 
-    async def solve(self, seq: int, item: Item, writer: Writer) -> ProblemResult:
-        """Solve one item; every failure becomes a recorded reason, never an exception."""
-        problem = item.problem
-        if problem is None:
-            return failed_result(seq, item.source, item.id, "malformed", item.error)
-        await writer.put(Started(item.id, seq, item.source))
-        self.observer.started(item)
-        started = time.monotonic()
-        problem_json = problem.model_dump_json()
-        try:
-            result = await solve_one(problem, self.box, self.llm, self.config)
-        except UsageError as exc:  # e.g. a kind of task the engine does not take yet
-            return failed_result(seq, item.source, item.id, "unsupported", str(exc), problem_json)
-        except Exception as exc:  # a crash inside the engine must not end the batch
-            return crash_result(seq, item.source, item.id, problem_json, exc, time.monotonic() - started)
-        stopped = result.solution.stopped_by
-        if stopped is not None and stopped.kind == "model" and not self.llm.reached:
-            # The endpoint has never answered (wrong URL, bad key, unknown model): every problem
-            # would fail the same way. Stop here, in one line; problems in flight are redone on resume.
-            raise LLMError(stopped.detail)
-        return solved_result(seq, item.source, problem_json, result)
+    def local_lanes(self, concurrency: int) -> list[Lane]:
+        """``concurrency`` lanes on this process's sandbox and model client."""
+        if self.llm is None or self.box is None:
+            raise ValueError("a batch without a model client and sandbox needs lanes of its own")
+        return [LocalLane(self.box, self.llm, self.config)] * concurrency
 
-    async def worker(self, receive: MemoryObjectReceiveStream[tuple[int, Item]], writer: Writer) -> None:
-        """Take items until the stream ends."""
-        async with receive:
-            async for seq, item in receive:
-                result = await self.solve(seq, item, writer)
-                await writer.put(result)
-                if result.problem.status == "done":
-                    self.tally.done += 1
-                else:
-                    self.tally.failed += 1
-                self.observer.finished(result.problem)
+    async def lane(self, lane: Lane, queue: WorkQueue[tuple[int, Item]], writer: Writer) -> None:
+        """Take items until the work is over or the lane closes; a lost item goes back to the queue."""
+        while lane.open and (pair := await queue.take()) is not None:
+            seq, item = pair
+            if item.problem is None:
+                result: ProblemResult | None = failed_result(seq, item.source, item.id, "malformed", item.error)
+            else:
+                await writer.put(Started(item.id, seq, item.source))
+                self.observer.started(item)
+                result = await lane.solve(seq, item)
+            if result is None:
+                self.tally.requeued += 1
+                await queue.done(pair)
+                continue
+            await writer.put(result)
+            await queue.done()
+            if result.problem.status == "done":
+                self.tally.done += 1
+            else:
+                self.tally.failed += 1
+            self.observer.finished(result.problem)
 
     async def feed(
-        self, items: Iterator[tuple[int, Item]], send: MemoryObjectSendStream[tuple[int, Item]], retry_failed: bool
+        self, items: Iterator[tuple[int, Item]], queue: WorkQueue[tuple[int, Item]], retry_failed: bool
     ) -> None:
-        """Read the stream (in a worker thread: parsing a record is blocking work) and hand out what is left."""
+        """Read the stream (in a worker thread: parsing a record is blocking work) and queue what is left."""
         finished = finished_ids(self.store, retry_failed)
-        async with send:
-            while (pair := await anyio.to_thread.run_sync(next, items, None)) is not None:
-                if pair[1].id in finished:
-                    self.tally.skipped += 1
-                    continue
-                await send.send(pair)
+        while (pair := await anyio.to_thread.run_sync(next, items, None)) is not None:
+            if pair[1].id in finished:
+                self.tally.skipped += 1
+                continue
+            await queue.put(pair)
+        await queue.close()
 
 
 async def run_batch(
-    batch: Batch, items: Iterator[Item], which: Selection, concurrency: int, stop: anyio.Event | None = None
+    batch: Batch,
+    items: Iterator[Item],
+    which: Selection,
+    concurrency: int,
+    stop: anyio.Event | None = None,
+    lanes: Sequence[Lane] | None = None,
 ) -> Tally:
-    """Solve the selected items into the store, ``concurrency`` at a time; returns the tally."""
+    """Solve the selected items into the store on ``lanes`` (default: ``concurrency`` local ones); the tally.
+
+    When every lane has closed with work left (every node of a cluster died),
+    the rest is not run: ``tally.stranded`` says so, and a resume redoes it.
+    """
     started = time.time()
     stop = stop or anyio.Event()
+    lanes = batch.local_lanes(concurrency) if lanes is None else lanes
+    queue = WorkQueue[tuple[int, Item]](max(len(lanes), 1))
     async with open_writer(batch.store) as writer:
         async with anyio.create_task_group() as group:
 
@@ -162,13 +174,12 @@ async def run_batch(
                 batch.tally.interrupted = True
                 group.cancel_scope.cancel()
 
-            send, receive = anyio.create_memory_object_stream[tuple[int, Item]](0)
             group.start_soon(stopper)
+            group.start_soon(batch.feed, chosen(items, which, batch.tally), queue, which.retry_failed)
             async with anyio.create_task_group() as workers:
-                workers.start_soon(batch.feed, chosen(items, which, batch.tally), send, which.retry_failed)
-                for _ in range(concurrency):
-                    workers.start_soon(batch.worker, receive.clone(), writer)
-                receive.close()
-            group.cancel_scope.cancel()  # the stopper is no longer needed
+                for lane in lanes:
+                    workers.start_soon(batch.lane, lane, queue, writer)
+            batch.tally.stranded = queue.waiting > 0 or not queue.closed
+            group.cancel_scope.cancel()  # the stopper is no longer needed, nor the feed when no lane is left
         await writer.put(Session("batch", started, time.time()))
     return batch.tally

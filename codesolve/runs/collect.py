@@ -18,8 +18,8 @@ from codesolve.runs.records import (
 )
 from codesolve.runs.single import SolveResult
 from codesolve.sstar import TraceEvent
+from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import code_key
-from codesolve.sstar.engine import Candidate
 
 
 def candidate_rounds(problem: str, candidates: Sequence[Candidate]) -> list[CandidateRound]:

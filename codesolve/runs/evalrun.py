@@ -77,10 +77,11 @@ async def evaluate_problem(store: RunStore, pid: str, box: Sandbox) -> EvalResul
     keyed = [(target, code_key(code)[:16], code) for target, code in pairs]
     distinct = {key: code for _, key, code in keyed}
     runs: list[EvalRun] = []
+    lang = store.config().engine.lang  # the candidates are in the run's solution language
     if distinct:
         expected = await fill_expected(problem, box, "hidden")
         for key, code in distinct.items():
-            j = await judge(problem, code, box, "hidden", expected=expected, fail_fast=True)
+            j = await judge(problem, code, box, "hidden", language=lang, expected=expected, fail_fast=True)
             rows = [row_json(r) for r in j.rows]
             runs.append(
                 EvalRun(

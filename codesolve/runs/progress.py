@@ -2,12 +2,15 @@
 
 Both read the same :class:`Gauges`: problems done, failed and total, problems
 and candidates in flight, the named limits in use (model calls per endpoint,
-sandbox slots, Docker API threads), tokens and cost so far, and an ETA.
+sandbox slots, Docker API threads), tokens and cost so far, and an ETA. On a
+cluster there is no local model client or sandbox: the spend is summed from
+the finished problems, and each node shows its lanes, slots and throughput.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -28,7 +31,8 @@ def _limiter_use(limiter: object) -> tuple[int, int] | None:
 class Gauges:
     """What the displays show, updated by the batch as it goes."""
 
-    llm: LLM
+    llm: LLM | None
+    """The local model client (None on a cluster)."""
     box: Any
     n: int
     """Candidates per problem (for candidates in flight)."""
@@ -38,11 +42,26 @@ class Gauges:
     failed: int = 0
     in_flight: set[str] = field(default_factory=set)
     began: float = field(default_factory=time.monotonic)
+    nodes: Callable[[], list[str]] | None = None
+    """One line per cluster node, when the batch runs on one."""
+    tokens: int = 0
+    cost_usd: float | None = 0.0
+    """Summed from finished problems (the spend shown on a cluster)."""
+
+    def count(self, row: ProblemRow) -> None:
+        """A problem finished."""
+        self.in_flight.discard(row.id)
+        if row.status == "done":
+            self.done += 1
+        else:
+            self.failed += 1
+        self.tokens += row.tokens
+        self.cost_usd = None if self.cost_usd is None or row.cost_usd is None else self.cost_usd + row.cost_usd
 
     def limits(self) -> dict[str, tuple[int, int]]:
         """Named limits: in use and capacity."""
         found: dict[str, tuple[int, int]] = {}
-        for name, limiter in self.llm.limiters.items():
+        for name, limiter in (self.llm.limiters if self.llm is not None else {}).items():
             use = _limiter_use(limiter)
             if use is not None:
                 found[name] = use
@@ -56,9 +75,11 @@ class Gauges:
 
     def spend(self) -> str:
         """Tokens and dollars so far (``$?`` when some model has no price)."""
-        usage = self.llm.usage.total
-        cost = usage.cost_usd
-        return f"{usage.total_tokens} tokens, " + ("$?" if cost is None else f"${cost:.4f}")
+        if self.llm is None:
+            tokens, cost = self.tokens, self.cost_usd
+        else:
+            tokens, cost = self.llm.usage.total.total_tokens, self.llm.usage.total.cost_usd
+        return f"{tokens} tokens, " + ("$?" if cost is None else f"${cost:.4f}")
 
     def eta(self) -> str:
         """Time left at the pace so far, when the total is known."""
@@ -98,14 +119,14 @@ class PlainProgress:
 
     def finished(self, row: ProblemRow) -> None:
         """Print the problem's line."""
-        self.g.in_flight.discard(row.id)
-        if row.status == "done":
-            self.g.done += 1
-        else:
-            self.g.failed += 1
+        self.g.count(row)
         what = row.status.upper() + (f" ({printable(row.reason)})" if row.reason else "")
         line = f"{_stamp()} [{self.g.counts()}] {printable(row.id)}: {what}; {row.tokens} tokens, {row.wall_s:.1f}s"
         print(f"{line}; total {self.g.spend()}, eta {self.g.eta()}", file=self.out, flush=True)
+        done = self.g.done + self.g.failed
+        if self.g.nodes is not None and done % 10 == 0:  # a cluster's nodes, every tenth problem
+            for node in self.g.nodes():
+                self.note(f"  node {node}")
 
     def note(self, line: str) -> None:
         """Print a message."""
@@ -140,16 +161,14 @@ class RichProgress(PlainProgress):
         table.add_row("problems", g.counts(), "in flight", f"{len(g.in_flight)} ({len(g.in_flight) * g.n} candidates)")
         for name, (used, cap) in g.limits().items():
             table.add_row("", "", name, f"{used}/{cap}")
+        for node in g.nodes() if g.nodes is not None else []:
+            table.add_row("node", node, "", "")
         table.add_row("spend", g.spend(), "eta", g.eta())
         return table
 
     def finished(self, row: ProblemRow) -> None:
         """Count it and print its line above the panel."""
-        self.g.in_flight.discard(row.id)
-        if row.status == "done":
-            self.g.done += 1
-        else:
-            self.g.failed += 1
+        self.g.count(row)
         from rich.markup import escape
 
         colour = "green" if row.status == "done" else "red"

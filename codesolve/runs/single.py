@@ -38,7 +38,7 @@ def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> Compet
     """The engine task for a problem (competitive problems for now)."""
     if not isinstance(problem, CompetitiveProblem):
         raise UsageError(f"problem {getattr(problem, 'id', '?')}: solving {problem.kind} tasks is not supported yet")
-    return CompetitiveTask(problem.public_view(), sandbox, history_chars=config.history_chars)
+    return CompetitiveTask(problem.public_view(), sandbox, history_chars=config.history_chars, lang=config.lang)
 
 
 async def solve_one(

@@ -9,76 +9,29 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import anyio
 import anyio.to_thread
 
 from codesolve.errors import BudgetExceeded, LLMError
 from codesolve.llm import LLM, Completion, Message, Role
-from codesolve.sstar import selection
-from codesolve.sstar.clusters import code_key
+from codesolve.sstar.adaptive import waves
+from codesolve.sstar.candidate import Candidate, no_code_report
 from codesolve.sstar.config import EngineConfig
+from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.once import OnceEach
+from codesolve.sstar.selection import Pick, fallback, select
+from codesolve.sstar.spend import Spend
 from codesolve.sstar.stop import StopSwitch
 from codesolve.sstar.trace import Recorder, Solution, StopReason, Trace
 from codesolve.tasks.base import DebugTurn, Extracted, Task, TestReport
 
+__all__ = ["Candidate", "Engine", "Progress", "Spend"]
+
 Progress = Callable[[str], None]
 """Receives one short line per noteworthy step (the CLI prints them on stderr)."""
-
-
-@dataclass
-class Candidate:
-    """One line of work: generated, then debugged round by round."""
-
-    index: int
-    code: str | None
-    history: list[DebugTurn] = field(default_factory=list)
-
-    @property
-    def report(self) -> TestReport | None:
-        """The latest public-test report."""
-        return self.history[-1].report if self.history else None
-
-    @property
-    def key(self) -> str:
-        """Order-independent identity (hash of the current code)."""
-        return code_key(self.code or "")
-
-
-class Spend:
-    """Tokens and dollars this solve has spent, checked against the budget before each call."""
-
-    def __init__(self, config: EngineConfig) -> None:
-        self.budget = config.budget
-        self.tokens = 0
-        self.cost: float | None = 0.0
-        self.judge_calls = 0
-
-    def check(self) -> None:
-        """Raise BudgetExceeded when a cap is already reached."""
-        if self.budget.max_tokens is not None and self.tokens >= self.budget.max_tokens:
-            raise BudgetExceeded(f"token cap {self.budget.max_tokens} reached")
-        if self.budget.max_usd is not None and self.cost is not None and self.cost >= self.budget.max_usd:
-            raise BudgetExceeded(f"dollar cap ${self.budget.max_usd:g} reached")
-
-    def add(self, completions: list[Completion]) -> None:
-        """Count what a call cost (cached replies are free)."""
-        for c in completions:
-            if c.cached:
-                continue
-            self.tokens += c.prompt_tokens + c.completion_tokens
-            self.cost = None if self.cost is None or c.cost_usd is None else self.cost + c.cost_usd
-
-
-def no_code_report(total: int, problem: str) -> TestReport:
-    """The report of a reply that held no usable program."""
-    feedback = (
-        f"Your reply contained no usable program: {problem}. Reply with the complete program in one fenced code block."
-    )
-    return TestReport(passed=0, total=total, verdicts=(), feedback=feedback, has_program=False)
 
 
 class Engine:
@@ -98,7 +51,7 @@ class Engine:
         self.config = config
         self.progress = progress or (lambda _line: None)
         self.recorder = Recorder(task.task_id)
-        self.spend = Spend(config)
+        self.spend = Spend(config.budget)
         self.candidates: list[Candidate] = []
         self.public_total = task.public_count
         # Sampled candidates are often the very same program: run each distinct one once.
@@ -107,12 +60,16 @@ class Engine:
     async def solve(self) -> tuple[Solution, Trace]:
         """Run the whole loop and return the solution and its trace."""
         stopped: StopReason | None = None
-        pick: selection.Pick | None = None
+        pick: Pick | None = None
         with anyio.move_on_after(self.config.budget.max_wall_s or math.inf) as scope, self.stop.watch() as halt:
             try:
-                await self.generate_while_preparing()
-                await self.debug_all()
-                pick = await selection.select(self)
+                extra_inputs = 0
+                if self.config.adaptive:
+                    extra_inputs = await waves(self, self.context())
+                else:
+                    await self.generate_while_preparing(self.config.n)
+                    await self.debug_all(self.candidates)
+                pick = await select(self.context(), self.candidates, extra_inputs)
             except BudgetExceeded as exc:
                 stopped = StopReason(kind="budget", detail=str(exc))
             except LLMError as exc:
@@ -123,7 +80,7 @@ class Engine:
         if halt.cancelled_caught:
             stopped = StopReason(kind="interrupted", detail=self.stop.reason or "stopped")
         if pick is None:
-            pick = selection.fallback(self, str(stopped) if stopped else "no selection ran")
+            pick = fallback(self.candidates, str(stopped) if stopped else "no selection ran")
         solution = self.solution(pick, stopped)
         self.recorder.trace.solution = solution
         return solution, self.recorder.trace
@@ -137,8 +94,8 @@ class Engine:
         seed_key: str = "",
         temperature: float | None = None,
     ) -> list[Completion]:
-        """One model call, budget-checked and recorded in the trace."""
-        self.spend.check()
+        """One model call, budget-checked, counted and recorded in the trace."""
+        self.spend.charge(role)
         temp = self.config.debug_temperature if temperature is None else temperature
         completions = await self.llm.complete(
             role, messages, n=n, temperature=temp, max_tokens=self.config.max_tokens, phase=phase, seed_key=seed_key
@@ -165,37 +122,56 @@ class Engine:
         )
         return completions
 
-    async def generate_while_preparing(self) -> None:
+    def context(self) -> SelectionContext:
+        """The narrow view of this solve that selection works through."""
+
+        async def ask(role: Role, messages: list[Message], phase: str) -> list[Completion]:
+            return await self.ask(role, messages, phase)
+
+        return SelectionContext(self.task, ask, self.recorder.add, self.spend, self.config, self.rng(), self.progress)
+
+    async def generate_while_preparing(self, count: int) -> list[Candidate]:
         """Generate while the task gets its sandbox ready (containers start during the model call)."""
         stopped: list[BudgetExceeded | LLMError] = []
+        made: list[Candidate] = []
         async with anyio.create_task_group() as group:
             group.start_soon(self.task.prepare)
             try:
-                await self.generate()
+                made = await self.generate(count)
             except (BudgetExceeded, LLMError) as exc:
                 stopped.append(exc)  # raised bare below, not wrapped in an exception group
                 group.cancel_scope.cancel()
         if stopped:
             raise stopped[0]
+        return made
 
-    async def generate(self) -> None:
-        """Phase 1: N candidates from one sampling call (the client splits it where it must)."""
+    async def generate(self, count: int, wave: int = 0) -> list[Candidate]:
+        """Phase 1: ``count`` candidates from one sampling call (the client splits it where it must).
+
+        Each wave of an adaptive run is its own request (``seed_key``), so a
+        cached first wave is never served again as the second.
+        """
         completions = await self.ask(
             "generator",
             self.task.generation_messages(),
             "generate",
-            n=self.config.n,
+            n=count,
+            seed_key=f"wave{wave}" if wave else "",
             temperature=self.config.temperature,
         )
-        for index, completion in enumerate(completions):
+        made: list[Candidate] = []
+        for completion in completions:
+            index = len(self.candidates)
             extracted = await self.extract(completion.text)
-            self.candidates.append(Candidate(index=index, code=extracted.code))
+            made.append(Candidate(index=index, code=extracted.code))
+            self.candidates.append(made[-1])
             if extracted.code is None:
                 self.recorder.add("note", "generate", note=f"candidate {index}: {extracted.problem}")
         self.progress(f"generated {len(self.candidates)} candidates")
+        return made
 
-    async def debug_all(self) -> None:
-        """Phase 2: every candidate debugged concurrently against the public tests."""
+    async def debug_all(self, candidates: Sequence[Candidate]) -> None:
+        """Phase 2: the given candidates debugged concurrently against the public tests."""
         interrupted: list[BudgetExceeded | LLMError] = []
 
         async def guarded(candidate: Candidate) -> None:
@@ -207,7 +183,7 @@ class Engine:
                 interrupted.append(exc)
 
         async with anyio.create_task_group() as group:
-            for candidate in self.candidates:
+            for candidate in candidates:
                 group.start_soon(guarded, candidate)
         if interrupted:
             raise interrupted[0]
@@ -263,7 +239,7 @@ class Engine:
         )
         return report
 
-    def solution(self, pick: selection.Pick, stopped: StopReason | None) -> Solution:
+    def solution(self, pick: Pick, stopped: StopReason | None) -> Solution:
         """Assemble the result record."""
         report = pick.candidate.report if pick.candidate is not None else None
         return Solution(

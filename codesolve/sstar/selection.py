@@ -1,31 +1,29 @@
 """Phase 3: choosing among public-passing candidates.
 
-``sstar`` synthesizes inputs, clusters survivors by what they actually print,
-and, when more than one behaviour remains, runs a knockout among cluster
-representatives: for each pair the judge proposes a distinguishing input,
-both programs run it, and the judge picks seeing their REAL outputs, once in
-each order. Judge calls grow with the number of clusters, never with N².
+* ``sstar``: inputs from the model and LLM-free synthesis, survivors clustered
+  by what they actually print on the valid ones, then the grounded judge
+  (:mod:`codesolve.sstar.judging`) when more than one behaviour remains;
+* ``majority``: the same clusters (LLM-free inputs by default); the one agreeing most with the pool wins;
+* ``codet``: dual execution agreement on model-written tests (:mod:`codesolve.sstar.codet`);
+* ``first`` and ``random``: the cheap baselines.
+
+Every selector breaks ties by content (cluster size, then robustness, then the
+code hash), never by arrival order. Selection works through a
+:class:`SelectionContext`, never the engine.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-import anyio
-
-from codesolve.sstar.clusters import Cluster, cluster, differing_inputs, informative_inputs, tie_break
-from codesolve.tasks.base import Behaviour, SynthInput
-
-if TYPE_CHECKING:
-    from codesolve.sstar.engine import Candidate, Engine
-
-CALLS_PER_COMPARISON = 3
-"""One distinguishing-input request and two verdicts (both orderings)."""
-
-_WORD = re.compile(r"\w")
+from codesolve.sstar.candidate import Candidate
+from codesolve.sstar.clusters import by_agreement, cluster
+from codesolve.sstar.codet import consensus_sets, pass_table, written_tests
+from codesolve.sstar.context import SelectionContext
+from codesolve.sstar.inputs import behaviour_table, gather_inputs
+from codesolve.sstar.judging import judge_comparator, knockout
 
 
 @dataclass(frozen=True)
@@ -38,26 +36,31 @@ class Pick:
     clusters: int = 0
 
 
-def survivors(engine: Engine) -> list[Candidate]:
+def survivors(candidates: Sequence[Candidate]) -> list[Candidate]:
     """Public-passing candidates, one per distinct program, in code-key order."""
     unique: dict[str, Candidate] = {}
-    for c in engine.candidates:
-        if c.code is not None and c.report is not None and c.report.all_passed:
+    for c in candidates:
+        if c.survives:
             unique.setdefault(c.key, c)
     return [unique[k] for k in sorted(unique)]
 
 
-def fallback(engine: Engine, reason: str) -> Pick:
+def weights(candidates: Sequence[Candidate]) -> dict[str, int]:
+    """How many surviving samples share each program (a program sampled twice counts twice)."""
+    return dict(Counter(c.key for c in candidates if c.survives))
+
+
+def fallback(candidates: Sequence[Candidate], reason: str) -> Pick:
     """Without (finished) selection: a survivor if any, else the candidate passing the most."""
-    alive = survivors(engine)
+    alive = survivors(candidates)
     if alive:
         return Pick(alive[0], f"{reason}; returned a public-passing candidate without further selection", len(alive))
-    return best_partial(engine, reason)
+    return best_partial(candidates, reason)
 
 
-def best_partial(engine: Engine, reason: str) -> Pick:
+def best_partial(candidates: Sequence[Candidate], reason: str) -> Pick:
     """The candidate passing the most public tests (ties: smaller code key)."""
-    scored = [c for c in engine.candidates if c.code is not None and c.report is not None]
+    scored = [c for c in candidates if c.code is not None and c.report is not None]
     if not scored:
         return Pick(None, f"{reason}; no candidate produced a program")
     best = min(scored, key=lambda c: (-(c.report.passed if c.report else 0), c.key))
@@ -66,213 +69,60 @@ def best_partial(engine: Engine, reason: str) -> Pick:
     return Pick(best, f"{reason}; returned the best partial candidate ({shown} public tests)")
 
 
-async def select(engine: Engine) -> Pick:
-    """Apply the configured selector."""
-    alive = survivors(engine)
-    total = engine.public_total
+async def select(ctx: SelectionContext, candidates: Sequence[Candidate], extra_inputs: int = 0) -> Pick:
+    """Apply the configured selector (``extra_inputs``: more distinguishing inputs of each kind)."""
+    alive = survivors(candidates)
     if not alive:
-        return best_partial(engine, f"no candidate passed all {total} public tests")
-    selector = engine.config.selector
+        return best_partial(candidates, f"no candidate passed all {ctx.task.public_count} public tests")
+    selector = ctx.config.selector
     if len(alive) == 1:
         return Pick(alive[0], "the only distinct public-passing candidate", 1, 1)
     if selector == "first":
         first = min(alive, key=lambda c: c.index)
         return Pick(first, "first public-passing candidate in generation order", len(alive))
     if selector == "random":
-        return Pick(engine.rng().choice(alive), "random public-passing candidate (seeded)", len(alive))
-    return await _by_behaviour(engine, alive)
+        ordered = sorted(alive, key=lambda c: c.key)
+        return Pick(ctx.rng.choice(ordered), "random public-passing candidate (seeded)", len(alive))
+    if selector == "codet":
+        return await by_dual_agreement(ctx, candidates, alive)
+    return await by_behaviour(ctx, candidates, alive, extra_inputs)
 
 
-async def _by_behaviour(engine: Engine, alive: list[Candidate]) -> Pick:
-    inputs = await synthesize(engine, alive)
-    table = await behaviour_table(engine, alive, inputs)
-    groups = cluster(table)
+async def by_behaviour(
+    ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate], extra_inputs: int = 0
+) -> Pick:
+    """Cluster by behaviour on valid inputs; the most agreed-with (``majority``) or the judge's pick (``sstar``)."""
+    inputs = await gather_inputs(ctx, alive, extra_inputs)
+    table = await behaviour_table(ctx, alive, inputs)
+    groups = by_agreement(cluster(table, weights(candidates)))
     by_key = {c.key: c for c in alive}
-    engine.recorder.add(
-        "decision", "select", inputs=[i.text[:200] for i in inputs], clusters=[list(g.members) for g in groups]
-    )
-    engine.progress(f"{len(alive)} survivors in {len(groups)} behaviour cluster(s) on {len(inputs)} synthesized inputs")
+    ctx.record("decision", "select", inputs=[i.text[:200] for i in inputs], clusters=[list(g.members) for g in groups])
+    ctx.progress(f"{len(alive)} survivors in {len(groups)} behaviour cluster(s) on {len(inputs)} synthesized inputs")
     if len(groups) == 1:
         return Pick(
             by_key[groups[0].representative], "all survivors behave identically: no judge needed", len(alive), 1
         )
-    if engine.config.selector == "majority":
-        return Pick(
-            by_key[groups[0].representative], f"largest of {len(groups)} behaviour clusters", len(alive), len(groups)
-        )
-    budget = engine.config.budget.max_judge_calls
-    winner, notes = await knockout(
-        groups,
-        judge_comparator(engine, by_key, inputs, table),
-        lambda: engine.spend.judge_calls + CALLS_PER_COMPARISON <= budget,
-    )
+    if ctx.config.selector == "majority":
+        why = f"most agreed-with of {len(groups)} behaviour clusters ({groups[0].size} samples)"
+        return Pick(by_key[groups[0].representative], why, len(alive), len(groups))
+    winner, notes = await knockout(groups, judge_comparator(ctx, by_key, inputs, table, groups))
     why = f"judge over {len(groups)} behaviour clusters: " + "; ".join(notes)
     return Pick(by_key[winner.representative], why, len(alive), len(groups))
 
 
-async def synthesize(engine: Engine, alive: Sequence[Candidate]) -> list[SynthInput]:
-    """Ask the synthesizer for inputs; deduplicated, in order."""
-    if engine.config.synth_inputs == 0:
-        return []
-    codes = [c.code or "" for c in alive]
-    [reply] = await engine.ask(
-        "synthesizer", engine.task.synthesis_messages(codes, engine.config.synth_inputs), "synthesize"
+async def by_dual_agreement(ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate]) -> Pick:
+    """``codet``: the best consensus set on model-written tests (none written: behaviour clusters decide)."""
+    tests = await written_tests(ctx, alive)
+    if not tests:
+        ctx.record("note", "select", note="no usable test case written: majority over behaviour clusters")
+        return await by_behaviour(ctx, candidates, alive)
+    table = await pass_table(ctx, alive, tests)
+    sets = consensus_sets(table, weights(candidates))
+    best = sets[0]
+    ctx.record("decision", "select", tests=len(tests), sets=[[list(s.members), list(s.passed)] for s in sets])
+    by_key = {c.key: c for c in alive}
+    why = (
+        f"dual execution agreement: best of {len(sets)} consensus sets"
+        f" ({best.weight} samples x {len(best.passed)} tests)"
     )
-    parsed = await engine.task.parse_inputs(reply.text, engine.config.synth_inputs)
-    seen: set[str] = set()
-    unique = [i for i in parsed if not (i.text in seen or seen.add(i.text))]  # type: ignore[func-returns-value]
-    engine.recorder.add("note", "synthesize", inputs=len(unique))
-    return unique
-
-
-async def behaviour_table(
-    engine: Engine, alive: Sequence[Candidate], inputs: Sequence[SynthInput]
-) -> dict[str, list[Behaviour]]:
-    """Run every survivor on every input, concurrently."""
-    table: dict[str, list[Behaviour]] = {}
-
-    async def run(candidate: Candidate) -> None:
-        table[candidate.key] = await engine.task.behaviours(candidate.code or "", inputs) if inputs else []
-
-    async with anyio.create_task_group() as group:
-        for candidate in alive:
-            group.start_soon(run, candidate)
-    return table
-
-
-Compare = Callable[[Cluster, Cluster], Awaitable[tuple[Cluster, str]]]
-"""Decides one pair of clusters: the winner and a note."""
-
-
-async def knockout(
-    groups: Sequence[Cluster], compare: Compare, affordable: Callable[[], bool]
-) -> tuple[Cluster, list[str]]:
-    """The champion (largest cluster first) meets each challenger once: k clusters, k - 1 comparisons.
-
-    When ``affordable`` says no more comparisons fit the budget, the remaining
-    clusters are decided by size (then representative), without the judge.
-    """
-    champion = groups[0]
-    notes: list[str] = []
-    for position, challenger in enumerate(groups[1:], start=1):
-        if not affordable():
-            notes.append("judge-call cap reached: the rest decided by cluster size")
-            return min([champion, *groups[position:]], key=lambda c: (-c.size, c.representative)), notes
-        champion, note = await compare(champion, challenger)
-        notes.append(note)
-    return champion, notes
-
-
-def judge_comparator(
-    engine: Engine, by_key: dict[str, Candidate], inputs: Sequence[SynthInput], table: dict[str, list[Behaviour]]
-) -> Compare:
-    """The grounded comparison the engine uses, with evidence from the synthesized inputs."""
-    kept = informative_inputs(table)
-
-    async def decide(a: Cluster, b: Cluster) -> tuple[Cluster, str]:
-        evidence = [
-            (inputs[kept[i]], table[a.representative][kept[i]], table[b.representative][kept[i]])
-            for i in differing_inputs(a, b)[:2]
-        ]
-        return await compare(engine, a, b, by_key, evidence)
-
-    return decide
-
-
-async def compare(
-    engine: Engine,
-    a: Cluster,
-    b: Cluster,
-    by_key: dict[str, Candidate],
-    evidence: list[tuple[SynthInput, Behaviour, Behaviour]],
-) -> tuple[Cluster, str]:
-    """One adaptive comparison: a judge-proposed input, then two grounded verdicts."""
-    code_a, code_b = by_key[a.representative].code or "", by_key[b.representative].code or ""
-    extra = await distinguishing_evidence(engine, code_a, code_b)
-    evidence = extra + evidence
-    swapped = [(inp, y, x) for inp, x, y in evidence]
-    answers: dict[int, str | None] = {}
-
-    async def ask(slot: int, x: str, y: str, shown: list[tuple[SynthInput, Behaviour, Behaviour]]) -> None:
-        answers[slot] = await verdict(engine, x, y, shown)
-
-    # The two orderings are independent: ask them at once (half the critical path).
-    async with anyio.create_task_group() as group:
-        group.start_soon(ask, 0, code_a, code_b, evidence)
-        group.start_soon(ask, 1, code_b, code_a, swapped)
-    first, second = answers[0], answers[1]
-    votes = {"A": a, "B": b}
-    pick_one = votes.get(first or "")
-    pick_two = {"A": b, "B": a}.get(second or "")
-    if pick_one is not None and pick_one is pick_two:
-        winner, how = pick_one, "judge agreed in both orders"
-    else:
-        winner, how = tie_break(a, b), "judge split or abstained: larger cluster kept"
-    engine.recorder.add(
-        "decision",
-        "judge",
-        winner=winner.representative[:12],
-        a=a.representative[:12],
-        b=b.representative[:12],
-        first=first,
-        second=second,
-    )
-    return winner, f"{a.representative[:8]} vs {b.representative[:8]} → {winner.representative[:8]} ({how})"
-
-
-async def distinguishing_evidence(
-    engine: Engine, code_a: str, code_b: str
-) -> list[tuple[SynthInput, Behaviour, Behaviour]]:
-    """Ask the judge for an input that separates the pair, and run both on it."""
-    engine.spend.judge_calls += 1
-    [reply] = await engine.ask("judge", engine.task.distinguish_messages(code_a, code_b), "judge")
-    proposed = await engine.task.parse_inputs(reply.text, 1)
-    if not proposed:
-        return []
-    runs: dict[str, Behaviour] = {}
-
-    async def run(side: str, code: str) -> None:
-        [runs[side]] = await engine.task.behaviours(code, proposed[:1])
-
-    async with anyio.create_task_group() as group:  # both sides at once: they are independent
-        group.start_soon(run, "a", code_a)
-        group.start_soon(run, "b", code_b)
-    ba, bb = runs["a"], runs["b"]
-    if ba.signature == bb.signature or not (ba.ran_cleanly or bb.ran_cleanly):
-        return []
-    return [(proposed[0], ba, bb)]
-
-
-async def verdict(
-    engine: Engine, code_a: str, code_b: str, evidence: list[tuple[SynthInput, Behaviour, Behaviour]]
-) -> str | None:
-    """``"A"``, ``"B"`` or ``None`` (unparseable) from one judge call."""
-    engine.spend.judge_calls += 1
-    [reply] = await engine.ask("judge", engine.task.judge_messages(code_a, code_b, evidence), "judge")
-    return parse_verdict(reply.text)
-
-
-def parse_verdict(text: str) -> str | None:
-    """The judge's choice: ``A`` or ``B`` alone on (or ending) its last non-empty line.
-
-    The letter (either case) may carry trailing ``*`` (markdown bold) and must
-    be a word of its own: the character before it, if any, is not a word
-    character ("Answer: **B**", "winner = a", "B"). A scan from the end of one
-    line: linear in the reply, unlike the backtracking pattern it replaces,
-    which took cubic time on a line of spaces.
-    """
-    line = _last_line(text)
-    tail = line.rstrip("*")
-    if not tail or tail[-1] not in "ABab":
-        return None
-    if len(tail) > 1 and _WORD.match(tail[-2]):
-        return None
-    return tail[-1].upper()
-
-
-def _last_line(text: str) -> str:
-    # The last non-empty line, stripped (splitlines is one linear pass).
-    for line in reversed(text.splitlines()):
-        if line.strip():
-            return line.strip()
-    return ""
+    return Pick(by_key[best.representative], why, len(alive), len(sets))

@@ -58,6 +58,29 @@ class SynthInput:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One input two candidates ran on, and what each did: what a judge is shown."""
+
+    input: SynthInput
+    a: Behaviour
+    b: Behaviour
+
+    def swapped(self) -> Evidence:
+        """The same run with the programs' places exchanged (the judge is asked in both orders)."""
+        return Evidence(self.input, self.b, self.a)
+
+
+@dataclass(frozen=True)
+class WrittenTest:
+    """A model-written test: an input and the output the model expects (CodeT's test cases)."""
+
+    __test__ = False
+
+    input: SynthInput
+    expected: str
+
+
+@dataclass(frozen=True)
 class DebugTurn:
     """One round of debugging: the code that was run and what the tests said."""
 
@@ -119,12 +142,26 @@ class Task(Protocol):
         """Run a candidate on each input and describe what it did."""
         ...
 
+    def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
+        """Inputs made without a model (from the signature, the examples, the public inputs); deterministic."""
+        ...
+
+    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """Prompt for test cases WITH expected outputs (the input of dual execution agreement)."""
+        ...
+
+    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:
+        """The test cases in a completion."""
+        ...
+
+    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:
+        """Whether a candidate's output on each test is what the test expects (by the problem's checker)."""
+        ...
+
     def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
         """Ask the judge for one input on which two candidates would differ."""
         ...
 
-    def judge_messages(
-        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-    ) -> list[Message]:
+    def judge_messages(self, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
         """Ask the judge which of two candidates is right, shown their REAL outputs."""
         ...

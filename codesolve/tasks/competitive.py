@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import ast
-import hashlib
-import math
-import re
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,18 +13,19 @@ import anyio.to_thread
 from codesolve.errors import UsageError
 from codesolve.llm import Message
 from codesolve.tasks import prompts
-from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
+from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.extract import extract_code, fenced_blocks
-from codesolve.tasks.feedback import clip, render
+from codesolve.tasks.feedback import render
+from codesolve.tasks.loaders._python import assert_example
 from codesolve.tasks.models import ProblemCore, PublicProblem
+from codesolve.tasks.signatures import behaviour_of
+from codesolve.tasks.synth_call import call_inputs
+from codesolve.tasks.synth_stdin import stdin_inputs
 from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
-from sandbox.checkers import token_lines
 
 GENERATOR_LIMITS = Limits(cpu_seconds=5, memory_mb=256, output_bytes=8 << 20)
 """Input generators written by the synthesizer. 256 MiB keeps them in the same container shape as
 the problems' own batches (up to ~490 MiB): another shape would evict a warm container."""
-SHOWN_CHARS = 1200
-_INT = re.compile(r"[+-]?\d+")
 
 
 def checker_for(problem: ProblemCore) -> CheckerSpec:
@@ -58,7 +57,7 @@ def check_limits(problem: ProblemCore) -> Limits:
 
 @dataclass
 class CompetitiveTask:
-    """Drives one problem through the engine, in Python.
+    """Drives one problem through the engine, in Python or (stdin problems) C++.
 
     It holds the solver's view only (:class:`PublicProblem`: no hidden tests, no reference
     solutions), so no prompt, trace or cache entry can carry what evaluation keeps back.
@@ -67,8 +66,14 @@ class CompetitiveTask:
     problem: PublicProblem
     sandbox: Sandbox
     history_chars: int = 24_000
+    lang: str = "python"
+    """The language candidates are written in: ``python`` or ``cpp`` (stdin problems only)."""
 
     def __post_init__(self) -> None:
+        if self.lang not in ("python", "cpp"):
+            raise UsageError(f"unknown solution language {self.lang!r} (python or cpp)")
+        if self.lang == "cpp" and (self.problem.input_mode == "call" or self.problem.check_code):
+            raise UsageError(f"problem {self.problem.id}: C++ solving is for stdin problems; this one is call-based")
         self.limits = limits_for(self.problem)
         self.checker = checker_for(self.problem)
         self.public = self.problem.io_tests()
@@ -86,20 +91,20 @@ class CompetitiveTask:
 
     def generation_messages(self) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
-        return prompts.generation(self.problem)
+        return prompts.generation(self.problem, self.lang)
 
     def extract(self, completion: str) -> Extracted:
         """See :class:`codesolve.tasks.base.Task`."""
         name = (self.problem.function_name or "").partition(".")[0] or None
-        return extract_code(completion, "python", name)
+        return extract_code(completion, self.lang, name)
 
     def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
-        return prompts.debug(self.problem, history, self.history_chars)
+        return prompts.debug(self.problem, history, self.history_chars, self.lang)
 
     def program(self, code: str) -> Program:
         """The sandbox program of a candidate (the problem's prelude included)."""
-        return self.problem.program(code)
+        return self.problem.program(code, self.lang)
 
     async def prepare(self) -> None:
         """See :class:`Task`."""
@@ -122,6 +127,16 @@ class CompetitiveTask:
     def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.synthesis(self.problem, codes, count)
+
+    def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
+        """Call problems: shapes from the signature and the examples' literals; stdin: mutated public inputs."""
+        key = f"{seed}:{self.problem.id}"
+        if self.problem.input_mode == "call":
+            literals = [t.call_args for t in self.problem.public_tests if t.call_args is not None]
+            made = call_inputs(self.problem.signature, literals, count, key)
+        else:
+            made = stdin_inputs([t.stdin for t in self.problem.public_tests if t.kind == "io"], count, key)
+        return [SynthInput(text, origin="hypothesis") for text in made]
 
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """Literal ``input`` blocks, plus the output of ``generator`` programs run in the sandbox."""
@@ -147,28 +162,66 @@ class CompetitiveTask:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return False
 
-    def as_test(self, index: int, item: SynthInput) -> TestCase:
-        """A check-free test case for a synthesized input."""
+    def as_test(self, index: int, item: SynthInput, expected: str | None = None) -> TestCase:
+        """A test case for a synthesized input (check-free unless ``expected`` is given)."""
         if self.problem.input_mode == "call":
-            return TestCase(name=f"s{index}", call_args=item.text.strip())
+            return TestCase(name=f"s{index}", call_args=item.text.strip(), expected=expected)
         text = item.text if item.text.endswith("\n") else item.text + "\n"
-        return TestCase(name=f"s{index}", stdin=text)
+        return TestCase(name=f"s{index}", stdin=text, expected=expected)
 
     async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
-        """Run once per input (one batch) and describe each run."""
-        tests = [self.as_test(i, item) for i, item in enumerate(inputs)]
+        """Run once per input (one batch) and describe each run as the checker would compare it.
+
+        A checker program is asked about each output with an empty reference:
+        outputs it accepts on their own are one behaviour (many answers can be right).
+        """
+        validate = self.checker.kind == "program" and self.checker.protocol != "kattis_interactive"
+        expected = "" if validate else None
+        tests = [self.as_test(i, item, expected) for i, item in enumerate(inputs)]
         outcomes = await self.sandbox.run_tests(self.program(code), tests, self.limits, self.checker)
-        return [behaviour_of(o, self.checker) for o in outcomes]
+        return [behaviour_of(o, self.checker, validated=validate) for o in outcomes]
+
+    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """See :class:`codesolve.tasks.base.Task`."""
+        return prompts.tests(self.problem, codes, count)
+
+    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:
+        """``assert f(...) == v`` lines (call problems) or ``input``/``output`` block pairs (stdin)."""
+        entry = (self.problem.function_name or "").rpartition(".")[2]
+        found = await anyio.to_thread.run_sync(written_tests, completion, entry, abandon_on_cancel=True)
+        return found[:limit]
+
+    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:
+        """Run a candidate on the written tests, checked against their expected outputs."""
+        if not tests:
+            return []
+        cases = [self.as_test(i, t.input, t.expected) for i, t in enumerate(tests)]
+        outcomes = await self.sandbox.run_tests(self.program(code), cases, self.limits, self.checker)
+        return [o.verdict is Verdict.AC for o in outcomes]
 
     def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.distinguish(self.problem, code_a, code_b)
 
-    def judge_messages(
-        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-    ) -> list[Message]:
+    def judge_messages(self, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.judge(self.problem, code_a, code_b, evidence)
+
+
+def written_tests(completion: str, entry: str) -> list[WrittenTest]:
+    """Model-written tests in a reply: assert lines calling ``entry``, else input/output block pairs."""
+    found: list[WrittenTest] = []
+    if entry:
+        for line in completion.splitlines():
+            example = assert_example(line, entry) if line.lstrip().startswith("assert") else None
+            if example is not None:
+                found.append(WrittenTest(SynthInput(example.call_args, origin="model"), example.expected))
+        return found
+    blocks = fenced_blocks(completion)
+    for first, second in itertools.pairwise(blocks):
+        if first.tag == "input" and second.tag == "output":
+            found.append(WrittenTest(SynthInput(first.body, origin="model"), second.body))
+    return found
 
 
 def check_test(problem: ProblemCore, code: str, name: str) -> tuple[Program, TestCase]:
@@ -191,41 +244,3 @@ def report_of(tests: Sequence[TestCase], outcomes: Sequence[TestOutcome], limits
     return TestReport(
         passed=passed, total=len(tests), verdicts=verdicts, feedback=render(tests, outcomes, limits), infra_error=infra
     )
-
-
-def float_signature(text: str, tolerance: float) -> str:
-    """Output tokens with every non-integer number rounded to the digits the tolerance cares about.
-
-    Two outputs the float checker accepts as equal then (almost always) cluster
-    together: ``1.6666666666666667`` and ``1.666666667`` both become ``1.66667``.
-    """
-    digits = max(1, round(-math.log10(tolerance))) if tolerance > 0 else 15
-    out: list[str] = []
-    for line in token_lines(text):
-        for token in line:
-            value = None if _INT.fullmatch(token) else _as_float(token)
-            out.append(token if value is None else f"{value:.{digits}g}")
-        out.append("\n")
-    return hashlib.sha256(" ".join(out).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-
-
-def _as_float(token: str) -> float | None:
-    try:
-        value = float(token)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def behaviour_of(outcome: TestOutcome, checker: CheckerSpec | None = None) -> Behaviour:
-    """A comparable, showable behaviour of one run (float outputs compared at the checker's tolerance)."""
-    if outcome.verdict is Verdict.AC:
-        digest = outcome.output_digest
-        answer = outcome.answer
-        if checker is not None and checker.kind == "float" and not answer.truncated:
-            digest = float_signature(answer.text, max(checker.abs_tol, checker.rel_tol))
-        return Behaviour(signature=f"AC:{digest}", shown=clip(answer.text, SHOWN_CHARS), ran_cleanly=True)
-    detail = f"[{outcome.verdict.value}: {outcome.message}]"
-    if outcome.stderr.size:
-        detail += "\n" + clip(outcome.stderr.tail or outcome.stderr.head, 400)
-    return Behaviour(signature=outcome.verdict.value, shown=detail, ran_cleanly=False)

@@ -59,11 +59,24 @@ def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> st
     return "\n".join(parts)
 
 
+COMPILER_LINES = 20
+"""Lines of compiler output shown for a compile error (the first errors are the ones that matter)."""
+
+
+def compile_error(outcome: TestOutcome) -> str:
+    """A compile error once, with the compiler's first errors (every test shares it)."""
+    text = outcome.stderr.head or outcome.stderr.text
+    first = "\n".join(text.splitlines()[:COMPILER_LINES])
+    return f"Your program did not compile (CE: {outcome.message}). The compiler's first errors:\n{clip(first, 2000)}"
+
+
 def render(tests: Sequence[TestCase], outcomes: Sequence[TestOutcome], limits: Limits) -> str:
     """Feedback for every failing test (the first few in full); empty when all passed."""
     failures = [(t, o) for t, o in zip(tests, outcomes, strict=False) if o.verdict is not Verdict.AC]
     if not failures:
         return ""
+    if all(o.verdict is Verdict.CE for _, o in failures):
+        return f"0/{len(outcomes)} public tests passed.\n\n{compile_error(failures[0][1])}"
     head = f"{len(outcomes) - len(failures)}/{len(outcomes)} public tests passed."
     shown = [describe_failure(t, o, limits) for t, o in failures[:MAX_FAILURES_SHOWN]]
     more = len(failures) - MAX_FAILURES_SHOWN

@@ -28,13 +28,14 @@ import anyio.to_thread
 
 from codesolve.llm import Message
 from codesolve.tasks import fix_prompts as prompts
-from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
+from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip
 from codesolve.tasks.repo.feedback import render, verdict
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
 from codesolve.tasks.repo.testrun import RUNNER_DIR, run_pytest
 from codesolve.tasks.repo.workspace import Target
+from codesolve.tasks.synth_call import call_inputs
 from sandbox import Limits, Sandbox
 
 PROBE_LIMITS = Limits(cpu_seconds=20, memory_mb=1024)
@@ -218,11 +219,26 @@ class FunctionFix:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.distinguish(self.signature(), code_a, code_b)
 
-    def judge_messages(
-        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-    ) -> list[Message]:
+    def judge_messages(self, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.judge(self.signature(), self.context(), code_a, code_b, evidence)
+
+    def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
+        """Argument lists drawn from the first target's signature and type hints (no examples here)."""
+        made = call_inputs(f"def {self.signature()}:", [], count, f"{seed}:{self.task_id}")
+        return [SynthInput(text, origin="hypothesis") for text in made]
+
+    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """Dual execution agreement is not offered for fixes: the synthesis prompt (its reply holds no tests)."""
+        return self.synthesis_messages(codes, count)
+
+    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:  # noqa: ARG002 - the Task protocol
+        """None: ``codet`` falls back to behaviour clusters for fixes."""
+        return []
+
+    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:  # noqa: ARG002 - the Task protocol
+        """Never asked (no written tests); every test unpassed."""
+        return [False for _ in tests]
 
 
 def _is_list(text: str) -> bool:

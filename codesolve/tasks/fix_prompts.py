@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codesolve.llm import Message
-from codesolve.tasks.base import Behaviour, DebugTurn, SynthInput
+from codesolve.tasks.base import DebugTurn, Evidence
 from codesolve.tasks.feedback import clip
 
 SYSTEM = "You are an expert Python engineer. You fix bugs with small, correct changes."
@@ -69,14 +69,12 @@ def distinguish(signature: str, code_a: str, code_b: str) -> list[Message]:
     return [Message("system", JUDGE_SYSTEM), Message("user", user)]
 
 
-def judge(
-    signature: str, context: str, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-) -> list[Message]:
+def judge(signature: str, context: str, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
     """Ask which version is right, shown what each REALLY returned."""
     rows = "\n\n".join(
-        f"Input: `{clip(i.text, 300)}`\nResult of A (real execution):\n```\n{a.shown}\n```\n"
-        f"Result of B (real execution):\n```\n{b.shown}\n```"
-        for i, a, b in evidence
+        f"Input: `{clip(e.input.text, 300)}`\nResult of A (real execution):\n```\n{e.a.shown}\n```\n"
+        f"Result of B (real execution):\n```\n{e.b.shown}\n```"
+        for e in evidence
     )
     user = (
         f"Which version of `{signature}` is correct?\n\nThe code around it:\n{clip(context, 4000)}\n\n"

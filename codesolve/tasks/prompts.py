@@ -9,10 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codesolve.llm import Message
-from codesolve.tasks.base import Behaviour, DebugTurn, SynthInput
+from codesolve.tasks.base import DebugTurn, Evidence
 from codesolve.tasks.models import PublicProblem
 
 SYSTEM = "You are an expert competitive programmer. You write correct, efficient Python 3 programs."
+SYSTEM_CPP = "You are an expert competitive programmer. You write correct, efficient C++17 programs."
+FENCE = {"python": "python", "cpp": "cpp"}
+"""The fence tag each solution language is asked for."""
+
+
+def system(lang: str) -> str:
+    """The system message for solving in ``lang``."""
+    return SYSTEM_CPP if lang == "cpp" else SYSTEM
 JUDGE_SYSTEM = "You are a careful judge of programs. You reason from the problem statement and real execution results."
 CODE_CHARS = 6000
 
@@ -36,30 +44,32 @@ def problem_block(problem: PublicProblem) -> str:
     return f"{title}{problem.statement.strip()}\n\n{limits}"
 
 
-def generation(problem: PublicProblem) -> list[Message]:
-    """Prompt for one fresh solution."""
+def generation(problem: PublicProblem, lang: str = "python") -> list[Message]:
+    """Prompt for one fresh solution in ``lang``."""
     ask = (
         f"Solve the following problem.\n\n{problem_block(problem)}\n\n{io_contract(problem)}\n\n"
-        "Think briefly, then give the complete program in one ```python code block."
+        f"Think briefly, then give the complete program in one ```{FENCE[lang]} code block."
     )
-    return [Message.system(SYSTEM), Message.user(ask)]
+    return [Message.system(system(lang)), Message.user(ask)]
 
 
-def debug(problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int) -> list[Message]:
+def debug(
+    problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int, lang: str = "python"
+) -> list[Message]:
     """The whole debugging conversation, oldest rounds dropped past ``max_chars``."""
     turns = list(history)
     while len(turns) > 1 and sum(len(t.code) + len(t.report.feedback) for t in turns) > max_chars:
         turns.pop(0)
-    messages = generation(problem)
+    messages = generation(problem, lang)
     if len(turns) < len(history):
         messages.append(Message.user(f"({len(history) - len(turns)} earlier attempt(s) omitted.)"))
     name = problem.title or problem.id
     for turn in turns:
-        messages.append(Message.assistant(f"```python\n{turn.code.rstrip()}\n```"))
+        messages.append(Message.assistant(f"```{FENCE[lang]}\n{turn.code.rstrip()}\n```"))
         messages.append(
             Message.user(
                 f"Your program failed on the public tests of “{name}”.\n\n{turn.report.feedback}\n\n"
-                "Fix the program. Give the complete corrected program in one ```python code block."
+                f"Fix the program. Give the complete corrected program in one ```{FENCE[lang]} code block."
             )
         )
     return messages
@@ -98,15 +108,31 @@ def distinguish(problem: PublicProblem, code_a: str, code_b: str) -> list[Messag
     return [Message.system(JUDGE_SYSTEM), Message.user(ask)]
 
 
-def judge(
-    problem: PublicProblem, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-) -> list[Message]:
+def tests(problem: PublicProblem, codes: Sequence[str], count: int) -> list[Message]:
+    """Prompt for test cases with expected outputs (CodeT's dual execution agreement)."""
+    shown = "\n\n".join(f"Candidate {i + 1}:\n```\n{c[:CODE_CHARS].rstrip()}\n```" for i, c in enumerate(codes[:2]))
+    if problem.input_mode == "call":
+        form = (
+            f"Write each test as one line `assert {problem.function_name}(<arguments>) == <expected value>` "
+            "with literal arguments and value, all in one ```python code block."
+        )
+    else:
+        form = "Give each test as an ```input code block followed by an ```output code block with its expected output."
+    ask = (
+        f"{problem_block(problem)}\n\nSome candidate solutions:\n\n{shown}\n\n"
+        f"Write {count} small, VALID test cases for this problem, with the correct expected outputs worked out "
+        f"from the statement (not from the candidates). {form}"
+    )
+    return [Message.system(SYSTEM), Message.user(ask)]
+
+
+def judge(problem: PublicProblem, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
     """Ask which program is right, showing real outputs (never predicted ones)."""
     runs = "\n\n".join(
-        f"Input {i + 1}:\n```\n{inp.text[:1500]}\n```\n"
-        f"Output of program A (real execution):\n```\n{a.shown}\n```\n"
-        f"Output of program B (real execution):\n```\n{b.shown}\n```"
-        for i, (inp, a, b) in enumerate(evidence)
+        f"Input {i + 1}:\n```\n{e.input.text[:1500]}\n```\n"
+        f"Output of program A (real execution):\n```\n{e.a.shown}\n```\n"
+        f"Output of program B (real execution):\n```\n{e.b.shown}\n```"
+        for i, e in enumerate(evidence)
     )
     ask = (
         f"{problem_block(problem)}\n\nProgram A:\n```python\n{code_a[:CODE_CHARS].rstrip()}\n```\n\n"

@@ -6,21 +6,31 @@ import itertools
 import math
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import anyio
 import docker.errors
 
-from sandbox._bundle import BatchFiles, check_program, exec_batch, read_tree, test_batch, test_spec
+from sandbox._bundle import (
+    EXEC_LIMITS,
+    BatchFiles,
+    check_program,
+    exec_batch,
+    exec_deadlines,
+    exec_files,
+    test_batch,
+    test_spec,
+)
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
-from sandbox._docker.session import AgentSession, start_agent
+from sandbox._docker.session import start_agent
+from sandbox._docker.slots import Slot, compiled_key, settled
 from sandbox._protocol import DockerConfig
 from sandbox._shards import shard_count, split
-from sandbox._stream import DriverStream
+from sandbox._stream import DriverStream, read_events
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome, Verdict
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
@@ -29,16 +39,6 @@ from sandbox.image.recipe import image_tag
 _AGENT_READY_S = 30.0
 _SETTLE_S = 60.0
 """How long an agent may take to clean up after a batch (a test may have filled the disk)."""
-
-
-@dataclass(eq=False)
-class _Slot:
-    """A container and the agent running in it."""
-
-    container: Any
-    agent: AgentSession | None = None
-    cpu: int | None = None
-    """The engine CPU the container is pinned to (None: not pinned)."""
 
 
 class DockerSandbox:
@@ -56,8 +56,8 @@ class DockerSandbox:
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
         self.slots = anyio.CapacityLimiter(config.pool_size)
-        self._idle: dict[Shape, list[_Slot]] = {}
-        self._all: set[_Slot] = set()
+        self._idle: dict[Shape, list[Slot]] = {}
+        self._all: set[Slot] = set()
         self._seq = itertools.count(1)
         self._warming = 0
         self._hardened = True
@@ -140,9 +140,14 @@ class DockerSandbox:
         spec = test_spec(root, program, tests, limits, checker, fail_fast, options)
         batch = test_batch(root, program, checker, spec)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
-        first_wait = batch_deadline(limits, 0, program)
+        first_wait = batch_deadline(limits, 0, program, checker)
         stream, fault = await self._run(
-            shape, batch, batch_deadline(limits, len(tests), program), limits.wall, first_wait
+            shape,
+            batch,
+            batch_deadline(limits, len(tests), program, checker),
+            limits.wall,
+            first_wait,
+            compiled_key(program),
         )
         if not eager and not fault and stream.looping and not stream.done:
             # The driver died (or froze) holding results not yet sent: the first
@@ -164,39 +169,39 @@ class DockerSandbox:
         collect: Sequence[str] = (),
     ) -> ExecResult:
         """See :class:`sandbox.Sandbox`."""
-        limits = limits or Limits(cpu_seconds=60, memory_mb=1024)
-        payload = dict(files or {})
-        if directory is not None:
-            payload = {**await anyio.to_thread.run_sync(read_tree, directory), **payload}
+        limits = limits or EXEC_LIMITS
+        payload = await anyio.to_thread.run_sync(exec_files, files, directory)
         root = f"{WORK}/b{next(self._seq)}"
         batch = exec_batch(root, command, payload, limits, collect, self._options())
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
-        stream, fault = await self._run(shape, batch, limits.wall + 30, limits.wall, limits.wall + 30)
+        stream, fault = await self._run(shape, batch, *exec_deadlines(limits))
         return stream.exec_result(fault)
 
     def _options(self) -> dict[str, Any]:
         return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
 
     async def _run(
-        self, shape: Shape, batch: BatchFiles, deadline: float, wall: float, first_wait: float
+        self, shape: Shape, batch: BatchFiles, deadline: float, wall: float, first_wait: float, compiled: str = ""
     ) -> tuple[DriverStream, str]:
         stream = DriverStream(batch.nonce)
         async with self.slots:
             try:
-                slot = await self._acquire(shape)
+                slot = await self._acquire(shape, compiled)
             except SandboxFault as exc:
                 return stream, str(exc)
             clean = False
             try:
                 fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait)
                 clean = stream.done and ended
+                if clean and compiled:
+                    slot.remember(compiled)
                 return stream, fault if clean else fault or await containers.fault(self.engine, slot.container)
             finally:
                 with anyio.CancelScope(shield=True):
                     await self._release(shape, slot, clean)
 
     async def _watch(
-        self, slot: _Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
+        self, slot: Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
     ) -> tuple[str, bool]:
         """Send the batch to the agent and read its events as they come.
 
@@ -212,15 +217,7 @@ class DockerSandbox:
         async with anyio.create_task_group() as group:
             group.start_soon(self._pump, slot, batch, send, errors, ended, stderr)
             with anyio.move_on_after(deadline) as overall:
-                while True:
-                    with anyio.move_on_after(stream.patience(wall, first_wait)) as quiet:
-                        chunk = await receive.receive()
-                    if quiet.cancelled_caught:
-                        stream.stalled = True
-                        break
-                    if chunk is None:
-                        break
-                    stream.feed_chunk(chunk)
+                await read_events(stream, receive.receive, wall, first_wait)
             group.cancel_scope.cancel()
         stream.finish()
         stream.stderr = bytes(stderr)
@@ -229,7 +226,7 @@ class DockerSandbox:
         return (errors[0] if errors and not stream.events else ""), bool(ended and ended[0])
 
     async def _pump(
-        self, slot: _Slot, batch: BatchFiles, send: Any, errors: list[str], ended: list[bool], stderr: bytearray
+        self, slot: Slot, batch: BatchFiles, send: Any, errors: list[str], ended: list[bool], stderr: bytearray
     ) -> None:
         agent = slot.agent
         assert agent is not None
@@ -274,35 +271,33 @@ class DockerSandbox:
             for _ in range(missing):
                 group.start_soon(one)
 
-    async def _acquire(self, shape: Shape) -> _Slot:
+    async def _acquire(self, shape: Shape, compiled: str = "") -> Slot:
         idle = self._idle.get(shape, [])
         while idle:
-            slot = idle.pop()
+            # A container that compiled this program already (a compile costs far more than
+            # waiting for it to settle); else the longest idle: it has had the most time to
+            # settle and start its next fork server (the one just released is still doing both).
+            slot = next((s for s in idle if compiled and compiled in s.compiled), idle[0])
+            idle.remove(slot)
             if await self._settled(slot):
                 return slot
             await self._drop(slot)  # its agent found something of the last batch left, and quit
         return await self._create(shape)
 
-    async def _settled(self, slot: _Slot) -> bool:
-        agent = slot.agent
-        if agent is None:
-            return False
-        if agent.unsettled is None:
-            return True
-        # Bounded by the socket timeout inside settle (usually the mark is already waiting).
-        return await anyio.to_thread.run_sync(agent.settle, _SETTLE_S, limiter=self._readers)
+    async def _settled(self, slot: Slot) -> bool:
+        return await settled(slot, self._readers, _SETTLE_S)
 
-    async def _create(self, shape: Shape) -> _Slot:
+    async def _create(self, shape: Shape) -> Slot:
         # Shielded (every call in it has a deadline): a container made but not yet
         # recorded when a cancellation arrived would be left running.
         with anyio.CancelScope(shield=True):
             slot = await self._start_container(shape)
         return slot  # noqa: RET504  (outside the scope: mypy reads a cancel scope as maybe swallowing errors)
 
-    async def _start_container(self, shape: Shape) -> _Slot:
+    async def _start_container(self, shape: Shape) -> Slot:
         await self._trim_idle()
         container, cpu = await self._run_pinned(shape)
-        slot = _Slot(container, cpu=cpu)
+        slot = Slot(container, cpu=cpu)
         self._all.add(slot)
         try:
             api, cid = self.engine.client.api, container.id
@@ -373,13 +368,13 @@ class DockerSandbox:
                     pool.remove(victim)
             await self._drop(victim)
 
-    async def _release(self, shape: Shape, slot: _Slot, clean: bool) -> None:
+    async def _release(self, shape: Shape, slot: Slot, clean: bool) -> None:
         if clean:
             self._idle.setdefault(shape, []).append(slot)
         else:
             await self._drop(slot)
 
-    async def _drop(self, slot: _Slot) -> None:
+    async def _drop(self, slot: Slot) -> None:
         if slot in self._all:
             self._give_cpu(slot.cpu)
         self._all.discard(slot)

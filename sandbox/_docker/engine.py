@@ -8,7 +8,9 @@ timeout bounds it too) and, after the retries, becomes :class:`SandboxFault`.
 
 from __future__ import annotations
 
+import logging
 import random
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -20,6 +22,7 @@ import requests
 from sandbox.errors import DockerUnavailable, SandboxFault
 
 T = TypeVar("T")
+log = logging.getLogger("sandbox")
 
 _TRANSIENT = (docker.errors.APIError, requests.exceptions.RequestException, ConnectionError, TimeoutError)
 
@@ -59,6 +62,7 @@ class Engine:
         tries = self.retries if retries is None else retries
         last = ""
         for attempt in range(tries + 1):
+            asked = time.monotonic()
             try:
                 with anyio.fail_after(deadline):
                     return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter, abandon_on_cancel=True)
@@ -66,6 +70,16 @@ class Engine:
                 raise
             except TimeoutError:
                 last = f"no answer within {deadline:.0f}s"
+                # Named, so that a stalled batch can be told apart from a slow daemon in the log.
+                log.warning(
+                    "sandbox: docker %s timed out after %.1fs (attempt %d of %d; %d of %d API threads busy)",
+                    what,
+                    time.monotonic() - asked,
+                    attempt + 1,
+                    tries + 1,
+                    self.limiter.borrowed_tokens,
+                    self.limiter.total_tokens,
+                )
             except _TRANSIENT as exc:
                 last = _first_line(exc)
             if attempt < tries:

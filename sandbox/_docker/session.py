@@ -37,6 +37,10 @@ class AgentSession:
         self._sdk_socket = sdk_socket
         self._sock = getattr(sdk_socket, "_sock", sdk_socket)
         self._buffer = bytearray()
+        self._tail = b""
+        """The end of the stdout read so far, where a mark may have begun."""
+        self._early = b""
+        """Stdout that came in the frame of the last mark, after it (read before it was asked for)."""
         self.unsettled: str | None = None
         """Nonce of the last batch until the agent says it is cleaned up (see :meth:`settle`)."""
 
@@ -97,6 +101,24 @@ class AgentSession:
         self.unsettled = nonce
         return True
 
+    def settled_now(self) -> bool:
+        """Whether the agent's word that the last batch is taken down is already here: reads
+        only what is waiting on the socket, never blocks (so the event loop may call it)."""
+        if self.unsettled is None:
+            return True
+        self._sock.setblocking(False)
+        try:
+            found = self._read_past((CLEAN_MARK + self.unsettled + "\n").encode(), _ignore, _ignore)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return False  # settle() finds out what is wrong
+        finally:
+            self._sock.setblocking(True)
+        if found:
+            self.unsettled = None
+        return found
+
     def settle(self, timeout_s: float) -> bool:
         """Wait for the agent's word that the last batch is taken down and nothing of it is
         left; False when it does not come (the agent gave up on a dirty container, or died)."""
@@ -127,7 +149,31 @@ class AgentSession:
 
         With a ``deadline`` (monotonic), TimeoutError once it has passed, whatever arrives meanwhile.
         """
-        tail = b""
+        while True:
+            payload = self._next_stdout(on_stderr, deadline)
+            if payload is None:
+                return False
+            # The mark may be split across frames: look at the seam too (kept across calls:
+            # settled_now() may stop between two frames).
+            seam = self._tail + payload
+            at = seam.find(mark)
+            if at < 0:
+                on_stdout(payload)
+                self._tail = seam[-len(mark) :]
+                continue
+            end = at + len(mark)
+            on_stdout(payload[: max(0, end - len(self._tail))])
+            # What came after the mark in the same frame is the next read's: the daemon may
+            # deliver the end mark and the clean mark in one frame (losing the second stalled
+            # the next batch for the whole settle timeout).
+            self._early, self._tail = seam[end:], b""
+            return True
+
+    def _next_stdout(self, on_stderr: Callable[[bytes], None], deadline: float | None) -> bytes | None:
+        """The next piece of stdout (stderr frames go to ``on_stderr``), or None at the end."""
+        if self._early:
+            early, self._early = self._early, b""
+            return early
         while (frame := self.frame()) is not None:
             if deadline is not None:
                 left = deadline - time.monotonic()
@@ -135,15 +181,10 @@ class AgentSession:
                     raise TimeoutError("the agent did not settle in time")
                 self._sock.settimeout(left)
             kind, payload = frame
-            if kind != STDOUT:
-                on_stderr(payload)
-                continue
-            on_stdout(payload)
-            # The mark may be split across frames: look at the seam too.
-            if mark in tail + payload:
-                return True
-            tail = (tail + payload)[-len(mark) :]
-        return False
+            if kind == STDOUT:
+                return payload
+            on_stderr(payload)
+        return None
 
     def close(self) -> None:
         """Close our end (the agent sees the end of its input and exits)."""

@@ -41,14 +41,18 @@ import shutil
 import struct
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import AgentRequest, Spec
 
 _RT = Path(__file__).resolve().parents[2]
 HEADER = struct.Struct(">Q")
 END_MARK = "\x1ecodesolve-batch-end "
+"""After a batch's last event. Starts with a control character that JSON never leaves
+unescaped: no event line can hold it."""
 CLEAN_MARK = "\x1ecodesolve-batch-clean "
 """After the end mark, once the batch is taken down and nothing of it is left."""
-"""Starts with a control character that JSON never leaves unescaped: no event line can hold it."""
 READY = {"event": "ready"}
 _MAX_HEADER = 256 << 20
 
@@ -66,7 +70,7 @@ def read_exactly(fd: int, size: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def read_request(fd: int) -> dict[str, Any] | None:
+def read_request(fd: int) -> AgentRequest | None:
     """The next request with its files written under its root, or None at the end of input."""
     head = read_exactly(fd, HEADER.size)
     if head is None:
@@ -77,7 +81,7 @@ def read_request(fd: int) -> dict[str, Any] | None:
     body = read_exactly(fd, length)
     if body is None:
         return None
-    request: dict[str, Any] = json.loads(body)
+    request: AgentRequest = json.loads(body)
     root = Path(request["root"])
     # Never an existing directory: the last wipe left nothing, and a root that
     # is already there would be something a test prepared for this batch.
@@ -124,7 +128,8 @@ def take_requests_channel() -> int:
 def serve() -> int:
     """Answer requests until stdin ends."""
     # Imported here, not at the top: the host imports this module for its constants.
-    from sandbox.runtime import driver, forkserver
+    from sandbox.runtime import driver, forkclient
+    from sandbox.runtime.artefacts import ArtefactCache
     from sandbox.runtime.procs import sched_state
 
     forget_runtime_on_disk()
@@ -135,28 +140,29 @@ def serve() -> int:
     out.flush()
     # Each batch's fork server is started ahead of it, while the host is busy
     # elsewhere: a batch then only has to give it its directory.
-    spare = forkserver.spare_zygote(Path.cwd())
+    spare = forkclient.spare_fork_server(Path.cwd())
     # Our limits and scheduling state (nice, policy, CPUs, I/O priority) pass to every fork
     # server we start: a test (our uid) could lower or change them for the batches of other
     # programs to come. Checked after each batch (and neither can be set back without privileges).
     limits = [*driver.all_rlimits(), sched_state()]
+    artefacts = ArtefactCache()
     while True:
         request = read_request(channel)
         if request is None:
             return 0
-        spec: dict[str, Any] = request["spec"]
+        spec = request["spec"]
         nonce = str(spec.get("nonce", ""))
-        batch = driver.run_spec(spec, out, spare)
+        batch = driver.run_spec(spec, out, spare, artefacts)
         # The results are final: let the host go on while we clean up.
         driver.write_event(out, spec, {"event": "done"})
         out.write(END_MARK + nonce + "\n")
         out.flush()
         settle(driver, spec, batch, spare, nonce, out, limits)
-        spare = forkserver.spare_zygote(Path.cwd())
+        spare = forkclient.spare_fork_server(Path.cwd())
 
 
 def settle(
-    driver: Any, spec: dict[str, Any], batch: Any, spare: Any, nonce: str, out: Any, limits: list[Any] | None = None
+    driver: Any, spec: Spec, batch: Any, spare: Any, nonce: str, out: Any, limits: list[Any] | None = None
 ) -> None:
     """Take the batch down, check nothing of it is left, and say so (:data:`CLEAN_MARK`).
 

@@ -15,7 +15,10 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import ProgramWire, TestWire
 
 _CHECKER_WALL_S = 30.0
 
@@ -24,17 +27,18 @@ class CheckerFault(Exception):
     """The checker program itself failed (crash, time-out, unknown exit status)."""
 
 
-def prepare(program: dict[str, Any], env: dict[str, str]) -> list[str]:
+def prepare(program: ProgramWire, env: dict[str, str]) -> list[str]:
     """Compile the checker (if its language needs it) and return the command that runs it.
 
     Called before any candidate runs, so a candidate cannot interfere with the build.
     """
     lang = program["language"]
     base = Path(program["dir"])
-    if lang.get("compile"):
+    command = lang["compile"]
+    if command:
         try:
             proc = subprocess.run(
-                lang["compile"],
+                command,
                 cwd=base,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -51,7 +55,7 @@ def prepare(program: dict[str, Any], env: dict[str, str]) -> list[str]:
 
 
 def run(
-    argv: list[str], protocol: str, workdir: str, test: dict[str, Any], actual: str, env: dict[str, str]
+    argv: list[str], protocol: str, workdir: str, test: TestWire, actual: str, env: dict[str, str]
 ) -> tuple[bool, str]:
     """Judge one output with the checker program; raise CheckerFault when the checker breaks.
 

@@ -1,187 +1,190 @@
-"""The driver's handle on its fork server (:mod:`sandbox.runtime.zygote`). Standard library only.
+"""The fork server: one warmed interpreter that forks a child per test.
 
-The fork server is started from source read once, when this module is
-imported (before any candidate code runs), in isolated mode; a ``setup``
-message later gives it its batch, so it can be started ahead of time.
+Standard library only; it runs inside the sandbox. It never sees expected
+outputs (those stay in the driver, which is not dumpable), so a hostile test
+child, which is a copy of this process, finds nothing worth reading here.
+
+Protocol on the ``SOCK_SEQPACKET`` socket it is given (one :mod:`marshal`-ed
+dict per packet, file descriptors attached with SCM_RIGHTS; call arguments travel on the
+child's stdin, so packets stay small):
+
+* ``{"op": "setup", "cwd": ..., "env": {...}, "warm": ..., "run": {...}}``
+  → ``{"ready": true}``: adopt a batch (its work dir, environment, and the run
+  parameters every test shares: limits, runner, entry...) and import, once, the
+  standard modules its program names. It is separate from start-up so that a
+  fork server can be started ahead of its batch, while the sandbox is idle;
+* :data:`RUN`, or ``{"op": "run"}`` + any run parameter to override, + fds
+  ``[stdin, stdout, stderr, working directory]`` → ``{"exit_code": ..., "signal": ..., "cpu": ..., "timed_out": ...}``;
+* ``{"op": "quit"}``.
+
+After every run it kills whatever the test left behind: it is a child
+subreaper, so orphans of the test come back to it and can be found.
 """
 
 from __future__ import annotations
 
+import _socket
+import errno
+import gc
 import marshal
 import os
-import re
-import socket
-import stat
-import subprocess
 import sys
-from pathlib import Path
-from typing import Any
+import types
 
-from sandbox.runtime.zygote import RUN
+# Every byte this process holds is mapped into each test child and torn down
+# with it, so it imports only C modules and small ones: not `socket` or `signal`
+# (their enums pull in collections and functools), not `typing`, `re` or `json`.
+_signal: Any = __import__("_signal")  # the C core of `signal`, which has no stubs of its own
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
 
-_FUTURE = "from __future__ import annotations\n"
-ZYGOTE_SOURCE = "".join(
-    Path(__file__).with_name(name).read_text().replace(_FUTURE, "" if name == "zygote.py" else _FUTURE)
-    for name in ("procs.py", "zygote.py")
-)
-"""Read once, at start-up, before any candidate code runs: the process-tree helpers, then the
-fork server (one script, so that it imports nothing from disk)."""
-HARNESS_SOURCE = Path(__file__).with_name("harness.py").read_text()
-"""How a test child runs Python (:mod:`sandbox.runtime.harness`), read with the fork server's source."""
-SAFE_PATH = "/usr/local/bin:/usr/bin:/bin"
-_ZYGOTE_GRACE_S = 10.0
-_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
-_SOURCE_CAP = 1 << 20
-"""How much of the entry file is read for its imports."""
-_CALL_WARM = ("ast",)
-"""What a call-based test needs besides the program's own imports (its arguments are literals)."""
+    from sandbox.runtime.wire import Hello, SetupRequest
+if __name__ != "__main__":  # in the fork server, these run first, in this same namespace
+    from sandbox.runtime.children import SERVER, reap_test, start_child
+    from sandbox.runtime.procs import LIBC, kill_descendants, watch_children
+    from sandbox.runtime.rlimits import limit_batch, plan_limits
 
-
-def child_env(home: str, path: str | None = None) -> dict[str, str]:
-    """The whole environment a candidate sees: nothing from the host leaks in."""
-    return {
-        "PATH": path or SAFE_PATH,
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "HOME": home,
-        "TMPDIR": home,
-        "PYTHONHASHSEED": "0",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONIOENCODING": "utf-8",
-    }
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWIPC = 0x08000000
+_MSG = 65536
+_ANCILLARY = _socket.CMSG_SPACE(8 * 4)
 
 
-class Zygote:
-    """Handle on the fork server process (started before it knows its batch: see :meth:`setup`)."""
+def isolate_network() -> str:
+    """Move into a fresh network namespace (no interfaces but a down loopback) and IPC namespace
+    (then each test child makes one of its own: no IPC object outlives its test).
 
-    def __init__(self, home: Path, isolate_net: bool = False, path: str | None = None) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        # From the source read when the driver started, never from disk again (a
-        # test could have rewritten the file), in isolated mode so that nothing
-        # in the program's directory can shadow a module the fork server imports.
-        argv = [sys.executable, "-I", "-c", ZYGOTE_SOURCE, str(theirs.fileno()), HARNESS_SOURCE]
-        if isolate_net:
-            argv.append("--isolate-net")
-        # The fork server's stdout must not be ours: a test child could open
-        # /proc/<its parent>/fd/1 and forge driver events. Its stderr, only ever a
-        # diagnostic, goes to a memory file of ours: no test can reach it (a log
-        # in the work dir could be filled up to the file-size limit by a test,
-        # so that the next fork server died on its first warning).
-        self.log = os.memfd_create("zygote-stderr")
-        try:
-            self.proc = subprocess.Popen(
-                argv,
-                pass_fds=[theirs.fileno()],
-                env=child_env(str(home), path),
-                cwd=home,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=self.log,
-            )
-        except BaseException:
-            os.close(self.log)
-            raise
-        finally:
-            theirs.close()
-        self.sock = ours
-        hello = self.recv(_ZYGOTE_GRACE_S)
-        if hello is None:
-            words = self.last_words()
-            self.close()
-            raise RuntimeError(f"the fork server could not start: {words}")
-        self.isolation = str(hello.get("isolation", "unknown"))
-
-    def last_words(self) -> str:
-        """The last line the fork server wrote on stderr."""
-        try:
-            size = os.fstat(self.log).st_size
-            tail = os.pread(self.log, 4096, max(0, size - 4096)).decode(errors="replace").strip().splitlines()[-1:]
-        except OSError:
-            tail = []
-        return (tail or ["no output"])[0][:300]
-
-    def setup(self, spec: dict[str, Any], warm: bool, run: dict[str, Any]) -> None:
-        """Give the fork server its batch: work dir, environment, the program's imports to warm,
-        and ``run``, the parameters every test shares."""
-        request = {
-            "op": "setup",
-            "cwd": spec["prog"],
-            "env": child_env(spec["work"], spec.get("path")),
-            "warm": warm_list(run) if warm else [],
-            "run": run,
-        }
-        try:
-            self.sock.send(marshal.dumps(request))
-        except OSError as exc:
-            raise RuntimeError(f"the fork server is unreachable: {exc}") from exc
-        if self.recv(_ZYGOTE_GRACE_S) is None:
-            raise RuntimeError(f"the fork server could not be set up: {self.last_words()}")
-
-    def recv(self, timeout: float) -> dict[str, Any] | None:
-        """One message, or None when the fork server is gone or silent past ``timeout``."""
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except (TimeoutError, OSError):
-            return None
-        return marshal.loads(data) if data else None
-
-    def run(self, request: dict[str, Any], fds: list[int], wall: float) -> tuple[dict[str, Any] | None, str]:
-        """Run one request; return the zygote's report, or None and why."""
-        try:
-            socket.send_fds(self.sock, [marshal.dumps(request) if request else RUN], fds)
-        except OSError as exc:
-            return None, f"fork server unreachable: {exc}"
-        report = self.recv(wall + _ZYGOTE_GRACE_S)
-        if report is None:
-            return None, "fork server died during the test"
-        return report, ""
-
-    def close(self) -> None:
-        """Ask the fork server to quit, then make sure it did."""
-        try:
-            self.sock.send(marshal.dumps({"op": "quit"}))
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.sock.close()
-        os.close(self.log)
+    Returns the isolation reached: ``netns``, ``userns+netns`` or ``none``, + ``+ipc``.
+    """
+    for flags, name in ((0, "netns"), (CLONE_NEWUSER, "userns+netns")):
+        for ipc in (CLONE_NEWIPC, 0):
+            if LIBC.unshare(flags | CLONE_NEWNET | ipc) == 0:
+                SERVER.private_ipc = ipc
+                return name + ("+ipc" if ipc else "")
+    return "none"
 
 
-def stdlib_imports(source: str) -> list[str]:
-    """Standard-library modules a program imports at top level (found by a regex, not by running it)."""
-    names: list[str] = []
-    for match in _IMPORT.finditer(source):
-        for part in (match.group(1) or match.group(2) or "").split(","):
-            top = part.strip().split(" ")[0].split(".")[0]
-            if top in sys.stdlib_module_names and top not in names:
-                names.append(top)
-    return names
+def load_harness(code: types.CodeType) -> Any:
+    """The harness as a module of its own, from the code the driver compiled at start-up."""
+    module = types.ModuleType("_sandbox_harness")
+    exec(code, module.__dict__)
+    return module
 
 
-def warm_list(run: dict[str, Any]) -> list[str]:
-    """The standard modules a fork server should import for a batch: the program's own, read
-    from its entry file, and what running a function needs."""
-    try:
-        # Never blocking on a FIFO nor following a link a test left where the program was.
-        fd = os.open(run["entry"], os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
-        try:
-            source = os.read(fd, _SOURCE_CAP) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
-        finally:
+def stdio() -> tuple[IO[str], IO[str], IO[str]]:
+    """Text streams on fds 0, 1 and 2, as ``python3 main.py`` would have them."""
+    return (
+        open(0, encoding="utf-8", errors="surrogateescape", closefd=False),
+        open(1, "w", encoding="utf-8", errors="surrogateescape", closefd=False),
+        open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False),
+    )
+
+
+RUN = b"R"
+"""A run request with nothing to override: the common case, sent without encoding anything."""
+
+
+def receive(sock: _socket.socket) -> tuple[Any, list[int]]:
+    """The next request (a :class:`~sandbox.runtime.wire.Run`, ``SetupRequest`` or ``QuitRequest``)
+    and the descriptors that came with it; ``(None, [])`` when the driver is gone."""
+    msg, ancillary, _, _ = sock.recvmsg(_MSG, _ANCILLARY)
+    fds: list[int] = []
+    for level, kind, data in ancillary:
+        if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+            fds += memoryview(data)[: len(data) - len(data) % 4].cast("i").tolist()
+    if not msg:
+        return None, fds
+    # marshal, not json: it is built in (json would add a megabyte to every
+    # fork), and both ends are ours, neither reachable by a test.
+    return (SERVER.batch if msg == RUN else {**SERVER.batch, **marshal.loads(msg)}), fds
+
+
+def serve(sock: _socket.socket) -> None:
+    """Answer run requests until told to quit or the driver goes away."""
+    while True:
+        req, fds = receive(sock)
+        if req is None:
+            return
+        op = req.get("op", "run")
+        if op == "quit":
+            return
+        if op == "setup":
+            setup(req)
+            ready: Hello = {"ready": True}
+            sock.send(marshal.dumps(dict(ready)), _socket.MSG_NOSIGNAL)
+            continue
+        pid = os.fork()
+        if pid == 0:
+            start_child(req, fds)
+        for fd in fds:
             os.close(fd)
-    except OSError:
-        source = b""
-    names = stdlib_imports(source.decode("utf-8", "replace"))
-    return [*(_CALL_WARM if run.get("function") else ()), *names]
+        sock.send(marshal.dumps(dict(reap_test(pid, req))), _socket.MSG_NOSIGNAL)
 
 
-def spare_zygote(directory: Path) -> Zygote | None:
-    """A fork server started now for a batch still to come (None if it cannot start)."""
+def setup(req: SetupRequest) -> None:
+    """Adopt a batch: its directory and environment (inherited by every test child), its imports."""
+    run = req["run"]
+    SERVER.batch = dict(run)
+    limit_batch(plan_limits(run["limits"], int(run["as_slack"]), int(run["nproc"])))
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    warm(list(req["warm"]))
+    if req["precompile"]:
+        # The same source passed a syntax check in a limited child, in an earlier batch.
+        SERVER.compiled[run["entry"]] = SERVER.harness.load_code(run["entry"])
+    # Made once, never used here: each child finds them ready, on its own fds 0-2
+    # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
+    SERVER.stdio = stdio()
+    SERVER.home = os.path.dirname(os.path.abspath(run["entry"]))
+    # Everything alive now is shared with every child: keep the children's
+    # collector off it, so it does not copy those pages on write.
+    gc.freeze()
+
+
+def warm(names: list[str]) -> None:
+    """Import, once, what every test child would otherwise import again.
+
+    Only standard-library modules named by the program are imported here (the
+    driver picks them: see ``forkclient.stdlib_imports``): the fork server must
+    never run the candidate's own code (that happens only in limited children).
+    """
+    for name in names:
+        if name not in sys.stdlib_module_names:
+            continue
+        try:
+            __import__(name)
+        except Exception:  # a module failing here fails in the child too, with a traceback
+            pass
+
+
+def main(sock: _socket.socket, harness: types.CodeType, argv: list[str]) -> int:
+    """Entry point, called by the boot line (``forkclient.BOOT``) with the socket, the harness's
+    code and the flags (``[--isolate-net]``); a ``setup`` message then gives it its batch."""
+    SERVER.harness = load_harness(harness)
+    isolation = isolate_network() if "--isolate-net" in argv else "container"
+    LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    watch_children()
+    # Inherited by every test child: under memory pressure the kernel kills a
+    # test (the largest of them) rather than the driver. Set once here, since a
+    # write to /proc per child costs more than the rest of the fork.
+    with open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("1000")
+    # Only now (a non-dumpable process's /proc entries belong to root): from here
+    # on, no test can ptrace the fork server or read its memory.
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    hello: Hello = {"ready": True, "isolation": isolation}
+    sock.send(marshal.dumps(dict(hello)))
     try:
-        return Zygote(directory)
-    except (RuntimeError, OSError):
-        return None
+        serve(sock)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    except OSError as exc:
+        if exc.errno != errno.EBADF:
+            raise
+    kill_descendants(os.getpid())
+    return 0

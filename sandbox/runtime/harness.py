@@ -1,6 +1,6 @@
 """How a forked test child runs Python: as a script, a call, or a check. Standard library only.
 
-The fork server (:mod:`sandbox.runtime.zygote`) loads this from source at
+The fork server (:mod:`sandbox.runtime.forkserver`) gets this as code the driver compiled at
 start-up (it imports nothing from disk once candidates run). Three modes:
 
 * **script**: the program runs as ``__main__``, as ``python3 main.py`` would.
@@ -33,13 +33,15 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
 
+    from sandbox.runtime.wire import Run
+
 RESULT_FD = 200
 """Where the result channel sits in a test child: far above the descriptors a program opens."""
 MODULE_NAME = "solution"
 """The program's module name in call and check mode (anything but ``__main__``)."""
 
 
-def run(req: dict[str, Any], stdio: tuple[IO[str], IO[str], IO[str]], home: str, code: types.CodeType | None) -> int:
+def run(req: Run, stdio: tuple[IO[str], IO[str], IO[str]], home: str, code: types.CodeType | None) -> int:
     """Run the test ``req`` describes in this (forked, limited) process; the exit status."""
     nonce = str(req.pop("nonce", ""))  # kept here only, out of the program's reach by name
     entry = req["entry"]
@@ -64,7 +66,7 @@ def load_code(entry: str) -> types.CodeType:
         return compile(fh.read(), os.path.basename(entry), "exec")
 
 
-def _execute(req: dict[str, Any], nonce: str, code: types.CodeType | None) -> int:
+def _execute(req: Run, nonce: str, code: types.CodeType | None) -> int:
     entry, function, check = req["entry"], req.get("function"), req.get("check")
     try:
         code = code or load_code(entry)

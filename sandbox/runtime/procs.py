@@ -1,6 +1,6 @@
 """A test's processes: found, killed, reaped and measured as one tree. Standard library only.
 
-The fork server runs this source ahead of its own (see ``forkserver.ZYGOTE_SOURCE``), so it
+The fork server runs this source ahead of its own (see ``forkclient.SERVER_SOURCE``), so it
 imports only C modules and ``os``, like the fork server; the driver imports it as a module.
 
 A test is its whole process tree, children it never waits for included. The fork server is a
@@ -24,10 +24,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from sandbox.runtime.wire import LimitsWire
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 _IOPRIO_GET = {"x86_64": 252, "aarch64": 31}.get(os.uname().machine)
-_SCHED_LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC = ctypes.CDLL(None, use_errno=True)
+"""Loaded once: every test child inherits it (a fresh load per child costs page copies)."""
 
 REAPED = [0.0, 0]
 """CPU seconds and the largest peak RSS (KiB) of the processes the fork server reaped for the
@@ -171,7 +174,7 @@ def _cpu_and_kb(pid: int) -> tuple[float, int]:
 class TreeWatch:
     """The usage of one test's whole tree, against its limits (see the module docstring)."""
 
-    def __init__(self, limits: dict[str, Any]) -> None:
+    def __init__(self, limits: LimitsWire) -> None:
         REAPED[0], REAPED[1] = 0.0, 0
         self.cpu_limit = float(limits["cpu"])
         self.kb_limit = int(limits["memory_mb"]) * 1024
@@ -199,7 +202,7 @@ class TreeWatch:
 def sched_state() -> tuple[Any, ...]:
     """This process's scheduling state, which every process it starts inherits: nice value,
     policy, CPU affinity and I/O priority. A test (same uid) can change it from outside."""
-    ioprio = _SCHED_LIBC.syscall(_IOPRIO_GET, 1, 0) if _IOPRIO_GET is not None else 0
+    ioprio = LIBC.syscall(_IOPRIO_GET, 1, 0) if _IOPRIO_GET is not None else 0
     return os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0), os.sched_getaffinity(0), ioprio
 
 
@@ -212,7 +215,7 @@ def restore_sched(saved: tuple[Any, ...]) -> bool:
         lambda: os.sched_setaffinity(0, cpus),
         lambda: os.sched_setscheduler(0, policy, os.sched_param(0)),
         lambda: os.setpriority(os.PRIO_PROCESS, 0, nice),
-        lambda: _SCHED_LIBC.syscall(_IOPRIO_GET - 1, 1, 0, ioprio) if _IOPRIO_GET is not None else 0,
+        lambda: LIBC.syscall(_IOPRIO_GET - 1, 1, 0, ioprio) if _IOPRIO_GET is not None else 0,
     )
     for step in steps:
         try:

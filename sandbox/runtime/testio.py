@@ -18,9 +18,12 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.runtime.guard import write_all
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import TestWire
 
 INTERACTOR_GRACE_S = 10.0
 """How long the interactor may take to finish once the program is done."""
@@ -61,7 +64,7 @@ class TestIO:
         self.result = os.memfd_create("result") if result else None
 
     @classmethod
-    def of_test(cls, test: dict[str, Any], call: bool) -> TestIO:
+    def of_test(cls, test: TestWire, call: bool) -> TestIO:
         """The I/O of a test of the driver's spec: a call's arguments (or the stdin) as stdin,
         and a result channel for a call or check test."""
         check = test.get("check") is not None
@@ -92,7 +95,7 @@ class TestIO:
 class Interaction(TestIO):
     """An interactive test: the program talks to the interactor over two pipes."""
 
-    def __init__(self, argv: list[str], workdir: str, test: dict[str, Any], env: dict[str, str], wall: float) -> None:
+    def __init__(self, argv: list[str], workdir: str, test: TestWire, env: dict[str, str], wall: float) -> None:
         super().__init__(b"")
         self.argv, self.workdir, self.test, self.env, self.wall = argv, workdir, test, env, wall
         self.proc: subprocess.Popen[bytes] | None = None

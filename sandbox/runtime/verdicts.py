@@ -12,7 +12,10 @@ import base64
 import os
 import signal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import RunReport
 
 HEAD = 2048
 TAIL = 2048
@@ -68,7 +71,7 @@ class OomCounter:
 
 
 def ingredients(
-    report: dict[str, Any] | None,
+    report: RunReport | None,
     why: str,
     stdout: bytes,
     out_size: int,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesolve.sstar.selection import parse_verdict
+from codesolve.sstar.judging import parse_verdict
 from codesolve.tasks.extract import extract_code, fenced_blocks
 
 OLD_FENCE = re.compile(r"^[ \t]*```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)^[ \t]*```[ \t]*$", re.DOTALL | re.MULTILINE)

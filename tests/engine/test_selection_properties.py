@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesolve.sstar.clusters import Cluster, cluster, informative_inputs
-from codesolve.sstar.selection import knockout, parse_verdict
+from codesolve.sstar.clusters import Cluster, cluster, informative_inputs, valid_inputs
+from codesolve.sstar.codet import consensus_sets
+from codesolve.sstar.judging import knockout, parse_verdict
 from codesolve.tasks.base import Behaviour
 
 T = TypeVar("T")
@@ -37,15 +38,14 @@ def secret_rank(cluster_: Cluster) -> str:
 def run_knockout(groups: list[Cluster], cap: int | None = None) -> tuple[Cluster, int]:
     calls = 0
 
-    async def compare(a: Cluster, b: Cluster) -> tuple[Cluster, str]:
+    async def compare(a: Cluster, b: Cluster) -> tuple[Cluster, str] | None:
         nonlocal calls
+        if cap is not None and calls >= cap:
+            return None  # as the judging comparator does when Spend.charge says the cap is reached
         calls += 1
         return min((a, b), key=secret_rank), "fake"
 
-    def affordable() -> bool:
-        return cap is None or calls < cap
-
-    winner, _ = drive(knockout(groups, compare, affordable))
+    winner, _ = drive(knockout(groups, compare))
     return winner, calls
 
 
@@ -121,3 +121,50 @@ def test_parse_verdict() -> None:
     assert parse_verdict("Answer: b") == "B"
     assert parse_verdict("A is wrong; B is right") is None
     assert parse_verdict("") is None
+
+
+@given(tables())
+@settings(max_examples=150, deadline=None)
+def test_validity_filter_never_drops_an_input_everyone_ran_cleanly(table: dict[str, list[Behaviour]]) -> None:
+    kept = valid_inputs(table)
+    width = min((len(rows) for rows in table.values()), default=0)
+    for i in range(width):
+        clean = [rows[i].ran_cleanly for rows in table.values()]
+        if all(clean):
+            assert i in kept
+        if sum(clean) * 2 < len(clean):
+            assert i not in kept  # most crashed, timed out or were rejected: invalid
+
+
+def test_validity_filter_drops_inputs_most_survivors_fail() -> None:
+    ok, bad = Behaviour("AC:1", "1", True), Behaviour("RE", "RE", False)
+    table = {"a": [ok, ok], "b": [bad, ok], "c": [bad, ok]}
+    assert valid_inputs(table) == [1]
+
+
+passes = st.lists(st.booleans(), min_size=3, max_size=3)
+
+
+@given(st.dictionaries(st.text(alphabet="0123456789abcdef", min_size=4, max_size=4), passes, min_size=1, max_size=8),
+       st.data())  # fmt: skip
+@settings(max_examples=150, deadline=None)
+def test_codet_score_is_invariant_to_candidate_order(table: dict[str, list[bool]], data: st.DataObject) -> None:
+    weights = {key: data.draw(st.integers(1, 3)) for key in sorted(table)}
+    order = data.draw(st.permutations(list(table)))
+    shuffled = {key: table[key] for key in order}
+    assert consensus_sets(table, weights) == consensus_sets(shuffled, {k: weights[k] for k in reversed(order)})
+    best = consensus_sets(table, weights)[0]
+    assert all(best.score >= s.score for s in consensus_sets(table, weights))
+
+
+def test_codet_score_is_size_times_tests_passed() -> None:
+    table = {"a": [True, True, False], "b": [True, True, False], "c": [True, True, True]}
+    sets = consensus_sets(table)
+    assert [(s.members, s.score) for s in sets] == [(("a", "b"), 4), (("c",), 3)]
+
+
+def test_ties_between_equal_clusters_go_to_the_one_running_cleanly_on_more_inputs() -> None:
+    ok, other, crash = Behaviour("AC:1", "1", True), Behaviour("AC:2", "2", True), Behaviour("RE", "RE", False)
+    table = {"ff": [ok, ok], "00": [other, crash], "11": [ok, ok]}
+    groups = cluster(table, {"ff": 1, "11": 1, "00": 2})
+    assert groups[0].members == ("11", "ff")  # weight 2 each; the robust one first whatever the keys

@@ -54,3 +54,27 @@ async def test_the_rich_panel_shows_counts_limits_and_spend() -> None:
 
 def test_printable_drops_control_characters() -> None:
     assert printable("ok\x07\x1b]0;title\x07") == "ok??]0;title?"
+
+
+def test_on_a_cluster_the_displays_show_each_node_and_sum_the_spend_from_the_rows() -> None:
+    nodes = [
+        "vm/ab12cd34: 2/4 lanes, 1 slots, 10 finished (6.0/min)",
+        "vm/ef56ab78 LOST: 0/4 lanes, 1 slots, 3 finished",
+    ]
+    gauges = Gauges(None, None, n=4, total=20, nodes=lambda: nodes)
+    out = io.StringIO()
+    plain = PlainProgress(gauges, out)
+    for i in range(10):
+        plain.finished(ProblemRow(id=f"p{i}", seq=i, source="f", status="done", tokens=100, cost_usd=0.01))
+    lines = out.getvalue().splitlines()
+    assert [line[20:] for line in lines[-2:]] == [f"  node {nodes[0]}", f"  node {nodes[1]}"]
+    assert sum("node " in line for line in lines) == 2  # every tenth problem, not every one
+    assert "total 1000 tokens, $0.1000" in lines[-3]
+    panel = io.StringIO()
+    from rich.console import Console
+
+    rich = RichProgress(gauges, io.StringIO())
+    Console(file=panel, width=160).print(rich._panel())
+    rich.close()
+    assert nodes[0] in panel.getvalue()
+    assert "ef56ab78 LOST" in panel.getvalue()

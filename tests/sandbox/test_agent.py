@@ -151,7 +151,7 @@ import os, sys
 found = []
 for top in ("/sandbox", "/tmp", "/dev/shm"):
     for folder, _, files in os.walk(top):
-        found += [os.path.join(folder, f) for f in files if f in ("agent.py", "driver.py", "zygote.py")]
+        found += [os.path.join(folder, f) for f in files if f in ("agent.py", "driver.py", "forkserver.py")]
 # Shadow every standard module wherever the runtime was started from: an agent that
 # imported anything from there from now on would run this and die.
 bomb = "import os\\nos.kill(os.getpid(), 9)\\n"

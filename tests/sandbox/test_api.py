@@ -198,3 +198,38 @@ async def test_exec_copies_a_directory(box: Sandbox, tmp_path: object) -> None:
     )
     assert result.exit_code == 1
     assert "1 failed" in result.stdout.text
+
+
+async def test_exec_copies_the_same_files_of_a_directory_on_every_backend(box: Sandbox, tmp_path: object) -> None:
+    """One rule on both backends: regular files are copied; ``.git`` (a repository's history,
+    not its files) and links (which could point anywhere on the host) are not."""
+    from pathlib import Path
+
+    repo = Path(str(tmp_path)) / "repo"
+    (repo / "sub").mkdir(parents=True)
+    (repo / ".git" / "objects").mkdir(parents=True)
+    (repo / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (repo / ".git" / "objects" / "ab").write_text("x")
+    (repo / "a.txt").write_text("a")
+    (repo / "sub" / "b.txt").write_text("b")
+    (repo / "sub" / ".gitignore").write_text("*.pyc\n")
+    (repo / "link").symlink_to(repo / "a.txt")
+    (repo / "outside").symlink_to("/etc")
+    lister = "import os\nfor d, _, fs in os.walk('.'):\n    for f in fs:\n        print(os.path.join(d, f)[2:])\n"
+    result = await box.exec(["python3", "-c", lister], directory=repo, limits=Limits(cpu_seconds=5))
+    assert result.exit_code == 0, result.stderr.text
+    assert sorted(result.stdout.text.split()) == ["a.txt", "sub/.gitignore", "sub/b.txt"]
+
+
+def test_the_wait_for_a_first_test_counts_a_checker_program_s_compile() -> None:
+    """A Python program judged by a C++ checker: the checker is compiled before the first test
+    (up to two minutes), and the host must not give the driver up as stalled meanwhile."""
+    from sandbox.deadlines import COMPILE_S, batch_deadline
+
+    python = Program.single("python", "print(1)\n")
+    cpp_checker = CheckerSpec(kind="program", program=Program.single("cpp", "int main(){}\n"), protocol="testlib")
+    alone = batch_deadline(Limits(), 0, python)
+    assert batch_deadline(Limits(), 0, python, cpp_checker) == alone + COMPILE_S
+    assert batch_deadline(Limits(), 0, python, CheckerSpec()) == alone
+    both = batch_deadline(Limits(), 0, Program.single("cpp", "int main(){}\n"), cpp_checker)
+    assert both == alone + 2 * COMPILE_S

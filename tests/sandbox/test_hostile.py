@@ -534,9 +534,9 @@ async def test_rewriting_the_runtime_cannot_lift_the_limits(docker_box: Sandbox)
         import time
 
         root = batch_root()
-        path = os.path.join(root, "rt", "sandbox", "runtime", "zygote.py") if root else "/nonexistent"
+        path = os.path.join(root, "rt", "sandbox", "runtime", "forkserver.py") if root else "/nonexistent"
         # Where the Docker agent was started from (it deletes it once loaded).
-        booted = "/sandbox/boot/rt/sandbox/runtime/zygote.py"
+        booted = "/sandbox/boot/rt/sandbox/runtime/forkserver.py"
         src = ""
         for candidate in (path, booted):
             try:
@@ -854,7 +854,7 @@ if input() == "0":
     # A file at exactly the file-size limit where the fork server used to log: a new
     # fork server that logged there would die on its first warning.
     limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    for name in ("zygote.log", ".zygote.log"):
+    for name in ("zygote.log", ".zygote.log", "forkserver.log", ".forkserver.log"):  # old and new names
         for folder in (os.path.dirname(os.getcwd()), os.path.dirname(os.path.dirname(os.getcwd()))):
             try:
                 fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT, 0o600)

@@ -1,0 +1,170 @@
+"""The grounded judge: a knockout among cluster representatives, decided on real outputs.
+
+For each pair the judge proposes a distinguishing input, both programs run it,
+and the judge picks seeing their REAL outputs, once in each order. Judge calls
+grow with the number of clusters, never with N². Calls are counted and capped
+where they are made (:meth:`Spend.charge`); when the cap is reached the rest
+is decided by cluster rank.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+
+import anyio
+
+from codesolve.sstar.candidate import Candidate
+from codesolve.sstar.clusters import Cluster, differing_inputs, tie_break, valid_inputs
+from codesolve.sstar.context import SelectionContext
+from codesolve.sstar.inputs import Table
+from codesolve.sstar.spend import JudgeCapReached
+from codesolve.tasks.base import Behaviour, Evidence, SynthInput
+
+_WORD = re.compile(r"\w")
+
+Compare = Callable[[Cluster, Cluster], Awaitable[tuple[Cluster, str] | None]]
+"""Decides one pair of clusters: the winner and a note, or ``None`` when no judge call is left."""
+
+
+async def knockout(groups: Sequence[Cluster], compare: Compare) -> tuple[Cluster, list[str]]:
+    """The champion (first by rank) meets each challenger once: k clusters, k - 1 comparisons.
+
+    ``groups`` come best first (by agreement with the pool, then size): when a
+    comparison cannot be afforded, the earliest of the remaining clusters wins.
+    """
+    champion = groups[0]
+    notes: list[str] = []
+    order = {group: i for i, group in enumerate(groups)}
+    for position, challenger in enumerate(groups[1:], start=1):
+        decided = await compare(champion, challenger)
+        if decided is None:
+            notes.append("judge-call cap reached: the rest decided by the clusters' order")
+            return min([champion, *groups[position:]], key=order.__getitem__), notes
+        champion, note = decided
+        notes.append(note)
+    return champion, notes
+
+
+def judge_comparator(
+    ctx: SelectionContext,
+    by_key: dict[str, Candidate],
+    inputs: Sequence[SynthInput],
+    table: Table,
+    groups: Sequence[Cluster],
+) -> Compare:
+    """The grounded comparison, with evidence from the valid synthesized inputs.
+
+    ``groups`` is the clusters' order of preference: a split or abstaining judge keeps the earlier one.
+    """
+    kept = valid_inputs(table)
+    order = {group: i for i, group in enumerate(groups)}
+
+    async def decide(a: Cluster, b: Cluster) -> tuple[Cluster, str] | None:
+        evidence = [
+            Evidence(inputs[kept[i]], table[a.representative][kept[i]], table[b.representative][kept[i]])
+            for i in differing_inputs(a, b)[:2]
+        ]
+        try:
+            return await compare(ctx, a, b, by_key, evidence, lambda x, y: min((x, y), key=order.__getitem__))
+        except JudgeCapReached:
+            return None
+
+    return decide
+
+
+async def compare(
+    ctx: SelectionContext,
+    a: Cluster,
+    b: Cluster,
+    by_key: dict[str, Candidate],
+    evidence: list[Evidence],
+    tie: Callable[[Cluster, Cluster], Cluster] = tie_break,
+) -> tuple[Cluster, str]:
+    """One adaptive comparison: a judge-proposed input, then two grounded verdicts (``tie`` when they split)."""
+    code_a, code_b = by_key[a.representative].code or "", by_key[b.representative].code or ""
+    evidence = await distinguishing_evidence(ctx, code_a, code_b) + evidence
+    answers: dict[int, str | None] = {}
+    capped: list[JudgeCapReached] = []
+
+    async def ask(slot: int, x: str, y: str, shown: list[Evidence]) -> None:
+        try:
+            answers[slot] = await verdict(ctx, x, y, shown)
+        except JudgeCapReached as exc:
+            capped.append(exc)  # raised bare below, not inside an exception group
+
+    # The two orderings are independent: ask them at once (half the critical path).
+    async with anyio.create_task_group() as group:
+        group.start_soon(ask, 0, code_a, code_b, evidence)
+        group.start_soon(ask, 1, code_b, code_a, [e.swapped() for e in evidence])
+    if capped:
+        raise capped[0]
+    first, second = answers[0], answers[1]
+    pick_one = {"A": a, "B": b}.get(first or "")
+    pick_two = {"A": b, "B": a}.get(second or "")
+    if pick_one is not None and pick_one is pick_two:
+        winner, how = pick_one, "judge agreed in both orders"
+    else:
+        winner, how = tie(a, b), "judge split or abstained: the preferred cluster kept"
+    ctx.record(
+        "decision",
+        "judge",
+        winner=winner.representative[:12],
+        a=a.representative[:12],
+        b=b.representative[:12],
+        first=first,
+        second=second,
+    )
+    return winner, f"{a.representative[:8]} vs {b.representative[:8]} → {winner.representative[:8]} ({how})"
+
+
+async def distinguishing_evidence(ctx: SelectionContext, code_a: str, code_b: str) -> list[Evidence]:
+    """Ask the judge for an input that separates the pair, and run both on it."""
+    [reply] = await ctx.ask("judge", ctx.task.distinguish_messages(code_a, code_b), "judge")
+    proposed = await ctx.task.parse_inputs(reply.text, 1)
+    if not proposed:
+        return []
+    runs: dict[str, Behaviour] = {}
+
+    async def run(side: str, code: str) -> None:
+        [runs[side]] = await ctx.task.behaviours(code, proposed[:1])
+
+    async with anyio.create_task_group() as group:  # both sides at once: they are independent
+        group.start_soon(run, "a", code_a)
+        group.start_soon(run, "b", code_b)
+    ba, bb = runs["a"], runs["b"]
+    if ba.signature == bb.signature or not (ba.ran_cleanly or bb.ran_cleanly):
+        return []
+    return [Evidence(proposed[0], ba, bb)]
+
+
+async def verdict(ctx: SelectionContext, code_a: str, code_b: str, evidence: list[Evidence]) -> str | None:
+    """``"A"``, ``"B"`` or ``None`` (unparseable) from one judge call."""
+    [reply] = await ctx.ask("judge", ctx.task.judge_messages(code_a, code_b, evidence), "judge")
+    return parse_verdict(reply.text)
+
+
+def parse_verdict(text: str) -> str | None:
+    """The judge's choice: ``A`` or ``B`` alone on (or ending) its last non-empty line.
+
+    The letter (either case) may carry trailing ``*`` (markdown bold) and must
+    be a word of its own: the character before it, if any, is not a word
+    character ("Answer: **B**", "winner = a", "B"). A scan from the end of one
+    line: linear in the reply, unlike the backtracking pattern it replaces,
+    which took cubic time on a line of spaces.
+    """
+    line = _last_line(text)
+    tail = line.rstrip("*")
+    if not tail or tail[-1] not in "ABab":
+        return None
+    if len(tail) > 1 and _WORD.match(tail[-2]):
+        return None
+    return tail[-1].upper()
+
+
+def _last_line(text: str) -> str:
+    # The last non-empty line, stripped (splitlines is one linear pass).
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""

@@ -1,0 +1,132 @@
+"""Compiling a program (or syntax-checking it), once per program, and building the checker.
+Standard library only.
+
+Compiled languages run their compiler under CPU, file-size and wall limits; Python is
+syntax-checked by compiling it in a limited test child (the caller's ``syntax_check``). Either
+result is kept in the agent's :class:`~sandbox.runtime.artefacts.ArtefactCache`, so a later
+batch of the same program skips the work.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from sandbox.runtime import custom_checker, verdicts
+from sandbox.runtime.artefacts import (
+    Artefact,
+    ArtefactCache,
+    artefact_key,
+    compiler_identity,
+    install,
+    produced,
+    program_files,
+)
+from sandbox.runtime.forkclient import SAFE_PATH, child_env
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import Spec
+
+_COMPILE_CPU_S = 60
+_COMPILE_WALL_S = 120.0
+Outcome = dict[str, Any]
+"""A test outcome as the driver reports it (see ``sandbox.TestOutcome.from_wire``)."""
+
+
+def compile_once(
+    spec: Spec, artefacts: ArtefactCache | None, syntax_check: Callable[[], Outcome | None]
+) -> tuple[Outcome | None, bool]:
+    """Compile (or syntax-check) the program, from the cache when it was done before.
+
+    Returns a CE (or SE) outcome on failure, else None; and whether the program is known to
+    pass its syntax check (the fork server may then compile it at setup).
+    """
+    key = _key(spec)
+    if key is None or artefacts is None:
+        return compile_now(spec, syntax_check), False
+    prog = spec["prog"]
+    hit = artefacts.get(key)
+    if hit is not None:
+        if hit.failure is not None:
+            return dict(hit.failure), False
+        install(prog, hit.files)
+        return None, spec["language"]["runner"] == "fork"
+    before = program_files(prog)
+    failure = compile_now(spec, syntax_check)
+    if failure is None:
+        artefacts.put(key, Artefact(produced(prog, before)))
+    elif failure.pop("deterministic", False):
+        artefacts.put(key, Artefact((), failure))
+    return failure, False
+
+
+def _key(spec: Spec) -> str | None:
+    """The cache key of compiling this program (None when nothing is compiled)."""
+    lang = spec["language"]
+    path = spec.get("path") or SAFE_PATH
+    if lang["compile"]:
+        command = list(lang["compile"])
+        return artefact_key(spec["prog"], command, compiler_identity(command[0], path))
+    if lang["runner"] == "fork":
+        # A syntax check runs in a child under the batch's limits: they are part of its result.
+        limits = json.dumps([spec["limits"]["cpu"], spec["limits"]["memory_mb"], spec["entry"]])
+        return artefact_key(spec["prog"], ["python-syntax"], sys.version, limits)
+    return None
+
+
+def compile_now(spec: Spec, syntax_check: Callable[[], Outcome | None]) -> Outcome | None:
+    """Compile (or syntax-check) the program; a CE outcome on failure, else None."""
+    lang = spec["language"]
+    if lang["compile"]:
+        return compile_native(lang["compile"], spec)
+    if lang["runner"] == "fork":
+        return syntax_check()
+    return None
+
+
+def _limit_compiler() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (_COMPILE_CPU_S, _COMPILE_CPU_S + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def compile_native(cmd: list[str], spec: Spec) -> Outcome | None:
+    """Run the compiler in the program's directory; CE (``deterministic`` when it reported
+    errors: it would say the same again) or SE on failure."""
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=spec["prog"],
+            env=child_env(spec["work"], spec.get("path")),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=_COMPILE_WALL_S,
+            preexec_fn=_limit_compiler,
+            start_new_session=True,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"verdict": "CE", "message": f"compilation took longer than {_COMPILE_WALL_S:.0f}s"}
+    except OSError as exc:
+        return {"verdict": "SE", "message": f"compiler could not start: {exc}"}
+    if proc.returncode != 0:
+        err = verdicts.capture(proc.stderr or proc.stdout, head=8192)
+        failure = {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}
+        # A compiler that reported errors (exit 1) says the same again; one killed may not.
+        return {**failure, "deterministic": proc.returncode == 1}
+    return None
+
+
+def prepare_checker(spec: Spec) -> tuple[Outcome | None, list[str]]:
+    """Build the checker program before any candidate runs: its argv, or SE for every test."""
+    program = spec.get("checker_program")
+    if program is None:
+        return None, []
+    try:
+        return None, custom_checker.prepare(program, child_env(spec["work"], spec.get("path")))
+    except custom_checker.CheckerFault as exc:
+        return {"verdict": "SE", "message": str(exc)}, []

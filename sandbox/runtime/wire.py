@@ -1,0 +1,181 @@
+"""Every message between host, agent, driver and fork server, described once. Standard library only.
+
+Imported for type checking only (``if TYPE_CHECKING:``), never at run time: the fork server
+imports no Python module it can avoid (each one is copied into every test child), and the
+messages are plain dicts on the wire (JSON between host and driver, :mod:`marshal` between
+driver and fork server). Both ends of each message name the type here, so mypy checks that
+what one side writes is what the other reads.
+
+::
+
+    host ──AgentRequest (spec: Spec)──► agent ──► driver ──SetupRequest, RunRequest, QuitRequest──► fork server
+    host ◄──────────── Event lines ─────────────── driver ◄──────────── Hello, RunReport ──────────┘
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+
+class LimitsWire(TypedDict):
+    """A test's limits (``sandbox.Limits.to_wire``)."""
+
+    cpu: float
+    wall: float
+    memory_mb: int
+    output: int
+    procs: int
+    fsize: int
+
+
+class RunLimits(LimitsWire):
+    """The limits as the fork server gets them: with the local backend's stack cap."""
+
+    stack_cap: int
+
+
+class LanguageWire(TypedDict):
+    """How to compile and run the program (``sandbox.languages.Language.to_wire``)."""
+
+    name: str
+    compile: list[str] | None
+    run: list[str]
+    runner: Literal["fork", "exec"]
+    oom_markers: list[str]
+
+
+class CheckerWire(TypedDict, total=False):
+    """How outputs are compared (``sandbox.CheckerSpec.to_wire``; empty for a plain command)."""
+
+    kind: str
+    abs_tol: float
+    rel_tol: float
+    protocol: str
+
+
+class TestWire(TypedDict):
+    """One test (``sandbox.TestCase.to_wire``)."""
+
+    name: str
+    stdin: str
+    expected: str | None
+    call: str | None
+    check: str | None
+
+
+class ProgramWire(TypedDict):
+    """A checker program shipped beside the candidate."""
+
+    dir: str
+    language: LanguageWire
+    entry: str
+
+
+class Spec(TypedDict, total=False):
+    """One batch, as the host sends it to the driver (``sandbox._bundle``)."""
+
+    mode: Literal["tests", "exec"]
+    work: str
+    prog: str
+    entry: str
+    function: str | None
+    language: LanguageWire
+    limits: LimitsWire
+    checker: CheckerWire
+    tests: list[TestWire]
+    fail_fast: bool
+    checker_program: ProgramWire
+    nonce: str
+    # Where it runs (the backend's options):
+    container: bool
+    wipe: list[str]
+    isolate_net: bool
+    as_slack: int
+    path: str
+    stack_cap: int
+    lazy_events: bool
+    # A plain command (mode "exec"):
+    cwd: str
+    command: list[str]
+    collect: list[str]
+
+
+class AgentRequest(TypedDict):
+    """The JSON header of one request to the agent; the files' bytes follow it in order."""
+
+    root: str
+    spec: Spec
+    files: list[tuple[str, int]]
+
+
+class RunParameters(TypedDict):
+    """What every run of a batch shares: sent to the fork server once, at setup."""
+
+    limits: RunLimits
+    runner: Literal["fork", "exec"]
+    entry: str
+    function: str | None
+    argv: list[str]
+    env: dict[str, str]
+    as_slack: int
+    nproc: int
+
+
+class SetupRequest(TypedDict):
+    """Driver → fork server: adopt a batch."""
+
+    op: Literal["setup"]
+    cwd: str
+    env: dict[str, str]
+    warm: list[str]
+    run: RunParameters
+    precompile: bool
+
+
+class RunRequest(TypedDict, total=False):
+    """Driver → fork server: run the program once (an empty one is sent as ``forkserver.RUN``)."""
+
+    op: Literal["run"]
+    check: str
+    nonce: str
+    compile_only: bool
+
+
+class Run(RunParameters, RunRequest):
+    """One run as the fork server carries it out: the batch's parameters, and the request's."""
+
+
+class QuitRequest(TypedDict):
+    """Driver → fork server: stop."""
+
+    op: Literal["quit"]
+
+
+class Hello(TypedDict):
+    """Fork server → driver: started (with how it isolates tests), or set up."""
+
+    ready: bool
+    isolation: NotRequired[str]
+
+
+class RunReport(TypedDict):
+    """Fork server → driver: how one run ended."""
+
+    exited: bool
+    exit_code: int | None
+    signal: int | None
+    cpu: float
+    maxrss_kb: int
+    timed_out: bool
+    wall: float
+    leftovers: int
+    stale: bool
+
+
+Request = SetupRequest | RunRequest | QuitRequest
+"""Anything the driver sends the fork server."""
+
+Event = dict[str, Any]
+"""One JSON line of the driver (``{"event": "hello" | "tests" | "test" | "exec" | "error" | "done", ...}``,
+with the batch nonce). Its fields are a test's outcome (``sandbox.TestOutcome.from_wire``),
+which the verdict code builds field by field."""
