@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from codesolve.llm import Message
-from codesolve.tasks.base import Behaviour, DebugTurn, SynthInput
+from codesolve.tasks.base import DebugTurn, Evidence
 from codesolve.tasks.feedback import clip
 
 SYSTEM = "You are an expert software engineer. You resolve repository issues with small, correct patches."
@@ -88,14 +88,12 @@ def distinguish(issue: str, patch_a: str, patch_b: str) -> list[Message]:
     return [Message("system", JUDGE_SYSTEM), Message("user", user)]
 
 
-def judge(
-    issue: str, patch_a: str, patch_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-) -> list[Message]:
+def judge(issue: str, patch_a: str, patch_b: str, evidence: Sequence[Evidence]) -> list[Message]:
     """Ask which patch resolves the issue, shown what the tests REALLY did with each."""
     rows = "\n\n".join(
-        f"Test:\n```python\n{clip(i.text, 1500)}\n```\nWith A (real execution):\n```\n{a.shown}\n```\n"
-        f"With B (real execution):\n```\n{b.shown}\n```"
-        for i, a, b in evidence
+        f"Test:\n```python\n{clip(e.input.text, 1500)}\n```\nWith A (real execution):\n```\n{e.a.shown}\n```\n"
+        f"With B (real execution):\n```\n{e.b.shown}\n```"
+        for e in evidence
     )
     user = (
         f"Which patch resolves the issue?\n\nThe issue:\n{clip(issue, 4000)}\n\nPatch A:\n```diff\n"

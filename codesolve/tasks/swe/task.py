@@ -25,7 +25,7 @@ from pathlib import Path
 import anyio.to_thread
 
 from codesolve.llm import Message
-from codesolve.tasks.base import Behaviour, DebugTurn, Extracted, SynthInput, TestReport
+from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.extract import fenced_blocks
 from codesolve.tasks.feedback import clip
 from codesolve.tasks.repo.feedback import render, verdict
@@ -211,12 +211,25 @@ class SweTask:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.distinguish(self.setup.issue, self.patch_for(code_a), self.patch_for(code_b))
 
-    def judge_messages(
-        self, code_a: str, code_b: str, evidence: Sequence[tuple[SynthInput, Behaviour, Behaviour]]
-    ) -> list[Message]:
+    def judge_messages(self, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.judge(self.setup.issue, self.patch_for(code_a), self.patch_for(code_b), evidence)
 
+    def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:  # noqa: ARG002 - the Task protocol
+        """None without a model: the regression runs near edited files come with synthesis instead."""
+        return []
+
+    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
+        """Dual execution agreement is not offered for SWE issues: the synthesis prompt."""
+        return self.synthesis_messages(codes, count)
+
+    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:  # noqa: ARG002 - the Task protocol
+        """None: ``codet`` falls back to behaviour clusters for SWE issues."""
+        return []
+
+    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:  # noqa: ARG002 - the Task protocol
+        """Never asked (no written tests); every test unpassed."""
+        return [False for _ in tests]
 
 def _behaviour(run: TestRun, name: str) -> Behaviour:
     if run.infra_error:
