@@ -136,7 +136,9 @@ SCHED = attack(
         return chain
 
     def state():
-        return f"{os.getpriority(os.PRIO_PROCESS, 0)} {os.sched_getscheduler(0)} {sorted(os.sched_getaffinity(0))}"
+        # How many CPUs, not which: the pool's containers are pinned to different CPUs, and a
+        # later batch may land in another one; narrowing the set is what an attack does.
+        return f"{os.getpriority(os.PRIO_PROCESS, 0)} {os.sched_getscheduler(0)} {len(os.sched_getaffinity(0))}"
 
     word = sys.stdin.read().strip()
     if word.startswith("attack"):
