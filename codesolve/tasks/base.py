@@ -88,6 +88,15 @@ class DebugTurn:
     report: TestReport
 
 
+def recent_rounds(history: Sequence[DebugTurn], max_chars: int) -> list[DebugTurn]:
+    """The latest debugging rounds whose code and feedback fit in ``max_chars`` (at least one):
+    every task's debug prompt keeps the newest attempts and drops the oldest."""
+    kept = list(history)
+    while len(kept) > 1 and sum(len(t.code) + len(t.report.feedback) for t in kept) > max_chars:
+        kept.pop(0)
+    return kept
+
+
 @dataclass(frozen=True)
 class Extracted:
     """Code pulled out of a completion, or why none could be."""

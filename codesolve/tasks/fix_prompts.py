@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codesolve.llm import Message
-from codesolve.tasks.base import DebugTurn, Evidence
+from codesolve.tasks.base import DebugTurn, Evidence, recent_rounds
 from codesolve.tasks.feedback import clip
 
 SYSTEM = "You are an expert Python engineer. You fix bugs with small, correct changes."
@@ -38,13 +38,11 @@ def generation(context: str, failures: str, targets: Sequence[str], description:
 def debug(first: list[Message], history: Sequence[DebugTurn], targets: Sequence[str], max_chars: int) -> list[Message]:
     """The first prompt, then each attempt and what the tests said (oldest rounds dropped past a cap)."""
     turns: list[Message] = []
-    for turn in history:
+    for turn in recent_rounds(history, max_chars):
         turns += [
             Message("assistant", f"```python\n{turn.code}\n```"),
             Message("user", f"Your fix still fails.\n```\n{turn.report.feedback}\n```\n{_answer_rules(targets)}"),
         ]
-    while len(turns) > 2 and sum(len(m.content) for m in turns) > max_chars:
-        turns = turns[2:]
     return [*first, *turns]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from codesolve.llm import Message
-from codesolve.tasks.base import DebugTurn, Evidence
+from codesolve.tasks.base import DebugTurn, Evidence, recent_rounds
 from codesolve.tasks.models import PublicProblem
 
 SYSTEM = "You are an expert competitive programmer. You write correct, efficient Python 3 programs."
@@ -57,9 +57,7 @@ def debug(
     problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int, lang: str = "python"
 ) -> list[Message]:
     """The whole debugging conversation, oldest rounds dropped past ``max_chars``."""
-    turns = list(history)
-    while len(turns) > 1 and sum(len(t.code) + len(t.report.feedback) for t in turns) > max_chars:
-        turns.pop(0)
+    turns = recent_rounds(history, max_chars)
     messages = generation(problem, lang)
     if len(turns) < len(history):
         messages.append(Message.user(f"({len(history) - len(turns)} earlier attempt(s) omitted.)"))

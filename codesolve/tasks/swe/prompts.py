@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from codesolve.llm import Message
-from codesolve.tasks.base import DebugTurn, Evidence
+from codesolve.tasks.base import DebugTurn, Evidence, recent_rounds
 from codesolve.tasks.feedback import clip
 
 SYSTEM = "You are an expert software engineer. You resolve repository issues with small, correct patches."
@@ -58,13 +58,11 @@ def generation(issue: str, repo_map: str, files: Mapping[str, str], failures: st
 def debug(first: list[Message], history: Sequence[DebugTurn], max_chars: int) -> list[Message]:
     """The first prompt, then each attempt and what really happened (oldest rounds dropped past a cap)."""
     turns: list[Message] = []
-    for turn in history:
+    for turn in recent_rounds(history, max_chars):
         turns += [
             Message("assistant", turn.code),
             Message("user", f"Your patch does not resolve the issue yet.\n```\n{turn.report.feedback}\n```\n{RULES}"),
         ]
-    while len(turns) > 2 and sum(len(m.content) for m in turns) > max_chars:
-        turns = turns[2:]
     return [*first, *turns]
 
 
