@@ -51,6 +51,13 @@ class Shape:
 
 
 @cache
+def inodes(workdir_mb: int) -> int:
+    """Inodes of a sandbox tmpfs: 256 per MB (64 Ki at the default 256 MB). Unbounded, a test's
+    empty files would cost no blocks and grow kernel memory without limit; this count still
+    holds a copied repository with its git objects."""
+    return workdir_mb * 256
+
+
 def init_source() -> str:
     """Source of the container's PID 1 (see :mod:`sandbox.runtime.init` for why it is ours)."""
     return resources.files("sandbox").joinpath("runtime/init.py").read_text()
@@ -112,7 +119,7 @@ def container_kwargs(
             {
                 "type": "tmpfs",
                 "device": "tmpfs",
-                "o": f"size={workdir_mb}m,uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
+                "o": f"size={workdir_mb}m,nr_inodes={inodes(workdir_mb)},uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
             },
         ),
     )
@@ -125,7 +132,7 @@ def container_kwargs(
         "network_mode": "none",
         "read_only": True,
         "mounts": [mount],
-        "tmpfs": {"/tmp": f"rw,size={workdir_mb}m,mode=1777,exec"},
+        "tmpfs": {"/tmp": f"rw,size={workdir_mb}m,nr_inodes={inodes(workdir_mb)},mode=1777,exec"},
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],
         "pids_limit": shape.pids,

@@ -161,17 +161,18 @@ FILL = """
 import os, sys
 
 def fill(where):
+    os.chdir(where)  # relative names: resolving a long absolute path per file costs 5x the CPU
     chunk = b"x" * (1 << 20)
     try:
         for k in range(1000):  # files under the file-size limit, until the disk is full
-            with open(os.path.join(where, f"fill-{k}"), "wb") as fh:
+            with open(f"fill-{k}", "wb") as fh:
                 for _ in range(8):
                     fh.write(chunk)
     except OSError:
         pass
     try:
-        for i in range(100000):  # and every inode
-            open(os.path.join(where, f"f{i}"), "w").close()
+        for i in range(1 << 20):  # and every inode
+            open(f"f{i}", "w").close()
     except OSError:
         pass
 
@@ -230,3 +231,25 @@ async def test_a_concurrent_batch_cannot_read_another_batchs_spec(local_box: San
         for _ in range(12):
             assert [o.verdict for o in await local_box.run_tests(victim, secret, LIMITS)] == [Verdict.AC]
     assert_safe(spied[0])
+
+
+INODE_FLOOD = """
+os.chdir("/tmp" if sys.stdin.read().strip() == "tmp" else os.getcwd())
+made = 0
+try:
+    for made in range(1 << 20):  # empty files cost no blocks: only an inode count stops them
+        open(f"e{made}", "w").close()
+except OSError as exc:
+    print("stopped", made, exc.errno)
+"""
+
+
+@pytest.mark.parametrize("where", ["workdir", "tmp"])
+async def test_an_inode_flood_stops_at_the_tmpfs_inode_count(docker_box: Sandbox, where: str) -> None:
+    """Empty files use no blocks, so a size limit alone lets a test pin kernel memory with
+    millions of inodes: both writable tmpfs mounts stop it with ENOSPC (errno 28) well before."""
+    limits = Limits(cpu_seconds=10, wall_seconds=30, memory_mb=256, output_bytes=1 << 20)
+    outcomes = await run(docker_box, attack(INODE_FLOOD), [where], expected=None, limits=limits)
+    words = outcomes[0].stdout.text.split()
+    assert words[:1] == ["stopped"] and words[2:] == ["28"], describe(outcomes)
+    assert int(words[1]) < 100_000, describe(outcomes)
