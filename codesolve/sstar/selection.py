@@ -24,6 +24,7 @@ from codesolve.sstar.codet import consensus_sets, pass_table, written_tests
 from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.inputs import behaviour_table, gather_inputs
 from codesolve.sstar.judging import judge_comparator, knockout
+from codesolve.sstar.validity import validated_table
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,11 @@ async def by_behaviour(
     ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate], extra_inputs: int = 0
 ) -> Pick:
     """Cluster by behaviour on valid inputs; the most agreed-with (``majority``) or the judge's pick (``sstar``)."""
-    inputs = await gather_inputs(ctx, alive, extra_inputs)
+    gathered = await gather_inputs(ctx, alive, extra_inputs)
+    inputs = gathered.inputs
     table = await behaviour_table(ctx, alive, inputs)
+    if gathered.validator is not None:  # many right answers: the ones it accepts are one behaviour
+        table = await validated_table(ctx, gathered.validator, inputs, table)
     groups = by_agreement(cluster(table, weights(candidates)))
     by_key = {c.key: c for c in alive}
     ctx.record("decision", "select", inputs=[i.text[:200] for i in inputs], clusters=[list(g.members) for g in groups])

@@ -167,6 +167,15 @@ class Task(Protocol):
         """Whether a candidate's output on each test is what the test expects (by the problem's checker)."""
         ...
 
+    async def accept_validator(self, completion: str) -> str | None:
+        """A trusted output validator from a synthesizer's reply, or ``None`` (none given, or it
+        failed its trial on the public tests); see :mod:`codesolve.tasks.validator`."""
+        ...
+
+    async def validate(self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]) -> list[bool | None]:
+        """Whether ``validator`` accepts each clean output on its input (``None``: undecided, e.g. it crashed)."""
+        ...
+
     def distinguish_messages(self, code_a: str, code_b: str) -> list[Message]:
         """Ask the judge for one input on which two candidates would differ."""
         ...

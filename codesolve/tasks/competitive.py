@@ -16,11 +16,21 @@ from codesolve.tasks import prompts
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import render
+from codesolve.tasks.literals import LiteralError, parse_value, to_literal
 from codesolve.tasks.loaders._python import assert_example
 from codesolve.tasks.models import ProblemCore, PublicProblem
-from codesolve.tasks.signatures import behaviour_of
+from codesolve.tasks.signatures import SHOWN_CHARS, behaviour_of
 from codesolve.tasks.synth_call import call_inputs
 from codesolve.tasks.synth_stdin import stdin_inputs
+from codesolve.tasks.validator import (
+    VALIDATOR_LIMITS,
+    call_args,
+    program_source,
+    read_verdicts,
+    trial_cases,
+    trial_passed,
+    validator_code,
+)
 from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
 
 GENERATOR_LIMITS = Limits(cpu_seconds=5, memory_mb=256, output_bytes=8 << 20)
@@ -180,6 +190,58 @@ class CompetitiveTask:
         tests = [self.as_test(i, item, expected) for i, item in enumerate(inputs)]
         outcomes = await self.sandbox.run_tests(self.program(code), tests, self.limits, self.checker)
         return [behaviour_of(o, self.checker, validated=validate) for o in outcomes]
+
+    async def accept_validator(self, completion: str) -> str | None:
+        """The reply's ```validator block, if it accepts every public expected output and
+        rejects most corrupted ones (run in the sandbox: it is untrusted code)."""
+        code = await anyio.to_thread.run_sync(validator_code, completion, abandon_on_cancel=True)
+        if code is None:
+            return None
+        call = self.problem.input_mode == "call"
+        public = [
+            (given, expected)
+            for t in self.public
+            if (given := self._given(t)) and (expected := self._literal(t.expected or "") if call else t.expected)
+        ]
+        cases, count = trial_cases(public, call)
+        return code if trial_passed(await self._run_validator(code, cases), count) else None
+
+    async def validate(self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]) -> list[bool | None]:
+        """Run the validator on each clean, uncut output (one sandbox test); the rest are undecided."""
+        pairs: list[tuple[str, str]] = []
+        where: list[int] = []
+        for n, (item, seen) in enumerate(cases):
+            given = self._given(self.as_test(n, item))
+            if given and seen.ran_cleanly and len(seen.shown) <= SHOWN_CHARS:
+                pairs.append((given, seen.shown))
+                where.append(n)
+        verdicts: list[bool | None] = [None] * len(cases)
+        for n, verdict in zip(where, await self._run_validator(validator, pairs), strict=True):
+            verdicts[n] = verdict
+        return verdicts
+
+    def _given(self, test: TestCase) -> str | None:
+        """A test's input as the validator's harness reads it (call arguments as a Python literal)."""
+        return self._literal(test.call_args or "") if self.problem.input_mode == "call" else test.stdin
+
+    @staticmethod
+    def _literal(text: str) -> str | None:
+        # Datasets write JSON-ish literals (true, null); the harness reads Python's.
+        try:
+            return to_literal(parse_value(text))
+        except LiteralError:
+            return None
+
+    async def _run_validator(self, code: str, cases: Sequence[tuple[str, str]]) -> list[bool | None]:
+        if not cases:
+            return []
+        source, entry = program_source(code)
+        test = TestCase(name="validate", call_args=call_args(cases, self.problem.input_mode == "call"))
+        program = Program.single("python", source, function=entry)
+        [outcome] = await self.sandbox.run_tests(program, [test], VALIDATOR_LIMITS, CheckerSpec(kind="value"))
+        if outcome.verdict is not Verdict.AC or outcome.answer.truncated:
+            return [None] * len(cases)
+        return read_verdicts(outcome.answer.text, len(cases))
 
     def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""

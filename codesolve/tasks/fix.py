@@ -240,6 +240,14 @@ class FunctionFix:
         """Never asked (no written tests); every test unpassed."""
         return [False for _ in tests]
 
+    async def accept_validator(self, completion: str) -> str | None:  # noqa: ARG002 - the Task protocol
+        """None: a fix is judged on its behaviour under tests, which has one right answer per input."""
+        return None
+
+    async def validate(self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]) -> list[bool | None]:  # noqa: ARG002 - the Task protocol
+        """Never asked (no validator is accepted); every output undecided."""
+        return [None for _ in cases]
+
 
 def _is_list(text: str) -> bool:
     stripped = text.strip()

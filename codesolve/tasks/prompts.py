@@ -21,6 +21,8 @@ FENCE = {"python": "python", "cpp": "cpp"}
 def system(lang: str) -> str:
     """The system message for solving in ``lang``."""
     return SYSTEM_CPP if lang == "cpp" else SYSTEM
+
+
 JUDGE_SYSTEM = "You are a careful judge of programs. You reason from the problem statement and real execution results."
 CODE_CHARS = 6000
 
@@ -53,9 +55,7 @@ def generation(problem: PublicProblem, lang: str = "python") -> list[Message]:
     return [Message.system(system(lang)), Message.user(ask)]
 
 
-def debug(
-    problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int, lang: str = "python"
-) -> list[Message]:
+def debug(problem: PublicProblem, history: Sequence[DebugTurn], max_chars: int, lang: str = "python") -> list[Message]:
     """The whole debugging conversation, oldest rounds dropped past ``max_chars``."""
     turns = recent_rounds(history, max_chars)
     messages = generation(problem, lang)
@@ -91,8 +91,23 @@ def synthesis(problem: PublicProblem, codes: Sequence[str], count: int) -> list[
         f"disagree: edge cases, extremes, tricky structure. Each input is {input_format(problem)}. "
         "Put each input in its own ```input code block. For an input too large to write out, instead give a "
         "Python program that prints it, in a ```generator code block. Do not give expected outputs."
+        f"\n\n{validator_ask(problem)}"
     )
     return [Message.system(SYSTEM), Message.user(ask)]
+
+
+def validator_ask(problem: PublicProblem) -> str:
+    """The optional request for an output validator (many-answer problems), in the synthesis prompt."""
+    if problem.input_mode == "call":
+        what = "`input` is the list of arguments and `output` the value the function returned"
+    else:
+        what = "`input` and `output` are the full texts of standard input and standard output"
+    return (
+        'Only if the statement accepts more than one correct output for some input (e.g. "return any root", '
+        '"print any valid arrangement"): also write a Python function `valid(input, output) -> bool`, where '
+        f"{what}, that checks from the statement alone (without solving the problem) whether the output is a "
+        "correct answer, in a ```validator code block."
+    )
 
 
 def distinguish(problem: PublicProblem, code_a: str, code_b: str) -> list[Message]:

@@ -231,6 +231,15 @@ class SweTask:
         """Never asked (no written tests); every test unpassed."""
         return [False for _ in tests]
 
+    async def accept_validator(self, completion: str) -> str | None:  # noqa: ARG002 - the Task protocol
+        """None: an issue fix is judged on test outcomes, which have one right answer per input."""
+        return None
+
+    async def validate(self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]) -> list[bool | None]:  # noqa: ARG002 - the Task protocol
+        """Never asked (no validator is accepted); every output undecided."""
+        return [None for _ in cases]
+
+
 def _behaviour(run: TestRun, name: str) -> Behaviour:
     if run.infra_error:
         return Behaviour("SE", f"[the sandbox failed: {clip(run.infra_error, 200)}]", False)
