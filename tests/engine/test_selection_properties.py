@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from codesolve.sstar.clusters import Cluster, cluster, informative_inputs, valid_inputs
 from codesolve.sstar.codet import consensus_sets
 from codesolve.sstar.judging import knockout, parse_verdict
+from codesolve.sstar.validity import merge_valid, to_validate
 from codesolve.tasks.base import Behaviour
+from codesolve.tasks.signatures import VALID
 
 T = TypeVar("T")
 signature = st.sampled_from(["AC:1", "AC:2", "AC:3", "WA", "TLE", "RE"])
@@ -168,3 +170,41 @@ def test_ties_between_equal_clusters_go_to_the_one_running_cleanly_on_more_input
     table = {"ff": [ok, ok], "00": [other, crash], "11": [ok, ok]}
     groups = cluster(table, {"ff": 1, "11": 1, "00": 2})
     assert groups[0].members == ("11", "ff")  # weight 2 each; the robust one first whatever the keys
+
+
+@st.composite
+def judged_tables(draw: st.DrawFn) -> tuple[dict[str, list[Behaviour]], dict[tuple[int, str], bool | None]]:
+    """A behaviour table and a validator's verdict on each of its distinct clean outputs."""
+    table = draw(tables())
+    verdict = st.sampled_from([True, False, None])
+    return table, {pair: draw(verdict) for pair in to_validate(table)}
+
+
+@given(judged_tables())
+@settings(max_examples=150, deadline=None)
+def test_merging_under_a_validator_never_merges_an_output_it_rejects(
+    case: tuple[dict[str, list[Behaviour]], dict[tuple[int, str], bool | None]],
+) -> None:
+    table, verdicts = case
+    merged = merge_valid(table, verdicts)
+    for group in cluster(merged):
+        keep = valid_inputs(merged)
+        for a in group.members:
+            for b in group.members:
+                for i in keep:
+                    before_a, before_b = table[a][i].signature, table[b][i].signature
+                    if before_a == before_b:
+                        continue
+                    # Two outputs that differed share a cluster only if the validator accepted both.
+                    assert verdicts.get((i, before_a)) is True
+                    assert verdicts.get((i, before_b)) is True
+    for key, rows in merged.items():
+        for i, b in enumerate(rows):
+            if verdicts.get((i, table[key][i].signature)) is False:
+                assert b.signature != VALID
+
+
+@given(tables())
+@settings(max_examples=100, deadline=None)
+def test_an_undecided_validator_changes_nothing(table: dict[str, list[Behaviour]]) -> None:
+    assert merge_valid(table, dict.fromkeys(to_validate(table))) == table
