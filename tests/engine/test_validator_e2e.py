@@ -87,10 +87,8 @@ async def test_a_validator_rejecting_a_public_expected_output_is_discarded(docke
 async def test_a_hostile_validator_cannot_break_selection(docker_box: Sandbox) -> None:
     # Honest on the example (so it passes the trial), then it prints and loops on every other input:
     # its calls time out, nothing is merged, and selection still ends with a pick.
-    hostile = HONEST.replace(
-        "    xs = input[0]\n",
-        "    xs = input[0]\n    if xs != [1, 2]:\n        print('True ' * 1000)\n        while True:\n            pass\n",
-    )
+    trap = "    if xs != [1, 2]:\n        print('True ' * 1000)\n        while True:\n            pass\n"
+    hostile = HONEST.replace("    xs = input[0]\n", "    xs = input[0]\n" + trap)
     solution, trace = await run(docker_box, hostile)
     assert validator_trusted(trace)
     [merged] = [e.data for e in trace.events if e.phase == "validate"]
