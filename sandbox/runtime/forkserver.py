@@ -86,6 +86,35 @@ def stdio() -> tuple[IO[str], IO[str], IO[str]]:
 
 RUN = b"R"
 """A run request with nothing to override: the common case, sent without encoding anything."""
+_STDLIB: frozenset[str] | None = None
+
+
+def stdlib_names() -> frozenset[str]:
+    """Top-level names of the standard library: ``sys.stdlib_module_names`` (Python 3.10+);
+    on older images (the Python 3.9 variant) the interpreter's own library folders, listed."""
+    global _STDLIB
+    if _STDLIB is None:
+        names = getattr(sys, "stdlib_module_names", None)
+        _STDLIB = frozenset(names) if names is not None else _listed_stdlib()
+    return _STDLIB
+
+
+def _listed_stdlib() -> frozenset[str]:
+    # The folder of `os` is the stdlib's, root-owned in the image: nothing a program wrote.
+    # Debian keeps third-party packages elsewhere (dist-packages), so none is listed here.
+    lib = os.path.dirname(os.__file__)
+    found = set(sys.builtin_module_names)
+    for folder in (lib, os.path.join(lib, "lib-dynload")):
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.split(".", 1)[0]
+            module = entry.endswith((".py", ".so")) or os.path.isfile(os.path.join(folder, entry, "__init__.py"))
+            if module and name.isidentifier():
+                found.add(name)
+    return frozenset(found - {"sitecustomize", "usercustomize"})  # site's hooks, not the library
 
 
 def receive(sock: _socket.socket) -> tuple[Any, list[int]]:
@@ -154,7 +183,7 @@ def warm(names: list[str]) -> None:
     never run the candidate's own code (that happens only in limited children).
     """
     for name in names:
-        if name not in sys.stdlib_module_names:
+        if name not in stdlib_names():
             continue
         try:
             __import__(name)

@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -182,9 +183,20 @@ def _remove(dir_fd: int | None, name: str, shown: str, is_dir: bool | None = Non
             pass
         return
     try:
-        shutil.rmtree(name, dir_fd=dir_fd)
+        _rmtree_at(dir_fd, name)
     except (OSError, RecursionError):
         _force_remove(dir_fd, name, shown)
+
+
+def _rmtree_at(dir_fd: int | None, name: str) -> None:
+    if dir_fd is None:
+        shutil.rmtree(name)
+    elif sys.version_info < (3, 11):
+        # rmtree takes no dir_fd before 3.11 (the Python 3.9 image): the same fd-based walk,
+        # started through the /proc link of the directory we hold, never a path a test could swap.
+        shutil.rmtree(f"/proc/self/fd/{dir_fd}/{name}")
+    else:
+        shutil.rmtree(name, dir_fd=dir_fd)
 
 
 def _force_remove(dir_fd: int | None, name: str, shown: str) -> None:
