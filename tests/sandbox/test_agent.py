@@ -155,10 +155,12 @@ for top in ("/sandbox", "/tmp", "/dev/shm"):
 # Shadow every standard module wherever the runtime was started from: an agent that
 # imported anything from there from now on would run this and die.
 bomb = "import os\\nos.kill(os.getpid(), 9)\\n"
+# (the stdlib's folder listed where sys has no stdlib_module_names: the Python 3.9 image)
+names = getattr(sys, "stdlib_module_names", None) or {f.split(".")[0] for f in os.listdir(os.path.dirname(os.__file__))}
 for folder in ("/sandbox/boot/rt", "/sandbox/boot/rt/sandbox", "/sandbox/boot/rt/sandbox/runtime", "/sandbox"):
     try:
         os.makedirs(folder, exist_ok=True)
-        for name in sorted(sys.stdlib_module_names):
+        for name in sorted(names):
             with open(os.path.join(folder, name + ".py"), "w") as fh:
                 fh.write(bomb)
     except OSError:
