@@ -7,25 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
-from codesolve.runs.swe import PREDICTIONS, RESULTS, Prepared, SweSettings, read_jsonl, run_batch
-from codesolve.runs.swe_solve import SolveSettings, make_patch
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.swe import Prepared
+from codesolve.runs.swe_report import PREDICTIONS, RESULTS, read_jsonl
 from codesolve.sstar import EngineConfig
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.swe.checkout import commit_tree
 from sandbox import Sandbox
-from tests.swe.swekit import (
-    DROPS_MAX,
-    MERGE,
-    REPOS,
-    REPRO,
-    RIGHT,
-    UNAPPLIABLE,
-    WRONG,
-    instances,
-    pyblock,
-    solve,
-)
+from tests.swe.swekit import DROPS_MAX, MERGE, REPRO, RIGHT, UNAPPLIABLE, WRONG, batch, instances, pyblock, solve
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -102,15 +91,14 @@ async def test_env_build_failure_is_infrastructure_not_a_wrong_patch(tmp_path: P
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "mini__intervals.yaml").write_text('default:\n  requirements: ["not a requirement at all!!"]\n')
-    settings = SweSettings(REPOS, tmp_path / "run", "gold", specs)
 
     async def gold(prepared: Prepared, _box: Sandbox) -> str:
         return prepared.instance.patch
 
-    report = await run_batch(instances("mini__intervals-1", "mini__textkit-1"), settings, gold)
+    report = await batch(tmp_path / "run", instances("mini__intervals-1", "mini__textkit-1"), gold, specs=specs)
     assert report["error_ids"] == ["mini__intervals-1"]
     assert report["resolved_ids"] == ["mini__textkit-1"]
-    reason = str(report["reasons"]["mini__intervals-1"])  # type: ignore[index]
+    reason = str(report["reasons"]["mini__intervals-1"])
     assert reason.startswith("environment build failed")
     assert "not a requirement" in reason
 
@@ -180,18 +168,13 @@ async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp
             Rule(match="# Resolve the issue", content=[f"{MEAN_FIX}\n{FMT_BREAK}", MEAN_FIX]),
         ]
     )  # fmt: skip
-    settings = SweSettings(tmp_path / "repos", tmp_path / "run", "scripted")
+    out = tmp_path / "run"
     with ScriptedServer(scenario) as server:
-        async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
-
-            async def engine(prepared: Prepared, box: Sandbox) -> str:
-                return await make_patch(prepared, box, llm, SolveSettings(EngineConfig(n=2, rounds=0)))
-
-            report = await run_batch([instance], settings, engine)
+        report = await solve(server, out, EngineConfig(n=2, rounds=0), chosen=[instance], repos=tmp_path / "repos")
         prompts = [r.messages[-1].content for r in server.chat_requests]
     judged = [p for p in prompts if "(real execution)" in p]
     assert report["resolved_ids"] == ["toy__calc-1"]
-    patch = str(read_jsonl(settings.out / PREDICTIONS)[0]["model_patch"])
+    patch = str(read_jsonl(out / PREDICTIONS)[0]["model_patch"])
     assert "calc/fmt.py" not in patch
     assert judged, "two survivors should have reached the judge"
     assert "the repository's own tests in tests/test_fmt.py" in judged[0]
