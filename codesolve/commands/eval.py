@@ -62,7 +62,7 @@ async def _eval_swe(store: RunStore, args: argparse.Namespace, interrupts: Inter
     # A ``codesolve swe`` run: each stored patch without a grade is graded like SWE-bench.
     swe = store.config().swe
     assert swe is not None
-    settings = SweSettings(Path(swe.repos), store.root, Path(swe.specs) if swe.specs else None)
+    settings = SweSettings(Path(swe.repos), store.root.resolve(), Path(swe.specs) if swe.specs else None)
     stop = interrupts.graceful(_say)
     tally = await grade_pending(store, settings, max(args.concurrency, 1), _say, stop)
     _say(f"graded {tally.evaluated} instances ({tally.skipped} already graded, {tally.errors} could not be)")

@@ -150,7 +150,6 @@ async def _session(
     left = max(total - len(finished_ids(job.store, args.retry_failed)), 0)
     gauges = Gauges(job.llm, job, config.engine.n, left)  # the job's ``slots``: the shared limit
     progress = make_progress(args, gauges)
-    progress.note(f"run {job.store.root} ({config.swe.patches if config.swe else 'model'} patches)")
     try:
         async with anyio.create_task_group() as display:
             display.start_soon(progress.run)

@@ -95,7 +95,8 @@ async def test_env_build_failure_is_infrastructure_not_a_wrong_patch(tmp_path: P
     async def gold(prepared: Prepared, _box: Sandbox) -> str:
         return prepared.instance.patch
 
-    report = await batch(tmp_path / "run", instances("mini__intervals-1", "mini__textkit-1"), gold, specs=specs)
+    two = instances("mini__intervals-1", "mini__textkit-1")
+    report = await batch(tmp_path / "run", two, gold, specs=specs, concurrency=2)  # side by side
     assert report["error_ids"] == ["mini__intervals-1"]
     assert report["resolved_ids"] == ["mini__textkit-1"]
     reason = str(report["reasons"]["mini__intervals-1"])
