@@ -12,7 +12,7 @@ patch.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio.to_thread
@@ -85,8 +85,9 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
     spec = prepared.spec
     paths = tuple(spec.paths if spec.paths is not None else source_paths(tree))
     setup = SweSetup(
-        iid, issue, tree, repo_map, files, test_files, (), (), "", paths, test_timeout_s=spec.test_timeout_s
-    )
+        instance_id=iid, issue=issue, tree=tree, repo_map=repo_map, files=files, test_files=test_files,
+        must_pass=(), regression=(), baseline_feedback="", paths=paths, test_timeout_s=spec.test_timeout_s,
+    )  # fmt: skip
     if not test_files:
         return setup
     run = await run_pytest(box, tree, test_files, limits=setup.limits, test_timeout_s=setup.test_timeout_s, paths=paths)
@@ -99,10 +100,7 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
         listed = [n for name in instance.FAIL_TO_PASS for n in nodes_for(name, run, spec.test_names)]
         must += [n for n in dict.fromkeys(listed) if n in fails]
     regression = [n for n in run.results if run.passed(n) and not n.startswith(REPRO_FILE + "::")]
-    return SweSetup(
-        iid, issue, tree, repo_map, files, test_files, tuple(must), tuple(regression), render(run, must), paths,
-        test_timeout_s=setup.test_timeout_s,
-    )  # fmt: skip
+    return replace(setup, must_pass=tuple(must), regression=tuple(regression), baseline_feedback=render(run, must))
 
 
 @dataclass(frozen=True)

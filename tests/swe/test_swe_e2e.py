@@ -128,6 +128,15 @@ MEAN_FIX = (
     "=======\n    return sum(xs) / len(xs)\n>>>>>>> REPLACE\n"
 )
 FMT_BREAK = 'calc/fmt.py\n<<<<<<< SEARCH\n    return f"{x:.2f}"\n=======\n    return str(x)\n>>>>>>> REPLACE\n'
+# Also shows None as "-": test_show_none, failing at the base commit, then passes; test_show still does.
+FMT_NONE = (
+    'calc/fmt.py\n<<<<<<< SEARCH\n    return f"{x:.2f}"\n=======\n'
+    '    return "-" if x is None else f"{x:.2f}"\n>>>>>>> REPLACE\n'
+)
+TEST_FMT = (
+    'from calc.fmt import show\n\n\ndef test_show():\n    assert show(2.5) == "2.50"\n\n\n'
+    'def test_show_none():\n    assert show(None) == "-"\n'
+)
 
 
 def calc_instance(root: Path) -> SweInstance:
@@ -136,7 +145,7 @@ def calc_instance(root: Path) -> SweInstance:
         "calc/core.py": CORE,
         "calc/fmt.py": FMT,
         "tests/test_core.py": "from calc.core import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
-        "tests/test_fmt.py": 'from calc.fmt import show\n\n\ndef test_show():\n    assert show(2.5) == "2.50"\n',
+        "tests/test_fmt.py": TEST_FMT,
     }
     for rel, text in files.items():
         (root / "toy__calc" / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -154,21 +163,46 @@ def calc_instance(root: Path) -> SweInstance:
     )  # fmt: skip
 
 
-async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp_path: Path) -> None:
-    instance = calc_instance(tmp_path / "repos")
-    scenario = Scenario(
+def calc_rules(*rest: Rule) -> Scenario:
+    """The model picks calc/core.py only and writes a reproduction test of mean(); the rest as given."""
+    return Scenario(
         rules=[
             Rule(match="# Pick the files", content="calc/core.py: mean\n"),
             Rule(match="# Write a reproduction test", content=pyblock(
                 "from calc.core import mean\n\n\ndef test_mean_half():\n    assert mean([1, 2]) == 1.5\n")),
-            Rule(match="Propose tests", content="The repository's tests will do."),
-            Rule(match="distinguishing test", content="No single test comes to mind."),
-            # The judge answers from the real outcomes it is shown: the side whose fmt tests pass.
-            Rule(match=r"With A \(real execution\):\n```\ntest_show: AC", content="A keeps show() working.\nA"),
-            Rule(match=r"\(real execution\)", content="B keeps show() working.\nB"),
-            Rule(match="# Resolve the issue", content=[f"{MEAN_FIX}\n{FMT_BREAK}", MEAN_FIX]),
+            *rest,
         ]
     )  # fmt: skip
+
+
+async def test_debugging_runs_the_regression_tests_of_the_files_a_candidate_edits(tmp_path: Path) -> None:
+    # The model picked calc/core.py only; the candidate also edits calc/fmt.py and breaks its test.
+    scenario = calc_rules(
+        Rule(match="Your patch does not resolve the issue yet", content=MEAN_FIX),
+        Rule(match="# Resolve the issue", content=f"{MEAN_FIX}\n{FMT_BREAK}"),
+    )
+    instance = calc_instance(tmp_path / "repos")
+    with ScriptedServer(scenario) as server:
+        out = tmp_path / "run"
+        report = await solve(server, out, EngineConfig(n=1, rounds=1), chosen=[instance], repos=tmp_path / "repos")
+        prompts = [r.messages[-1].content for r in server.chat_requests]
+    [debug] = [p for p in prompts if p.startswith("Your patch does not resolve")]
+    assert "tests/test_fmt.py::test_show" in debug  # broken, and shown, though fmt.py was never picked
+    assert "test_show_none" not in debug  # failing at the base commit: not the candidate's to keep
+    assert report["resolved_ids"] == ["toy__calc-1"]
+    assert "calc/fmt.py" not in str(read_jsonl(out / PREDICTIONS)[0]["model_patch"])
+
+
+async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp_path: Path) -> None:
+    instance = calc_instance(tmp_path / "repos")
+    scenario = calc_rules(
+        Rule(match="Propose tests", content="The repository's tests will do."),
+        Rule(match="distinguishing test", content="No single test comes to mind."),
+        # The judge answers from the real outcomes it is shown: the side that leaves show(None) alone.
+        Rule(match=r"With A \(real execution\):\n```\ntest_show: AC\ntest_show_none: (?!AC)", content="A.\nA"),
+        Rule(match=r"\(real execution\)", content="B leaves show() alone.\nB"),
+        Rule(match="# Resolve the issue", content=[f"{MEAN_FIX}\n{FMT_NONE}", MEAN_FIX]),
+    )
     out = tmp_path / "run"
     with ScriptedServer(scenario) as server:
         report = await solve(server, out, EngineConfig(n=2, rounds=0), chosen=[instance], repos=tmp_path / "repos")
