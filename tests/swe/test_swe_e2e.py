@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,20 @@ from codesolve.sstar import EngineConfig
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.swe.checkout import commit_tree
 from sandbox import Sandbox
-from tests.swe.swekit import DROPS_MAX, MERGE, REPRO, RIGHT, UNAPPLIABLE, WRONG, batch, instances, pyblock, solve
+from tests.swe.swekit import (
+    DROPS_MAX,
+    LOOP_LINE,
+    MERGE,
+    REPRO,
+    RIGHT,
+    UNAPPLIABLE,
+    WRONG,
+    batch,
+    edit,
+    instances,
+    pyblock,
+    solve,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -213,3 +227,21 @@ async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp
     assert "calc/fmt.py" not in patch
     assert judged, "two survivors should have reached the judge"
     assert "the repository's own tests in tests/test_fmt.py" in judged[0]
+
+
+async def test_majority_votes_over_normalised_patches_without_running_anything(tmp_path: Path) -> None:
+    # Two candidates make the same change written differently; a third makes another change that also passes.
+    spaced = edit(LOOP_LINE, "        if out and start<=out[-1][1]:  # touching intervals merge too\n")
+    other = edit(LOOP_LINE, "        if out and not start > out[-1][1]:\n")
+    scenario = rules(Rule(match="# Resolve the issue", content=[other, RIGHT, spaced]))
+    with ScriptedServer(scenario) as server:
+        report = await solve(server, tmp_path, EngineConfig(n=3, rounds=0, selector="majority"))
+        prompts = [r.messages[-1].content for r in server.chat_requests]
+    assert report["resolved_ids"] == ["mini__intervals-1"]
+    assert not [p for p in prompts if "Propose tests" in p or "real execution" in p]  # no synthesis, no judge
+    patch = str(read_jsonl(tmp_path / PREDICTIONS)[0]["model_patch"])
+    assert "<=out[-1][1]" in patch.replace(" ", "")
+    assert "not start >" not in patch
+    with sqlite3.connect(tmp_path / "run.sqlite") as db:
+        [(record,)] = db.execute("SELECT record FROM selections").fetchall()
+    assert "majority over 2 normalised change(s): the largest has 2 sample(s)" in json.loads(record)["why"]

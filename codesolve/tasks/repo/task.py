@@ -94,6 +94,10 @@ class RepoTask(Generic[S]):
         """See :class:`codesolve.tasks.base.Task`."""
         raise NotImplementedError
 
+    def normal_form(self, code: str) -> str | None:  # noqa: ARG002 - the Task protocol
+        """None unless the task has one: behaviour clusters vote."""
+        return None
+
     def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
         """Dual execution agreement is not offered for repository tasks: the synthesis prompt."""
         return self.synthesis_messages(codes, count)

@@ -10,9 +10,8 @@ from it.
 
 from __future__ import annotations
 
-import glob
-
 import ast
+import glob
 import math
 import re
 from collections import Counter

@@ -34,6 +34,7 @@ from codesolve.tasks.repo.testrun import TestRun
 from codesolve.tasks.repo.workspace import unified_diff
 from codesolve.tasks.swe import prompts
 from codesolve.tasks.swe.edits import EditError, canonical_edits, edited_files, parse_edits, render_edits
+from codesolve.tasks.swe.normal import normal_form
 from codesolve.tasks.swe.repomap import nearby_tests
 from sandbox import Limits
 
@@ -107,6 +108,14 @@ class SweTask(RepoTask[SweSetup]):
     def files_for(self, code: str) -> dict[str, str]:
         """The edited files (EditError, for the model, when an edit does not apply)."""
         return edited_files(self.setup.tree, parse_edits(code))
+
+    def normal_form(self, code: str) -> str | None:
+        """The candidate's patch normalised (:mod:`codesolve.tasks.swe.normal`); None when its edits do not apply."""
+        try:
+            files = self.files_for(code)
+        except EditError:
+            return None
+        return normal_form({p: self._original(p) for p in files}, files)
 
     def patch_for(self, code: str) -> str:
         """The candidate as a unified diff against the checkout ("" when its edits do not apply)."""
