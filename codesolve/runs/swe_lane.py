@@ -153,12 +153,15 @@ class SweLane:
         """
         started = anyio.current_time()
         try:
-            return await self._solve(seq, item)
+            result = await self._solve(seq, item)
         except Exception as exc:  # one instance's crash must not end the batch
             if isinstance(exc, LLMError) and self.llm is not None and not self.llm.reached:
                 raise  # every instance would fail the same way: the batch stops in one line
             wall = anyio.current_time() - started
             return crash_result(seq, item.source, item.id, _instance(item).model_dump_json(), exc, wall)
+        # The instance's whole time (environment, patch, grade), not only the engine's share of it.
+        result.problem.wall_s = max(result.problem.wall_s, round(anyio.current_time() - started, 3))
+        return result
 
     async def _solve(self, seq: int, item: Item) -> ProblemResult:
         instance = _instance(item)
