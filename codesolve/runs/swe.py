@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,10 +55,6 @@ class Prepared:
         """A new checkout at the base commit under the instance's work folder."""
         dest = self.work / f"{name}-{time.monotonic_ns()}"
         return fresh_tree(self.mirror, self.instance.base_commit, dest)
-
-
-PatchMaker = Callable[[Prepared, Sandbox], Awaitable[str]]
-"""Makes an instance's patch in its environment (gold / empty / given patches)."""
 
 
 async def remove_tree(path: Path) -> None:
@@ -113,6 +109,10 @@ async def grade_patch(prepared: Prepared, sandbox: Sandbox, patch: str) -> Grade
         await remove_tree(tree)
 
 
+BoxWrap = Callable[[Sandbox], Sandbox]
+"""Wraps an instance's sandbox (the batch's shared slot limit)."""
+
+
 async def grade_instance(instance: SweInstance, settings: SweSettings, patch: str, wrap: BoxWrap) -> Grade:
     """Grade a stored patch in the instance's environment (an infra_error grade when it cannot be prepared)."""
     try:
@@ -120,7 +120,3 @@ async def grade_instance(instance: SweInstance, settings: SweSettings, patch: st
             return await grade_patch(prepared, wrap(box), patch)
     except (EnvironmentBuildError, RepositoryError) as exc:
         return Grade(instance.instance_id, "infra_error", infra_reason(exc))
-
-
-BoxWrap = Callable[[Sandbox], Sandbox]
-"""Wraps an instance's sandbox (the batch's shared slot limit)."""
