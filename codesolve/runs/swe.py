@@ -72,11 +72,16 @@ async def prepare(instance: SweInstance, settings: SweSettings) -> Prepared:
     # Each preparation has a work folder of its own: two lanes never share (or remove) one checkout.
     work = settings.out / CACHE / "work" / f"{instance.instance_id}-{time.monotonic_ns()}"
     probe = Prepared(instance, spec, mirror, "", work)
-    tree = await anyio.to_thread.run_sync(probe.tree, "env")
     try:
-        image = await environment_for(spec, tree)
-    finally:
-        await remove_tree(tree)
+        tree = await anyio.to_thread.run_sync(probe.tree, "env")
+        try:
+            image = await environment_for(spec, tree)
+        finally:
+            await remove_tree(tree)
+    except BaseException:
+        # A checkout made while the run was being cancelled lands after the cancellation: all of it goes.
+        await remove_tree(work)
+        raise
     return Prepared(instance, spec, mirror, image, work)
 
 
