@@ -117,12 +117,19 @@ def serve(sock: _socket.socket) -> None:
             ready: Hello = {"ready": True}
             sock.send(marshal.dumps(dict(ready)), _socket.MSG_NOSIGNAL)
             continue
+        read_end, write_end = os.pipe() if req.get("compile_first") else (-1, -1)
         pid = os.fork()
         if pid == 0:
-            start_child(req, fds)
-        for fd in fds:
-            os.close(fd)
-        sock.send(marshal.dumps(dict(reap_test(pid, req))), _socket.MSG_NOSIGNAL)
+            start_child(req, fds, write_end)
+        for fd in [*fds, write_end]:
+            if fd >= 0:
+                os.close(fd)
+        try:
+            report = reap_test(pid, req, read_end)
+        finally:
+            if read_end >= 0:
+                os.close(read_end)
+        sock.send(marshal.dumps(dict(report)), _socket.MSG_NOSIGNAL)
 
 
 def setup(req: SetupRequest) -> None:

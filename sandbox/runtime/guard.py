@@ -325,12 +325,14 @@ def fresh_dir(path: Path, anchors: Anchors) -> Path:
     return path
 
 
-def leftovers(tops: list[str]) -> list[str]:
-    """What is still under each top directory (after a full wipe, there must be nothing)."""
+def leftovers(tops: list[str], anchors: Anchors | None = None) -> list[str]:
+    """What is still under each top directory (after a full wipe, there must be nothing); read
+    through ``anchors`` where they hold the top (no walk from ``/``)."""
     found: list[str] = []
     for top in tops:
+        held = anchors.fds.get(top) if anchors is not None else None
         try:
-            found += [os.path.join(top, name) for name in os.listdir(top)]
+            found += [os.path.join(top, name) for name in os.listdir(top if held is None else held)]
         except FileNotFoundError:
             continue
         except OSError as exc:
