@@ -71,6 +71,8 @@ class Batch:
         """Python not yet syntax-checked: the next test's child checks it (the cache key, or "")."""
         self.syntax_failure: Outcome | None = None
         """The CE outcome of every test, once a test's child found the program does not compile."""
+        self.precompile = False
+        """The syntax check passed: the fork server compiles the program with the next run."""
 
     def emit(self, event: dict[str, Any], flush: bool = True) -> None:
         """Write one event (see :class:`EventSink`)."""
@@ -135,6 +137,7 @@ class Batch:
         key, self.syntax_check = self.syntax_check, None
         if report["compiled"]:
             syntax_passed(self.artefacts, key or "")
+            self.precompile = True
         else:
             self.syntax_failure = {"verdict": "CE", "message": "syntax check failed", "stderr": stderr}
 
@@ -166,6 +169,8 @@ class Batch:
             request = {**request, "nonce": io.nonce}  # (an empty request is sent as a bare RUN)
         if self.syntax_check is not None:
             request = {**request, "compile_first": True}
+        elif self.precompile:  # (after the restore above: the file holds the bytes checked)
+            request, self.precompile = {**request, "precompile": True}, False
         try:
             io.begin()
             report, why = self.servers.run(request, io.fds(cwd_fd), float(self.limits["wall"]))

@@ -141,11 +141,9 @@ def reap_test(pid: int, req: Run, compiled: int = -1) -> RunReport:
     if compiled >= 0:
         # Every writer is gone (the child closed its end before the program ran, and is dead):
         # this never blocks. Only the harness wrote here, so this is the syntax check's word.
+        # (Not compiled here now: the program has run since, and may have rewritten its file.
+        # The driver asks for it with the next run, once the file is restored: ``precompile``.)
         extra["compiled"] = os.read(compiled, 1) == b"1"
-        if extra["compiled"]:
-            # It compiled in a limited child: compiling here is now safe, and every later
-            # child starts from the ready code object.
-            SERVER.compiled[req["entry"]] = SERVER.harness.load_code(req["entry"])
     return {
         **extra,  # type: ignore[typeddict-item]
         "exited": os.WIFEXITED(status),

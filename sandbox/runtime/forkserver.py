@@ -117,6 +117,8 @@ def serve(sock: _socket.socket) -> None:
             ready: Hello = {"ready": True}
             sock.send(marshal.dumps(dict(ready)), _socket.MSG_NOSIGNAL)
             continue
+        if req.get("precompile"):
+            precompile(req["entry"])
         read_end, write_end = os.pipe() if req.get("compile_first") else (-1, -1)
         pid = os.fork()
         if pid == 0:
@@ -132,6 +134,16 @@ def serve(sock: _socket.socket) -> None:
         sock.send(marshal.dumps(dict(report)), _socket.MSG_NOSIGNAL)
 
 
+def precompile(entry: str) -> None:
+    """Compile the entry file once for every later child: it passed its syntax check in a
+    limited child, and the driver has just restored it to the bytes checked (a failure here
+    only means each child compiles it itself)."""
+    try:
+        SERVER.compiled[entry] = SERVER.harness.load_code(entry)
+    except Exception:
+        SERVER.compiled.pop(entry, None)
+
+
 def setup(req: SetupRequest) -> None:
     """Adopt a batch: its directory and environment (inherited by every test child), its imports."""
     run = req["run"]
@@ -143,7 +155,7 @@ def setup(req: SetupRequest) -> None:
     warm(list(req["warm"]))
     if req["precompile"]:
         # The same source passed a syntax check in a limited child, in an earlier batch.
-        SERVER.compiled[run["entry"]] = SERVER.harness.load_code(run["entry"])
+        precompile(run["entry"])
     # Made once, never used here: each child finds them ready, on its own fds 0-2
     # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
     SERVER.stdio = stdio()

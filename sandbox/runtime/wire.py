@@ -141,6 +141,9 @@ class RunRequest(TypedDict, total=False):
     compile_first: bool
     """Python: the program has not passed its syntax check yet; the child says whether it
     compiled before running it (see ``harness.COMPILED_FD``)."""
+    precompile: bool
+    """Python: the program passed its syntax check in an earlier run of this batch and its
+    files were just restored: the fork server compiles it once, before this run's fork."""
 
 
 class Run(RunParameters, RunRequest):
