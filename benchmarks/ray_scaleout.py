@@ -92,9 +92,10 @@ class ProcessCPU(threading.Thread):
         ("ray::CacheService", "driver services"),
     )
 
-    def __init__(self, driver: int) -> None:
+    def __init__(self, driver: int, store: Path) -> None:
         super().__init__(daemon=True)
         self.driver, self.first, self.last, self.role = driver, dict[int, int](), dict[int, int](), dict[int, str]()
+        self.store, self.begun = store, False
         self.halt = threading.Event()
         self.tick = os.sysconf("SC_CLK_TCK")
 
@@ -116,13 +117,22 @@ class ProcessCPU(threading.Thread):
             if self.role.get(pid) in (None, "ray system"):  # an idle worker that became an actor is the actor's
                 self.role[pid] = role
 
+    def _begun(self) -> bool:
+        # The batch session has begun once a problem is in the store: CPU before it (starting
+        # Ray's workers, importing codesolve, warming pools) is start-up, not per problem.
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(self.store, timeout=1)) as db:
+            return bool(db.execute("SELECT COUNT(*) FROM problems").fetchone()[0])
+        return False
+
     def run(self) -> None:
-        self._sample()
         while not self.halt.wait(0.5):
+            if not self.begun and self.store.exists() and self._begun():
+                self.begun = True
+                self.first.clear()  # the baseline: every process's CPU when the session began
             self._sample()
 
     def seconds(self) -> dict[str, float]:
-        """CPU seconds per role while sampled (a process's last half second before it exits is missed)."""
+        """CPU seconds per role from the session's start (a process's last half second before it exits is missed)."""
         self.halt.set()
         self.join()
         spent: dict[str, float] = {}
@@ -143,12 +153,12 @@ def batch(problems: Path, runs: Path, name: str, url: str, k: int, where: list[s
     started, here = time.monotonic(), time.process_time()
     env = {**os.environ, SCRIPTED_KEY_ENV: "b"}
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
-        roles = ProcessCPU(proc.pid)
+        roles = ProcessCPU(proc.pid, runs / name / "run.sqlite")
         roles.start()
         _, stderr = proc.communicate()
     wall = time.monotonic() - started
     sandbox_s, spent = cpu.seconds(), roles.seconds()
-    spent["model server (this process)"] = time.process_time() - here
+    spent["model server (this process, start-up included)"] = time.process_time() - here
     with sqlite3.connect(runs / name / "run.sqlite") as db:
         failed = db.execute("SELECT COUNT(*) FROM problems WHERE status != 'done'").fetchone()[0]
         session = db.execute("SELECT SUM(ended - started) FROM sessions WHERE kind = 'batch'").fetchone()[0]
