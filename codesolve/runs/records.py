@@ -25,6 +25,21 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
+class SweRunConfig(_Record):
+    """What a ``codesolve swe`` run adds to its config: where repositories are, what makes the patches."""
+
+    repos: str
+    """The folder of local repositories or mirrors (absolute)."""
+    specs: str | None = None
+    """The folder of extra build specs (absolute), if any."""
+    patches: Literal["model", "gold", "empty"] = "model"
+    """The engine makes the patches, or the dataset's gold patches / empty patches are graded."""
+    model_name_or_path: str
+    """The predictions' ``model_name_or_path``."""
+    public_tests: bool = False
+    """FAIL_TO_PASS shown to the solver (``--public-tests``)."""
+
+
 class RunConfig(_Record):
     """Everything that shapes a run's results; a resumed run must have the same."""
 
@@ -48,6 +63,8 @@ class RunConfig(_Record):
     """The OpenAI-compatible endpoint."""
     engine: EngineConfig
     """The S* configuration (N, rounds, selector, budgets…)."""
+    swe: SweRunConfig | None = None
+    """Set for a ``codesolve swe`` run (its problems are SWE instances, graded like SWE-bench)."""
 
 
 class ProblemRow(_Record):
@@ -122,6 +139,8 @@ class Selection(_Record):
     public_passed: int = 0
     public_total: int = 0
     public_verdicts: list[str] = Field(default_factory=list)
+    patch: str | None = None
+    """The unified diff made from the chosen candidate (SWE instances: the prediction's ``model_patch``)."""
 
 
 class UsageRow(_Record):
@@ -167,26 +186,6 @@ def unpack_events(blob: bytes) -> list[TraceEvent]:
     return [TraceEvent(at=at, kind=kind, phase=phase, candidate=c, data=data) for at, kind, phase, c, data in rows]
 
 
-class ProblemResult(_Record):
-    """Every row one finished problem owns: written together or not at all."""
-
-    # JSON (a node's reply) carries the packed events as base64.
-    model_config = ConfigDict(
-        extra="forbid", use_attribute_docstrings=True, ser_json_bytes="base64", val_json_bytes="base64"
-    )
-
-    problem: ProblemRow
-    problem_json: str | None = None
-    """The problem itself (for evaluation and reports), ``None`` for a malformed record."""
-    candidates: list[CandidateRound] = Field(default_factory=list)
-    executions: list[Execution] = Field(default_factory=list)
-    selection: Selection | None = None
-    usage: list[UsageRow] = Field(default_factory=list)
-    errors: list[ErrorRow] = Field(default_factory=list)
-    events: bytes = b""
-    """The trace events, packed with :func:`pack_events` (empty: none)."""
-
-
 class EvalRun(_Record):
     """One distinct program of a problem run on its hidden tests."""
 
@@ -216,3 +215,25 @@ class EvalResult(_Record):
     targets: list[EvalTarget]
     error: str = ""
     """Why it could not be evaluated (e.g. no problem record), else empty."""
+
+
+class ProblemResult(_Record):
+    """Every row one finished problem owns: written together or not at all."""
+
+    # JSON (a node's reply) carries the packed events as base64.
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
+
+    problem: ProblemRow
+    problem_json: str | None = None
+    """The problem itself (for evaluation and reports), ``None`` for a malformed record."""
+    candidates: list[CandidateRound] = Field(default_factory=list)
+    executions: list[Execution] = Field(default_factory=list)
+    selection: Selection | None = None
+    usage: list[UsageRow] = Field(default_factory=list)
+    errors: list[ErrorRow] = Field(default_factory=list)
+    events: bytes = b""
+    """The trace events, packed with :func:`pack_events` (empty: none)."""
+    evaluation: EvalResult | None = None
+    """Its grade when solving graded it too (SWE instances), written in the same transaction."""

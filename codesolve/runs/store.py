@@ -146,7 +146,12 @@ class RunStore:
         differing fields, unless ``new_run`` (then the old results are removed;
         the response cache is kept).
         """
-        store = cls(runs_dir / config.name)
+        return cls.open_at(runs_dir / config.name, config, new_run)
+
+    @classmethod
+    def open_at(cls, root: Path, config: RunConfig, new_run: bool = False) -> RunStore:
+        """The run in ``root``: created, or resumed when its config is the same (see :meth:`create_or_resume`)."""
+        store = cls(root)
         if new_run and store.db_path.exists():
             for path in (store.db_path, *(store.root / f"run.sqlite{s}" for s in ("-wal", "-shm"))):
                 path.unlink(missing_ok=True)
@@ -334,6 +339,11 @@ def _write_problem(db: sqlite3.Connection, r: ProblemResult) -> None:
         db.execute("INSERT INTO event_logs VALUES (?, ?)", (pid, r.events))
     if r.problem_json is not None:
         db.execute("INSERT INTO trace_due VALUES (?)", (pid,))
+    if r.evaluation is not None:
+        _write_eval(db, r.evaluation)
+    else:  # a problem solved again is graded again: its old grade belonged to the old solve
+        for table in ("eval_runs", "eval_targets", "eval_done"):
+            db.execute(f"DELETE FROM {table} WHERE problem = ?", (pid,))
 
 
 def _write_eval(db: sqlite3.Connection, r: EvalResult) -> None:
