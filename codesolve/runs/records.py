@@ -8,11 +8,14 @@ same way.
 
 from __future__ import annotations
 
+import json
+import zlib
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from codesolve.sstar import EngineConfig, StopReason
+from codesolve.sstar import EngineConfig, StopReason, TraceEvent
 
 Status = Literal["running", "done", "failed"]
 """``running`` (started, not finished: redone on resume), ``done``, or ``failed`` (with a reason)."""
@@ -166,16 +169,21 @@ class ErrorRow(_Record):
     message: str
 
 
-class EventRow(_Record):
-    """One trace event of a problem (the per-problem JSON trace is rebuilt from these)."""
+def pack_events(events: Sequence[TraceEvent]) -> bytes:
+    """A problem's trace events as the store keeps them: one compressed JSON list, in order.
 
-    problem: str
-    seq: int
-    at: float
-    kind: str
-    phase: str
-    candidate: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    Packed where the problem was solved (on its node, or in the local lane), so that the
+    store's single writer only inserts bytes: compressing ~2N events of prompts and code
+    was most of a result's cost to the writer.
+    """
+    rows = [[e.at, e.kind, e.phase, e.candidate, e.data] for e in events]
+    return zlib.compress(json.dumps(rows).encode("utf-8", "surrogatepass"), 6)
+
+
+def unpack_events(blob: bytes) -> list[TraceEvent]:
+    """Inverse of :func:`pack_events`."""
+    rows = json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
+    return [TraceEvent(at=at, kind=kind, phase=phase, candidate=c, data=data) for at, kind, phase, c, data in rows]
 
 
 class EvalRun(_Record):
@@ -212,6 +220,11 @@ class EvalResult(_Record):
 class ProblemResult(_Record):
     """Every row one finished problem owns: written together or not at all."""
 
+    # JSON (a node's reply) carries the packed events as base64.
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
+
     problem: ProblemRow
     problem_json: str | None = None
     """The problem itself (for evaluation and reports), ``None`` for a malformed record."""
@@ -220,6 +233,7 @@ class ProblemResult(_Record):
     selection: Selection | None = None
     usage: list[UsageRow] = Field(default_factory=list)
     errors: list[ErrorRow] = Field(default_factory=list)
-    events: list[EventRow] = Field(default_factory=list)
+    events: bytes = b""
+    """The trace events, packed with :func:`pack_events` (empty: none)."""
     evaluation: EvalResult | None = None
     """Its grade when solving graded it too (SWE instances), written in the same transaction."""

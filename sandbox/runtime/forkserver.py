@@ -146,12 +146,31 @@ def serve(sock: _socket.socket) -> None:
             ready: Hello = {"ready": True}
             sock.send(marshal.dumps(dict(ready)), _socket.MSG_NOSIGNAL)
             continue
+        if req.get("precompile"):
+            precompile(req["entry"])
+        read_end, write_end = os.pipe() if req.get("compile_first") else (-1, -1)
         pid = os.fork()
         if pid == 0:
-            start_child(req, fds)
-        for fd in fds:
-            os.close(fd)
-        sock.send(marshal.dumps(dict(reap_test(pid, req))), _socket.MSG_NOSIGNAL)
+            start_child(req, fds, write_end)
+        for fd in [*fds, write_end]:
+            if fd >= 0:
+                os.close(fd)
+        try:
+            report = reap_test(pid, req, read_end)
+        finally:
+            if read_end >= 0:
+                os.close(read_end)
+        sock.send(marshal.dumps(dict(report)), _socket.MSG_NOSIGNAL)
+
+
+def precompile(entry: str) -> None:
+    """Compile the entry file once for every later child: it passed its syntax check in a
+    limited child, and the driver has just restored it to the bytes checked (a failure here
+    only means each child compiles it itself)."""
+    try:
+        SERVER.compiled[entry] = SERVER.harness.load_code(entry)
+    except Exception:
+        SERVER.compiled.pop(entry, None)
 
 
 def setup(req: SetupRequest) -> None:
@@ -165,7 +184,7 @@ def setup(req: SetupRequest) -> None:
     warm(list(req["warm"]))
     if req["precompile"]:
         # The same source passed a syntax check in a limited child, in an earlier batch.
-        SERVER.compiled[run["entry"]] = SERVER.harness.load_code(run["entry"])
+        precompile(run["entry"])
     # Made once, never used here: each child finds them ready, on its own fds 0-2
     # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
     SERVER.stdio = stdio()
