@@ -17,7 +17,13 @@ when both "nodes" share its CPUs.
 
 It also prints the sandbox CPU-seconds per problem, from the cgroup CPU usage
 of the run's containers (read before they close), for the on-paper layout in
-README.md.
+README.md, and where the rest of the machine's CPU went per problem: the
+driver process (the batch, its store writer, its Ray client), the driver's
+services (limiter and cache actors), the node workers (the engine, model client
+and sandbox driving of each node), and Ray's own processes (raylets, GCS, idle
+workers), sampled from /proc. With every "node" on this machine's 2 CPUs,
+these sum to what the machine spends per problem, and show whether the executor
+(driver + services) is a bottleneck of its own.
 
     .venv/bin/python benchmarks/ray_scaleout.py [--latency 1.0] [-k 4] [--problems 100] [--control]
 """
@@ -77,6 +83,64 @@ class ContainerCPU(threading.Thread):
         return sum(self.seen.values()) / 1e9
 
 
+class ProcessCPU(threading.Thread):
+    """Samples the CPU time of the driver and of Ray's processes (``/proc``) until stopped, by role."""
+
+    ROLES = (
+        ("ray::NodeWorker", "node workers"),
+        ("ray::LimiterService", "driver services"),
+        ("ray::CacheService", "driver services"),
+    )
+
+    def __init__(self, driver: int, store: Path) -> None:
+        super().__init__(daemon=True)
+        self.driver, self.first, self.last, self.role = driver, dict[int, int](), dict[int, int](), dict[int, str]()
+        self.store, self.begun = store, False
+        self.halt = threading.Event()
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _sample(self) -> None:
+        for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            role = "driver" if pid == self.driver else next((r for tag, r in self.ROLES if tag in cmdline), None)
+            if role is None and ("ray::" in cmdline or "/ray/" in cmdline or "default_worker" in cmdline):
+                role = "ray system"
+            if role is None:
+                continue
+            used = int(fields[11]) + int(fields[12])  # utime + stime, in ticks
+            self.first.setdefault(pid, used)
+            self.last[pid] = used
+            if self.role.get(pid) in (None, "ray system"):  # an idle worker that became an actor is the actor's
+                self.role[pid] = role
+
+    def _begun(self) -> bool:
+        # The batch session has begun once a problem is in the store: CPU before it (starting
+        # Ray's workers, importing codesolve, warming pools) is start-up, not per problem.
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(self.store, timeout=1)) as db:
+            return bool(db.execute("SELECT COUNT(*) FROM problems").fetchone()[0])
+        return False
+
+    def run(self) -> None:
+        while not self.halt.wait(0.5):
+            if not self.begun and self.store.exists() and self._begun():
+                self.begun = True
+                self.first.clear()  # the baseline: every process's CPU when the session began
+            self._sample()
+
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds per role from the session's start (a process's last half second before it exits is missed)."""
+        self.halt.set()
+        self.join()
+        spent: dict[str, float] = {}
+        for pid, role in self.role.items():
+            spent[role] = spent.get(role, 0.0) + (self.last[pid] - self.first[pid]) / self.tick
+        return spent
+
+
 def batch(problems: Path, runs: Path, name: str, url: str, k: int, where: list[str]) -> tuple[float, float]:
     """One batch in a child process (``where``: its executor flags): (session wall s, process wall s)."""
     cmd = [
@@ -86,10 +150,15 @@ def batch(problems: Path, runs: Path, name: str, url: str, k: int, where: list[s
     ]  # fmt: skip
     cpu = ContainerCPU(f"batch-{name}")
     cpu.start()
-    started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, SCRIPTED_KEY_ENV: "b"}, check=False)
+    started, here = time.monotonic(), time.process_time()
+    env = {**os.environ, SCRIPTED_KEY_ENV: "b"}
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        roles = ProcessCPU(proc.pid, runs / name / "run.sqlite")
+        roles.start()
+        _, stderr = proc.communicate()
     wall = time.monotonic() - started
-    sandbox_s = cpu.seconds()
+    sandbox_s, spent = cpu.seconds(), roles.seconds()
+    spent["model server (this process, start-up included)"] = time.process_time() - here
     with sqlite3.connect(runs / name / "run.sqlite") as db:
         failed = db.execute("SELECT COUNT(*) FROM problems WHERE status != 'done'").fetchone()[0]
         session = db.execute("SELECT SUM(ended - started) FROM sessions WHERE kind = 'batch'").fetchone()[0]
@@ -97,8 +166,8 @@ def batch(problems: Path, runs: Path, name: str, url: str, k: int, where: list[s
         batches, runs_ = db.execute("SELECT COUNT(*), SUM(total) FROM executions").fetchone()
     if proc.returncode != 0 or failed:
         print(f"  note: {name} exited {proc.returncode} with {failed} problems not done", file=sys.stderr)
-        print(proc.stderr[-2000:], file=sys.stderr)
-    nodes = [line.split(" ", 1)[1] for line in proc.stderr.splitlines() if " lanes, " in line]
+        print(stderr[-2000:], file=sys.stderr)
+    nodes = [line.split(" ", 1)[1] for line in stderr.splitlines() if " lanes, " in line]
     for line in nodes[-2:] if "--executor" in where else []:
         print(f"    {line}")
     print(f"  {name}: {session:.1f} s; per problem {average:.2f} s on average, {slowest:.1f} s at most")
@@ -107,6 +176,13 @@ def batch(problems: Path, runs: Path, name: str, url: str, k: int, where: list[s
             f"  {name}: sandbox CPU {sandbox_s:.1f} s in {len(cpu.seen)} containers = {sandbox_s / count:.2f} "
             f"CPU-s per problem ({batches / count:.1f} sandbox batches, {runs_ / count:.1f} test runs each)"
         )
+    if sandbox_s:
+        spent["sandbox containers"] = sandbox_s
+    parts = ", ".join(f"{role} {used / count * 1e3:.0f}" for role, used in sorted(spent.items()))
+    print(
+        f"  {name}: CPU-ms per problem: {parts}; all {sum(spent.values()) / count * 1e3:.0f} "
+        f"(machine: {os.cpu_count()} CPUs x {session / count * 1e3:.0f} ms of session per problem)"
+    )
     return float(session), wall
 
 

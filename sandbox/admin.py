@@ -13,15 +13,19 @@ _CONNECT_TIMEOUT_S = 30.0
 _REAP_WAIT_S = 20.0
 
 
-def build_image(force: bool = False, from_registry: bool = False) -> str:
-    """Build (or confirm) the sandbox image; a line saying which image and how it was made.
+def build_image(force: bool = False, from_registry: bool = False, python: str | None = None) -> str:
+    """Build (or confirm) the sandbox image offering ``python`` (default: the default image's);
+    a line saying which image and how it was made.
 
-    Raises :class:`sandbox.errors.DockerUnavailable` or :class:`~sandbox.errors.ImageBuildError`.
+    Raises :class:`sandbox.errors.DockerUnavailable` or :class:`~sandbox.errors.ImageBuildError`
+    (:class:`~sandbox.errors.PythonUnavailable` for a Python no image can offer).
     """
     from sandbox._docker.engine import connect
     from sandbox._docker.images import build_image as build
+    from sandbox._docker.images import check_request
 
-    return build(connect(_CONNECT_TIMEOUT_S), force=force, from_registry=from_registry)
+    check_request(python, from_registry)  # refused before the engine is asked anything
+    return build(connect(_CONNECT_TIMEOUT_S), force=force, from_registry=from_registry, python=python)
 
 
 def reap_containers(everything: bool = False) -> int:

@@ -53,8 +53,8 @@ def output_digest(text: str) -> str:
 
 
 def _compare_lines(expected: list[list[str]], actual: list[list[str]], same: Any) -> tuple[bool, str]:
-    for lineno, (exp_line, act_line) in enumerate(zip(expected, actual, strict=False), start=1):
-        for col, (exp_tok, act_tok) in enumerate(zip(exp_line, act_line, strict=False), start=1):
+    for lineno, (exp_line, act_line) in enumerate(zip(expected, actual), start=1):
+        for col, (exp_tok, act_tok) in enumerate(zip(exp_line, act_line), start=1):
             if not same(exp_tok, act_tok):
                 return False, f"line {lineno}, token {col}: expected {_show(exp_tok)}, got {_show(act_tok)}"
         if len(exp_line) != len(act_line):
@@ -73,7 +73,7 @@ def check_exact(expected: str, actual: str) -> tuple[bool, str]:
     """Byte-for-byte comparison."""
     if expected == actual:
         return True, "ok"
-    for index, (a, b) in enumerate(zip(expected, actual, strict=False)):
+    for index, (a, b) in enumerate(zip(expected, actual)):
         if a != b:
             return False, f"first difference at character {index}: expected {a!r}, got {b!r}"
     return False, f"expected {len(expected)} characters, got {len(actual)}"
@@ -180,7 +180,7 @@ def values_equal(exp: Any, act: Any, abs_tol: float, rel_tol: float) -> bool:
             return False
         return exp == act or floats_close(e, a, abs_tol, rel_tol)
     if isinstance(exp, (list, tuple)) and isinstance(act, (list, tuple)):
-        return len(exp) == len(act) and all(values_equal(e, a, abs_tol, rel_tol) for e, a in zip(exp, act, strict=True))
+        return len(exp) == len(act) and all(values_equal(e, a, abs_tol, rel_tol) for e, a in zip(exp, act))
     if isinstance(exp, dict) and isinstance(act, dict):
         return exp.keys() == act.keys() and all(values_equal(exp[k], act[k], abs_tol, rel_tol) for k in exp)
     return type(exp) is type(act) and bool(exp == act)

@@ -7,6 +7,7 @@
     │   ├── DockerUnavailable         no engine, or the daemon does not answer
     │   └── ImageMissing              the sandbox image is not in the local engine
     ├── ImageBuildError               the offline image build failed
+    │   └── PythonUnavailable         no sandbox image can offer the Python asked for
     ├── SandboxFault                  an infrastructure fault during a batch (becomes SE)
     └── InvalidRequest                the caller asked for something malformed
 
@@ -34,6 +35,10 @@ class ImageMissing(SandboxUnavailable):
 
 class ImageBuildError(SandboxError):
     """The offline image build (debootstrap + import) failed."""
+
+
+class PythonUnavailable(ImageBuildError):
+    """No sandbox image offers the Python version asked for (the message lists those that exist)."""
 
 
 class SandboxFault(SandboxError):

@@ -6,6 +6,7 @@ is left behind: a leak anywhere in the suite fails it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 
@@ -13,6 +14,7 @@ import pytest
 
 from sandbox import DockerConfig, LocalConfig, Sandbox, docker_reachable, make_sandbox
 from sandbox._docker.containers import owner
+from sandbox.image.recipe import image_tag
 
 
 def labelled_containers(owner: str | None = None) -> list[str]:
@@ -42,10 +44,16 @@ def docker_available() -> bool:
 
 @pytest.fixture(scope="session")
 async def docker_box(anyio_backend: str, docker_available: bool) -> AsyncIterator[Sandbox]:
-    """A warm Docker sandbox shared by the session."""
+    """A warm Docker sandbox shared by the session.
+
+    ``CODESOLVE_TEST_PYTHON=3.9`` runs it on the image variant offering that Python
+    (built beforehand with ``codesolve sandbox build --python 3.9``), to check the
+    sandbox's guarantees there with the same tests.
+    """
     if not docker_available:
         pytest.skip("no Docker engine reachable")
-    box = await make_sandbox(DockerConfig(pool_size=2, run_id="pytest"))
+    image = image_tag(os.environ.get("CODESOLVE_TEST_PYTHON") or None)
+    box = await make_sandbox(DockerConfig(pool_size=2, run_id="pytest", image=image))
     try:
         yield box
     finally:

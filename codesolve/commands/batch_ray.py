@@ -63,7 +63,7 @@ async def on_cluster(
                 display.start_soon(progress.run)
                 batch = Batch(store, None, None, config.engine, progress)
                 items = stream_problems(args.problems, args.format)
-                tally = await run_batch(batch, items, which, args.concurrency, stop, lanes=c.lanes)
+                tally = await run_batch(batch, items, which, args.concurrency, stop, lanes=c.lanes, grow=c.grow)
                 display.cancel_scope.cancel()
             for line in c.lines():
                 progress.note(line)

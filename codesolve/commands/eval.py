@@ -18,7 +18,9 @@ from codesolve.runs.metrics import compute
 from codesolve.runs.progress import printable
 from codesolve.runs.report_text import summary_lines
 from codesolve.runs.store import RunStore
-from codesolve.runs.swe_report import evaluate_swe, is_swe_run
+from codesolve.runs.swe import SweSettings
+from codesolve.runs.swe_batch import grade_pending
+from codesolve.runs.swe_report import export, is_swe_run, report_lines
 from sandbox import DockerConfig, open_sandbox
 
 
@@ -37,12 +39,9 @@ def _say(line: str) -> None:
 
 
 async def _eval(args: argparse.Namespace, interrupts: Interrupts) -> int:
-    if is_swe_run(args.run):
-        # A ``codesolve swe`` run: its predictions graded like SWE-bench, one line per instance.
-        for line in await evaluate_swe(args.run, _say):
-            print(line)
-        return 0
     store = RunStore.existing(args.run)
+    if is_swe_run(args.run):
+        return await _eval_swe(store, args, interrupts)
     box_config = await sandbox_config(args)
     if isinstance(box_config, DockerConfig):
         pool = args.pool_size or min(max(args.concurrency, 1), os.cpu_count() or 2)
@@ -56,6 +55,21 @@ async def _eval(args: argparse.Namespace, interrupts: Interrupts) -> int:
     with store.read() as db:
         for line in summary_lines(compute(db)):
             print(line)
+    return 0
+
+
+async def _eval_swe(store: RunStore, args: argparse.Namespace, interrupts: Interrupts) -> int:
+    # A ``codesolve swe`` run: each stored patch without a grade is graded like SWE-bench.
+    swe = store.config().swe
+    assert swe is not None
+    settings = SweSettings(Path(swe.repos), store.root.resolve(), Path(swe.specs) if swe.specs else None)
+    stop = interrupts.graceful(_say)
+    tally = await grade_pending(store, settings, max(args.concurrency, 1), _say, stop)
+    _say(f"graded {tally.evaluated} instances ({tally.skipped} already graded, {tally.errors} could not be)")
+    if tally.interrupted:
+        raise Interrupted("interrupted")
+    for line in report_lines(export(store), store):
+        print(line)
     return 0
 
 

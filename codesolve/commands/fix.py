@@ -73,8 +73,8 @@ def register(subparsers: Any) -> None:
 def check_lines(examined: Examined) -> list[str]:
     """What ``--check`` shows: failing tests, the ranking, the targets."""
     setup = examined.setup
-    lines = [f"failing: {len(setup.failing)} test(s); passing: {len(setup.passing)}"]
-    lines += [f"  FAIL {t}" for t in setup.failing[:20]]
+    lines = [f"failing: {len(setup.must_pass)} test(s); passing: {len(setup.regression)}"]
+    lines += [f"  FAIL {t}" for t in setup.must_pass[:20]]
     located = examined.localisation
     if located is not None:
         lines.append("suspects (Ochiai over per-test function spectra; tb = failing tracebacks through it):")
@@ -87,7 +87,7 @@ def check_lines(examined: Examined) -> list[str]:
 def result_lines(result: FixResult) -> list[str]:
     """The tests the fix makes pass, keeps passing and breaks, and the cost."""
     s = result.solution
-    failing, passing = result.examined.setup.failing, result.examined.setup.passing
+    failing, passing = result.examined.setup.must_pass, result.examined.setup.regression
     cost = "unknown" if s.cost_usd is None else f"${s.cost_usd:.4f}"
     lines = [
         f"made to pass: {len(result.made_pass)}/{len(failing)}",

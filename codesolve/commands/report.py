@@ -14,8 +14,7 @@ from codesolve.runs.metrics import compute
 from codesolve.runs.report_html import html_report
 from codesolve.runs.report_text import json_records, markdown, problem_views, summary_lines
 from codesolve.runs.store import RunStore
-from codesolve.runs.swe import write_report
-from codesolve.runs.swe_report import is_swe_run
+from codesolve.runs.swe_report import export, is_swe_run
 from codesolve.runs.swe_report import report_lines as swe_report_lines
 
 
@@ -48,12 +47,11 @@ def _json(db: sqlite3.Connection, path: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Entry point of ``codesolve report``."""
-    if is_swe_run(args.run):
-        # A ``codesolve swe`` run: the per-instance table from its stored grades (``eval`` grades).
-        for line in swe_report_lines(write_report(args.run), args.run):
-            print(line)
-        return 0
     stores = [RunStore.existing(args.run)] + ([RunStore.existing(args.compare)] if args.compare else [])
+    if is_swe_run(args.run):
+        # A ``codesolve swe`` run: the per-instance table from its stored grades (``eval`` grades), exports refreshed.
+        for line in swe_report_lines(export(stores[0]), stores[0]):
+            print(line)
     with ExitStack() as stack:
         runs = [(s.root.name, stack.enter_context(s.read())) for s in stores]
         for name, db in runs:

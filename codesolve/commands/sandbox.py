@@ -11,6 +11,7 @@ from codesolve.commands.interrupt import Interrupts
 from sandbox import DockerConfig, Limits, LocalConfig, Program, SandboxConfig, TestCase, Verdict, open_sandbox
 from sandbox.admin import build_image, reap_containers
 from sandbox.errors import SandboxError
+from sandbox.image.recipe import available_pythons
 
 _SMOKE = (
     ("python", "a, b = map(int, input().split())\nprint(a + b)\n"),
@@ -25,6 +26,12 @@ def register(subparsers: Any) -> None:
     build = actions.add_parser("build", help="make the sandbox image (offline debootstrap unless --from-registry)")
     build.add_argument("--force", action="store_true", help="rebuild even if the image is present")
     build.add_argument("--from-registry", action="store_true", help="docker build the Dockerfile (needs a registry)")
+    build.add_argument(
+        "--python",
+        metavar="VERSION",
+        help=f"build the image variant offering this Python ({', '.join(available_pythons())}); "
+        "SWE environments whose spec names it are built on it",
+    )
     build.set_defaults(func=run_build)
     doctor = actions.add_parser("doctor", help="check the engine, the image and both backends")
     doctor.set_defaults(func=run_doctor)
@@ -36,7 +43,7 @@ def register(subparsers: Any) -> None:
 def run_build(args: argparse.Namespace) -> int:
     """Build (or confirm) the sandbox image."""
     started = time.monotonic()
-    print(build_image(force=args.force, from_registry=args.from_registry))
+    print(build_image(force=args.force, from_registry=args.from_registry, python=args.python))
     print(f"done in {time.monotonic() - started:.0f}s")
     return 0
 

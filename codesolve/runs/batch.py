@@ -15,7 +15,7 @@ lets the writer finish what is queued.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -149,6 +149,15 @@ class Batch:
         await queue.close()
 
 
+Grow = Callable[[Callable[[Lane], None]], Awaitable[None]]
+"""Adds lanes while a batch runs (it is given the function that adds one)."""
+
+
+async def _grown(scope: anyio.CancelScope, grow: Grow, add: Callable[[Lane], None]) -> None:
+    with scope:
+        await grow(add)
+
+
 async def run_batch(
     batch: Batch,
     items: Iterator[Item],
@@ -156,11 +165,14 @@ async def run_batch(
     concurrency: int,
     stop: anyio.Event | None = None,
     lanes: Sequence[Lane] | None = None,
+    grow: Grow | None = None,
 ) -> Tally:
     """Solve the selected items into the store on ``lanes`` (default: ``concurrency`` local ones); the tally.
 
-    When every lane has closed with work left (every node of a cluster died),
-    the rest is not run: ``tally.stranded`` says so, and a resume redoes it.
+    ``grow``, when given, runs beside the lanes and adds more as they come (nodes
+    joining a cluster); it is cancelled once no lane is left. When every lane
+    has closed with work left (every node of a cluster died), the rest is not
+    run: ``tally.stranded`` says so, and a resume redoes it.
     """
     started = time.time()
     stop = stop or anyio.Event()
@@ -177,8 +189,27 @@ async def run_batch(
             group.start_soon(stopper)
             group.start_soon(batch.feed, chosen(items, which, batch.tally), queue, which.retry_failed)
             async with anyio.create_task_group() as workers:
+                growing = anyio.CancelScope()
+                running = 0
+
+                async def work(lane: Lane) -> None:
+                    nonlocal running
+                    try:
+                        await batch.lane(lane, queue, writer)
+                    finally:
+                        running -= 1
+                        if running == 0:  # nothing left to add lanes to
+                            growing.cancel()
+
+                def add(lane: Lane) -> None:
+                    nonlocal running
+                    running += 1
+                    workers.start_soon(work, lane)
+
                 for lane in lanes:
-                    workers.start_soon(batch.lane, lane, queue, writer)
+                    add(lane)
+                if grow is not None and lanes:
+                    workers.start_soon(_grown, growing, grow, add)
             batch.tally.stranded = queue.waiting > 0 or not queue.closed
             group.cancel_scope.cancel()  # the stopper is no longer needed, nor the feed when no lane is left
         await writer.put(Session("batch", started, time.time()))

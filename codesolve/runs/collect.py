@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Sequence
-from typing import Any
 
 from codesolve.runs.records import (
     CandidateRound,
     ErrorRow,
-    EventRow,
     Execution,
     ProblemResult,
     ProblemRow,
     Selection,
     UsageRow,
+    pack_events,
 )
 from codesolve.runs.single import SolveResult
 from codesolve.sstar import TraceEvent
@@ -144,13 +143,8 @@ def solved_result(seq: int, source: str, problem_json: str, result: SolveResult)
         selection=selection,
         usage=usage,
         errors=[ErrorRow(problem=pid, seq=0, kind=kind, message=reason)] if kind else [],
-        events=[_event(pid, i, e) for i, e in enumerate(events)],
+        events=pack_events(events),
     )
-
-
-def _event(problem: str, seq: int, e: TraceEvent) -> EventRow:
-    data: dict[str, Any] = dict(e.data)
-    return EventRow(problem=problem, seq=seq, at=e.at, kind=e.kind, phase=e.phase, candidate=e.candidate, data=data)
 
 
 def failed_result(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import anyio
@@ -99,12 +99,14 @@ async def evaluate_problem(store: RunStore, pid: str, box: Sandbox) -> EvalResul
     )
 
 
-async def _worker(
-    store: RunStore, ids: Iterator[str], box: Sandbox, writer: Writer, tally: EvalTally, note: Notify
-) -> None:
+Evaluator = Callable[[str], Awaitable[EvalResult]]
+"""Evaluates one problem of the run by id (hidden tests, or SWE-bench grading)."""
+
+
+async def _worker(ids: Iterator[str], evaluate: Evaluator, writer: Writer, tally: EvalTally, note: Notify) -> None:
     for pid in ids:
         try:
-            result = await evaluate_problem(store, pid, box)
+            result = await evaluate(pid)
         except Exception as exc:  # one problem's fault is recorded, the others go on
             result = EvalResult(problem=pid, runs=[], targets=[], error=f"{type(exc).__name__}: {exc}"[:500])
         await writer.put(result)
@@ -123,9 +125,25 @@ async def _worker(
 
 
 async def evaluate_run(
-    store: RunStore, box: Sandbox, concurrency: int, note: Notify, stop: anyio.Event | None = None
+    store: RunStore,
+    box: Sandbox | None,
+    concurrency: int,
+    note: Notify,
+    stop: anyio.Event | None = None,
+    evaluate: Evaluator | None = None,
 ) -> EvalTally:
-    """Evaluate every finished problem not evaluated yet; ``stop`` drops the ones in flight."""
+    """Evaluate every finished problem not evaluated yet; ``stop`` drops the ones in flight.
+
+    ``evaluate`` replaces the hidden-test judging on ``box`` (a SWE run grades its patches).
+    """
+    if evaluate is None:
+        if box is None:
+            raise ValueError("evaluating on hidden tests needs a sandbox")
+        sandbox = box
+
+        async def evaluate(pid: str) -> EvalResult:
+            return await evaluate_problem(store, pid, sandbox)
+
     tally = EvalTally()
     todo = pending(store)
     with store.read() as db:
@@ -144,7 +162,7 @@ async def evaluate_run(
             group.start_soon(stopper)
             async with anyio.create_task_group() as workers:
                 for _ in range(max(concurrency, 1)):
-                    workers.start_soon(_worker, store, shared, box, writer, tally, note)
+                    workers.start_soon(_worker, shared, evaluate, writer, tally, note)
             group.cancel_scope.cancel()
         await writer.put(Session("eval", started, time.time()))
     return tally

@@ -127,8 +127,8 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     setup = FixSetup(
         repo=repo,
         targets=targets,
-        failing=failing,
-        passing=passing,
+        must_pass=failing,
+        regression=passing,
         originals=originals,
         tree=tree,
         baseline_feedback=render(run, failing),
@@ -194,10 +194,10 @@ async def fix_repo(
         trace=trace,
         files=files,
         diff=unified_diff(setup.originals, files),
-        made_pass=tuple(t for t in setup.failing if t in passed),
-        still_failing=tuple(t for t in setup.failing if t not in passed),
-        kept_passing=tuple(t for t in setup.passing if t in passed),
-        broken=tuple(t for t in setup.passing if t not in passed),
+        made_pass=tuple(t for t in setup.must_pass if t in passed),
+        still_failing=tuple(t for t in setup.must_pass if t not in passed),
+        kept_passing=tuple(t for t in setup.regression if t in passed),
+        broken=tuple(t for t in setup.regression if t not in passed),
     )
 
 

@@ -8,11 +8,14 @@ same way.
 
 from __future__ import annotations
 
+import json
+import zlib
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from codesolve.sstar import EngineConfig, StopReason
+from codesolve.sstar import EngineConfig, StopReason, TraceEvent
 
 Status = Literal["running", "done", "failed"]
 """``running`` (started, not finished: redone on resume), ``done``, or ``failed`` (with a reason)."""
@@ -20,6 +23,21 @@ Status = Literal["running", "done", "failed"]
 
 class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+class SweRunConfig(_Record):
+    """What a ``codesolve swe`` run adds to its config: where repositories are, what makes the patches."""
+
+    repos: str
+    """The folder of local repositories or mirrors (absolute)."""
+    specs: str | None = None
+    """The folder of extra build specs (absolute), if any."""
+    patches: Literal["model", "gold", "empty"] = "model"
+    """The engine makes the patches, or the dataset's gold patches / empty patches are graded."""
+    model_name_or_path: str
+    """The predictions' ``model_name_or_path``."""
+    public_tests: bool = False
+    """FAIL_TO_PASS shown to the solver (``--public-tests``)."""
 
 
 class RunConfig(_Record):
@@ -45,6 +63,8 @@ class RunConfig(_Record):
     """The OpenAI-compatible endpoint."""
     engine: EngineConfig
     """The S* configuration (N, rounds, selector, budgets…)."""
+    swe: SweRunConfig | None = None
+    """Set for a ``codesolve swe`` run (its problems are SWE instances, graded like SWE-bench)."""
 
 
 class ProblemRow(_Record):
@@ -119,6 +139,8 @@ class Selection(_Record):
     public_passed: int = 0
     public_total: int = 0
     public_verdicts: list[str] = Field(default_factory=list)
+    patch: str | None = None
+    """The unified diff made from the chosen candidate (SWE instances: the prediction's ``model_patch``)."""
 
 
 class UsageRow(_Record):
@@ -147,30 +169,21 @@ class ErrorRow(_Record):
     message: str
 
 
-class EventRow(_Record):
-    """One trace event of a problem (the per-problem JSON trace is rebuilt from these)."""
+def pack_events(events: Sequence[TraceEvent]) -> bytes:
+    """A problem's trace events as the store keeps them: one compressed JSON list, in order.
 
-    problem: str
-    seq: int
-    at: float
-    kind: str
-    phase: str
-    candidate: str | None = None
-    data: dict[str, Any] = Field(default_factory=dict)
+    Packed where the problem was solved (on its node, or in the local lane), so that the
+    store's single writer only inserts bytes: compressing ~2N events of prompts and code
+    was most of a result's cost to the writer.
+    """
+    rows = [[e.at, e.kind, e.phase, e.candidate, e.data] for e in events]
+    return zlib.compress(json.dumps(rows).encode("utf-8", "surrogatepass"), 6)
 
 
-class ProblemResult(_Record):
-    """Every row one finished problem owns: written together or not at all."""
-
-    problem: ProblemRow
-    problem_json: str | None = None
-    """The problem itself (for evaluation and reports), ``None`` for a malformed record."""
-    candidates: list[CandidateRound] = Field(default_factory=list)
-    executions: list[Execution] = Field(default_factory=list)
-    selection: Selection | None = None
-    usage: list[UsageRow] = Field(default_factory=list)
-    errors: list[ErrorRow] = Field(default_factory=list)
-    events: list[EventRow] = Field(default_factory=list)
+def unpack_events(blob: bytes) -> list[TraceEvent]:
+    """Inverse of :func:`pack_events`."""
+    rows = json.loads(zlib.decompress(blob).decode("utf-8", "surrogatepass"))
+    return [TraceEvent(at=at, kind=kind, phase=phase, candidate=c, data=data) for at, kind, phase, c, data in rows]
 
 
 class EvalRun(_Record):
@@ -202,3 +215,25 @@ class EvalResult(_Record):
     targets: list[EvalTarget]
     error: str = ""
     """Why it could not be evaluated (e.g. no problem record), else empty."""
+
+
+class ProblemResult(_Record):
+    """Every row one finished problem owns: written together or not at all."""
+
+    # JSON (a node's reply) carries the packed events as base64.
+    model_config = ConfigDict(
+        extra="forbid", use_attribute_docstrings=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
+
+    problem: ProblemRow
+    problem_json: str | None = None
+    """The problem itself (for evaluation and reports), ``None`` for a malformed record."""
+    candidates: list[CandidateRound] = Field(default_factory=list)
+    executions: list[Execution] = Field(default_factory=list)
+    selection: Selection | None = None
+    usage: list[UsageRow] = Field(default_factory=list)
+    errors: list[ErrorRow] = Field(default_factory=list)
+    events: bytes = b""
+    """The trace events, packed with :func:`pack_events` (empty: none)."""
+    evaluation: EvalResult | None = None
+    """Its grade when solving graded it too (SWE instances), written in the same transaction."""

@@ -17,7 +17,7 @@ from codesolve.sstar import Engine, EngineConfig, Progress, Solution, Trace
 from codesolve.sstar.engine import Candidate
 from codesolve.sstar.stop import StopSwitch
 from codesolve.tasks.competitive import CompetitiveTask
-from codesolve.tasks.models import CompetitiveProblem, Problem
+from codesolve.tasks.models import CompetitiveProblem, Problem, SweInstance
 from sandbox import Sandbox, SandboxConfig, open_sandbox
 
 
@@ -36,6 +36,9 @@ class SolveResult:
 
 def task_for(problem: Problem, sandbox: Sandbox, config: EngineConfig) -> CompetitiveTask:
     """The engine task for a problem (competitive problems for now)."""
+    if isinstance(problem, SweInstance):
+        # Its lane needs repositories and an environment per instance: the SWE lanes of the same runner.
+        raise UsageError(f"{problem.id}: SWE instances are solved with codesolve swe INSTANCES --repos DIR")
     if not isinstance(problem, CompetitiveProblem):
         raise UsageError(f"problem {getattr(problem, 'id', '?')}: solving {problem.kind} tasks is not supported yet")
     return CompetitiveTask(problem.public_view(), sandbox, history_chars=config.history_chars, lang=config.lang)

@@ -3,10 +3,12 @@
 The middle layer is :func:`sandbox.environments.build_environment` (a derived
 image tagged by the hash of the base image and the spec's requirements, so it
 is built once per (repo, version) and found again by content; the host's pip
-uses the network for the build only). The checkout is the instance layer,
-copied into each sandbox run. A build that fails, or a spec asking for a
-Python the image does not have, is an :class:`EnvironmentBuildError`:
-an infrastructure error for the instance, never a wrong patch.
+uses the network for the build only). Its base is the sandbox image offering
+the spec's Python: the default image, or a variant bootstrapped from Debian the
+first time an instance needs it. The checkout is the instance layer, copied
+into each sandbox run. A build that fails, or a spec asking for a Python no
+sandbox image offers, is an :class:`EnvironmentBuildError`: an infrastructure
+error for the instance, never a wrong patch.
 """
 
 from __future__ import annotations
@@ -17,15 +19,13 @@ import anyio.to_thread
 
 from codesolve.tasks.repo.workspace import requirement_files
 from codesolve.tasks.swe.specs import EnvSpec, requirements_text
-from sandbox.environments import PYTHON_VERSION, EnvironmentBuildError, build_environment
+from sandbox.environments import build_environment
 
 
 async def environment_for(spec: EnvSpec, tree: Path) -> str:
     """The image tag of the spec's environment (EnvironmentBuildError with the reason when it cannot be)."""
-    if spec.python != PYTHON_VERSION:
-        raise EnvironmentBuildError(f"needs Python {spec.python}; environments are built for Python {PYTHON_VERSION}")
     if spec.requirements:
         requirements = {"requirements.txt": requirements_text(spec)}
     else:
         requirements = await anyio.to_thread.run_sync(requirement_files, tree)
-    return await build_environment(requirements)
+    return await build_environment(requirements, python=spec.python)

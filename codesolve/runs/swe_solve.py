@@ -11,15 +11,15 @@ patch.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import anyio.to_thread
 
 from codesolve.errors import RepositoryError
 from codesolve.llm import LLM, Message
-from codesolve.runs.output import file_stem, new_run_id, write_new
+from codesolve.runs.single import SolveResult
 from codesolve.runs.swe import Prepared, remove_tree
 from codesolve.sstar import Engine, EngineConfig, Progress
 from codesolve.sstar.stop import StopSwitch
@@ -47,8 +47,6 @@ class SolveSettings:
 
     config: EngineConfig
     public_tests: bool = False
-    traces: Path | None = None
-    """Folder for each instance's engine trace (every prompt, completion and test run)."""
 
 
 def picked_paths(reply: str, known: Sequence[str]) -> list[str]:
@@ -87,8 +85,9 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
     spec = prepared.spec
     paths = tuple(spec.paths if spec.paths is not None else source_paths(tree))
     setup = SweSetup(
-        iid, issue, tree, repo_map, files, test_files, (), (), "", paths, test_timeout_s=spec.test_timeout_s
-    )
+        instance_id=iid, issue=issue, tree=tree, repo_map=repo_map, files=files, test_files=test_files,
+        must_pass=(), regression=(), baseline_feedback="", paths=paths, test_timeout_s=spec.test_timeout_s,
+    )  # fmt: skip
     if not test_files:
         return setup
     run = await run_pytest(box, tree, test_files, limits=setup.limits, test_timeout_s=setup.test_timeout_s, paths=paths)
@@ -101,10 +100,16 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
         listed = [n for name in instance.FAIL_TO_PASS for n in nodes_for(name, run, spec.test_names)]
         must += [n for n in dict.fromkeys(listed) if n in fails]
     regression = [n for n in run.results if run.passed(n) and not n.startswith(REPRO_FILE + "::")]
-    return SweSetup(
-        iid, issue, tree, repo_map, files, test_files, tuple(must), tuple(regression), render(run, must), paths,
-        test_timeout_s=setup.test_timeout_s,
-    )  # fmt: skip
+    return replace(setup, must_pass=tuple(must), regression=tuple(regression), baseline_feedback=render(run, must))
+
+
+@dataclass(frozen=True)
+class MadePatch:
+    """The engine's patch for an instance and the solve that made it."""
+
+    patch: str
+    """The unified diff ("" when no candidate's edits apply)."""
+    result: SolveResult
 
 
 async def make_patch(
@@ -114,27 +119,37 @@ async def make_patch(
     settings: SolveSettings,
     progress: Progress | None = None,
     stop: StopSwitch | None = None,
-) -> str:
-    """The engine's patch for one instance ("" when no candidate's edits apply)."""
+) -> MadePatch:
+    """The engine's patch for one instance, with its solve (solution, trace, candidates)."""
     tree = await anyio.to_thread.run_sync(prepared.tree, "solve")
     try:
         setup = await setup_for(prepared, tree, box, llm, settings.public_tests)
         task = SweTask(setup, box, settings.config.history_chars)
-        solution, trace = await Engine(task, llm, settings.config, progress, stop).solve()
-        if settings.traces is not None:
-            path = settings.traces / f"{file_stem(setup.instance_id)}.{new_run_id()}.trace.json"
-            await anyio.to_thread.run_sync(write_new, path, trace.model_dump_json(indent=1))
-        if solution.code is None:
-            return ""
-        try:
-            edited = task.files_for(solution.code)
-        except EditError:
-            return ""
+        engine = Engine(task, llm, settings.config, progress, stop)
+        solution, trace = await engine.solve()
+        result = SolveResult(solution, trace, None, candidates=tuple(engine.candidates))
+        edited: dict[str, str] = {}
+        if solution.code is not None:
+            try:
+                edited = task.files_for(solution.code)
+            except EditError:
+                edited = {}
     finally:
         await remove_tree(tree)
+    if not edited:
+        return MadePatch("", result)
     fresh = await anyio.to_thread.run_sync(prepared.tree, "patch")
     try:
         await anyio.to_thread.run_sync(write_files, fresh, edited)
-        return await anyio.to_thread.run_sync(tree_diff, fresh)
+        return MadePatch(await anyio.to_thread.run_sync(tree_diff, fresh), result)
     finally:
         await remove_tree(fresh)
+
+
+def engine_patches(llm: LLM, settings: SolveSettings) -> Callable[[Prepared, Sandbox], Awaitable[MadePatch]]:
+    """The engine as a SWE batch's patch source."""
+
+    async def made(prepared: Prepared, box: Sandbox) -> MadePatch:
+        return await make_patch(prepared, box, llm, settings)
+
+    return made

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from codesolve.runs.output import file_stem, write_new
-from codesolve.runs.records import Selection
+from codesolve.runs.records import Selection, unpack_events
 from codesolve.sstar import Solution, Trace, TraceEvent
 
 
@@ -18,7 +18,10 @@ def _unpack(blob: bytes) -> str:
 
 
 def trace_events(db: sqlite3.Connection, problem: str) -> list[TraceEvent]:
-    """A problem's trace events, in order."""
+    """A problem's trace events, in order (from its packed blob; a version 1 store has a row per event)."""
+    blob = db.execute("SELECT events FROM event_logs WHERE problem = ?", (problem,)).fetchone()
+    if blob is not None:
+        return unpack_events(blob[0])
     rows = db.execute(
         "SELECT at, kind, phase, candidate, data FROM events WHERE problem = ? ORDER BY seq", (problem,)
     ).fetchall()

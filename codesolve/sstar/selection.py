@@ -3,7 +3,8 @@
 * ``sstar``: inputs from the model and LLM-free synthesis, survivors clustered
   by what they actually print on the valid ones, then the grounded judge
   (:mod:`codesolve.sstar.judging`) when more than one behaviour remains;
-* ``majority``: the same clusters (LLM-free inputs by default); the one agreeing most with the pool wins;
+* ``majority``: a vote over the candidates' normal forms where the task has them (SWE: normalised
+  patches, nothing run); else the same clusters (LLM-free inputs by default), the one agreeing most wins;
 * ``codet``: dual execution agreement on model-written tests (:mod:`codesolve.sstar.codet`);
 * ``first`` and ``random``: the cheap baselines.
 
@@ -25,6 +26,7 @@ from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.inputs import behaviour_table, gather_inputs
 from codesolve.sstar.judging import judge_comparator, knockout
 from codesolve.sstar.validity import validated_table
+from codesolve.sstar.vote import vote_groups
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,27 @@ async def select(ctx: SelectionContext, candidates: Sequence[Candidate], extra_i
         return Pick(ctx.rng.choice(ordered), "random public-passing candidate (seeded)", len(alive))
     if selector == "codet":
         return await by_dual_agreement(ctx, candidates, alive)
+    if selector == "majority":
+        voted = by_vote(ctx, candidates, alive)
+        if voted is not None:
+            return voted
     return await by_behaviour(ctx, candidates, alive, extra_inputs)
+
+
+def by_vote(ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate]) -> Pick | None:
+    """``majority`` where the task has normal forms (normalised patches): the largest group, nothing run.
+
+    ``None`` when some survivor has no normal form: behaviour clusters vote instead.
+    """
+    forms = {c.key: ctx.task.normal_form(c.code) if c.code is not None else None for c in alive}
+    if any(f is None for f in forms.values()):
+        return None
+    groups = vote_groups({k: f or "" for k, f in forms.items()}, weights(candidates))
+    best = groups[0]
+    ctx.record("decision", "select", vote=[[list(g.members), g.weight] for g in groups])
+    by_key = {c.key: c for c in alive}
+    why = f"majority over {len(groups)} normalised change(s): the largest has {best.weight} sample(s)"
+    return Pick(by_key[best.representative], why, len(alive), len(groups))
 
 
 async def by_behaviour(

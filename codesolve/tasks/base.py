@@ -151,6 +151,11 @@ class Task(Protocol):
         """Run a candidate on each input and describe what it did."""
         ...
 
+    def normal_form(self, code: str) -> str | None:
+        """What the candidate changes, normalised, for the ``majority`` vote without running anything
+        (equal forms: the same change); ``None`` when the task has no such form (behaviour clusters vote)."""
+        ...
+
     def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
         """Inputs made without a model (from the signature, the examples, the public inputs); deterministic."""
         ...

@@ -138,6 +138,10 @@ class CompetitiveTask:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.synthesis(self.problem, codes, count)
 
+    def normal_form(self, code: str) -> str | None:  # noqa: ARG002 - the Task protocol
+        """None: programs vote by what they print (behaviour clusters)."""
+        return None
+
     def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
         """Call problems: shapes from the signature and the examples' literals; stdin: mutated public inputs."""
         key = f"{seed}:{self.problem.id}"

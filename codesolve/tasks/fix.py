@@ -20,7 +20,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -28,15 +28,15 @@ import anyio.to_thread
 
 from codesolve.llm import Message
 from codesolve.tasks import fix_prompts as prompts
-from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
+from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip
-from codesolve.tasks.repo.feedback import render, verdict
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
-from codesolve.tasks.repo.testrun import RUNNER_DIR, run_pytest
+from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
+from codesolve.tasks.repo.testrun import RUNNER_DIR
 from codesolve.tasks.repo.workspace import Target
 from codesolve.tasks.synth_call import call_inputs
-from sandbox import Limits, Sandbox
+from sandbox import Limits
 
 PROBE_LIMITS = Limits(cpu_seconds=20, memory_mb=1024)
 CALL_TIMEOUT_S = 2.0
@@ -53,39 +53,23 @@ class InputSource(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class FixSetup:
-    """What the run established before the engine starts."""
+@dataclass(frozen=True, kw_only=True)
+class FixSetup(RepoSetup):
+    """What the run established before the engine starts (``must_pass``: failing now; ``regression``: passing)."""
 
     repo: Path
     targets: tuple[Target, ...]
-    failing: tuple[str, ...]
-    """Node ids that fail now and must pass."""
-    passing: tuple[str, ...]
-    """Node ids that pass now and must keep passing."""
     originals: Mapping[str, bytes]
     """The target files' bytes when the run read them."""
     tree: Mapping[str, bytes]
     """The repository as the run read it (every test run gets a copy of this)."""
-    baseline_feedback: str
     description: str = ""
-    paths: tuple[str, ...] = ()
-    limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=120, memory_mb=2048))
-    test_timeout_s: float = 20.0
-
-    @property
-    def tests(self) -> tuple[str, ...]:
-        """Every test a candidate runs: the failing ones, then the regression set."""
-        return self.failing + self.passing
 
 
 @dataclass
-class FunctionFix:
+class FunctionFix(RepoTask[FixSetup]):
     """Drives one repository fix through the engine."""
 
-    setup: FixSetup
-    sandbox: Sandbox
-    history_chars: int = 24_000
     input_sources: Sequence[InputSource] = ()
 
     def __post_init__(self) -> None:
@@ -98,11 +82,6 @@ class FunctionFix:
     def task_id(self) -> str:
         """The repository's folder name and the targets."""
         return f"{self.setup.repo.name}:{'+'.join(t.qualname for t in self.setup.targets)}"
-
-    @property
-    def public_count(self) -> int:
-        """Failing tests plus the regression set."""
-        return len(self.setup.tests)
 
     def context(self) -> str:
         """Each target file as the model sees it: whole when short, else the targets themselves."""
@@ -119,10 +98,6 @@ class FunctionFix:
             parts.append(f"`{path}`:\n```python\n{text}\n```")
         return "\n\n".join(parts)
 
-    def generation_messages(self) -> list[Message]:
-        """See :class:`codesolve.tasks.base.Task`."""
-        return list(self.first_messages)
-
     def extract(self, completion: str) -> Extracted:
         """The last python block of the reply."""
         return extract_code(completion, "python")
@@ -130,10 +105,6 @@ class FunctionFix:
     def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.debug(self.first_messages, history, [t.name for t in self.setup.targets], self.history_chars)
-
-    async def prepare(self) -> None:
-        """Start the sandbox's containers."""
-        await self.sandbox.warm(self.setup.limits)
 
     def files_for(self, code: str) -> dict[str, bytes]:
         """The target files with the candidate spliced in (SpliceError, for the model, if refused)."""
@@ -150,23 +121,7 @@ class FunctionFix:
             files = await anyio.to_thread.run_sync(self.files_for, code, abandon_on_cancel=True)
         except SpliceError as exc:
             return TestReport(0, len(tests), ("CE",) * len(tests), f"Your code was not used: {exc}.")
-        run = await run_pytest(
-            self.sandbox,
-            self.setup.tree,
-            tests,
-            files,
-            limits=self.setup.limits,
-            test_timeout_s=self.setup.test_timeout_s,
-            paths=self.setup.paths,
-        )
-        verdicts = tuple(verdict(run, t) for t in tests)
-        return TestReport(
-            passed=sum(1 for v in verdicts if v == "AC"),
-            total=len(tests),
-            verdicts=verdicts,
-            feedback=run.infra_error or render(run, tests),
-            infra_error=bool(run.infra_error),
-        )
+        return report_of(await self.pytest(self.setup.tree, tests, files), tests)
 
     def signature(self) -> str:
         """The first target as shown in prompts: ``module:qualname(args)``."""
@@ -227,26 +182,6 @@ class FunctionFix:
         """Argument lists drawn from the first target's signature and type hints (no examples here)."""
         made = call_inputs(f"def {self.signature()}:", [], count, f"{seed}:{self.task_id}")
         return [SynthInput(text, origin="hypothesis") for text in made]
-
-    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
-        """Dual execution agreement is not offered for fixes: the synthesis prompt (its reply holds no tests)."""
-        return self.synthesis_messages(codes, count)
-
-    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:  # noqa: ARG002 - the Task protocol
-        """None: ``codet`` falls back to behaviour clusters for fixes."""
-        return []
-
-    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:  # noqa: ARG002 - the Task protocol
-        """Never asked (no written tests); every test unpassed."""
-        return [False for _ in tests]
-
-    async def accept_validator(self, completion: str) -> str | None:  # noqa: ARG002 - the Task protocol
-        """None: a fix is judged on its behaviour under tests, which has one right answer per input."""
-        return None
-
-    async def validate(self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]) -> list[bool | None]:  # noqa: ARG002 - the Task protocol
-        """Never asked (no validator is accepted); every output undecided."""
-        return [None for _ in cases]
 
 
 def _is_list(text: str) -> bool:

@@ -65,8 +65,8 @@ class DockerSandbox:
         self._cpu_use: list[int] = []
         """Containers pinned to each engine CPU (empty: not pinning), counted from the
         moment one is chosen, so that containers started at once spread out."""
-        # Reading a batch's output blocks a thread for the whole batch: one per
-        # slot, apart from the threads that make Docker API calls.
+        # Waiting for an agent to settle blocks a thread (a batch itself is read on the
+        # event loop): one per slot, apart from the threads that make Docker API calls.
         self._readers = anyio.CapacityLimiter(config.pool_size)
 
     @classmethod
@@ -230,24 +230,18 @@ class DockerSandbox:
     ) -> None:
         agent = slot.agent
         assert agent is not None
-
-        def forward(chunk: bytes | None) -> None:
-            anyio.from_thread.run_sync(send.send_nowait, chunk)
-
-        def pump() -> None:
-            try:
-                ended.append(agent.run(batch.request(), batch.nonce, forward, stderr))
-            except OSError as exc:
-                errors.append(f"sandbox agent connection failed: {exc}")
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
-                return  # the reader gave up on us (stall, deadline, cancellation)
-            try:
-                forward(None)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, RuntimeError):
-                pass
-
-        # Abandoned on cancellation: removing the container ends the stream and the thread.
-        await anyio.to_thread.run_sync(pump, limiter=self._readers, abandon_on_cancel=True)
+        # On the event loop, not in a thread: a one-test batch is a few small reads, and a
+        # thread cost a hop to start it plus one back to the loop for each of them.
+        try:
+            ended.append(await agent.run_async(batch.request(), batch.nonce, send.send_nowait, stderr))
+        except OSError as exc:
+            errors.append(f"sandbox agent connection failed: {exc}")
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            return  # the reader gave up on us (stall, deadline)
+        try:
+            send.send_nowait(None)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            pass
 
     async def warm(self, limits: Limits) -> None:
         """See :class:`sandbox.Sandbox`: start containers of this shape up to the pool size."""

@@ -2,9 +2,10 @@
 
 One ``docker exec`` per container, with stdin attached, starts the agent; each
 batch is then a write of its request and a read of the exec's multiplexed
-output up to the agent's end mark. The calls here block: the backend runs them
-in worker threads and bounds them with its own deadlines (dropping the
-container ends a blocked read).
+output up to the agent's end mark. A batch is sent and read on the event loop
+(:meth:`AgentSession.run_async`: no thread, and no hop back to the loop per piece
+of output); the other calls block: the backend runs them in worker threads and
+bounds them with its own deadlines (dropping the container ends a blocked read).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import struct
 import time
 from collections.abc import Callable
 from typing import Any
+
+import anyio
 
 from sandbox._bundle import runtime_files
 from sandbox._docker.containers import WORK, tar_of
@@ -85,18 +88,37 @@ class AgentSession:
         if not ready:
             raise SandboxFault(f"the sandbox agent said {bytes(out[:200])!r} instead of being ready")
 
-    def run(self, request: bytes, nonce: str, forward: Callable[[bytes], None], stderr: bytearray) -> bool:
-        """Send one batch and forward its stdout up to the agent's end mark for it.
+    async def run_async(self, request: bytes, nonce: str, forward: Callable[[bytes], None], stderr: bytearray) -> bool:
+        """Send one batch and forward its stdout up to the agent's end mark for it, on the
+        event loop: the socket is read whenever it is readable (the reads are resumable: see
+        :meth:`settled_now`), so ``forward`` is called on the loop itself. Cancelling it leaves
+        the stream anywhere: the caller then drops the container.
 
         Returns True at that mark, False when the output ended first (the agent
         died). The agent's own stderr goes to ``stderr`` (capped).
         """
-        self._sock.sendall(request)
 
         def keep_stderr(data: bytes) -> None:
             stderr.extend(data[: max(0, _STDERR_CAP - len(stderr))])
 
-        if not self._read_past((END_MARK + nonce + "\n").encode(), forward, keep_stderr):
+        mark = (END_MARK + nonce + "\n").encode()
+        self._sock.setblocking(False)
+        try:
+            view = memoryview(request)
+            while view:
+                try:
+                    view = view[self._sock.send(view) :]
+                except (BlockingIOError, InterruptedError):
+                    await anyio.wait_writable(self._sock)
+            while True:
+                try:
+                    found = self._read_past(mark, forward, keep_stderr)
+                    break
+                except (BlockingIOError, InterruptedError):
+                    await anyio.wait_readable(self._sock)
+        finally:
+            self._sock.setblocking(True)
+        if not found:
             return False
         self.unsettled = nonce
         return True

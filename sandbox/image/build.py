@@ -2,6 +2,9 @@
 
 The mirror and suite come from this machine's apt sources, never from code, so
 the build works wherever ``apt-get`` works (including behind a package proxy).
+A variant (another Python) takes the mirror from the same sources and its own
+suite from :data:`sandbox.image.recipe.VARIANTS`; whether the mirror has that
+suite is debootstrap's first question, and a "no" is a one-line ImageBuildError.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.errors import ImageBuildError
-from sandbox.image.recipe import PACKAGES, SANDBOX_UID
+from sandbox.image.recipe import DEFAULT_PYTHON, PACKAGES, SANDBOX_UID, variant
 
 _SOURCES_DIR = Path("/etc/apt/sources.list.d")
 _SOURCES_LIST = Path("/etc/apt/sources.list")
@@ -76,8 +79,24 @@ def read_apt_source() -> AptSource:
     raise ImageBuildError(f"no Debian archive found in {_SOURCES_LIST} or {_SOURCES_DIR}/*.sources")
 
 
-def bootstrap_rootfs(target: Path, source: AptSource) -> None:
-    """Debootstrap a ``minbase`` Debian with the sandbox packages into ``target``."""
+def source_for(python: str | None, host: AptSource) -> AptSource:
+    """The archive to bootstrap the image offering ``python`` from: the host's mirror, and
+    the host's suite (default image) or the variant's. Raises PythonUnavailable."""
+    found = variant(python)
+    return host if found is None else AptSource(host.mirror, found.suite)
+
+
+def check_python(root: Path, python: str) -> None:
+    """Fail unless the bootstrapped ``python3`` is ``python`` (a suite can move on under a name)."""
+    target = (root / "usr/bin/python3").resolve()
+    if target.name != f"python{python}" or not (root / f"usr/bin/python{python}").is_file():
+        # Only the link's last name is compared (it may be relative or absolute); the file itself
+        # must be inside the root.
+        raise ImageBuildError(f"the bootstrapped python3 is {target.name}, not python{python}")
+
+
+def bootstrap_rootfs(target: Path, source: AptSource, python: str = DEFAULT_PYTHON) -> None:
+    """Debootstrap a ``minbase`` Debian with the sandbox packages into ``target`` (its python3 must be ``python``)."""
     if shutil.which("debootstrap") is None:
         raise ImageBuildError("debootstrap is not installed (apt-get install debootstrap)")
     cmd = [
@@ -91,7 +110,10 @@ def bootstrap_rootfs(target: Path, source: AptSource) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=_DEBOOTSTRAP_TIMEOUT_S, check=False)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        raise ImageBuildError(f"debootstrap failed ({proc.returncode}): {tail[0]}")
+        raise ImageBuildError(
+            f"debootstrap of {source.suite} from {source.mirror} failed ({proc.returncode}): {tail[0]}"
+        )
+    check_python(target, python)
     _add_sandbox_user(target)
     for rel in _PRUNE:
         shutil.rmtree(target / rel, ignore_errors=True)
@@ -113,15 +135,20 @@ def archive_rootfs(root: Path, tarball: Path) -> None:
         raise ImageBuildError(f"tar of the root filesystem failed: {proc.stderr.strip()[:200]}")
 
 
-def build_offline(workdir: Path | None = None) -> tuple[Path, AptSource]:
-    """Bootstrap the root filesystem and pack it; return the tarball and the source used.
+def build_offline(workdir: Path | None = None, python: str | None = None) -> tuple[Path, AptSource]:
+    """Bootstrap the root filesystem offering ``python`` (default: the default image's) and pack
+    it; return the tarball and the source used.
 
-    The caller imports the tarball (see :mod:`sandbox.docker.images`).
+    The caller imports the tarball (see :mod:`sandbox._docker.images`).
     """
-    source = read_apt_source()
+    source = source_for(python, read_apt_source())
     base = Path(tempfile.mkdtemp(prefix="codesolve-rootfs-", dir=workdir))
     root = base / "root"
-    bootstrap_rootfs(root, source)
+    try:
+        bootstrap_rootfs(root, source, python or DEFAULT_PYTHON)
+    except BaseException:
+        shutil.rmtree(base, ignore_errors=True)  # a failed bootstrap leaves no half root behind
+        raise
     tarball = base / "rootfs.tar"
     archive_rootfs(root, tarball)
     shutil.rmtree(root, ignore_errors=True)

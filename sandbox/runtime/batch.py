@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 from sandbox.runtime import verdicts
 from sandbox.runtime.artefacts import ArtefactCache
 from sandbox.runtime.checking import OutputChecker
-from sandbox.runtime.compiling import compile_once, prepare_checker
+from sandbox.runtime.compiling import compile_once, prepare_checker, syntax_passed
 from sandbox.runtime.events import EventSink
 from sandbox.runtime.forkclient import ForkServer, child_env
 from sandbox.runtime.guard import Tampered
@@ -25,7 +25,7 @@ from sandbox.runtime.slate import Slate, open_dir
 from sandbox.runtime.testio import Interaction, TestIO, interactive_verdict
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import RunParameters, RunRequest, Spec, TestWire
+    from sandbox.runtime.wire import RunParameters, RunReport, RunRequest, Spec, TestWire
 
 Outcome = dict[str, Any]
 
@@ -67,6 +67,12 @@ class Batch:
         self.nproc = user_nproc_limit(int(self.limits["procs"])) if not container else 0
         self.ipc = IpcSweeper() if container else None
         """Our container's IPC objects, removed after every run (locally each test has its own namespace)."""
+        self.syntax_check: str | None = None
+        """Python not yet syntax-checked: the next test's child checks it (the cache key, or "")."""
+        self.syntax_failure: Outcome | None = None
+        """The CE outcome of every test, once a test's child found the program does not compile."""
+        self.precompile = False
+        """The syntax check passed: the fork server compiles the program with the next run."""
 
     def emit(self, event: dict[str, Any], flush: bool = True) -> None:
         """Write one event (see :class:`EventSink`)."""
@@ -94,6 +100,10 @@ class Batch:
         for position, test in enumerate(tests, start=1):
             try:
                 outcome = self.run_test(test)
+                if self.syntax_failure is not None:
+                    for rest in tests[position - 1 :]:
+                        self.emit({"event": "test", **self.syntax_failure, "name": rest["name"]})
+                    return
             except Tampered as exc:
                 # Blamed on the program (it did it, in this test or the one before), for
                 # this test and every later one: none can be run safely any more.
@@ -111,20 +121,25 @@ class Batch:
     def prepare(self) -> Outcome | None:
         """Compile the program (once: see :mod:`.compiling`) and build the checker program; then
         remember every file the tests must not change. A CE or SE outcome, or None."""
-        failure, precompiled = compile_once(self.spec, self.artefacts, self.syntax_check)
-        self.servers.precompiled = precompiled
+        failure, self.servers.precompiled, self.syntax_check = compile_once(self.spec, self.artefacts)
         if failure is None:
             failure, self.checker.checker_argv = prepare_checker(self.spec)
         if failure is None:
             self.slate.remember()
         return failure
 
-    def syntax_check(self) -> Outcome | None:
-        """Compile the Python program in a limited test child; CE if it does not compile."""
-        report = self.spawn({"compile_only": True}, TestIO(b""))
-        if report["verdict_hint"] != "ok":
-            return {"verdict": "CE", "message": "syntax check failed", "stderr": report["stderr"]}
-        return None
+    def checked_syntax(self, report: RunReport | None, stderr: Any) -> None:
+        """After a run that carried the syntax check: its result noted (CE for every test from
+        this one on when the program did not compile). A run whose fork server died says
+        nothing: the next test checks again."""
+        if report is None or "compiled" not in report:
+            return
+        key, self.syntax_check = self.syntax_check, None
+        if report["compiled"]:
+            syntax_passed(self.artefacts, key or "")
+            self.precompile = True
+        else:
+            self.syntax_failure = {"verdict": "CE", "message": "syntax check failed", "stderr": stderr}
 
     def run_parameters(self) -> RunParameters:
         """What every run of this batch shares (the fork server keeps it from setup on)."""
@@ -152,6 +167,10 @@ class Batch:
         oom_before = self.oom_seen if self.oom_seen is not None else self.oom.read()
         if io.nonce:
             request = {**request, "nonce": io.nonce}  # (an empty request is sent as a bare RUN)
+        if self.syntax_check is not None:
+            request = {**request, "compile_first": True}
+        elif self.precompile:  # (after the restore above: the file holds the bytes checked)
+            request, self.precompile = {**request, "precompile": True}, False
         try:
             io.begin()
             report, why = self.servers.run(request, io.fds(cwd_fd), float(self.limits["wall"]))
@@ -166,6 +185,8 @@ class Batch:
         if self.ipc is not None:
             self.ipc.sweep()  # last: every process of the test is dead (a removed segment goes at once)
         raw = verdicts.ingredients(report, why, stdout, out_size, stderr_raw, oom, dict(self.limits))
+        if self.syntax_check is not None:
+            self.checked_syntax(report, raw["stderr"])
         return {**raw, "result": result}
 
     def run_test(self, test: TestWire) -> Outcome:

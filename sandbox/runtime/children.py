@@ -49,8 +49,11 @@ class ServerState:
 SERVER = ServerState()
 
 
-def start_child(req: Run, fds: list[int]) -> None:
-    """In the forked child: isolate, limit, redirect, then run. Never returns."""
+def start_child(req: Run, fds: list[int], compiled: int = -1) -> None:
+    """In the forked child: isolate, limit, redirect, then run. Never returns.
+
+    ``compiled`` is the write end of the pipe on which the harness says the program compiled
+    (with ``compile_first``), or -1."""
     try:
         os.setsid()
         # A descriptor, not a path: a walk from `/` is a round trip to the fuse daemon
@@ -59,10 +62,12 @@ def start_child(req: Run, fds: list[int]) -> None:
         os.dup2(fds[0], 0)
         os.dup2(fds[1], 1)
         os.dup2(fds[2], 2)
-        channel = SERVER.harness.RESULT_FD
+        channel, marker = SERVER.harness.RESULT_FD, SERVER.harness.COMPILED_FD
+        if compiled >= 0:  # (the pipe and the received fds are low numbers: no clash)
+            os.dup2(compiled, marker, inheritable=False)
         if len(fds) > 4:  # the result channel of a call or check test, never inherited by an exec
             os.dup2(fds[4], channel, inheritable=False)
-        os.closerange(3, channel)
+        os.closerange(3, marker if compiled >= 0 else channel)
         os.closerange(channel + 1, 65536)
         if SERVER.private_ipc and LIBC.unshare(SERVER.private_ipc) != 0:
             raise OSError(ctypes.get_errno(), "no IPC namespace of its own")
@@ -125,17 +130,22 @@ def _kill_group(pid: int) -> None:
             pass
 
 
-def reap_test(pid: int, req: Run) -> RunReport:
-    """Wait for the test (killing it at its wall limit), then everything it left; its report."""
+def reap_test(pid: int, req: Run, compiled: int = -1) -> RunReport:
+    """Wait for the test (killing it at its wall limit), then everything it left; its report.
+    ``compiled``: the read end of the child's compile pipe (see :func:`start_child`), or -1."""
     watch = TreeWatch(req["limits"])
     status, usage, timed_out, wall = _wait(pid, float(req["limits"]["wall"]), watch)
     leftovers = kill_descendants(os.getpid())  # (each one reaped adds its usage to the test's)
     cpu, maxrss_kb = watch.totals(usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
-    if req.get("compile_only") and status == 0:
-        # The syntax check passed in a limited child: compiling here is now safe,
-        # and every later child starts from the ready code object.
-        SERVER.compiled[req["entry"]] = SERVER.harness.load_code(req["entry"])
+    extra: dict[str, bool] = {}
+    if compiled >= 0:
+        # Every writer is gone (the child closed its end before the program ran, and is dead):
+        # this never blocks. Only the harness wrote here, so this is the syntax check's word.
+        # (Not compiled here now: the program has run since, and may have rewritten its file.
+        # The driver asks for it with the next run, once the file is restored: ``precompile``.)
+        extra["compiled"] = os.read(compiled, 1) == b"1"
     return {
+        **extra,  # type: ignore[typeddict-item]
         "exited": os.WIFEXITED(status),
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,

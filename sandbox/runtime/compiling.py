@@ -2,9 +2,10 @@
 Standard library only.
 
 Compiled languages run their compiler under CPU, file-size and wall limits; Python is
-syntax-checked by compiling it in a limited test child (the caller's ``syntax_check``). Either
-result is kept in the agent's :class:`~sandbox.runtime.artefacts.ArtefactCache`, so a later
-batch of the same program skips the work.
+syntax-checked by the batch's first test child, which compiles the program under the test's
+limits before any of it runs and says whether it could (``compile_first``: one fork, not two).
+Either result is kept in the agent's :class:`~sandbox.runtime.artefacts.ArtefactCache`, so a
+later batch of the same program skips the work.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ import json
 import resource
 import subprocess
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.artefacts import (
@@ -37,31 +37,47 @@ Outcome = dict[str, Any]
 """A test outcome as the driver reports it (see ``sandbox.TestOutcome.from_wire``)."""
 
 
-def compile_once(
-    spec: Spec, artefacts: ArtefactCache | None, syntax_check: Callable[[], Outcome | None]
-) -> tuple[Outcome | None, bool]:
-    """Compile (or syntax-check) the program, from the cache when it was done before.
+class Prepared(NamedTuple):
+    """What :func:`compile_once` found."""
 
-    Returns a CE (or SE) outcome on failure, else None; and whether the program is known to
-    pass its syntax check (the fork server may then compile it at setup).
-    """
+    failure: Outcome | None
+    """CE (or SE): the program cannot run."""
+    precompiled: bool = False
+    """The program is known to pass its syntax check (the fork server may compile it at setup)."""
+    syntax_check: str | None = None
+    """Python not yet syntax-checked: the first test checks it (see :func:`syntax_passed`);
+    the cache key to note the result under ("" when there is no cache)."""
+
+
+def compile_once(spec: Spec, artefacts: ArtefactCache | None) -> Prepared:
+    """Compile the program (a Python one is syntax-checked by its first test), from the cache
+    when it was done before."""
+    fork = spec["language"]["runner"] == "fork"
     key = _key(spec)
     if key is None or artefacts is None:
-        return compile_now(spec, syntax_check), False
+        return Prepared(compile_now(spec), syntax_check="" if fork else None)
     prog = spec["prog"]
     hit = artefacts.get(key)
     if hit is not None:
         if hit.failure is not None:
-            return dict(hit.failure), False
+            return Prepared(dict(hit.failure))
         install(prog, hit.files)
-        return None, spec["language"]["runner"] == "fork"
+        return Prepared(None, precompiled=fork)
+    if fork:
+        return Prepared(None, syntax_check=key)
     before = program_files(prog)
-    failure = compile_now(spec, syntax_check)
+    failure = compile_now(spec)
     if failure is None:
         artefacts.put(key, Artefact(produced(prog, before)))
     elif failure.pop("deterministic", False):
         artefacts.put(key, Artefact((), failure))
-    return failure, False
+    return Prepared(failure)
+
+
+def syntax_passed(artefacts: ArtefactCache | None, key: str) -> None:
+    """The first test found that the program compiles: later batches skip the check."""
+    if artefacts is not None and key:
+        artefacts.put(key, Artefact(()))
 
 
 def _key(spec: Spec) -> str | None:
@@ -78,13 +94,12 @@ def _key(spec: Spec) -> str | None:
     return None
 
 
-def compile_now(spec: Spec, syntax_check: Callable[[], Outcome | None]) -> Outcome | None:
-    """Compile (or syntax-check) the program; a CE outcome on failure, else None."""
+def compile_now(spec: Spec) -> Outcome | None:
+    """Compile the program (nothing to do unless the language has a compiler); a CE outcome
+    on failure, else None."""
     lang = spec["language"]
     if lang["compile"]:
         return compile_native(lang["compile"], spec)
-    if lang["runner"] == "fork":
-        return syntax_check()
     return None
 
 

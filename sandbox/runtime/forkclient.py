@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sandbox.runtime.forkserver import RUN
+from sandbox.runtime.forkserver import RUN, stdlib_names
 
 if TYPE_CHECKING:
     from sandbox.runtime.wire import QuitRequest, RunParameters, RunReport, RunRequest, SetupRequest, Spec
@@ -191,7 +191,7 @@ def stdlib_imports(source: str) -> list[str]:
     for match in _IMPORT.finditer(source):
         for part in (match.group(1) or match.group(2) or "").split(","):
             top = part.strip().split(" ")[0].split(".")[0]
-            if top in sys.stdlib_module_names and top not in names:
+            if top in stdlib_names() and top not in names:
                 names.append(top)
     return names
 

@@ -86,6 +86,35 @@ def stdio() -> tuple[IO[str], IO[str], IO[str]]:
 
 RUN = b"R"
 """A run request with nothing to override: the common case, sent without encoding anything."""
+_STDLIB: frozenset[str] | None = None
+
+
+def stdlib_names() -> frozenset[str]:
+    """Top-level names of the standard library: ``sys.stdlib_module_names`` (Python 3.10+);
+    on older images (the Python 3.9 variant) the interpreter's own library folders, listed."""
+    global _STDLIB
+    if _STDLIB is None:
+        names = getattr(sys, "stdlib_module_names", None)
+        _STDLIB = frozenset(names) if names is not None else _listed_stdlib()
+    return _STDLIB
+
+
+def _listed_stdlib() -> frozenset[str]:
+    # The folder of `os` is the stdlib's, root-owned in the image: nothing a program wrote.
+    # Debian keeps third-party packages elsewhere (dist-packages), so none is listed here.
+    lib = os.path.dirname(os.__file__)
+    found = set(sys.builtin_module_names)
+    for folder in (lib, os.path.join(lib, "lib-dynload")):
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.split(".", 1)[0]
+            module = entry.endswith((".py", ".so")) or os.path.isfile(os.path.join(folder, entry, "__init__.py"))
+            if module and name.isidentifier():
+                found.add(name)
+    return frozenset(found - {"sitecustomize", "usercustomize"})  # site's hooks, not the library
 
 
 def receive(sock: _socket.socket) -> tuple[Any, list[int]]:
@@ -117,12 +146,31 @@ def serve(sock: _socket.socket) -> None:
             ready: Hello = {"ready": True}
             sock.send(marshal.dumps(dict(ready)), _socket.MSG_NOSIGNAL)
             continue
+        if req.get("precompile"):
+            precompile(req["entry"])
+        read_end, write_end = os.pipe() if req.get("compile_first") else (-1, -1)
         pid = os.fork()
         if pid == 0:
-            start_child(req, fds)
-        for fd in fds:
-            os.close(fd)
-        sock.send(marshal.dumps(dict(reap_test(pid, req))), _socket.MSG_NOSIGNAL)
+            start_child(req, fds, write_end)
+        for fd in [*fds, write_end]:
+            if fd >= 0:
+                os.close(fd)
+        try:
+            report = reap_test(pid, req, read_end)
+        finally:
+            if read_end >= 0:
+                os.close(read_end)
+        sock.send(marshal.dumps(dict(report)), _socket.MSG_NOSIGNAL)
+
+
+def precompile(entry: str) -> None:
+    """Compile the entry file once for every later child: it passed its syntax check in a
+    limited child, and the driver has just restored it to the bytes checked (a failure here
+    only means each child compiles it itself)."""
+    try:
+        SERVER.compiled[entry] = SERVER.harness.load_code(entry)
+    except Exception:
+        SERVER.compiled.pop(entry, None)
 
 
 def setup(req: SetupRequest) -> None:
@@ -136,7 +184,7 @@ def setup(req: SetupRequest) -> None:
     warm(list(req["warm"]))
     if req["precompile"]:
         # The same source passed a syntax check in a limited child, in an earlier batch.
-        SERVER.compiled[run["entry"]] = SERVER.harness.load_code(run["entry"])
+        precompile(run["entry"])
     # Made once, never used here: each child finds them ready, on its own fds 0-2
     # (its memfds, after dup2), with empty buffers. Cheaper than three per child.
     SERVER.stdio = stdio()
@@ -154,7 +202,7 @@ def warm(names: list[str]) -> None:
     never run the candidate's own code (that happens only in limited children).
     """
     for name in names:
-        if name not in sys.stdlib_module_names:
+        if name not in stdlib_names():
             continue
         try:
             __import__(name)

@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,10 @@ _FORCE_S = 120
 
 
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_MOUNTS: dict[str, int] = {}
+"""Tops found to be mount points, opened once per process and kept open: no test can move,
+replace or unmount one, so the descriptor stays good for every later batch (the agent runs
+many). Opening and checking them cost a dozen walks from ``/`` per batch."""
 
 
 class Anchors:
@@ -43,16 +48,21 @@ class Anchors:
     def __init__(self, tops: Iterable[str]) -> None:
         self.fds: dict[str, int] = {}
         self.movable: set[str] = set()
-        """Tops that are not mount points (checked by :meth:`moved`)."""
+        """Tops that are not mount points (checked by :meth:`moved`; closed by :meth:`close`)."""
         for top in sorted(set(tops), key=len):
             if top in self.fds or any(top.startswith(outer + "/") for outer in self.fds):
                 continue  # reached from an outer top
-            try:
-                self.fds[top] = os.open(top, _DIR)
-            except OSError:
-                continue  # not there (yet): reached by its absolute path
-            if not os.path.ismount(top):
-                self.movable.add(top)
+            fd = _MOUNTS.get(top)
+            if fd is None:
+                try:
+                    fd = os.open(top, _DIR)
+                except OSError:
+                    continue  # not there (yet): reached by its absolute path
+                if os.path.ismount(top):
+                    _MOUNTS[top] = fd
+                else:
+                    self.movable.add(top)
+            self.fds[top] = fd
 
     def moved(self) -> list[str]:
         """Tops that are no longer the directory opened at their path (renamed, replaced).
@@ -87,10 +97,11 @@ class Anchors:
         return os.open(rel, _DIR, dir_fd=fd)
 
     def close(self) -> None:
-        """Close every anchor."""
-        for fd in self.fds.values():
-            os.close(fd)
+        """Close every anchor of ours (the shared mount points stay open)."""
+        for top in self.movable:
+            os.close(self.fds[top])
         self.fds = {}
+        self.movable = set()
 
 
 class Tampered(Exception):
@@ -182,9 +193,20 @@ def _remove(dir_fd: int | None, name: str, shown: str, is_dir: bool | None = Non
             pass
         return
     try:
-        shutil.rmtree(name, dir_fd=dir_fd)
+        _rmtree_at(dir_fd, name)
     except (OSError, RecursionError):
         _force_remove(dir_fd, name, shown)
+
+
+def _rmtree_at(dir_fd: int | None, name: str) -> None:
+    if dir_fd is None:
+        shutil.rmtree(name)
+    elif sys.version_info < (3, 11):
+        # rmtree takes no dir_fd before 3.11 (the Python 3.9 image): the same fd-based walk,
+        # started through the /proc link of the directory we hold, never a path a test could swap.
+        shutil.rmtree(f"/proc/self/fd/{dir_fd}/{name}")
+    else:
+        shutil.rmtree(name, dir_fd=dir_fd)
 
 
 def _force_remove(dir_fd: int | None, name: str, shown: str) -> None:
@@ -315,12 +337,14 @@ def fresh_dir(path: Path, anchors: Anchors) -> Path:
     return path
 
 
-def leftovers(tops: list[str]) -> list[str]:
-    """What is still under each top directory (after a full wipe, there must be nothing)."""
+def leftovers(tops: list[str], anchors: Anchors | None = None) -> list[str]:
+    """What is still under each top directory (after a full wipe, there must be nothing); read
+    through ``anchors`` where they hold the top (no walk from ``/``)."""
     found: list[str] = []
     for top in tops:
+        held = anchors.fds.get(top) if anchors is not None else None
         try:
-            found += [os.path.join(top, name) for name in os.listdir(top)]
+            found += [os.path.join(top, name) for name in os.listdir(top if held is None else held)]
         except FileNotFoundError:
             continue
         except OSError as exc:

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 RESULT_FD = 200
 """Where the result channel sits in a test child: far above the descriptors a program opens."""
+COMPILED_FD = 199
+"""With ``compile_first``: where the child says that the program compiled, then closes it before
+any of the program's code runs (so the program can never write it, nor forge a pass there)."""
 MODULE_NAME = "solution"
 """The program's module name in call and check mode (anything but ``__main__``)."""
 
@@ -70,8 +73,10 @@ def _execute(req: Run, nonce: str, code: types.CodeType | None) -> int:
     entry, function, check = req["entry"], req.get("function"), req.get("check")
     try:
         code = code or load_code(entry)
-        if req.get("compile_only"):
-            return 0
+        if req.get("compile_first"):
+            # The syntax check, done by the first test itself instead of a child of its own.
+            os.write(COMPILED_FD, b"1")
+            os.close(COMPILED_FD)
         args = _take_call_args() if function is not None and check is None else []
         module = types.ModuleType(MODULE_NAME if function is not None or check is not None else "__main__")
         module.__file__ = entry

@@ -8,6 +8,7 @@ Tests run as the driver's uid, so nothing on disk is out of their reach (see
 from __future__ import annotations
 
 import os
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,11 +25,12 @@ class Slate:
         work = Path(spec["work"])
         self.program_dirs = [Path(spec["prog"]), work / "chk"]
         # The scratch dir is kept (then emptied by fresh_dir): removing and re-making it costs more.
-        kept = {p.resolve() for p in self.program_dirs}
+        real_work = Path(resolved_work(spec["work"]))
+        kept = {real_work / p.relative_to(work) if p.is_relative_to(work) else p.resolve() for p in self.program_dirs}
         self.scratch = work / "scratch"
         """Each test's working directory, emptied before every test."""
-        self.keep = Keep({*kept, work.resolve() / "scratch"})
-        self.wipe_tops = [str(Path(top).resolve()) for top in (*spec.get("wipe", []), spec["work"])]
+        self.keep = Keep({*kept, real_work / "scratch"})
+        self.wipe_tops = [*map(resolved_top, spec.get("wipe", [])), str(real_work)]
         self.anchors = Anchors(self.wipe_tops)
         self.snapshot: Snapshot | None = None
 
@@ -61,6 +63,24 @@ class Slate:
     def close(self) -> None:
         """Release the anchors."""
         self.anchors.close()
+
+
+@cache
+def resolved_top(path: str) -> str:
+    """The real path of a place the wipe empties (in a container: a mount point whose parents
+    are read-only or root's, so it is the same for every batch; worked out once per process,
+    since each step of a walk from ``/`` is a round trip to a fuse root's daemon)."""
+    return os.path.realpath(path)
+
+
+def resolved_work(work: str) -> str:
+    """The real path of the batch directory: its parent's (the same for every batch) and its
+    own name. The directory was made by the agent or the host just now, not a link (and no
+    test has run yet): the same as ``os.path.realpath``, without walking every step again."""
+    parent, name = os.path.split(os.path.abspath(work))
+    if os.path.islink(work) or name in ("", ".", ".."):
+        return os.path.realpath(work)
+    return os.path.join(resolved_top(parent), name)
 
 
 def open_dir(path: str) -> int:

@@ -40,9 +40,9 @@ def end_of_batch(wipe: list[str]) -> None:
     anchors = Anchors(wipe)
     try:
         wipe_except(wipe, Keep(set()), anchors)
+        left = leftovers(wipe, anchors)
     finally:
         anchors.close()
-    left = leftovers(wipe)
     if left:
         raise RuntimeError(f"the wipe left {len(left)} entries, e.g. {left[0][:200]}")
     ipc = IpcSweeper()

@@ -138,7 +138,12 @@ class RunRequest(TypedDict, total=False):
     op: Literal["run"]
     check: str
     nonce: str
-    compile_only: bool
+    compile_first: bool
+    """Python: the program has not passed its syntax check yet; the child says whether it
+    compiled before running it (see ``harness.COMPILED_FD``)."""
+    precompile: bool
+    """Python: the program passed its syntax check in an earlier run of this batch and its
+    files were just restored: the fork server compiles it once, before this run's fork."""
 
 
 class Run(RunParameters, RunRequest):
@@ -170,6 +175,8 @@ class RunReport(TypedDict):
     wall: float
     leftovers: int
     stale: bool
+    compiled: NotRequired[bool]
+    """With ``compile_first``: whether the child compiled the program (no user code ran before)."""
 
 
 Request = SetupRequest | RunRequest | QuitRequest

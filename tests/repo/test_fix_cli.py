@@ -102,7 +102,7 @@ async def test_an_environment_is_built_once_from_requirements_and_used(tmp_path:
         async with open_sandbox(DockerConfig(image=tag, pool_size=1, run_id="pytest-env")) as box:
             found = await examined(repo, box, ("tests/test_calc.py",))
         # tinydep imported inside the sandbox: test_dep fails on the bug, not on an ImportError.
-        assert "tests/test_calc.py::test_dep" in found.setup.failing
+        assert "tests/test_calc.py::test_dep" in found.setup.must_pass
         assert "ImportError" not in found.baseline.results["tests/test_calc.py::test_dep"].details
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=60, check=False)

@@ -33,8 +33,8 @@ FIX_PROMPT = "# Fix the failing tests"
 
 async def test_check_finds_a_wrong_value_two_calls_below_the_test(tmp_path: Path, docker_box: Sandbox) -> None:
     found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",))
-    assert found.setup.failing == (TOTAL_BIG,)
-    assert len(found.setup.passing) == 3
+    assert found.setup.must_pass == (TOTAL_BIG,)
+    assert len(found.setup.regression) == 3
     assert [t.name for t in found.setup.targets] == ["pkg.calc:big"]
     assert found.localisation is not None
     # The test calls total → combine → big: no frame of big in the failure, only its spectrum.
@@ -146,7 +146,7 @@ async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, 
     scenario = Scenario(rules=[Rule(match=FIX_PROMPT, content=[fenced(CHEAT_BIG), fenced(RIGHT_BIG)])])
     repo = calc_repo(tmp_path)
     found = await examined(repo, docker_box, (TOTAL_BIG, "tests/test_big.py"), ("pkg.calc:big",))
-    assert "tests/test_big.py::test_big_is_odd" in found.setup.passing
+    assert "tests/test_big.py::test_big_is_odd" in found.setup.regression
     with ScriptedServer(scenario) as server:
         result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0))
     assert result.solution.survivors == 1

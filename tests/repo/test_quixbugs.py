@@ -35,6 +35,6 @@ async def test_quixbugs_program_is_localised_and_fixed(name: str, tmp_path: Path
     rule = Rule(match=re.escape(f"`{qb.target(name)}`"), content=fenced(qb.correct_function(record)))
     with ScriptedServer(Scenario(rules=[rule])) as server:
         result = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
-    assert result.made_pass == found.setup.failing
+    assert result.made_pass == found.setup.must_pass
     assert result.broken == ()
     assert result.diff.startswith(f"diff --git a/python_programs/{name}.py b/python_programs/{name}.py\n")

@@ -78,7 +78,7 @@ async def test_flask_4045_localised_and_fixed(tmp_path: Path) -> None:
         pytest.skip(f"PyPI is not reachable from this host: {exc}")
     async with open_sandbox(DockerConfig(image=image, pool_size=1, run_id="pytest-flask")) as box:
         found = await examined(repo, box, fail_to_pass)
-        assert found.setup.failing == fail_to_pass
+        assert found.setup.must_pass == fail_to_pass
         assert sorted(t.name for t in found.setup.targets) == [
             "flask.blueprints:Blueprint.__init__",
             "flask.blueprints:Blueprint.add_url_rule",
@@ -91,5 +91,5 @@ async def test_flask_4045_localised_and_fixed(tmp_path: Path) -> None:
             result = await fix(server, found, box, EngineConfig(n=1, rounds=0))
     assert result.made_pass == fail_to_pass
     assert result.broken == ()
-    assert result.kept_passing == found.setup.passing
+    assert result.kept_passing == found.setup.regression
     assert result.files == {"src/flask/blueprints.py": gold}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from codesolve.llm import SCRIPTED_KEY_ENV, Rule, Scenario
+from codesolve.runs.records import unpack_events
 from codesolve.tasks import dump_problems
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
 
@@ -100,7 +101,7 @@ def snapshot(db_path: Path) -> dict[str, Any]:
                 )
             ),
             "errors": sorted(db.execute("SELECT * FROM errors")),
-            "events": sorted(db.execute("SELECT problem, COUNT(*) FROM events GROUP BY problem")),
+            "events": sorted((pid, len(unpack_events(blob))) for pid, blob in db.execute("SELECT * FROM event_logs")),
         }
     finally:
         db.close()
@@ -110,7 +111,7 @@ def duplicated_rows(db_path: Path) -> dict[str, int]:
     """Rows that repeat their table's natural key (must be none)."""
     keys = {
         "problems": "id", "candidates": "problem, idx, round", "executions": "problem, seq", "selections": "problem",
-        "usage": "problem, role, phase", "errors": "problem, seq", "events": "problem, seq",
+        "usage": "problem, role, phase", "errors": "problem, seq", "event_logs": "problem",
         "eval_runs": "problem, code_key", "eval_targets": "problem, target",
     }  # fmt: skip
     db = sqlite3.connect(db_path)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import anyio
 import pytest
@@ -121,3 +124,21 @@ async def test_the_queue_ends_only_when_nothing_can_come_back() -> None:
     assert ended == [2]
     await queue.done()
     assert await queue.take() is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="lowering niceness needs root")
+def test_an_actor_process_niced_by_ray_gets_every_thread_back_to_niceness_0() -> None:
+    # As a Ray worker starts: the process niced to 15 before it has its threads.
+    code = (
+        "import os, threading, time\n"
+        "os.nice(15)\n"
+        "stop = threading.Event()\n"
+        "threads = [threading.Thread(target=stop.wait) for _ in range(3)]\n"
+        "[t.start() for t in threads]\n"
+        "from codesolve.runs.cluster.services import normal_priority\n"
+        "normal_priority()\n"
+        "print(sorted({os.getpriority(os.PRIO_PROCESS, int(t)) for t in os.listdir('/proc/self/task')}))\n"
+        "stop.set()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[0]"

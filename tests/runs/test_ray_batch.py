@@ -74,6 +74,17 @@ def problems(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_sums(tmp_path_factory.mktemp("ray-problems") / "sums.jsonl", 8)
 
 
+@pytest.fixture(scope="module")
+def many(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """16 problems and their local executor's run store (the reference of the tests that change the cluster)."""
+    runs = tmp_path_factory.mktemp("ray-many")
+    path = write_sums(runs / "many.jsonl", 16)
+    with ScriptedServer(sum_scenario()) as server:
+        reference = codesolve(*batch_args(path, server.base_url, runs, "reference", "-k", "4"))
+    assert reference.returncode == 0, reference.stderr
+    return path, runs / "reference" / "run.sqlite"
+
+
 def no_containers_left(name: str) -> list[str]:
     deadline = time.monotonic() + 20  # a dead worker's containers go once its process is gone
     while (left := run_containers(name)) and time.monotonic() < deadline:
@@ -158,22 +169,25 @@ def _done(db_path: Path) -> int:
         db.close()
 
 
+def in_background(args: list[str], until_done: int, run_db: Path) -> subprocess.Popen[str]:
+    """The CLI started in a child process, returned once ``until_done`` problems are done in ``run_db``."""
+    env = {**os.environ, SCRIPTED_KEY_ENV: "test-key"}
+    proc = subprocess.Popen([sys.executable, "-m", "codesolve.cli", *args], stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while _done(run_db) < until_done and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    return proc
+
+
 def test_a_node_killed_mid_batch_loses_nothing_duplicates_nothing_and_leaves_no_container(
-    cluster: Any, tmp_path: Path
+    cluster: Any, many: tuple[Path, Path], tmp_path: Path
 ) -> None:
     doomed = cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
-    many = write_sums(tmp_path / "many.jsonl", 16)
+    problems, reference = many
     with ScriptedServer(sum_scenario(latency_s=0.4)) as server:
-        reference = codesolve(*batch_args(many, server.base_url, tmp_path, "reference", "-k", "4"))
-        assert reference.returncode == 0, reference.stderr
-        args = ray_args(many, server.base_url, tmp_path, "killed", cluster.address, "-k", "2", "--new-run")
-        env = {**os.environ, SCRIPTED_KEY_ENV: "test-key"}
-        cmd = [sys.executable, "-m", "codesolve.cli", *args]
-        with subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env) as proc:
-            deadline = time.monotonic() + 120
-            while _done(tmp_path / "killed" / "run.sqlite") < 3 and time.monotonic() < deadline:
-                time.sleep(0.2)
+        args = ray_args(problems, server.base_url, tmp_path, "killed", cluster.address, "-k", "2", "--new-run")
+        with in_background(args, 3, tmp_path / "killed" / "run.sqlite") as proc:
             cluster.remove_node(doomed, allow_graceful=False)  # its raylet and workers die mid-problem
             _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 0, stderr
@@ -181,9 +195,30 @@ def test_a_node_killed_mid_batch_loses_nothing_duplicates_nothing_and_leaves_no_
     assert "redone on another node" in stderr  # it had problems in flight
     db = tmp_path / "killed" / "run.sqlite"
     assert not duplicated_rows(db)
-    assert snapshot(db)["problems"] == snapshot(tmp_path / "reference" / "run.sqlite")["problems"]
-    assert snapshot(db)["selections"] == snapshot(tmp_path / "reference" / "run.sqlite")["selections"]
+    assert snapshot(db)["problems"] == snapshot(reference)["problems"]
+    assert snapshot(db)["selections"] == snapshot(reference)["selections"]
     assert not no_containers_left("killed")
+
+
+def test_a_node_that_joins_mid_batch_gets_work(cluster: Any, many: tuple[Path, Path], tmp_path: Path) -> None:
+    problems, reference = many
+    with ScriptedServer(sum_scenario(latency_s=0.4)) as server:
+        args = ray_args(problems, server.base_url, tmp_path, "joined", cluster.address, "-k", "1")
+        with in_background(args, 1, tmp_path / "joined" / "run.sqlite") as proc:
+            joiner = cluster.add_node(num_cpus=1)
+            try:
+                _, stderr = proc.communicate(timeout=300)
+            finally:
+                cluster.remove_node(joiner)
+    assert proc.returncode == 0, stderr
+    assert "on 2 Ray nodes, 2 lanes" in stderr
+    tag = f"/{joiner.node_id[:8]}"
+    assert any(tag in line and "joined the batch with 1 lanes" in line for line in stderr.splitlines()), stderr
+    *_, last = [line for line in stderr.splitlines() if tag in line and " lanes, " in line]
+    assert " 0 finished" not in last, stderr  # the joined node solved some of them
+    assert not duplicated_rows(tmp_path / "joined" / "run.sqlite")
+    assert snapshot(tmp_path / "joined" / "run.sqlite") == snapshot(reference)
+    assert not no_containers_left("joined")
 
 
 def test_without_ray_the_executor_is_one_line_and_exit_2(problems: Path, tmp_path: Path) -> None:

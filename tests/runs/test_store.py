@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -13,14 +14,22 @@ from hypothesis import strategies as st
 
 from codesolve import __version__
 from codesolve.errors import UsageError
-from codesolve.runs.records import CandidateRound, EventRow, ProblemResult, ProblemRow, RunConfig, Selection, UsageRow
+from codesolve.runs.records import (
+    CandidateRound,
+    ProblemResult,
+    ProblemRow,
+    RunConfig,
+    Selection,
+    UsageRow,
+    pack_events,
+)
 from codesolve.runs.report_html import html_report
-from codesolve.runs.store import Message, RunStore, Started, _apply, config_diff, connect, open_writer
-from codesolve.runs.traces import trace_name
-from codesolve.sstar import EngineConfig
+from codesolve.runs.store import Message, RunStore, Started, _apply, config_diff, connect, open_writer, pack, render_due
+from codesolve.runs.traces import trace_events, trace_name
+from codesolve.sstar import EngineConfig, TraceEvent
 from tests.runs.batchkit import duplicated_rows
 
-TABLES = ("problems", "candidates", "executions", "selections", "usage", "errors", "events")
+TABLES = ("problems", "candidates", "executions", "selections", "usage", "errors", "event_logs", "trace_due")
 
 
 def run_config(**engine: object) -> RunConfig:
@@ -38,7 +47,7 @@ def result(pid: str, seq: int, candidates: int, status: str = "done", tokens: in
         ],
         selection=Selection(problem=pid, candidate_key="k0", candidate_index=0, code="x", selector="first", why="w"),
         usage=[UsageRow(problem=pid, role="generator", phase="generate", calls=1, samples=candidates)],
-        events=[EventRow(problem=pid, seq=i, at=0.1 * i, kind="note", phase="generate") for i in range(3)],
+        events=pack_events([TraceEvent(at=0.1 * i, kind="note", phase="generate", data={"i": i}) for i in range(3)]),
     )
 
 
@@ -83,6 +92,29 @@ async def test_the_writer_applies_every_message_in_order_and_writes_traces_from_
 
 
 @pytest.mark.anyio
+async def test_traces_a_killed_session_left_due_are_rendered_by_the_next_writer(tmp_path: Path) -> None:
+    store = RunStore.create_or_resume(tmp_path, run_config())
+    db = connect(store.db_path)
+    for i in range(3):  # committed, but the session died before rendering their traces
+        _apply(db, result(f"p{i}", i, 1))
+    db.close()
+    assert not list(store.traces.iterdir())
+    async with open_writer(store):
+        pass
+    trace = json.loads((store.traces / trace_name("p1")).read_text())
+    assert [e["data"] for e in trace["events"]] == [{"i": 0}, {"i": 1}, {"i": 2}]
+    with store.read() as db:
+        assert db.execute("SELECT COUNT(*) FROM trace_due").fetchone()[0] == 0
+
+
+def test_a_version_1_store_keeps_its_event_rows_readable(tmp_path: Path) -> None:
+    store = RunStore.create_or_resume(tmp_path, run_config())
+    with store.read() as db:
+        db.execute("INSERT INTO events VALUES ('old', 0, 0.5, 'note', 'generate', NULL, ?)", (pack('{"a": 1}'),))
+        assert trace_events(db, "old") == [TraceEvent(at=0.5, kind="note", phase="generate", data={"a": 1})]
+
+
+@pytest.mark.anyio
 async def test_a_cancelled_batch_still_gets_whole_transactions(tmp_path: Path) -> None:
     store = RunStore.create_or_resume(tmp_path, run_config())
     with anyio.move_on_after(0.5):
@@ -93,7 +125,7 @@ async def test_a_cancelled_batch_still_gets_whole_transactions(tmp_path: Path) -
     done = len(counts["problems"])
     assert 0 < done < 10_000
     assert len(counts["candidates"]) == done * 6  # never a problem with part of its rows
-    assert len(counts["events"]) == done * 3
+    assert len(counts["event_logs"]) == done  # one packed blob of 3 events each
 
 
 # A schedule: problems finish (possibly more than once: a resume redoes interrupted ones, a rerun
@@ -117,7 +149,7 @@ def test_resume_is_idempotent(schedule: list[tuple[str, int, int]], crash_at: in
         for store, plan in ((stores[0], messages), (stores[1], messages[:crash_at] + messages)):
             db = connect(store.db_path)
             for message in plan:
-                _apply(db, store, message)
+                _apply(db, message)
             db.close()
         assert dump(stores[0].db_path) == dump(stores[1].db_path)
         assert duplicated_rows(stores[1].db_path) == {}
@@ -135,7 +167,8 @@ def test_hostile_ids_code_and_reasons_stay_inert_in_reports_and_trace_names(tmp_
         hostile = result(pid, 0, 1)
         hostile.problem.reason = evil
         hostile.candidates[0].code = evil
-        _apply(db, store, hostile)
+        _apply(db, hostile)
+    assert render_due(db, store, limit=None) == 4
     page = html_report([("run", db)])
     assert "<script" not in page
     assert "<img" not in page

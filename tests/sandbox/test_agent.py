@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 
 import anyio
 import pytest
@@ -57,14 +58,15 @@ def serve_frames(frames: list[bytes]) -> tuple[AgentSession, threading.Thread, l
     return AgentSession(ours), thread, received
 
 
-def test_session_stops_at_the_end_mark_even_split_across_frames() -> None:
+@pytest.mark.anyio
+async def test_session_stops_at_the_end_mark_even_split_across_frames() -> None:
     mark = (END_MARK + "abc\n").encode()
     events = b'{"event": "done", "nonce": "abc"}\n'
     frames = [mux(1, events + mark[:5]), mux(2, b"agent noise\n"), mux(1, mark[5:]), mux(1, b"next batch")]
     session, thread, received = serve_frames(frames)
     out: list[bytes] = []
     stderr = bytearray()
-    assert session.run(b"REQUEST", "abc", out.append, stderr) is True
+    assert await session.run_async(b"REQUEST", "abc", out.append, stderr) is True
     thread.join(5)
     assert received == [b"REQUEST"]
     assert b"".join(out) == events + mark, "everything up to the mark, nothing after it"
@@ -74,13 +76,14 @@ def test_session_stops_at_the_end_mark_even_split_across_frames() -> None:
     session.close()
 
 
-def test_session_settles_only_on_the_clean_mark_of_its_last_batch() -> None:
+@pytest.mark.anyio
+async def test_session_settles_only_on_the_clean_mark_of_its_last_batch() -> None:
     end, clean = (END_MARK + "abc\n").encode(), (CLEAN_MARK + "abc\n").encode()
     other = (CLEAN_MARK + "old\n").encode()
     frames = [mux(1, end), mux(2, b"cleanup noise\n"), mux(1, other + clean[:7]), mux(1, clean[7:])]
     session, thread, _ = serve_frames(frames)
     assert session.settle(5) is True, "nothing to wait for before any batch"
-    assert session.run(b"R", "abc", lambda _chunk: None, bytearray()) is True
+    assert await session.run_async(b"R", "abc", lambda _chunk: None, bytearray()) is True
     assert session.unsettled == "abc"
     assert session.settle(5) is True
     assert session.unsettled is None
@@ -88,19 +91,21 @@ def test_session_settles_only_on_the_clean_mark_of_its_last_batch() -> None:
     session.close()
 
 
-def test_session_does_not_settle_when_the_agent_quits_instead() -> None:
+@pytest.mark.anyio
+async def test_session_does_not_settle_when_the_agent_quits_instead() -> None:
     session, thread, _ = serve_frames([mux(1, (END_MARK + "abc\n").encode()), mux(2, b"cleanup failed\n")])
-    assert session.run(b"R", "abc", lambda _chunk: None, bytearray()) is True
+    assert await session.run_async(b"R", "abc", lambda _chunk: None, bytearray()) is True
     assert session.settle(5) is False
     thread.join(5)
     session.close()
 
 
-def test_session_reports_an_agent_that_died_before_its_mark() -> None:
+@pytest.mark.anyio
+async def test_session_reports_an_agent_that_died_before_its_mark() -> None:
     mark_of_another_batch = (END_MARK + "other\n").encode()
     session, thread, _ = serve_frames([mux(1, b'{"event": "tests"}\n' + mark_of_another_batch)])
     out: list[bytes] = []
-    assert session.run(b"R", "abc", out.append, bytearray()) is False
+    assert await session.run_async(b"R", "abc", out.append, bytearray()) is False
     thread.join(5)
     session.close()
 
@@ -155,10 +160,12 @@ for top in ("/sandbox", "/tmp", "/dev/shm"):
 # Shadow every standard module wherever the runtime was started from: an agent that
 # imported anything from there from now on would run this and die.
 bomb = "import os\\nos.kill(os.getpid(), 9)\\n"
+# (the stdlib's folder listed where sys has no stdlib_module_names: the Python 3.9 image)
+names = getattr(sys, "stdlib_module_names", None) or {f.split(".")[0] for f in os.listdir(os.path.dirname(os.__file__))}
 for folder in ("/sandbox/boot/rt", "/sandbox/boot/rt/sandbox", "/sandbox/boot/rt/sandbox/runtime", "/sandbox"):
     try:
         os.makedirs(folder, exist_ok=True)
-        for name in sorted(sys.stdlib_module_names):
+        for name in sorted(names):
             with open(os.path.join(folder, name + ".py"), "w") as fh:
                 fh.write(bomb)
     except OSError:
@@ -345,3 +352,33 @@ async def test_a_refused_program_is_refused_the_same_way_however_large_the_batch
     for count in (2, 80):
         with pytest.raises(InvalidRequest):
             await docker_box.run_tests(program, [TestCase(call_args="[1, 2]")] * count, LIMITS)
+
+
+@pytest.mark.anyio
+async def test_session_resumes_reads_across_frames_that_arrive_in_pieces() -> None:
+    """The event loop reads whatever has arrived: a frame header cut in two, a mark spread over
+    three frames and stderr in between are all put together across waits."""
+    mark = (END_MARK + "abc\n").encode()
+    events = b'{"event": "done", "nonce": "abc"}\n'
+    stream = mux(1, events + mark[:4]) + mux(2, b"noise\n") + mux(1, mark[4:9]) + mux(1, mark[9:] + b"next")
+    ours, theirs = socket.socketpair()
+    received: list[bytes] = []
+
+    def far_end() -> None:
+        received.append(theirs.recv(1 << 16))
+        for at in range(0, len(stream), 7):  # 7 bytes at a time, each after a pause
+            theirs.sendall(stream[at : at + 7])
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=far_end)
+    thread.start()
+    session = AgentSession(ours)
+    out: list[bytes] = []
+    stderr = bytearray()
+    assert await session.run_async(b"REQUEST", "abc", out.append, stderr) is True
+    thread.join(5)
+    assert received == [b"REQUEST"]
+    assert b"".join(out) == events + mark
+    assert bytes(stderr) == b"noise\n"
+    theirs.close()
+    session.close()

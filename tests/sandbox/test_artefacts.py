@@ -105,3 +105,34 @@ def test_the_cache_is_bounded_and_forgets_the_least_recently_used() -> None:
     cache.put("huge", Artefact((("main.bin", b"x" * 5000, 0o755),)))
     assert cache.get("huge") is None
     assert cache.get("c") is not None
+
+
+# Its first run rewrites its own file: with a syntax error, then (second run) with code that
+# prints a wrong answer. The syntax check was the first run's own, so neither may reach a
+# later run: the file is restored before each, and only the checked bytes are ever compiled.
+REWRITE = """import os, sys
+n = int(sys.stdin.read())
+here = os.path.abspath(__file__)
+os.unlink(here)
+with open(here, "w") as fh:
+    fh.write("print('HACKED')\\n" if n == 2 else "def broken(:\\n")
+print(n * 2)
+"""
+
+
+async def test_a_program_rewriting_itself_after_its_syntax_check_runs_as_checked(one_container: Sandbox) -> None:
+    tests = [TestCase(stdin=f"{n}\n", expected=f"{2 * n}\n", name=f"t{n}") for n in (1, 2, 3, 4)]
+    program = Program.single("python", REWRITE + f"# {time.time()}\n")  # new to the container
+    outcomes = await one_container.run_tests(program, tests, LIMITS)
+    assert [o.verdict for o in outcomes] == [Verdict.AC] * 4, outcomes
+    again = await one_container.run_tests(program, tests[:1], LIMITS)  # from the cache
+    assert again[0].verdict is Verdict.AC, again
+
+
+async def test_a_syntax_error_is_ce_for_every_test_and_costs_no_run_of_the_program(one_container: Sandbox) -> None:
+    program = Program.single("python", f"print('ran')\ndef broken(:\n    pass\n# {time.time()}\n")
+    tests = [TestCase(stdin="", expected="ran\n", name=f"t{i}") for i in range(3)]
+    outcomes = await one_container.run_tests(program, tests, LIMITS)
+    assert [o.verdict for o in outcomes] == [Verdict.CE] * 3, outcomes
+    assert "SyntaxError" in outcomes[0].stderr.text
+    assert outcomes[0].stdout.text == "", "nothing of the program ran"

@@ -7,6 +7,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 from sandbox._docker.session import STDERR, STDOUT, AgentSession
 from sandbox.runtime.agent import CLEAN_MARK, END_MARK
 
@@ -43,7 +45,8 @@ def _frame(kind: int, data: bytes) -> bytes:
     return struct.pack(">BxxxL", kind, len(data)) + data
 
 
-def test_a_clean_mark_in_the_same_frame_as_the_end_mark_is_not_lost() -> None:
+@pytest.mark.anyio
+async def test_a_clean_mark_in_the_same_frame_as_the_end_mark_is_not_lost() -> None:
     """The daemon may deliver both marks in one frame; the clean mark used to be read and dropped
     with the batch's output, and the next batch then waited the whole settle timeout (60 s)."""
     ours, theirs = socket.socketpair()
@@ -52,7 +55,7 @@ def test_a_clean_mark_in_the_same_frame_as_the_end_mark_is_not_lost() -> None:
     session = AgentSession(ours)
     seen = bytearray()
     try:
-        assert session.run(b"", "n1", seen.extend, bytearray()) is True
+        assert await session.run_async(b"", "n1", seen.extend, bytearray()) is True
         assert bytes(seen).startswith(event)
         assert CLEAN_MARK.encode() not in seen
         assert session.settled_now() is True

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from codesolve.llm import LLM, LLMConfig, ScriptedServer, scripted_endpoint
-from codesolve.runs.swe import Prepared, SweSettings, run_batch
-from codesolve.runs.swe_solve import SolveSettings, make_patch
+from codesolve.runs.batch import Selection
+from codesolve.runs.records import ProblemRow, RunConfig, SweRunConfig
+from codesolve.runs.store import RunStore
+from codesolve.runs.swe import SweSettings
+from codesolve.runs.swe_batch import SweJob, run_swe
+from codesolve.runs.swe_lane import PatchSource
+from codesolve.runs.swe_report import export
+from codesolve.runs.swe_solve import SolveSettings, engine_patches
 from codesolve.sstar import EngineConfig
-from codesolve.tasks import load_problems
+from codesolve.tasks import Item, load_problems
 from codesolve.tasks.models import SweInstance
-from sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 MINI = ROOT / "problems" / "swe"
@@ -52,19 +59,55 @@ def instances(*ids: str) -> list[SweInstance]:
     return [i for i in found if not ids or i.instance_id in ids]
 
 
+class _Quiet:
+    """An observer that shows nothing (the tests read the store and its exports)."""
+
+    def started(self, item: Item) -> None:
+        """Nothing."""
+
+    def finished(self, row: ProblemRow) -> None:
+        """Nothing."""
+
+
+def items(*chosen: SweInstance) -> Iterator[Item]:
+    """Instances as batch items."""
+    return iter([Item(f"test: {i.instance_id}", i.instance_id, i) for i in chosen])
+
+
+async def batch(
+    out: Path,
+    chosen: list[SweInstance],
+    patches: PatchSource,
+    *,
+    repos: Path = REPOS,
+    specs: Path | None = None,
+    llm: LLM | None = None,
+    engine: EngineConfig | None = None,
+    concurrency: int = 1,
+) -> dict[str, Any]:
+    """A SWE batch session on the runner (store in ``out``), in process; the exported report."""
+    swe = SweRunConfig(repos=str(repos), patches="model" if llm else "gold", model_name_or_path="scripted")
+    config = RunConfig(
+        name=out.name, version="test", problems=["test"], model="scripted", engine=engine or EngineConfig(), swe=swe
+    )
+    store = RunStore.open_at(out, config)
+    job = SweJob(store, SweSettings(repos, out, specs), patches, True, concurrency, concurrency, llm, engine)
+    await run_swe(job, items(*chosen), Selection(), _Quiet())
+    return export(store)
+
+
 async def solve(
     server: ScriptedServer,
     out: Path,
     config: EngineConfig,
     ids: tuple[str, ...] = ("mini__intervals-1",),
     public_tests: bool = False,
-) -> dict[str, object]:
-    """``codesolve swe --model`` on the mini set with the scripted model, in process."""
-    settings = SweSettings(REPOS, out, "scripted")
-    solve_settings = SolveSettings(config, public_tests)
+    chosen: list[SweInstance] | None = None,
+    repos: Path = REPOS,
+    concurrency: int = 1,
+) -> dict[str, Any]:
+    """``codesolve swe --model`` with the scripted model, in process (the mini set's ``ids`` by default)."""
     async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
-
-        async def engine(prepared: Prepared, box: Sandbox) -> str:
-            return await make_patch(prepared, box, llm, solve_settings)
-
-        return await run_batch(instances(*ids), settings, engine)
+        patches = engine_patches(llm, SolveSettings(config, public_tests))
+        found = chosen if chosen is not None else instances(*ids)
+        return await batch(out, found, patches, repos=repos, llm=llm, engine=config, concurrency=concurrency)

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codesolve.tasks.swe.checkout import commit_tree, fresh_tree, tree_diff
+from codesolve.errors import RepositoryError
+from codesolve.tasks.swe.checkout import _made_once, commit_tree, fresh_tree, is_repository, mirror_for, tree_diff
 from codesolve.tasks.swe.edits import (
     Edit,
     EditError,
@@ -188,3 +189,19 @@ def test_a_long_file_is_shown_as_the_symbols_the_model_named() -> None:
     assert "  902|     return x + 300" in shown
     assert "f8(" not in shown
     assert excerpt("short\n", named_symbols("f1", entry), 2000) == "short\n"
+
+
+def test_a_mirror_made_halfway_is_never_used(tmp_path: Path) -> None:
+    def killed(staging: Path) -> None:  # stands for a run killed while committing the mirror
+        staging.mkdir()
+        (staging / "HEAD").write_text("ref: refs/heads/main\n")
+        raise RepositoryError("killed midway")
+
+    with pytest.raises(RepositoryError):
+        _made_once(tmp_path / "mini__intervals.git", killed)
+    assert list(tmp_path.iterdir()) == []  # no half-made mirror, no staging folder
+    mirror = mirror_for(REPOS, "mini/intervals", tmp_path)
+    assert mirror == tmp_path / "mini__intervals.git"
+    assert is_repository(mirror)
+    assert mirror_for(REPOS, "mini/intervals", tmp_path) == mirror  # made once, then found
+    assert list(tmp_path.iterdir()) == [mirror]

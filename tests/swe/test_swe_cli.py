@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from codesolve.runs.swe import PREDICTIONS, RESULTS, read_jsonl
+from codesolve.runs.swe_report import PREDICTIONS, RESULTS, read_jsonl
 from tests.swe.swekit import INSTANCES, REPOS, ROOT
 
 
@@ -52,15 +52,29 @@ def test_demo_swe_writes_predictions_and_eval_grades_them(tmp_path: Path) -> Non
     (tmp_path / RESULTS).unlink()
     graded = codesolve("eval", ".", cwd=tmp_path)
     assert graded.returncode == 0, graded.stderr[-3000:]
+    assert "graded 0 instances (3 already graded" in graded.stderr  # the store had the grades
     assert "resolved 3, unresolved 0, infrastructure error 0" in graded.stdout
-    assert len(read_jsonl(tmp_path / RESULTS)) == 3
+    assert len(read_jsonl(tmp_path / RESULTS)) == 3  # exported again
     shown = codesolve("report", ".", cwd=tmp_path, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert [line.split()[:2] for line in shown.stdout.splitlines()[1:4]] == [
-        ["mini__durations-1", "resolved"],
         ["mini__intervals-1", "resolved"],
         ["mini__textkit-1", "resolved"],
-    ]
+        ["mini__durations-1", "resolved"],
+    ]  # in run order
+
+
+@pytest.mark.docker
+def test_eval_grades_what_a_no_grade_run_left(tmp_path: Path) -> None:
+    made = codesolve("swe", str(INSTANCES), "--repos", str(REPOS), "--gold", "--no-grade", "--id", "mini__textkit-1",
+                     "--out", "run", cwd=tmp_path)  # fmt: skip
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert [p["instance_id"] for p in read_jsonl(tmp_path / "run" / PREDICTIONS)] == ["mini__textkit-1"]
+    assert read_jsonl(tmp_path / "run" / RESULTS) == []
+    graded = codesolve("eval", "run", cwd=tmp_path)
+    assert graded.returncode == 0, graded.stderr[-3000:]
+    assert "mini__textkit-1: selected resolved" in graded.stderr
+    assert "resolved 1, unresolved 0, infrastructure error 0" in graded.stdout
 
 
 @pytest.mark.docker

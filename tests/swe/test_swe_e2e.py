@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
-from codesolve.runs.swe import PREDICTIONS, RESULTS, Prepared, SweSettings, read_jsonl, run_batch
-from codesolve.runs.swe_solve import SolveSettings, make_patch
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.swe import Prepared
+from codesolve.runs.swe_report import PREDICTIONS, RESULTS, read_jsonl
 from codesolve.sstar import EngineConfig
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.swe.checkout import commit_tree
 from sandbox import Sandbox
 from tests.swe.swekit import (
     DROPS_MAX,
+    LOOP_LINE,
     MERGE,
-    REPOS,
     REPRO,
     RIGHT,
     UNAPPLIABLE,
     WRONG,
+    batch,
+    edit,
     instances,
     pyblock,
     solve,
@@ -102,15 +105,15 @@ async def test_env_build_failure_is_infrastructure_not_a_wrong_patch(tmp_path: P
     specs = tmp_path / "specs"
     specs.mkdir()
     (specs / "mini__intervals.yaml").write_text('default:\n  requirements: ["not a requirement at all!!"]\n')
-    settings = SweSettings(REPOS, tmp_path / "run", "gold", specs)
 
     async def gold(prepared: Prepared, _box: Sandbox) -> str:
         return prepared.instance.patch
 
-    report = await run_batch(instances("mini__intervals-1", "mini__textkit-1"), settings, gold)
+    two = instances("mini__intervals-1", "mini__textkit-1")
+    report = await batch(tmp_path / "run", two, gold, specs=specs, concurrency=2)  # side by side
     assert report["error_ids"] == ["mini__intervals-1"]
     assert report["resolved_ids"] == ["mini__textkit-1"]
-    reason = str(report["reasons"]["mini__intervals-1"])  # type: ignore[index]
+    reason = str(report["reasons"]["mini__intervals-1"])
     assert reason.startswith("environment build failed")
     assert "not a requirement" in reason
 
@@ -139,6 +142,15 @@ MEAN_FIX = (
     "=======\n    return sum(xs) / len(xs)\n>>>>>>> REPLACE\n"
 )
 FMT_BREAK = 'calc/fmt.py\n<<<<<<< SEARCH\n    return f"{x:.2f}"\n=======\n    return str(x)\n>>>>>>> REPLACE\n'
+# Also shows None as "-": test_show_none, failing at the base commit, then passes; test_show still does.
+FMT_NONE = (
+    'calc/fmt.py\n<<<<<<< SEARCH\n    return f"{x:.2f}"\n=======\n'
+    '    return "-" if x is None else f"{x:.2f}"\n>>>>>>> REPLACE\n'
+)
+TEST_FMT = (
+    'from calc.fmt import show\n\n\ndef test_show():\n    assert show(2.5) == "2.50"\n\n\n'
+    'def test_show_none():\n    assert show(None) == "-"\n'
+)
 
 
 def calc_instance(root: Path) -> SweInstance:
@@ -147,7 +159,7 @@ def calc_instance(root: Path) -> SweInstance:
         "calc/core.py": CORE,
         "calc/fmt.py": FMT,
         "tests/test_core.py": "from calc.core import add\n\n\ndef test_add():\n    assert add(1, 2) == 3\n",
-        "tests/test_fmt.py": 'from calc.fmt import show\n\n\ndef test_show():\n    assert show(2.5) == "2.50"\n',
+        "tests/test_fmt.py": TEST_FMT,
     }
     for rel, text in files.items():
         (root / "toy__calc" / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -165,33 +177,71 @@ def calc_instance(root: Path) -> SweInstance:
     )  # fmt: skip
 
 
-async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp_path: Path) -> None:
-    instance = calc_instance(tmp_path / "repos")
-    scenario = Scenario(
+def calc_rules(*rest: Rule) -> Scenario:
+    """The model picks calc/core.py only and writes a reproduction test of mean(); the rest as given."""
+    return Scenario(
         rules=[
             Rule(match="# Pick the files", content="calc/core.py: mean\n"),
             Rule(match="# Write a reproduction test", content=pyblock(
                 "from calc.core import mean\n\n\ndef test_mean_half():\n    assert mean([1, 2]) == 1.5\n")),
-            Rule(match="Propose tests", content="The repository's tests will do."),
-            Rule(match="distinguishing test", content="No single test comes to mind."),
-            # The judge answers from the real outcomes it is shown: the side whose fmt tests pass.
-            Rule(match=r"With A \(real execution\):\n```\ntest_show: AC", content="A keeps show() working.\nA"),
-            Rule(match=r"\(real execution\)", content="B keeps show() working.\nB"),
-            Rule(match="# Resolve the issue", content=[f"{MEAN_FIX}\n{FMT_BREAK}", MEAN_FIX]),
+            *rest,
         ]
     )  # fmt: skip
-    settings = SweSettings(tmp_path / "repos", tmp_path / "run", "scripted")
+
+
+async def test_debugging_runs_the_regression_tests_of_the_files_a_candidate_edits(tmp_path: Path) -> None:
+    # The model picked calc/core.py only; the candidate also edits calc/fmt.py and breaks its test.
+    scenario = calc_rules(
+        Rule(match="Your patch does not resolve the issue yet", content=MEAN_FIX),
+        Rule(match="# Resolve the issue", content=f"{MEAN_FIX}\n{FMT_BREAK}"),
+    )
+    instance = calc_instance(tmp_path / "repos")
     with ScriptedServer(scenario) as server:
-        async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
+        out = tmp_path / "run"
+        report = await solve(server, out, EngineConfig(n=1, rounds=1), chosen=[instance], repos=tmp_path / "repos")
+        prompts = [r.messages[-1].content for r in server.chat_requests]
+    [debug] = [p for p in prompts if p.startswith("Your patch does not resolve")]
+    assert "tests/test_fmt.py::test_show" in debug  # broken, and shown, though fmt.py was never picked
+    assert "test_show_none" not in debug  # failing at the base commit: not the candidate's to keep
+    assert report["resolved_ids"] == ["toy__calc-1"]
+    assert "calc/fmt.py" not in str(read_jsonl(out / PREDICTIONS)[0]["model_patch"])
 
-            async def engine(prepared: Prepared, box: Sandbox) -> str:
-                return await make_patch(prepared, box, llm, SolveSettings(EngineConfig(n=2, rounds=0)))
 
-            report = await run_batch([instance], settings, engine)
+async def test_survivors_cluster_on_regression_runs_near_the_files_they_edit(tmp_path: Path) -> None:
+    instance = calc_instance(tmp_path / "repos")
+    scenario = calc_rules(
+        Rule(match="Propose tests", content="The repository's tests will do."),
+        Rule(match="distinguishing test", content="No single test comes to mind."),
+        # The judge answers from the real outcomes it is shown: the side that leaves show(None) alone.
+        Rule(match=r"With A \(real execution\):\n```\ntest_show: AC\ntest_show_none: (?!AC)", content="A.\nA"),
+        Rule(match=r"\(real execution\)", content="B leaves show() alone.\nB"),
+        Rule(match="# Resolve the issue", content=[f"{MEAN_FIX}\n{FMT_NONE}", MEAN_FIX]),
+    )
+    out = tmp_path / "run"
+    with ScriptedServer(scenario) as server:
+        report = await solve(server, out, EngineConfig(n=2, rounds=0), chosen=[instance], repos=tmp_path / "repos")
         prompts = [r.messages[-1].content for r in server.chat_requests]
     judged = [p for p in prompts if "(real execution)" in p]
     assert report["resolved_ids"] == ["toy__calc-1"]
-    patch = str(read_jsonl(settings.out / PREDICTIONS)[0]["model_patch"])
+    patch = str(read_jsonl(out / PREDICTIONS)[0]["model_patch"])
     assert "calc/fmt.py" not in patch
     assert judged, "two survivors should have reached the judge"
     assert "the repository's own tests in tests/test_fmt.py" in judged[0]
+
+
+async def test_majority_votes_over_normalised_patches_without_running_anything(tmp_path: Path) -> None:
+    # Two candidates make the same change written differently; a third makes another change that also passes.
+    spaced = edit(LOOP_LINE, "        if out and start<=out[-1][1]:  # touching intervals merge too\n")
+    other = edit(LOOP_LINE, "        if out and not start > out[-1][1]:\n")
+    scenario = rules(Rule(match="# Resolve the issue", content=[other, RIGHT, spaced]))
+    with ScriptedServer(scenario) as server:
+        report = await solve(server, tmp_path, EngineConfig(n=3, rounds=0, selector="majority"))
+        prompts = [r.messages[-1].content for r in server.chat_requests]
+    assert report["resolved_ids"] == ["mini__intervals-1"]
+    assert not [p for p in prompts if "Propose tests" in p or "real execution" in p]  # no synthesis, no judge
+    patch = str(read_jsonl(tmp_path / PREDICTIONS)[0]["model_patch"])
+    assert "<=out[-1][1]" in patch.replace(" ", "")
+    assert "not start >" not in patch
+    with sqlite3.connect(tmp_path / "run.sqlite") as db:
+        [(record,)] = db.execute("SELECT record FROM selections").fetchall()
+    assert "majority over 2 normalised change(s): the largest has 2 sample(s)" in json.loads(record)["why"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from codesolve.runs.swe import RESULTS, Prepared, SweSettings, read_jsonl, run_batch
+from codesolve.runs.swe import Prepared
+from codesolve.runs.swe_report import RESULTS, read_jsonl
 from sandbox import Sandbox
-from tests.swe.swekit import INSTANCES, REAL, REPOS, instances
+from tests.swe.swekit import INSTANCES, REAL, REPOS, batch, instances
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
@@ -52,7 +54,7 @@ async def grade_all(out: Path, patch_of: dict[str, str]) -> dict[str, object]:
     async def given(prepared: Prepared, _box: Sandbox) -> str:
         return patch_of.get(prepared.instance.instance_id, prepared.instance.patch)
 
-    return await run_batch(instances(*patch_of), SweSettings(REPOS, out, "test"), given)
+    return await batch(out, instances(*patch_of), given)
 
 
 async def test_fake_passed_lines_and_test_edits_do_not_resolve(tmp_path: Path) -> None:
@@ -69,40 +71,61 @@ async def test_fake_passed_lines_and_test_edits_do_not_resolve(tmp_path: Path) -
     assert "edits test files (tests/conftest.py)" in str(cheat["reasons"])
 
 
+def graded(out: Path) -> dict[str, str]:
+    """Instance → its stored grade row, read from the run store (empty before it exists)."""
+    if not (out / "run.sqlite").is_file():
+        return {}
+    db = sqlite3.connect(out / "run.sqlite", timeout=30)
+    try:
+        return dict(db.execute("SELECT problem, rows FROM eval_runs").fetchall())
+    except sqlite3.OperationalError:  # the schema is being created
+        return {}
+    finally:
+        db.close()
+
+
+def swe_command(out: Path) -> list[str]:
+    return [sys.executable, "-m", "codesolve.cli", "swe", str(INSTANCES), "--repos", str(REPOS), "--gold",
+            "--out", str(out), "--progress", "plain"]  # fmt: skip
+
+
+def wait_for_a_grade(out: Path, first: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 240
+    while not graded(out) and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.2)
+
+
 def test_sigkill_mid_batch_then_resume(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "codesolve.cli", "swe", str(INSTANCES), "--repos", str(REPOS), "--gold",
-               "--out", str(out)]  # fmt: skip
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while not read_jsonl(out / RESULTS) and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.2)
+    first = subprocess.Popen(
+        swe_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, text=True
+    )
+    wait_for_a_grade(out, first)
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    done_before = [r["instance_id"] for r in read_jsonl(out / RESULTS)]
-    assert 1 <= len(done_before) < 3, "the kill should land mid-batch"
-    second = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    before = graded(out)
+    assert 1 <= len(before) < 3, "the kill should land mid-batch"
+    second = subprocess.run(swe_command(out), capture_output=True, text=True, timeout=600, check=False)
     assert second.returncode == 0, second.stderr
+    after = graded(out)
+    assert all(after[i] == row for i, row in before.items())  # finished before the kill: not redone
+    assert f"{len(before)} already finished" in second.stderr
     rows = read_jsonl(out / RESULTS)
     assert sorted(r["instance_id"] for r in rows) == sorted(i.instance_id for i in instances())
     assert all(r["status"] == "resolved" for r in rows)
-    assert f"{done_before[0]}: already done" in second.stderr
     assert "resolved 3, unresolved 0, infrastructure error 0" in second.stdout
 
 
 def test_ctrl_c_mid_batch_stops_cleanly(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "codesolve.cli", "swe", str(INSTANCES), "--repos", str(REPOS), "--gold",
-               "--out", str(out)]  # fmt: skip
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while not read_jsonl(out / RESULTS) and time.monotonic() < deadline and first.poll() is None:
-        time.sleep(0.2)
+    first = subprocess.Popen(swe_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for_a_grade(out, first)
     first.send_signal(signal.SIGINT)
     _, err = first.communicate(timeout=120)
     assert first.returncode == 130, err
     assert "codesolve: interrupted" in err
-    assert 1 <= len(read_jsonl(out / RESULTS)) < 3
+    assert 1 <= len(graded(out)) < 3
+    assert 1 <= len(read_jsonl(out / RESULTS)) < 3  # the exports were written on the way out
     work = out / ".swe-cache" / "work"
     assert not work.exists() or not any(work.iterdir())  # checkouts removed though cancelled
 

@@ -7,17 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
-from codesolve.runs.swe import PREDICTIONS, Prepared, SweSettings, read_jsonl, run_batch
-from codesolve.runs.swe_report import load_instances
-from codesolve.runs.swe_solve import SolveSettings, make_patch
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.swe_report import PREDICTIONS, load_instances, read_jsonl
 from codesolve.sstar import EngineConfig
 from codesolve.tasks.models import SweInstance
 from codesolve.tasks.swe.checkout import fresh_tree, mirror_for
 from codesolve.tasks.swe.edits import canonical_edits, render_edits
 from codesolve.tasks.swe.patches import apply_patch
-from sandbox import Sandbox
-from tests.swe.swekit import REAL, pyblock
+from tests.swe.swekit import REAL, pyblock, solve
 
 pytestmark = [
     pytest.mark.anyio,
@@ -61,19 +58,14 @@ async def test_the_engine_resolves_flask_4992_from_a_gold_shaped_reply(tmp_path:
             Rule(match="# Resolve the issue", content=reply),
         ]
     )
-    settings = SweSettings(REAL, tmp_path / "run", "scripted")
+    out = tmp_path / "run"
     with ScriptedServer(scenario) as server:
-        async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=30)), env=server.env) as llm:
-
-            async def engine(prepared: Prepared, box: Sandbox) -> str:
-                return await make_patch(prepared, box, llm, SolveSettings(EngineConfig(n=1, rounds=0)))
-
-            report = await run_batch([instance], settings, engine)
+        report = await solve(server, out, EngineConfig(n=1, rounds=0), chosen=[instance], repos=REAL)
         prompts = [r.messages[-1].content for r in server.chat_requests]
     assert report["resolved_ids"] == ["pallets__flask-4992"], report
     generation = next(p for p in prompts if p.startswith("# Resolve the issue"))
     # The map ranked config.py for the issue; the reproduction test's real failure was shown.
     assert "src/flask/config.py\n" in generation
     assert "unexpected keyword argument 'text'" in generation
-    patch = str(read_jsonl(settings.out / PREDICTIONS)[0]["model_patch"])
+    patch = str(read_jsonl(out / PREDICTIONS)[0]["model_patch"])
     assert patch.startswith("diff --git a/src/flask/config.py b/src/flask/config.py")

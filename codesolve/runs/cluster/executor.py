@@ -6,6 +6,10 @@
 gives the batch ``concurrency`` lanes per working node. The batch itself
 (queue, store writer, resume) is the local one: :func:`codesolve.runs.batch.run_batch`.
 
+Nodes that join the cluster during the batch are noticed (:meth:`Cluster.grow`
+polls the cluster's alive nodes every :data:`POLL_S`), get their own worker and
+pool, and their lanes join the batch.
+
 A lane whose node dies hands its problem back (the batch redoes it on another
 node), takes the dead node's model leases back from the limiter, and closes.
 On exit every node closes its pool and reaps stale containers on its engine
@@ -38,6 +42,8 @@ START_S = 300.0
 STOP_S = 60.0
 PROBE_S = 10.0
 """Deadline for the cluster's address to accept a connection."""
+POLL_S = 2.0
+"""How often a batch looks for nodes that joined the cluster."""
 PROBLEM_S = 6 * 3600.0
 """Deadline of one problem on a node when the engine has no wall budget of its own."""
 
@@ -76,16 +82,33 @@ class NodeStats:
         )
 
 
+@dataclass(frozen=True)
+class Services:
+    """What a node's worker is started with: the spec and the driver's services."""
+
+    spec: NodeSpec
+    limiter: Any
+    cache: Any | None
+    concurrency: int
+    """Lanes per working node."""
+    note: Callable[[str], None]
+
+
 @dataclass
 class Cluster:
     """The lanes a batch runs on, and what the display shows of the nodes."""
 
     ray: Any
-    limiter: Any
-    nodes: list[NodeStats]
-    actors: dict[str, Any]
+    services: Services
+    nodes: list[NodeStats] = field(default_factory=list)
+    actors: dict[str, Any] = field(default_factory=dict)
     lanes: list[RayLane] = field(default_factory=list)
     problem_s: float = PROBLEM_S
+
+    @property
+    def limiter(self) -> Any:
+        """The driver's model limiter."""
+        return self.services.limiter
 
     def lines(self) -> list[str]:
         """One line per node."""
@@ -97,6 +120,56 @@ class Cluster:
             stats.lost = True
             with anyio.move_on_after(STOP_S):
                 await self.limiter.drop_holder.remote(stats.node)
+
+    async def start(self, nodes: list[tuple[str, int]]) -> list[RayLane]:
+        """Start a worker on each of ``nodes`` (id, CPUs); the lanes of those that can work."""
+        ray, sv = self.ray, self.services
+        worker = ray.remote(NodeWorker)
+        fresh = {
+            node: worker.options(**_pinned(node), max_restarts=0, max_concurrency=10_000).remote(
+                node, cpus, sv.spec, sv.limiter, sv.cache
+            )
+            for node, cpus in nodes
+        }
+        self.actors.update(fresh)  # before any await: a stop in between still closes them
+        starts: dict[str, NodeStart] = {}
+
+        async def start(node: str, actor: Any) -> None:
+            try:
+                with anyio.fail_after(START_S):
+                    starts[node] = await actor.start.remote()
+            except (ray.exceptions.RayError, TimeoutError) as exc:
+                sv.note(f"node {node[:8]} did not start: {' '.join(str(exc).split())[:200]}")
+
+        async with anyio.create_task_group() as group:
+            for node, actor in fresh.items():
+                group.start_soon(start, node, actor)
+        lanes: list[RayLane] = []
+        for node, begun in starts.items():
+            stats = NodeStats(node, begun.host, begun.slots, 0 if begun.broken else sv.concurrency, broken=begun.broken)
+            self.nodes.append(stats)
+            if begun.broken:
+                sv.note(f"{begun.broken}: it gets no work")
+            lanes += [RayLane(self, stats, self.actors[node]) for _ in range(stats.lanes)]
+        self.lanes += lanes
+        return lanes
+
+    async def grow(self, add: Callable[[RayLane], None], every: float = POLL_S) -> None:
+        """Until cancelled: start workers on nodes that joined the cluster, and ``add`` their lanes to the batch."""
+        while True:
+            await anyio.sleep(every)
+            alive: list[tuple[str, int]] = []
+            with anyio.move_on_after(PROBE_S):  # the GCS not answering this once is no reason to stop
+                alive = await anyio.to_thread.run_sync(_alive_nodes, self.ray, abandon_on_cancel=True)
+            joined = [(node, cpus) for node, cpus in alive if node not in self.actors]
+            if not joined:
+                continue
+            known = len(self.nodes)
+            lanes = await self.start(joined)
+            for stats in self.nodes[known:]:
+                self.services.note(f"node {stats.host}/{stats.node[:8]} joined the batch with {stats.lanes} lanes")
+            for lane in lanes:
+                add(lane)
 
 
 @dataclass
@@ -179,31 +252,6 @@ def _pinned(node: str) -> dict[str, Any]:
     return {"num_cpus": 0, "scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False)}
 
 
-async def _start_nodes(
-    ray: Any, spec: NodeSpec, limiter: Any, cache: Any | None, note: Callable[[str], None]
-) -> tuple[dict[str, Any], dict[str, NodeStart]]:
-    worker = ray.remote(NodeWorker)
-    actors = {
-        node: worker.options(**_pinned(node), max_restarts=0, max_concurrency=10_000).remote(
-            node, cpus, spec, limiter, cache
-        )
-        for node, cpus in _alive_nodes(ray)
-    }
-    starts: dict[str, NodeStart] = {}
-
-    async def start(node: str, actor: Any) -> None:
-        try:
-            with anyio.fail_after(START_S):
-                starts[node] = await actor.start.remote()
-        except (ray.exceptions.RayError, TimeoutError) as exc:
-            note(f"node {node[:8]} did not start: {' '.join(str(exc).split())[:200]}")
-
-    async with anyio.create_task_group() as group:
-        for node, actor in actors.items():
-            group.start_soon(start, node, actor)
-    return actors, starts
-
-
 @asynccontextmanager
 async def open_cluster(
     address: str | None,
@@ -223,15 +271,10 @@ async def open_cluster(
         limiter = ray.remote(LimiterService).options(**_pinned(here)).remote(limits)
         cache = ray.remote(CacheService).options(**_pinned(here)).remote(cache_path) if cache_path else None
         services = [limiter] + ([cache] if cache is not None else [])
-        actors, starts = await _start_nodes(ray, spec, limiter, cache, note)
         wall = spec.engine.budget.max_wall_s
-        cluster = Cluster(ray, limiter, [], actors, problem_s=PROBLEM_S if wall is None else wall + 600)
-        for node, start in starts.items():
-            stats = NodeStats(node, start.host, start.slots, 0 if start.broken else concurrency, broken=start.broken)
-            cluster.nodes.append(stats)
-            if start.broken:
-                note(f"{start.broken}: it gets no work")
-            cluster.lanes += [RayLane(cluster, stats, actors[node]) for _ in range(stats.lanes)]
+        sv = Services(spec, limiter, cache, concurrency, note)
+        cluster = Cluster(ray, sv, problem_s=PROBLEM_S if wall is None else wall + 600)
+        await cluster.start(await anyio.to_thread.run_sync(_alive_nodes, ray))
         if not cluster.lanes:
             raise UsageError("no node of the Ray cluster can run sandboxes (see the notes above)")
         yield cluster

@@ -23,7 +23,7 @@ import anyio.to_thread
 
 from codesolve.errors import LLMError
 from codesolve.llm import LLM, LLMConfig
-from codesolve.runs.cluster.services import RemoteCache, RemoteGate
+from codesolve.runs.cluster.services import RemoteCache, RemoteGate, normal_priority
 from codesolve.runs.collect import failed_result
 from codesolve.runs.lanes import solve_item
 from codesolve.sstar import EngineConfig
@@ -76,6 +76,7 @@ class NodeWorker:
 
     def __init__(self, node: str, cpus: int, spec: NodeSpec, limiter: Any | None, cache: Any | None) -> None:
         """Remember the spec; nothing is opened until :meth:`start` (no ``limiter``: no global limits)."""
+        normal_priority()
         self.node = node
         self.cpus = cpus
         self.spec = spec

@@ -15,6 +15,7 @@ machine opens it); nodes read and write it through :class:`RemoteCache`.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,25 @@ CALL_S = 60.0
 """Deadline of one call to a driver service (far above its work: a miss means the driver is gone)."""
 
 
+def normal_priority() -> None:
+    """Run every thread of this process at niceness 0, as the driver and a local batch do.
+
+    Ray starts its workers at niceness 15 (``RAY_worker_niceness``): on a machine with other
+    work, the limiter and cache that every model request of the cluster waits on, and each
+    node's engine, were starved behind it. Lowering niceness needs privilege (root, or
+    CAP_SYS_NICE); without it the actor keeps Ray's niceness.
+    """
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: the calling thread only
+        threads = [0]
+    for tid in threads:  # niceness is per thread on Linux
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, 0)
+        except OSError:
+            return
+
+
 @dataclass(frozen=True)
 class Limits:
     """Per endpoint, across the whole cluster."""
@@ -48,6 +68,7 @@ class LimiterService:
 
     def __init__(self, limits: Limits) -> None:
         """Every endpoint gets ``limits``."""
+        normal_priority()
         self.limits = limits
         self.windows: dict[str, RateWindow] = {}
         self.changed: anyio.Event | None = None  # made on first use: an actor's __init__ runs outside its loop
@@ -104,6 +125,7 @@ class CacheService:
 
     def __init__(self, path: Path) -> None:
         """Serve ``path``."""
+        normal_priority()
         self.cache = ResponseCache(path)
 
     async def get_many(self, keys: Sequence[str], max_chars: int | None = None) -> dict[str, CachedSample]:

@@ -11,9 +11,12 @@ applied to a tree nobody else touched.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tarfile
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from codesolve.errors import RepositoryError
@@ -61,17 +64,34 @@ def mirror_for(repos: Path, repo: str, cache: Path) -> Path:
             return candidate
         if candidate.is_dir():
             # A plain source tree (the bundled mini set): committed once, reproducibly, into the cache.
-            bare = cache / f"{flat}.git"
-            if not bare.is_dir():
-                commit_tree(candidate, bare)
-            return bare
+            return _made_once(cache / f"{flat}.git", partial(commit_tree, candidate))
     packed = repos / f"{flat}.git.tar.xz"
     if packed.is_file():
-        unpacked = cache / f"{flat}.git"
-        if not unpacked.is_dir():
-            _unpack(packed, cache, f"{flat}.git")
-        return unpacked
+        return _made_once(cache / f"{flat}.git", lambda staging: _unpack(packed, staging, f"{flat}.git"))
     raise RepositoryError(f"no local mirror of {repo} in {repos} (looked for {flat}.git, {flat}, {flat}.git.tar.xz)")
+
+
+def _made_once(dest: Path, make: Callable[[Path], object]) -> Path:
+    """``dest``, made by ``make`` in a staging folder of its own and renamed into place.
+
+    A run killed while making it leaves only a hidden staging folder, never a
+    half-made ``dest``; two lanes making it at once both finish, and the
+    second rename loses (its copy is removed).
+    """
+    if dest.is_dir():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent)) / dest.name
+    try:
+        make(staging)
+        try:
+            os.rename(staging, dest)
+        except OSError:
+            if not dest.is_dir():
+                raise
+    finally:
+        shutil.rmtree(staging.parent, ignore_errors=True)
+    return dest
 
 
 def is_repository(folder: Path) -> bool:
@@ -79,15 +99,15 @@ def is_repository(folder: Path) -> bool:
     return (folder / ".git").exists() or ((folder / "HEAD").is_file() and (folder / "objects").is_dir())
 
 
-def _unpack(packed: Path, cache: Path, top: str) -> None:
-    staging = cache / f".{top}.unpacking"
-    staging.mkdir(parents=True, exist_ok=True)
+def _unpack(packed: Path, dest: Path, top: str) -> None:
+    """Unpack ``packed`` (one folder ``top``) to ``dest``."""
+    unpacking = dest.with_name(dest.name + ".unpacking")
+    unpacking.mkdir(parents=True)
     with tarfile.open(packed) as archive:
-        archive.extractall(staging, filter="data")  # the data filter refuses links and paths out of the folder
-    if not (staging / top).is_dir():
+        archive.extractall(unpacking, filter="data")  # the data filter refuses links and paths out of the folder
+    if not (unpacking / top).is_dir():
         raise RepositoryError(f"{packed} does not unpack to {top}/")
-    os.replace(staging / top, cache / top)
-    staging.rmdir()
+    os.replace(unpacking / top, dest)
 
 
 def fresh_tree(mirror: Path, commit: str, dest: Path) -> Path:

@@ -11,6 +11,7 @@ from it.
 from __future__ import annotations
 
 import ast
+import glob
 import math
 import re
 from collections import Counter
@@ -183,7 +184,7 @@ def nearby_tests(tree: Path, paths: Sequence[str], limit: int = REGRESSION_FILES
     for path in paths:
         stem = PurePosixPath(path).stem
         parts = PurePosixPath(path).parts
-        for test in sorted(tree.rglob(f"test_{stem}.py")):
+        for test in sorted(tree.rglob(f"test_{glob.escape(stem)}.py")):
             rel = test.relative_to(tree).as_posix()
             if ".git" in test.relative_to(tree).parts or test.is_symlink():
                 continue

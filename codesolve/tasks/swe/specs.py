@@ -23,8 +23,8 @@ class EnvSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    python: str = "3.11"
-    """The Python the instance needs (environments are built for the sandbox image's)."""
+    python: str = Field(default="3.11", pattern=r"^3\.[0-9]{1,2}$")
+    """The Python the instance needs (``3.N``): its environment sits on the sandbox image offering it."""
     requirements: list[str] = Field(default_factory=list)
     """pip requirement lines, installed from wheels; empty means the repository's requirement files."""
     paths: list[str] | None = None

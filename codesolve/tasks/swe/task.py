@@ -25,16 +25,18 @@ from pathlib import Path
 import anyio.to_thread
 
 from codesolve.llm import Message
-from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
+from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import fenced_blocks
 from codesolve.tasks.feedback import clip
-from codesolve.tasks.repo.feedback import render, verdict
-from codesolve.tasks.repo.testrun import TestRun, run_pytest
+from codesolve.tasks.repo.feedback import verdict
+from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
+from codesolve.tasks.repo.testrun import TestRun
 from codesolve.tasks.repo.workspace import unified_diff
 from codesolve.tasks.swe import prompts
 from codesolve.tasks.swe.edits import EditError, canonical_edits, edited_files, parse_edits, render_edits
+from codesolve.tasks.swe.normal import normal_form
 from codesolve.tasks.swe.repomap import nearby_tests
-from sandbox import Limits, Sandbox
+from sandbox import Limits
 
 REPRO_FILE = "test_codesolve_repro.py"
 PROBE_PREFIX = "test_codesolve_probe_"
@@ -42,8 +44,8 @@ REGRESSION_MARK = "# the repository's own tests in "
 """A synthesized input that is a regression run: the test file near an edited file, as it is."""
 
 
-@dataclass(frozen=True)
-class SweSetup:
+@dataclass(frozen=True, kw_only=True)
+class SweSetup(RepoSetup):
     """What the run established before the engine starts (no hidden test in it unless made public)."""
 
     instance_id: str
@@ -55,47 +57,27 @@ class SweSetup:
     """The files shown to the model (path → text)."""
     test_files: tuple[str, ...]
     """Files each run collects: the reproduction test, regression files, public test files."""
-    must_pass: tuple[str, ...]
-    """Node ids failing at the base commit that a candidate must make pass."""
-    regression: tuple[str, ...]
-    """Node ids passing at the base commit that must keep passing."""
-    baseline_feedback: str
-    paths: tuple[str, ...] = ()
     limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=300, wall_seconds=600, memory_mb=2048))
     test_timeout_s: float = 60.0
 
-    @property
-    def tests(self) -> tuple[str, ...]:
-        """Every test a candidate is judged on."""
-        return self.must_pass + self.regression
-
 
 @dataclass
-class SweTask:
+class SweTask(RepoTask[SweSetup]):
     """Drives one SWE instance through the engine."""
-
-    setup: SweSetup
-    sandbox: Sandbox
-    history_chars: int = 24_000
 
     def __post_init__(self) -> None:
         s = self.setup
         self.first_messages = prompts.generation(s.issue, s.repo_map, s.files, s.baseline_feedback)
         self.survivor_codes: list[str] = []
+        self._near: dict[str, list[str]] = {}
+        self._baseline: dict[str, tuple[str, ...]] = {}
+        """Test file → its tests passing at the base commit (the candidates' own regression sets)."""
+        self._baseline_lock = anyio.Lock()
 
     @property
     def task_id(self) -> str:
         """The instance id."""
         return self.setup.instance_id
-
-    @property
-    def public_count(self) -> int:
-        """Tests to make pass plus the regression set."""
-        return len(self.setup.tests)
-
-    def generation_messages(self) -> list[Message]:
-        """See :class:`codesolve.tasks.base.Task`."""
-        return list(self.first_messages)
 
     def extract(self, completion: str) -> Extracted:
         """The reply's edits, normalised: edits giving the same files are the same candidate.
@@ -123,13 +105,17 @@ class SweTask:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.debug(self.first_messages, history, self.history_chars)
 
-    async def prepare(self) -> None:
-        """Start the sandbox's containers."""
-        await self.sandbox.warm(self.setup.limits)
-
     def files_for(self, code: str) -> dict[str, str]:
         """The edited files (EditError, for the model, when an edit does not apply)."""
         return edited_files(self.setup.tree, parse_edits(code))
+
+    def normal_form(self, code: str) -> str | None:
+        """The candidate's patch normalised (:mod:`codesolve.tasks.swe.normal`); None when its edits do not apply."""
+        try:
+            files = self.files_for(code)
+        except EditError:
+            return None
+        return normal_form({p: self._original(p) for p in files}, files)
 
     def patch_for(self, code: str) -> str:
         """The candidate as a unified diff against the checkout ("" when its edits do not apply)."""
@@ -146,30 +132,40 @@ class SweTask:
         except EditError as exc:
             return str(exc)
         overrides = {p: t.encode("utf-8", "surrogateescape") for p, t in edited.items()} | dict(extra)
-        return await run_pytest(
-            self.sandbox,
-            self.setup.tree,
-            files,
-            overrides,
-            limits=self.setup.limits,
-            test_timeout_s=self.setup.test_timeout_s,
-            paths=self.setup.paths,
-        )
+        return await self.pytest(self.setup.tree, files, overrides)
 
     async def run_public(self, code: str) -> TestReport:
-        """The reproduction test, the regression set and any public tests, with the edits applied."""
-        tests = self.setup.tests
-        run = await self._run(code, {}, self.setup.test_files)
+        """The reproduction test, the regression set and any public tests, with the edits applied; and
+        the regression tests of the files this candidate edits (passing at the base commit: must keep passing)."""
+        try:
+            edited = await anyio.to_thread.run_sync(self.files_for, code, abandon_on_cancel=True)
+        except EditError as exc:
+            tests = self.setup.tests
+            return TestReport(0, len(tests), ("CE",) * len(tests), f"Your edits were not applied: {exc}")
+        own = await self.own_regression(sorted(edited))
+        tests = self.setup.tests + tuple(n for nodes in own.values() for n in nodes)
+        run = await self._run(code, {}, [*self.setup.test_files, *own])
         if isinstance(run, str):
             return TestReport(0, len(tests), ("CE",) * len(tests), f"Your edits were not applied: {run}")
-        verdicts = tuple(verdict(run, t) for t in tests)
-        return TestReport(
-            passed=sum(1 for v in verdicts if v == "AC"),
-            total=len(tests),
-            verdicts=verdicts,
-            feedback=run.infra_error or render(run, tests),
-            infra_error=bool(run.infra_error),
-        )
+        return report_of(run, tests)
+
+    async def own_regression(self, edited: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Test files near ``edited`` that the setup's runs do not cover, each with its tests passing at
+        the base commit (one baseline run per new file, remembered for every later candidate)."""
+        key = "\0".join(edited)
+        if key not in self._near:
+            near = await anyio.to_thread.run_sync(nearby_tests, self.setup.tree, list(edited), abandon_on_cancel=True)
+            self._near[key] = [p for p in near if p not in self.setup.test_files]
+        files = self._near[key]
+        async with self._baseline_lock:
+            missing = [f for f in files if f not in self._baseline]
+            if missing:
+                run = await self.pytest(self.setup.tree, missing)
+                if run.infra_error:
+                    return {f: self._baseline[f] for f in files if f in self._baseline}  # no baseline: not asked
+                for f in missing:
+                    self._baseline[f] = tuple(n for n in run.results if n.split("::", 1)[0] == f and run.passed(n))
+        return {f: self._baseline[f] for f in files}
 
     def synthesis_messages(self, codes: Sequence[str], count: int) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task` (the survivors are noted: their edited files pick regression runs)."""
@@ -219,25 +215,6 @@ class SweTask:
         """None without a model: the regression runs near edited files come with synthesis instead."""
         return []
 
-    def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:
-        """Dual execution agreement is not offered for SWE issues: the synthesis prompt."""
-        return self.synthesis_messages(codes, count)
-
-    async def parse_tests(self, completion: str, limit: int) -> list[WrittenTest]:  # noqa: ARG002 - the Task protocol
-        """None: ``codet`` falls back to behaviour clusters for SWE issues."""
-        return []
-
-    async def passes(self, code: str, tests: Sequence[WrittenTest]) -> list[bool]:  # noqa: ARG002 - the Task protocol
-        """Never asked (no written tests); every test unpassed."""
-        return [False for _ in tests]
-
-    async def accept_validator(self, completion: str) -> str | None:  # noqa: ARG002 - the Task protocol
-        """None: an issue fix is judged on test outcomes, which have one right answer per input."""
-        return None
-
-    async def validate(self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]) -> list[bool | None]:  # noqa: ARG002 - the Task protocol
-        """Never asked (no validator is accepted); every output undecided."""
-        return [None for _ in cases]
 
 
 def _behaviour(run: TestRun, name: str) -> Behaviour:
