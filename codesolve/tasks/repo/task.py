@@ -115,7 +115,9 @@ class RepoTask(Generic[S]):
         return None
 
     async def validate(
-        self, validator: str, cases: Sequence[tuple[SynthInput, Behaviour]]
+        self,
+        validator: str,  # noqa: ARG002 - the Task protocol
+        cases: Sequence[tuple[SynthInput, Behaviour]],
     ) -> list[bool | None]:
         """Never asked (no validator is accepted); every output undecided."""
         return [None for _ in cases]
