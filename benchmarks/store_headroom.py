@@ -45,8 +45,9 @@ from codesolve.runs.records import (
     UsageRow,
     pack_events,
 )
-from codesolve.runs.store import RunStore, _write_problem, connect, open_writer, pack
+from codesolve.runs.store import RunStore, connect, pack
 from codesolve.runs.traces import write_trace
+from codesolve.runs.writer import _write_problem, open_writer
 from codesolve.sstar import EngineConfig, TraceEvent
 
 CODE = "import sys\n" + "\n".join(f"x{i} = sum(map(int, sys.stdin.readline().split()))  # step {i}" for i in range(12))

@@ -26,7 +26,8 @@ from codesolve.llm import LLM
 from codesolve.runs.collect import failed_result
 from codesolve.runs.lanes import Lane, LocalLane, WorkQueue
 from codesolve.runs.records import ProblemResult, ProblemRow
-from codesolve.runs.store import RunStore, Session, Started, Writer, open_writer
+from codesolve.runs.store import RunStore
+from codesolve.runs.writer import Session, Started, Writer, open_writer
 from codesolve.sstar import EngineConfig
 from codesolve.tasks import Item
 from sandbox import Sandbox

@@ -19,8 +19,9 @@ from pydantic import TypeAdapter
 
 from codesolve.runs.judging import fill_expected, judge, row_json
 from codesolve.runs.records import EvalResult, EvalRun, EvalTarget
-from codesolve.runs.store import RunStore, Session, Writer, open_writer, unpack
+from codesolve.runs.store import RunStore, unpack
 from codesolve.runs.traces import selection_of
+from codesolve.runs.writer import Session, Writer, open_writer
 from codesolve.sstar.clusters import code_key
 from codesolve.tasks.models import CompetitiveProblem, Problem
 from sandbox import Sandbox

@@ -24,8 +24,9 @@ from codesolve.runs.records import (
     pack_events,
 )
 from codesolve.runs.report_html import html_report
-from codesolve.runs.store import Message, RunStore, Started, _apply, config_diff, connect, open_writer, pack, render_due
+from codesolve.runs.store import RunStore, config_diff, connect, pack
 from codesolve.runs.traces import trace_events, trace_name
+from codesolve.runs.writer import Message, Started, _apply, open_writer, render_due
 from codesolve.sstar import EngineConfig, TraceEvent
 from tests.runs.batchkit import duplicated_rows
 
