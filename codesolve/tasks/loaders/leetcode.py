@@ -97,11 +97,12 @@ def _hidden(record: Mapping[str, Any], sig: Signature) -> tuple[list[TestSpec], 
     cases = f.seq(record, "input_output")
     tests: list[TestSpec] = []
     dropped = 0
+    structured = _structured(sig)  # once per problem: a record may hold tens of thousands of cases
     for index, case in enumerate(cases, start=1):
         where = f"input_output[{index - 1}]"
         if not isinstance(case, Mapping):
             raise FieldError(where, "expected an object with input and output")
-        args = None if _structured(sig) else call_args(f.text(case, "input", name=f"{where}.input"), sig)
+        args = None if structured else call_args(f.text(case, "input", name=f"{where}.input"), sig)
         expected = recorded_expected(f.text(case, "output", name=f"{where}.output"), sig)
         if args is None or expected is None:
             dropped += 1
