@@ -33,9 +33,9 @@ from sandbox.runtime.procs import descendants, restore_sched, sched_state
 log = logging.getLogger("sandbox")
 
 AS_SLACK = 256 << 20
+"""Address-space headroom over the memory limit: interpreters reserve more than they touch."""
 STACK_CAP = 64 << 20
 """Stack limit on the host: glibc reserves this much address space per thread."""
-"""Address-space headroom over the memory limit: interpreters reserve more than they touch."""
 
 
 @cache
