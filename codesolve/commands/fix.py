@@ -9,6 +9,7 @@ the cost to stderr. ``--apply`` writes the fix into the working tree.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,9 @@ async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
     request = FixRequest(
         repo, tuple(args.test), tuple(args.function), args.description, test_timeout_s=args.test_timeout
     )
+    if not args.check:  # a missing key or a bad flag: one line before the repository's tests run
+        llm_config(args).api_keys(os.environ)
+        engine_config(args)
     image = await environment(repo, args.image)
     async with open_sandbox(DockerConfig(image=image)) as box:
         examined = await examine(request, box)
