@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import ByteReceiveStream, Process
@@ -29,6 +30,9 @@ from sandbox._stream import DriverStream, read_events
 from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, TestOutcome
 from sandbox.deadlines import batch_deadline
 from sandbox.runtime.procs import descendants, restore_sched, sched_state
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import Options
 
 log = logging.getLogger("sandbox")
 
@@ -68,7 +72,7 @@ class LocalSandbox:
         """How programs are isolated, as last reported by the driver."""
         return self._isolation
 
-    def _options(self) -> dict[str, object]:
+    def _options(self) -> Options:
         # The host's interpreter (the one running us) is the "python3" programs get.
         path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
         return {"container": False, "isolate_net": True, "as_slack": AS_SLACK, "path": path, "stack_cap": STACK_CAP}

@@ -71,7 +71,19 @@ class ProgramWire(TypedDict):
     entry: str
 
 
-class Spec(TypedDict, total=False):
+class Options(TypedDict, total=False):
+    """Where a batch runs: the backend's part of a :class:`Spec` (each backend's ``_options``)."""
+
+    container: bool
+    wipe: list[str]
+    isolate_net: bool
+    as_slack: int
+    path: str
+    stack_cap: int
+    lazy_events: bool
+
+
+class Spec(Options, total=False):
     """One batch, as the host sends it to the driver (``sandbox._bundle``)."""
 
     mode: Literal["tests", "exec"]
@@ -86,14 +98,6 @@ class Spec(TypedDict, total=False):
     fail_fast: bool
     checker_program: ProgramWire
     nonce: str
-    # Where it runs (the backend's options):
-    container: bool
-    wipe: list[str]
-    isolate_net: bool
-    as_slack: int
-    path: str
-    stack_cap: int
-    lazy_events: bool
     # A plain command (mode "exec"):
     cwd: str
     command: list[str]
