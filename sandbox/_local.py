@@ -168,7 +168,7 @@ class LocalSandbox:
             if sched_state() != self._sched and not restore_sched(self._sched):
                 log.error("sandbox: a test changed this process's scheduling state, which cannot be set back")
         for event in stream.events:
-            if event.get("event") == "hello":
+            if event["event"] == "hello":
                 self._isolation = f"local: rlimits, network={event['isolation']}"
         return stream, fault
 

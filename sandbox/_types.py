@@ -9,12 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sandbox.errors import InvalidRequest
 
 if TYPE_CHECKING:  # the messages' shapes, shared with the driver (see sandbox.runtime.wire)
-    from sandbox.runtime.wire import CheckerWire, LimitsWire, TestWire
+    from sandbox.runtime.wire import CaptureWire, CheckerWire, LimitsWire, Outcome, TestWire
 
 
 class Verdict(enum.StrEnum):
@@ -200,7 +200,7 @@ class Capture:
         return f"{self.head}\n…[{self.size} bytes in all, middle cut]…\n{self.tail}"
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Capture:
+    def from_wire(cls, data: CaptureWire) -> Capture:
         """Build from the driver's JSON."""
         return cls(head=data["head"], tail=data["tail"], size=data["size"], truncated=data["truncated"])
 
@@ -237,7 +237,7 @@ class TestOutcome:
         return self.result if self.result is not None else self.stdout
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> TestOutcome:
+    def from_wire(cls, data: Outcome) -> TestOutcome:
         """Build from one JSON line of the driver."""
         return cls(
             name=str(data["name"]),
