@@ -115,6 +115,8 @@ async def _empty(_prepared: Prepared, _box: Sandbox) -> str:
 async def _swe(args: argparse.Namespace, interrupts: Interrupts) -> int:
     _check(args)
     config = run_config(args)
+    if args.model:  # a missing key: one line, before the run folder is made
+        llm_config(args, Path(os.devnull)).api_keys(os.environ)
     store = RunStore.open_at(args.out.resolve(), config, args.new_run)
     settings = SweSettings(args.repos.resolve(), store.root, args.specs.resolve() if args.specs else None)
     which = Selection(frozenset(config.ids) if config.ids else None, None, args.retry_failed)
