@@ -82,3 +82,12 @@ def test_every_command_that_reads_problems_is_listed_here() -> None:
     with_lang = {name for name, p in sub.choices.items() if any("--lang" in a.option_strings for a in p._actions)}
     assert with_format == set(TAKES_A_PROBLEM_FILE)
     assert with_lang == set(TAKES_A_LANGUAGE)
+
+
+def test_a_reply_s_fence_tags_are_the_language_names_the_cli_takes() -> None:
+    from codesolve.tasks.extract import LANGUAGE_TAGS
+    from sandbox import get_language, languages
+
+    assert set(LANGUAGE_TAGS) == set(languages())
+    for name, tags in LANGUAGE_TAGS.items():
+        assert {get_language(tag).name for tag in tags} == {name}  # each tag is a --lang name or alias
