@@ -12,10 +12,10 @@ from typing import Any
 import anyio
 
 from codesolve import __version__
-from codesolve.commands.batch_session import batch_llm_config, check_keys, make_progress, release_when, session_total
+from codesolve.commands.batch_session import batch_llm_config, make_progress, release_when, session_total
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
 from codesolve.commands.interrupt import Interrupted, Interrupts
-from codesolve.commands.solve import engine_config
+from codesolve.commands.solve import check_keys, engine_config
 from codesolve.errors import UsageError
 from codesolve.runs.batch import Batch, Selection, Tally, run_batch
 from codesolve.runs.progress import Gauges

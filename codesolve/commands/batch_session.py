@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,11 +21,6 @@ from codesolve.tasks import count_records
 def batch_llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
     """The model client's config: the run's response cache, the per-endpoint request limit."""
     return llm_config(args, store.cache_path, max(args.llm_concurrency, 1))
-
-
-def check_keys(args: argparse.Namespace) -> None:
-    """A missing API key: one line, before the run store is made or anything runs."""
-    llm_config(args, Path(os.devnull)).api_keys(os.environ)  # the cache path is not looked at
 
 
 async def release_when(progress: PlainProgress, ready: Callable[[], bool]) -> None:
