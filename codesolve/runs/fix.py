@@ -216,6 +216,13 @@ def save_trace(result: FixResult, out: Path) -> Path:
     return path
 
 
+def save_diff(result: FixResult, out: Path) -> Path:
+    """Write the pick's diff as ``<out>/<stem>.<run>.diff`` (for a pick that is not a fix: kept off stdout)."""
+    path = out / f"{file_stem(result.solution.task_id)}.{new_run_id()}.diff"
+    write_new(path, result.diff)
+    return path
+
+
 def targets_line(targets: Sequence[Target]) -> str:
     """The targets as one line."""
     return ", ".join(f"{t.name} ({t.path})" for t in targets)

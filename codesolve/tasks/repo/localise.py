@@ -74,6 +74,8 @@ class Localisation:
     targets: tuple[Suspect, ...]
     failing: int
     passing: int
+    why: tuple[str, ...] = ()
+    """One line per target (same order): the failing tests it explains and the evidence."""
 
 
 def outer(key: str) -> str:
@@ -157,16 +159,21 @@ def localise(
         for k in ef
     }
     ranking = sorted(suspects.values(), key=lambda s: (-(s.ochiai + _tb_bonus(s, total_failing)), s.depth, s.key))
-    wins: Counter[str] = Counter()
+    wins: dict[str, list[str]] = {}
+    siblings: dict[str, set[str]] = {}
     for test in failing:
         ran = [suspects[k] for k in runs[test]]
         if ran:
-            wins[_winner(ran, runs[test], frames[test])] += 1
-    chosen = sorted(wins, key=lambda k: (-wins[k], ranking.index(suspects[k])))[:MAX_TARGETS]
-    return Localisation(tuple(ranking), tuple(suspects[k] for k in chosen), len(failing), len(passing))
+            key, tied = _winner(ran, runs[test], frames[test])
+            wins.setdefault(key, []).append(test)
+            siblings.setdefault(key, set()).update(tied)
+    chosen = sorted(wins, key=lambda k: (-len(wins[k]), ranking.index(suspects[k])))[:MAX_TARGETS]
+    why = tuple(_explain(suspects[k], wins[k], siblings[k], len(failing), len(passing)) for k in chosen)
+    return Localisation(tuple(ranking), tuple(suspects[k] for k in chosen), len(failing), len(passing), why)
 
 
-def _winner(ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]]) -> str:
+def _winner(ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]]) -> tuple[str, list[str]]:
+    """The test's suspect, and the tied siblings it stands for when it is their common caller."""
     keys = {s.key: _per_test_key(s, _hit(s.key, frames)) for s in ran}
     best = min(ran, key=lambda s: keys[s.key])
     tied = [s.key for s in ran if keys[s.key][:2] == keys[best.key][:2]]
@@ -174,8 +181,24 @@ def _winner(ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]]
     if len(tied) > 1 and len(callers) == 1:
         [caller] = callers
         if caller and caller in spectrum.depth and caller not in tied:
-            return caller
-    return best.key
+            return caller, tied
+    return best.key, []
+
+
+def _explain(s: Suspect, tests: Sequence[str], siblings: set[str], failing: int, passing: int) -> str:
+    """Why ``s`` is a target, in one line a user can check against the ranking."""
+    named = ", ".join(t.rsplit("::", 1)[-1] for t in tests[:3]) + (", …" if len(tests) > 3 else "")
+    callees = ", ".join(sorted(k.partition("::")[2] for k in siblings))
+    rule = f"the caller of {callees}, which the spectra cannot tell apart" if siblings else "the top suspect"
+    evidence = (
+        f"in the traceback of {s.in_traceback} failing test(s)"
+        if s.in_traceback
+        else "in no traceback (a wrong value, found by the spectra alone)"
+    )
+    return (
+        f"{s.target}: {rule} of {len(tests)} failing test(s) ({named}); run by {s.ef}/{failing} failing "
+        f"and {s.ep}/{passing} passing tests, Ochiai {s.ochiai:.3f}; {evidence}"
+    )
 
 
 def _tb_bonus(s: Suspect, failing: int) -> float:
