@@ -158,7 +158,7 @@ async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
                 print("\n".join(check_lines(examined)))
                 return 0
             for line in [f"fixing: {targets_line(examined.setup.targets)}", *choice_lines(examined)]:
-                print(line, file=sys.stderr)
+                print(f"[codesolve] {line}", file=sys.stderr, flush=True)
             async with open_llm(llm_config(args)) as llm:
                 result = await fix_repo(examined, box, llm, config, progress_printer(llm), interrupts.switch)
     except ImageMissing:

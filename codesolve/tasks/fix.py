@@ -190,7 +190,9 @@ class FunctionFix(RepoTask[FixSetup]):
     def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
         """The plugged-in sources' inputs (gathered in :meth:`prepare`), then argument lists drawn
         from the first target's signature and type hints."""
-        made = call_inputs(f"def {self.signature()}:", [], count, f"{seed}:{self.task_id}")
+        node = find_function(self.setup.originals[self.setup.targets[0].path], self.setup.targets[0].qualname).node
+        header = f"def {node.name}({ast.unparse(node.args)}):"  # the signature alone, as a def that parses
+        made = call_inputs(header, [], count, f"{seed}:{self.task_id}")
         return self.plugged[:count] + [SynthInput(text, origin="hypothesis") for text in made]
 
 

@@ -142,6 +142,53 @@ async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_pa
     assert "if b else 0" in result.diff
 
 
+@pytest.mark.parametrize("synth", ["hypothesis", "both"])
+async def test_the_tests_own_calls_are_inputs_whatever_the_llm_free_mix(
+    tmp_path: Path, docker_box: Sandbox, synth: str
+) -> None:
+    scenario = Scenario(
+        rules=[
+            Rule(match="Propose inputs", content="I have no inputs to offer."),
+            Rule(match="distinguishing input", content="None come to mind."),
+            Rule(match=r"Result of A \(real execution\):\n```\n0\n```", content="A"),
+            Rule(match=r"\(real execution\)", content="B"),
+            Rule(match=FIX_PROMPT, content=[fenced(RAISING_RATIO), fenced(RIGHT_RATIO)]),
+        ]
+    )
+    found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_ratio.py",))
+    with ScriptedServer(scenario) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0, synth=synth))  # type: ignore[arg-type]
+        asked = [r for r in server.chat_requests if "Propose inputs" in r.messages[-1].content]
+    [note] = [e for e in result.trace.events if e.kind == "note" and e.phase == "synthesize"]
+    assert note.data["origins"]["TestCallInputs"] >= 7  # ratio(6, 3), ratio(7, 2) and their edges
+    assert note.data["origins"].get("hypothesis", 0) > 0, note.data
+    assert bool(asked) == (synth == "both")
+    assert "if b else 0" in result.diff
+
+
+async def test_a_refused_candidate_is_told_why_and_the_next_round_fixes_it(tmp_path: Path, docker_box: Sandbox) -> None:
+    changed_signature = "def big(a, b=1):\n    return scale(a) + b\n"
+    other_function = RIGHT_BIG + "\n\ndef scale(x):\n    return x * 2\n"
+    broken = "def big(a):\n    return scale(a +\n"
+    scenario = Scenario(
+        rules=[
+            Rule(match="Your fix still fails", content=fenced(RIGHT_BIG)),
+            Rule(match=FIX_PROMPT, content=[fenced(changed_signature), fenced(other_function), fenced(broken)]),
+        ]
+    )
+    found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",))
+    with ScriptedServer(scenario) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=3, rounds=1))
+        last = [r.messages[-1].content for r in server.chat_requests]
+    debug = [text for text in last if "Your fix still fails" in text]
+    assert result.made_pass == (TOTAL_BIG,)
+    assert not result.broken
+    said = "\n".join(debug)
+    assert "Your code was not used: big must keep its signature (big(a))" in said
+    assert "Your code was not used: your code defines scale, which is not a function to fix" in said
+    assert "Your code was not used: your code does not parse (line 2)" in said
+
+
 async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, docker_box: Sandbox) -> None:
     scenario = Scenario(rules=[Rule(match=FIX_PROMPT, content=[fenced(CHEAT_BIG), fenced(RIGHT_BIG)])])
     repo = calc_repo(tmp_path)
