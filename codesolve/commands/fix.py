@@ -91,9 +91,13 @@ def check_lines(examined: Examined) -> list[str]:
     lines += [f"  FAIL {t}" for t in setup.must_pass[:20]]
     located = examined.localisation
     if located is not None:
-        lines.append("suspects (Ochiai over per-test function spectra; tb = failing tracebacks through it):")
+        lines.append(
+            "suspects (Ochiai over per-test function spectra, ties broken by its best line's; "
+            "tb = failing tracebacks through it):"
+        )
         for s in located.ranking[:SHOWN_SUSPECTS]:
-            lines.append(f"  {s.ochiai:.3f}  ef={s.ef} ep={s.ep} tb={s.in_traceback} depth={s.depth}  {s.target}")
+            line = f" line {s.line}: {s.line_ochiai:.3f} ep={s.line_ep}" if s.line else ""
+            lines.append(f"  {s.ochiai:.3f}  ef={s.ef} ep={s.ep} tb={s.in_traceback} depth={s.depth}{line}  {s.target}")
     lines.append(f"would fix: {targets_line(setup.targets)}")
     return lines + choice_lines(examined)
 

@@ -121,7 +121,7 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
         raise RepositoryError(f"nothing to fix: the {len(picked)} test(s) given pass in {repo}")
     passing = tuple(t for t in run.results if run.passed(t))
     tracebacks = {t: run.results[t].details for t in failing}
-    located = None if request.functions else localise(run.spectra, failing, passing, tracebacks)
+    located = None if request.functions else localise(run.spectra, failing, passing, tracebacks, run.lines)
     names = list(request.functions) if located is None else [s.target for s in located.targets]
     targets, originals = await _targets(repo, names, tree)
     setup = FixSetup(

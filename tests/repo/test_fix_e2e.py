@@ -19,6 +19,7 @@ from tests.repo.fixkit import (
     RIGHT_RATIO,
     WRONG_BIG,
     calc_repo,
+    cart_repo,
     examined,
     fenced,
     fix,
@@ -39,6 +40,18 @@ async def test_check_finds_a_wrong_value_two_calls_below_the_test(tmp_path: Path
     assert found.localisation is not None
     # The test calls total → combine → big: no frame of big in the failure, only its spectrum.
     assert "in big" not in found.baseline.results[TOTAL_BIG].details
+
+
+async def test_check_finds_a_branch_only_the_failing_test_takes(tmp_path: Path, docker_box: Sandbox) -> None:
+    found = await examined(cart_repo(tmp_path), docker_box, ("tests/test_cart.py",))
+    assert found.setup.must_pass == ("tests/test_cart.py::test_single",)
+    assert [t.name for t in found.setup.targets] == ["shop.cart:Cart._line"]
+    assert found.setup.targets[0].path == "src/shop/cart.py"
+    assert found.localisation is not None
+    by_name = {s.target: s for s in found.localisation.ranking}
+    line, add = by_name["shop.cart:Cart._line"], by_name["shop.cart:Cart.add"]
+    assert (line.ef, line.ep) == (add.ef, add.ep) == (1, 1)  # the functions' spectra tie
+    assert (line.line, line.line_ep) == (23, 0)  # `return price * qty + 1`: the failing test's alone
 
 
 async def test_check_names_two_functions_when_two_are_implicated(tmp_path: Path, docker_box: Sandbox) -> None:

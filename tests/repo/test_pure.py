@@ -295,3 +295,22 @@ def test_feedback_is_capped_whatever_the_tests_print() -> None:
     assert len(shown) <= TOTAL_CHARS + 100
     assert "40 of 40 tests fail" in shown
     assert "… and 37 more failing" in shown
+
+
+def test_lines_break_a_tie_between_functions_run_by_the_same_tests() -> None:
+    s = spectra(fail={"add": "", "total": "", "line": "total"}, bulk={"add": "", "total": "", "line": "total"})
+    lines = {"fail": {"m.py::add": [3], "m.py::total": [9], "m.py::line": [5, 7]}, "bulk": {"m.py::add": [3],
+             "m.py::total": [9], "m.py::line": [5, 6]}}  # fmt: skip
+    found = localise(s, ["fail"], ["bulk"], None, lines)
+    assert [t.target for t in found.targets] == ["m:line"]
+    assert (found.targets[0].line, found.targets[0].line_ep) == (7, 0)
+    # Without lines the tie goes to the shallower function, as before.
+    assert [t.target for t in localise(s, ["fail"], ["bulk"]).targets] == ["m:add"]
+
+
+def test_lines_never_outrank_the_functions_own_spectra() -> None:
+    # The caller's line that calls the fault is as exclusive to the failing test as the fault itself.
+    s = spectra(fail={"total": "", "combine": "total", "big": "combine"}, ok={"total": "", "combine": "total"})
+    lines = {"fail": {"m.py::total": [2], "m.py::combine": [5, 6], "m.py::big": [9]}, "ok": {"m.py::total": [2],
+             "m.py::combine": [5, 7]}}  # fmt: skip
+    assert [t.target for t in localise(s, ["fail"], ["ok"], None, lines).targets] == ["m:big"]

@@ -38,6 +38,8 @@ class TestRun:
     """Why the report was not believed (every test then counts as failed), or ""."""
     spectra: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per node id: each repo function called (``path::qualname``) and its caller."""
+    lines: Mapping[str, Mapping[str, frozenset[int]]] = field(default_factory=dict)
+    """Per node id: the lines of each repo function its call ran."""
     output_tail: str = ""
     """The end of pytest's own output, for messages about runs that produced no report."""
 
@@ -142,18 +144,31 @@ def read_run(result: ExecResult, junit: str, trace: str = "") -> TestRun:
         distrust = f"pytest wrote no report (exit code {result.exit_code})"
     else:
         distrust = _cross_check(results, result.exit_code)
-    return TestRun(by_id, result.exit_code, distrust=distrust, spectra=_spectra(result, trace), output_tail=tail)
+    calls, lines = _spectra(result, trace)
+    return TestRun(by_id, result.exit_code, distrust=distrust, spectra=calls, lines=lines, output_tail=tail)
 
 
-def _spectra(result: ExecResult, trace: str) -> dict[str, dict[str, str]]:
+def _spectra(result: ExecResult, trace: str) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, frozenset[int]]]]:
+    """Calls with their callers, and lines run, per test (empty when absent or malformed: it is
+    written next to the code under test)."""
     if not trace or trace not in result.files:
-        return {}
+        return {}, {}
     try:
         data = json.loads(result.files[trace])
     except ValueError:
-        return {}
+        return {}, {}
     if not isinstance(data, dict):
-        return {}
-    return {
-        str(test): {str(k): str(v) for k, v in calls.items()} for test, calls in data.items() if isinstance(calls, dict)
-    }
+        return {}, {}
+    calls: dict[str, dict[str, str]] = {}
+    lines: dict[str, dict[str, frozenset[int]]] = {}
+    for test, seen in data.items():
+        if not isinstance(seen, dict) or not isinstance(seen.get("calls"), dict):
+            continue
+        calls[str(test)] = {str(k): str(v) for k, v in seen["calls"].items()}
+        ran = seen.get("lines")
+        lines[str(test)] = {
+            str(k): frozenset(n for n in v if isinstance(n, int))
+            for k, v in (ran.items() if isinstance(ran, dict) else ())
+            if isinstance(v, list)
+        }
+    return calls, lines
