@@ -43,7 +43,9 @@ class Spectra:
     """Which repo functions each test called, who called them, and which of their lines ran."""
 
     def __init__(self, exclude_dirs: list[str]) -> None:
-        self.by_test: dict[str, dict[str, Any]] = {}
+        self.by_test: dict[str, dict[str, str]] = {}
+        self.lines_by_test: dict[str, dict[str, set[int]]] = {}
+        self.failed: set[str] = set()
         self.current: dict[str, str] | None = None
         self.lines: dict[str, set[int]] = {}
         self.skip = tuple(os.path.join(ROOT, d) + os.sep for d in exclude_dirs)
@@ -67,9 +69,15 @@ class Spectra:
 
     def stop(self, nodeid: str) -> None:
         """A test's call ended: keep what it ran."""
-        lines = {k: sorted(v) for k, v in self.lines.items()}
-        self.by_test[nodeid] = {"calls": self.current or {}, "lines": lines}
+        self.by_test[nodeid] = self.current or {}
+        self.lines_by_test[nodeid] = self.lines
         self.current, self.lines = None, {}
+
+    def lines_of_suspects(self) -> dict[str, dict[str, list[int]]]:
+        """Lines run per test, of the functions some failing test called only: no other is a
+        suspect, and a whole suite's lines would outgrow what the host reads back."""
+        suspects = {k for t in self.failed for k in self.by_test.get(t, {})}
+        return {t: {k: sorted(v) for k, v in ran.items() if k in suspects} for t, ran in self.lines_by_test.items()}
 
     def trace(self, frame: FrameType, event: str, _arg: object) -> Any:
         """The global trace hook: note a repo function's call and line-trace its frame."""
@@ -131,6 +139,11 @@ class Plugin:
         """Fixtures' teardown under the alarm."""
         yield from self._alarmed()
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Note the tests that failed (in any phase)."""
+        if self.spectra is not None and report.failed:
+            self.spectra.failed.add(report.nodeid)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         """The spectrum of the test's call only: fixtures' setup is shared scenery, not what it tests."""
@@ -179,6 +192,8 @@ def main() -> None:
     if spectra is not None:
         with open(spec["spectra_out"], "w") as out:
             json.dump(spectra.by_test, out)
+        with open(spec["lines_out"], "w") as out:
+            json.dump(spectra.lines_of_suspects(), out)
     sys.stdout.flush()
     os._exit(code)
 
