@@ -61,6 +61,15 @@ def register(subparsers: Any) -> None:
         help="tests to make pass (node ids, files or folders); the rest of their files must keep passing",
     )
     p.add_argument(
+        "--keep-passing",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="SELECTOR",
+        help="more tests whose passing ones must keep passing (default: the rest of the --test files; "
+        "'.' for the whole suite)",
+    )
+    p.add_argument(
         "--function",
         action="extend",
         nargs="+",
@@ -152,7 +161,12 @@ def _checked(args: argparse.Namespace) -> tuple[Path, EngineConfig | None]:
 async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
     repo, config = _checked(args)
     request = FixRequest(
-        repo, tuple(args.test), tuple(args.function), args.description, test_timeout_s=args.test_timeout
+        repo,
+        tuple(args.test),
+        tuple(args.function),
+        args.description,
+        keep_passing=tuple(args.keep_passing),
+        test_timeout_s=args.test_timeout,
     )
     image = await environment(repo, args.image)
     try:

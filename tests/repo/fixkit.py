@@ -127,9 +127,11 @@ def tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-async def examined(repo: Path, box: Sandbox, tests: tuple[str, ...], functions: tuple[str, ...] = ()) -> Examined:
+async def examined(
+    repo: Path, box: Sandbox, tests: tuple[str, ...], functions: tuple[str, ...] = (), keep: tuple[str, ...] = ()
+) -> Examined:
     """The baseline and localisation, as ``--check`` runs them."""
-    return await examine(FixRequest(repo, tests, functions, test_timeout_s=5.0), box)
+    return await examine(FixRequest(repo, tests, functions, keep_passing=keep, test_timeout_s=5.0), box)
 
 
 async def fix(server: ScriptedServer, found: Examined, box: Sandbox, config: EngineConfig) -> FixResult:

@@ -218,6 +218,28 @@ async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, 
     assert alone.broken == ("tests/test_big.py::test_big_is_odd",)
 
 
+async def test_keep_passing_widens_the_regression_set_to_the_whole_suite(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path, label_bug=True)
+    # (big named: test_big_is_odd passes on the bug, so the spectra alone cannot tell big from combine.)
+    found = await examined(repo, docker_box, (TOTAL_BIG,), ("pkg.calc:big",), keep=(".",))
+    # test_label fails too, but it was not asked for: neither to fix nor to keep.
+    assert found.setup.must_pass == (TOTAL_BIG,)
+    assert "tests/test_big.py::test_big_is_odd" in found.setup.regression
+    assert "tests/test_ratio.py::test_ratio" not in found.setup.regression  # it fails today
+    assert not any("test_label" in t for t in found.setup.regression)
+    with ScriptedServer(Scenario(rules=[Rule(match=FIX_PROMPT, content=fenced(CHEAT_BIG))])) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
+    assert result.broken == ("tests/test_big.py::test_big_is_odd",)  # another file's test, caught
+
+
+async def test_a_baseline_that_cannot_be_trusted_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path)
+    # A conftest that makes pytest exit 0 whatever its report says: the report and the status disagree.
+    (repo / "tests/conftest.py").write_text("def pytest_sessionfinish(session):\n    session.exitstatus = 0\n")
+    with pytest.raises(RepositoryError, match=r"cannot be trusted \(pytest exited 0 but its report shows failures\)"):
+        await examined(repo, docker_box, ("tests/test_calc.py",))
+
+
 async def test_a_fix_writing_outside_its_copy_or_reaching_the_network_gets_nothing(
     tmp_path: Path, docker_box: Sandbox
 ) -> None:
