@@ -58,7 +58,7 @@ def register(subparsers: Any) -> None:
         nargs="+",
         required=True,
         metavar="NODEID",
-        help="tests to make pass (node ids, files or folders); the rest of their files must keep passing",
+        help="tests to make pass (node ids, files or folders); every other test passing today must keep passing",
     )
     p.add_argument(
         "--keep-passing",
@@ -66,8 +66,9 @@ def register(subparsers: Any) -> None:
         nargs="+",
         default=[],
         metavar="SELECTOR",
-        help="more tests whose passing ones must keep passing (default: the rest of the --test files; "
-        "'.' for the whole suite)",
+        help="narrow the regression set to these selectors' passing tests plus the rest of the --test files "
+        "(default: the whole suite, pytest's testpaths or the root, less the tests failing and the files "
+        "not collecting today; e.g. --keep-passing tests/test_x.py for just the --test file)",
     )
     p.add_argument(
         "--function",
@@ -98,6 +99,7 @@ def check_lines(examined: Examined) -> list[str]:
     setup = examined.setup
     lines = [f"failing: {len(setup.must_pass)} test(s); passing: {len(setup.regression)}"]
     lines += [f"  FAIL {t}" for t in setup.must_pass[:20]]
+    lines.append(examined.kept.summary())
     located = examined.localisation
     if located is not None:
         lines.append(
@@ -128,7 +130,8 @@ def result_lines(result: FixResult) -> list[str]:
         f"made to pass: {len(result.made_pass)}/{len(failing)}",
         *[f"  FIXED {t}" for t in result.made_pass[:20]],
         *[f"  STILL FAILING {t}" for t in result.still_failing[:20]],
-        f"kept passing: {len(result.kept_passing)}/{len(passing)}; broken: {len(result.broken)}",
+        f"kept passing: {len(result.kept_passing)}/{len(passing)}; broken: {len(result.broken)}"
+        + (f"; not checked: {len(result.unchecked)} (the failing tests do not all pass)" if result.unchecked else ""),
         *[f"  BROKEN {t}" for t in result.broken[:20]],
         f"selected by {s.selector}: {s.why}",
         f"candidates {s.candidates}, survivors {s.survivors}, clusters {s.clusters}, judge calls {s.judge_calls}",
@@ -178,7 +181,8 @@ async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
             if config is None:
                 print("\n".join(check_lines(examined)))
                 return 0
-            for line in [f"fixing: {targets_line(examined.setup.targets)}", *choice_lines(examined)]:
+            kept = examined.kept.summary()
+            for line in [f"fixing: {targets_line(examined.setup.targets)}", *choice_lines(examined), kept]:
                 print(f"[codesolve] {line}", file=sys.stderr, flush=True)
             async with open_llm(llm_config(args)) as llm:
                 result = await fix_repo(examined, box, llm, config, progress_printer(llm), interrupts.switch)

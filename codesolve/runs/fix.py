@@ -19,9 +19,10 @@ from codesolve.llm import LLM
 from codesolve.runs.output import file_stem, new_run_id, write_new
 from codesolve.sstar import Engine, EngineConfig, Progress, Solution, Trace
 from codesolve.sstar.stop import StopSwitch
-from codesolve.tasks.fix import FixSetup, FunctionFix, InputSource
+from codesolve.tasks.fix import UNCHECKED, FixSetup, FunctionFix, InputSource
 from codesolve.tasks.repo import (
     Localisation,
+    Selection,
     SpliceError,
     Target,
     TestCallInputs,
@@ -33,11 +34,14 @@ from codesolve.tasks.repo import (
     requirement_files,
     resolve_target,
     run_pytest,
+    selects,
     source_paths,
     test_files,
     unified_diff,
 )
 from codesolve.tasks.repo.feedback import render
+from codesolve.tasks.repo.regression import RegressionSet, regression_set
+from codesolve.tasks.repo.testrun import error_line
 from codesolve.tasks.repo.workspace import snapshot
 from sandbox import Limits, Sandbox
 from sandbox.environments import build_environment
@@ -52,8 +56,8 @@ class FixRequest:
     functions: tuple[str, ...] = ()
     description: str = ""
     keep_passing: tuple[str, ...] = ()
-    """More selectors whose passing tests join the regression set (``.``: the whole suite);
-    the files of ``tests`` always do."""
+    """Selectors that replace the whole suite as the regression set (their passing tests and those
+    of the files of ``tests`` must keep passing); empty: the whole suite."""
     limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=120, memory_mb=2048))
     test_timeout_s: float = 20.0
 
@@ -66,6 +70,8 @@ class Examined:
     localisation: Localisation | None
     """None when ``--function`` named the targets."""
     baseline: TestRun
+    kept: RegressionSet
+    """The regression set and what the baseline left out of it."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class FixResult:
     still_failing: tuple[str, ...]
     kept_passing: tuple[str, ...]
     broken: tuple[str, ...]
+    unchecked: tuple[str, ...] = ()
+    """Regression tests not run: the pick does not make every failing test pass."""
 
 
 async def environment(repo: Path, image: str | None = None) -> str:
@@ -95,30 +103,42 @@ def _test_dirs(selectors: Sequence[str]) -> list[str]:
     return sorted({s.split("::", 1)[0].rsplit("/", 1)[0] for s in selectors if "/" in s.split("::", 1)[0]})
 
 
+async def baseline(request: FixRequest, sandbox: Sandbox, tree: Mapping[str, bytes], paths: Sequence[str]) -> TestRun:
+    """The whole suite (or the ``--test`` files and ``keep_passing``) run once, the ``--test`` files'
+    tests traced; files that fail to collect are tolerated (reported, left out)."""
+    files = test_files(request.tests)
+    return await run_pytest(
+        sandbox,
+        tree,
+        list(dict.fromkeys([*files, *request.keep_passing])),
+        limits=request.limits,
+        test_timeout_s=request.test_timeout_s,
+        spectra=True,
+        exclude_dirs=_test_dirs([*request.tests, *request.keep_passing]),
+        paths=paths,
+        selection=Selection(suite=not request.keep_passing, trace=tuple(files), tolerate_collection_errors=True),
+    )
+
+
 async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
-    """Run the test files of the requested tests and ``keep_passing`` (tracing each test), then localise."""
+    """Run the baseline (the whole suite by default, the ``--test`` files traced), then localise."""
     repo = request.repo
     paths = tuple(source_paths(repo))
     try:
         tree = await anyio.to_thread.run_sync(snapshot, repo)
     except (WorkspaceError, OSError) as exc:
         raise RepositoryError(str(exc)) from None
-    run = await run_pytest(
-        sandbox,
-        tree,
-        list(dict.fromkeys([*test_files(request.tests), *request.keep_passing])),
-        limits=request.limits,
-        test_timeout_s=request.test_timeout_s,
-        spectra=True,
-        exclude_dirs=_test_dirs([*request.tests, *request.keep_passing]),
-        paths=paths,
-    )
+    run = await baseline(request, sandbox, tree, paths)
     if run.infra_error:
         raise RepositoryError(f"the sandbox failed running the tests: {run.infra_error}")
     if run.distrust and run.results:
         # Every test would count as failing: no baseline to fix against, nor a regression set.
         tail = " ".join(run.output_tail.split())[-300:]
         raise RepositoryError(f"the baseline run of {repo} cannot be trusted ({run.distrust}): {tail}")
+    for broken in run.uncollected:
+        if any(selects(broken.nodeid, s) for s in request.tests):  # a test asked for lies inside it
+            why = error_line(broken)
+            raise RepositoryError(f"{broken.nodeid} does not collect ({why}): a fix needs tests that run")
     picked = run.matching(request.tests)
     if not picked:
         tail = " ".join(run.output_tail.split())[-300:]
@@ -126,16 +146,19 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     failing = tuple(t for t in picked if not run.passed(t) and run.results[t].outcome != "skipped")
     if not failing:
         raise RepositoryError(f"nothing to fix: the {len(picked)} test(s) given pass in {repo}")
-    passing = tuple(t for t in run.results if run.passed(t))
+    kept = regression_set(run, failing, whole_suite=not request.keep_passing)
+    traced = tuple(t for t in run.results if run.passed(t) and t in run.spectra)
     tracebacks = {t: run.results[t].details for t in failing}
-    located = None if request.functions else localise(run.spectra, failing, passing, tracebacks, run.lines)
+    located = None if request.functions else localise(run.spectra, failing, traced, tracebacks, run.lines)
     names = list(request.functions) if located is None else [s.target for s in located.targets]
     targets, originals = await _targets(repo, names, tree)
     setup = FixSetup(
         repo=repo,
         targets=targets,
         must_pass=failing,
-        regression=passing,
+        regression=kept.tests,
+        check_files=kept.files,
+        deselect=kept.deselect,
         originals=originals,
         tree=tree,
         baseline_feedback=render(run, failing),
@@ -144,7 +167,7 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
         limits=request.limits,
         test_timeout_s=request.test_timeout_s,
     )
-    return Examined(setup, located, run)
+    return Examined(setup, located, run, kept)
 
 
 async def _targets(
@@ -194,7 +217,9 @@ async def fix_repo(
             files = task.files_for(solution.code)
         except SpliceError:
             files = {}
-    passed = {t for t, v in zip(setup.tests, solution.public_verdicts, strict=False) if v == "AC"} if files else set()
+    verdicts = dict(zip(setup.tests, solution.public_verdicts, strict=False)) if files else {}
+    passed = {t for t, v in verdicts.items() if v == "AC"}
+    unchecked = {t for t, v in verdicts.items() if v == UNCHECKED}
     return FixResult(
         examined=examined,
         solution=solution,
@@ -204,7 +229,8 @@ async def fix_repo(
         made_pass=tuple(t for t in setup.must_pass if t in passed),
         still_failing=tuple(t for t in setup.must_pass if t not in passed),
         kept_passing=tuple(t for t in setup.regression if t in passed),
-        broken=tuple(t for t in setup.regression if t not in passed),
+        broken=tuple(t for t in setup.regression if t not in passed and t not in unchecked),
+        unchecked=tuple(t for t in setup.regression if t in unchecked),
     )
 
 

@@ -3,9 +3,11 @@
 The engine drives this exactly as it drives a competitive problem:
 
 * ``run_public`` splices the candidate into its file(s) by syntax tree and
-  runs the failing tests plus the previously passing ones in a sandbox copy:
-  a candidate passes only when all of them pass, which is the regression
-  filter before any selection.
+  runs, in a sandbox copy, the failing tests first (cheap) and, only when they
+  all pass, the files holding them and the previously passing tests (the
+  regression set: by default the whole suite). A candidate passes only when
+  all of them pass, which is the regression filter before any selection. Each
+  distinct spliced source is judged once.
 * ``behaviours`` calls the (first) target function directly in the sandbox on
   each input and reports its return value or exception type: survivors
   cluster by what they really do.
@@ -22,7 +24,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -35,7 +37,7 @@ from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
 from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
-from codesolve.tasks.repo.testrun import RUNNER_DIR
+from codesolve.tasks.repo.testrun import RUNNER_DIR, Selection
 from codesolve.tasks.repo.workspace import Target
 from codesolve.tasks.synth_call import call_inputs
 from sandbox import Limits
@@ -46,6 +48,8 @@ FILE_CHARS = 6000
 """A target file longer than this is shown as its target functions only."""
 PLUGGED_INPUTS = 64
 """Inputs taken from each plugged-in source (selection uses as many as it asks for)."""
+UNCHECKED = "NC"
+"""The verdict of a regression test not run: the candidate does not pass the failing tests yet."""
 _PROBE_SOURCE = Path(__file__).with_name("repo").joinpath("_probe.py").read_bytes
 
 
@@ -68,6 +72,10 @@ class FixSetup(RepoSetup):
     tree: Mapping[str, bytes]
     """The repository as the run read it (every test run gets a copy of this)."""
     description: str = ""
+    check_files: tuple[str, ...] = ()
+    """The files a full check runs (those holding ``must_pass`` and ``regression``; empty: the node ids)."""
+    deselect: tuple[str, ...] = ()
+    """Tests of ``check_files`` left out of a full check (not passing at baseline)."""
 
 
 @dataclass
@@ -79,6 +87,9 @@ class FunctionFix(RepoTask[FixSetup]):
     def __post_init__(self) -> None:
         self.qualnames = [t.qualname for t in self.setup.targets]
         self.plugged: list[SynthInput] = []
+        # Replies that differ outside the spliced functions give the same tree: judged once.
+        self.judged: dict[str, TestReport] = {}
+        self.judging: dict[str, anyio.Lock] = {}
         self.first_messages = prompts.generation(
             self.context(), self.setup.baseline_feedback, [t.name for t in self.setup.targets], self.setup.description
         )
@@ -120,13 +131,32 @@ class FunctionFix(RepoTask[FixSetup]):
         return splice_all(self.setup.originals, edits)
 
     async def run_public(self, code: str) -> TestReport:
-        """The failing tests and the regression set, with the candidate spliced in."""
+        """The failing tests, then (when they pass) the regression set, with the candidate spliced in."""
         tests = self.setup.tests
         try:
             files = await anyio.to_thread.run_sync(self.files_for, code, abandon_on_cancel=True)
         except SpliceError as exc:
             return TestReport(0, len(tests), ("CE",) * len(tests), f"Your code was not used: {exc}.")
-        return report_of(await self.pytest(self.setup.tree, tests, files), tests)
+        digest = hashlib.sha256(json.dumps({k: v.hex() for k, v in sorted(files.items())}).encode()).hexdigest()
+        async with self.judging.setdefault(digest, anyio.Lock()):
+            if digest not in self.judged:
+                report = await self.judge(files)
+                if report.infra_error:
+                    return report  # a sandbox fault is retried, never remembered as a verdict
+                self.judged[digest] = report
+        return self.judged[digest]
+
+    async def judge(self, files: Mapping[str, bytes]) -> TestReport:
+        """Cheap first: the failing tests alone; the full check only for a candidate that passes them."""
+        s = self.setup
+        first = await self.pytest(s.tree, s.must_pass, files)
+        if not s.regression or not all(first.passed(t) for t in s.must_pass):
+            report = report_of(first, s.must_pass)
+            unchecked = len(s.regression)
+            verdicts = report.verdicts + (UNCHECKED,) * unchecked
+            return replace(report, total=report.total + unchecked, verdicts=verdicts)
+        full = await self.pytest(s.tree, s.check_files or s.tests, files, Selection(deselect=s.deselect))
+        return report_of(full, s.tests)
 
     def signature(self) -> str:
         """The first target as shown in prompts: ``module:qualname(args)``."""

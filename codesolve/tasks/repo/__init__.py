@@ -16,7 +16,7 @@ from codesolve.tasks.repo.inputs import TestCallInputs
 from codesolve.tasks.repo.junit import ReportError, TestResult, parse_report
 from codesolve.tasks.repo.localise import Localisation, Suspect, localise
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice, splice_all
-from codesolve.tasks.repo.testrun import TestRun, run_pytest, selects, test_files
+from codesolve.tasks.repo.testrun import Selection, TestRun, run_pytest, selects, test_files
 from codesolve.tasks.repo.workspace import (
     Target,
     WorkspaceError,
@@ -31,6 +31,7 @@ from codesolve.tasks.repo.workspace import (
 __all__ = [
     "Localisation",
     "ReportError",
+    "Selection",
     "SpliceError",
     "Suspect",
     "Target",

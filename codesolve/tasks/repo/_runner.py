@@ -8,8 +8,11 @@ functions each test called, the caller of each (for depth tie-breaks), and the
 lines of each it ran (``sys.settrace``, line events in repo code only: a
 wrong value often comes from a branch only the failing test takes, in a
 function the passing tests call too). A code object whose every line has been
-seen stops being line-traced, so hot loops cost little. The process exits with
-pytest's own exit code.
+seen stops being line-traced, so hot loops cost little; only the tests the
+spec's ``trace`` selectors pick are traced (the rest run at full speed). With
+``suite`` the run starts from pytest's own default selection (the ini file's
+``testpaths``, else the root) and adds the spec's tests that lie outside it.
+The process exits with pytest's own exit code.
 """
 
 from __future__ import annotations
@@ -111,12 +114,31 @@ class Spectra:
         return local
 
 
+def picks(selector: str, nodeid: str) -> bool:
+    """True when a pytest selector (node id, file, folder) picks the test ``nodeid``."""
+    sel = selector.rstrip("/")
+    return sel in ("", ".") or nodeid == sel or nodeid.startswith((sel + "::", sel + "[", sel + "/"))
+
+
+def _covered(path: str, roots: list[str]) -> bool:
+    """True when the file or folder part of ``path`` lies under one of ``roots`` (paths from the root)."""
+    target = os.path.abspath(os.path.join(ROOT, path.split("::", 1)[0]))
+    return any(target == r or target.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
 class Plugin:
     """An alarm around each test; optionally the spectrum of its call."""
 
-    def __init__(self, spectra: Spectra | None, timeout: float) -> None:
+    def __init__(self, spectra: Spectra | None, timeout: float, trace: list[str], extra: list[str]) -> None:
         self.spectra = spectra
         self.timeout = timeout
+        self.trace = trace
+        self.extra = extra
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        """A whole-suite run: pytest's default selection plus the spec's tests outside it."""
+        roots = [os.path.abspath(os.path.join(ROOT, a.split("::", 1)[0])) for a in config.args]
+        config.args += [t for t in self.extra if not _covered(t, roots)]
 
     def _alarmed(self) -> Iterator[None]:
         # Only the test's own code runs under the alarm: pytest making the failure report
@@ -147,7 +169,7 @@ class Plugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         """The spectrum of the test's call only: fixtures' setup is shared scenery, not what it tests."""
-        if self.spectra is None:
+        if self.spectra is None or (self.trace and not any(picks(t, item.nodeid) for t in self.trace)):
             yield from self._alarmed()
             return
         self.spectra.start()
@@ -171,6 +193,7 @@ def main() -> None:
     for extra in spec.get("paths", []):
         sys.path.insert(0, os.path.join(ROOT, extra))
     spectra = Spectra(spec.get("exclude_dirs", [])) if spec.get("spectra_out") else None
+    suite = bool(spec.get("suite"))
     args = [
         "-p",
         "no:cacheprovider",
@@ -186,9 +209,12 @@ def main() -> None:
         "junit_log_passing_tests=false",
         "--rootdir",
         ROOT,
-        *spec["tests"],
+        *(["--continue-on-collection-errors"] if spec.get("tolerate_collection_errors") else []),
+        *[f"--deselect={d}" for d in spec.get("deselect", [])],
+        *([] if suite else spec["tests"]),
     ]
-    code = int(pytest.main(args, plugins=[Plugin(spectra, spec["timeout"])]))
+    plugin = Plugin(spectra, spec["timeout"], spec.get("trace", []), spec["tests"] if suite else [])
+    code = int(pytest.main(args, plugins=[plugin]))
     if spectra is not None:
         with open(spec["spectra_out"], "w") as out:
             json.dump(spectra.by_test, out)

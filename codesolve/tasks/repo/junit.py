@@ -3,6 +3,11 @@
 The report is written inside the sandbox by pytest, next to code we do not
 trust, so it is parsed as hostile input: bounded in size, no DTD (so no
 entity expansion), every field clipped.
+
+A file (or class, or folder) that fails to collect is recorded by pytest as a
+``testcase`` holding ``<error message="collection failure">``: it is read as a
+:attr:`TestResult.collection` error under the collector's node id (the file's
+path for a module), never as a test.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ Outcome = Literal["passed", "failed", "error", "skipped"]
 
 MAX_REPORT_BYTES = 32 << 20
 FIELD_CHARS = 16_000
+COLLECTION_FAILURE = "collection failure"
+"""pytest's ``message`` on the ``<error>`` of a collector that failed (every version since 3)."""
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
@@ -37,11 +44,13 @@ class TestResult:
     """The failure text: pytest's short traceback with the assertion diff."""
     stdout: str = ""
     stderr: str = ""
+    collection: bool = False
+    """A collector (file, class, folder) that failed to collect, not a test (``outcome`` is "error")."""
 
     @property
     def passed(self) -> bool:
         """True for a pass (a skip is neither a pass nor a failure)."""
-        return self.outcome == "passed"
+        return self.outcome == "passed" and not self.collection
 
 
 def _clip(text: str | None) -> str:
@@ -57,6 +66,12 @@ def nodeid_of(file: str, classname: str, name: str) -> str:
     classes = classname[len(dotted) + 1 :] if classname.startswith(dotted + ".") else ""
     parts = [file, *[c for c in classes.split(".") if c], name]
     return "::".join(parts)
+
+
+def _collector_id(file: str, classname: str, name: str) -> str:
+    """The node id of a collector that failed: pytest names a module (or folder) by its dotted path."""
+    dotted = (file[:-3] if file.endswith(".py") else file).replace("/", ".")
+    return file if not classname and name == dotted else nodeid_of(file, classname, name)
 
 
 def _outcome(case: ET.Element) -> tuple[Outcome, ET.Element | None]:
@@ -86,14 +101,17 @@ def parse_report(data: bytes) -> list[TestResult]:
         if not file or not name:
             continue
         outcome, detail = _outcome(case)
+        classname = case.get("classname", "")
+        collection = outcome == "error" and detail is not None and detail.get("message") == COLLECTION_FAILURE
         results.append(
             TestResult(
-                nodeid=nodeid_of(file, case.get("classname", ""), name),
+                nodeid=(_collector_id if collection else nodeid_of)(file, classname, name),
                 outcome=outcome,
                 message=_clip(detail.get("message", "") if detail is not None else ""),
                 details=_clip(detail.text if detail is not None else ""),
                 stdout=_clip(case.findtext("system-out")),
                 stderr=_clip(case.findtext("system-err")),
+                collection=collection,
             )
         )
     return results

@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from codesolve.llm import Message
 from codesolve.tasks.base import Behaviour, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.repo.feedback import render, verdict
-from codesolve.tasks.repo.testrun import TestRun, run_pytest
+from codesolve.tasks.repo.testrun import Selection, TestRun, run_pytest
 from sandbox import Limits, Sandbox
 
 
@@ -78,12 +78,23 @@ class RepoTask(Generic[S]):
         return list(self.first_messages)
 
     async def pytest(
-        self, repo: Path | Mapping[str, bytes], tests: Sequence[str], overrides: Mapping[str, bytes] | None = None
+        self,
+        repo: Path | Mapping[str, bytes],
+        tests: Sequence[str],
+        overrides: Mapping[str, bytes] | None = None,
+        selection: Selection | None = None,
     ) -> TestRun:
         """``tests`` run in a sandbox copy of ``repo`` with ``overrides`` written over it, under the setup's limits."""
         s = self.setup
         return await run_pytest(
-            self.sandbox, repo, tests, overrides, limits=s.limits, test_timeout_s=s.test_timeout_s, paths=s.paths
+            self.sandbox,
+            repo,
+            tests,
+            overrides,
+            limits=s.limits,
+            test_timeout_s=s.test_timeout_s,
+            paths=s.paths,
+            selection=selection,
         )
 
     async def prepare(self) -> None:

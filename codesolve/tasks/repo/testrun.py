@@ -5,6 +5,12 @@ cross-checked with pytest's exit code, never its stdout: a candidate can
 print ``PASSED``. When the two disagree (exit 0 with failures in the report,
 exit 1 with none) the report is not trusted and every test counts as failed.
 A requested test absent from the report did not pass.
+
+A file that fails to collect is known from the report (pytest records it as a
+``collection failure`` error), never from what pytest prints. A baseline run
+tolerates it (``tolerate_collection_errors``: the file is left out of the
+regression set); any other run is not trusted when one shows up, so a
+candidate that breaks a test file's import cannot pass on the other files.
 """
 
 from __future__ import annotations
@@ -49,8 +55,28 @@ class TestRun:
         return not self.distrust and not self.infra_error and result is not None and result.passed
 
     def matching(self, selectors: Sequence[str]) -> list[str]:
-        """Node ids in the report picked by any selector (a node id, a file or a folder)."""
-        return [n for n in self.results if any(selects(s, n) for s in selectors)]
+        """Node ids of tests in the report picked by any selector (a node id, a file or a folder)."""
+        return [n for n, r in self.results.items() if not r.collection and any(selects(s, n) for s in selectors)]
+
+    @property
+    def uncollected(self) -> list[TestResult]:
+        """The collectors (files, classes, folders) that failed to collect."""
+        return [r for r in self.results.values() if r.collection]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a run collects and traces beyond its ``tests``."""
+
+    suite: bool = False
+    """Start from pytest's own default selection (``testpaths``, else the root) and add the ``tests``
+    outside it: the whole suite."""
+    trace: tuple[str, ...] = ()
+    """With spectra: the selectors of the tests to trace (empty: every test)."""
+    deselect: tuple[str, ...] = ()
+    """Node ids left out (pytest's ``--deselect``, which drops every node id they prefix)."""
+    tolerate_collection_errors: bool = False
+    """A baseline: files that fail to collect are reported, the rest runs, and the report is still trusted."""
 
 
 def selects(selector: str, nodeid: str) -> bool:
@@ -64,7 +90,17 @@ def test_files(selectors: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(s.split("::", 1)[0] for s in selectors))
 
 
-def _cross_check(results: list[TestResult], exit_code: int | None) -> str:
+def error_line(result: TestResult) -> str:
+    """The last ``E`` line of a failure's text (its exception), else its message."""
+    found = [line[1:].strip() for line in result.details.splitlines() if line.startswith("E ")]
+    return (found[-1] if found else result.message)[:200]
+
+
+def _cross_check(results: list[TestResult], exit_code: int | None, tolerate_collection_errors: bool) -> str:
+    broken = [r for r in results if r.collection]
+    if broken and not tolerate_collection_errors:
+        return f"{broken[0].nodeid} failed to collect ({error_line(broken[0])})"
+    # A collection error counts as a failure: pytest's exit status counts it as one.
     failed = any(r.outcome in ("failed", "error") for r in results)
     if exit_code == EXIT_OK and failed:
         return "pytest exited 0 but its report shows failures"
@@ -91,14 +127,17 @@ async def run_pytest(
     spectra: bool = False,
     exclude_dirs: Sequence[str] = (),
     paths: Sequence[str] = (),
+    selection: Selection | None = None,
 ) -> TestRun:
     """Run ``tests`` (pytest selectors) in a sandbox copy of ``repo`` with ``overrides`` written over it.
 
     ``repo`` is a folder (read at each call) or a snapshot of one (:func:`workspace.snapshot`).
 
     ``spectra`` records the repo functions each test called (outside ``exclude_dirs``);
-    ``paths`` are repo folders put on ``sys.path`` (a ``src`` layout).
+    ``paths`` are repo folders put on ``sys.path`` (a ``src`` layout); ``selection`` widens
+    or narrows what runs and what is traced (:class:`Selection`).
     """
+    chosen = selection or Selection()
     nonce = secrets.token_hex(8)
     junit = f"{RUNNER_DIR}/junit-{nonce}.xml"
     trace = f"{RUNNER_DIR}/spectra-{nonce}.json" if spectra else ""
@@ -111,6 +150,10 @@ async def run_pytest(
         "lines_out": lines,
         "exclude_dirs": list(exclude_dirs),
         "paths": list(paths),
+        "suite": chosen.suite,
+        "trace": list(chosen.trace),
+        "deselect": list(chosen.deselect),
+        "tolerate_collection_errors": chosen.tolerate_collection_errors,
     }
     tree = repo if isinstance(repo, Mapping) else {}
     directory = repo if isinstance(repo, Path) else None
@@ -123,16 +166,19 @@ async def run_pytest(
     command = ["python3", f"{RUNNER_DIR}/runner.py", f"{RUNNER_DIR}/spec.json"]
     collect = [junit, *([trace, lines] if trace else [])]
     result = await sandbox.exec(command, files, limits, directory=directory, collect=collect)
-    run = read_run(result, junit, trace, lines)
+    tolerate = chosen.tolerate_collection_errors
+    run = read_run(result, junit, trace, lines, tolerate_collection_errors=tolerate)
     if run.infra_error:
         # One more try: a container's first batch in a freshly built image can fail to start in
         # time under load; a second failure is reported as it is, never as a verdict.
         result = await sandbox.exec(command, files, limits, directory=directory, collect=collect)
-        run = read_run(result, junit, trace, lines)
+        run = read_run(result, junit, trace, lines, tolerate_collection_errors=tolerate)
     return run
 
 
-def read_run(result: ExecResult, junit: str, trace: str = "", lines: str = "") -> TestRun:
+def read_run(
+    result: ExecResult, junit: str, trace: str = "", lines: str = "", *, tolerate_collection_errors: bool = False
+) -> TestRun:
     """A :class:`TestRun` from the command's result and the files it left."""
     tail = _tail(result)
     if result.exit_code is None and not result.timed_out:
@@ -147,7 +193,7 @@ def read_run(result: ExecResult, junit: str, trace: str = "", lines: str = "") -
     elif junit not in result.files:
         distrust = f"pytest wrote no report (exit code {result.exit_code})"
     else:
-        distrust = _cross_check(results, result.exit_code)
+        distrust = _cross_check(results, result.exit_code, tolerate_collection_errors)
     spectra, ran = _spectra(result, trace), _lines(result, lines)
     return TestRun(by_id, result.exit_code, distrust=distrust, spectra=spectra, lines=ran, output_tail=tail)
 
