@@ -36,9 +36,14 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_check_needs_no_model_and_names_the_function(tmp_path: Path) -> None:
     repo = calc_repo(tmp_path)
+    (repo / "tests/test_plugin.py").write_text("import some_optional_dependency\n")
     done = cli(str(repo), "--test", "tests/test_calc.py", "--check")
     assert done.returncode == 0, done.stderr
     assert "FAIL tests/test_calc.py::test_total_big" in done.stdout
+    assert (
+        "regression set: 5 passing test(s) in 3 file(s) (the whole suite); left out: 2 failing at baseline, "
+        "1 that do not collect (tests/test_plugin.py: ModuleNotFoundError: No module named 'some_optional_dependency')"
+    ) in done.stdout.splitlines()
     lines = done.stdout.splitlines()
     assert lines[-2] == "would fix: pkg.calc:big (pkg/calc.py)"
     assert lines[-1].startswith("  why pkg.calc:big: the top suspect of 1 failing test(s) (test_total_big)")
@@ -57,7 +62,8 @@ def test_fix_prints_the_diff_and_applies_it(tmp_path: Path) -> None:
     assert done.stdout.startswith("diff --git a/pkg/calc.py b/pkg/calc.py\n")
     assert "+    return scale(a) + 1\n" in done.stdout
     assert "made to pass: 1/1" in done.stderr
-    assert "kept passing: 3/3; broken: 0" in done.stderr
+    assert "kept passing: 5/5; broken: 0" in done.stderr  # the whole suite's other passing tests
+    assert "[codesolve] regression set: 5 passing test(s) in 3 file(s) (the whole suite)" in done.stderr
     assert "cost" in done.stderr
     assert "[codesolve] fixing: pkg.calc:big (pkg/calc.py)" in done.stderr
     assert "[codesolve]   why pkg.calc:big: the top suspect" in done.stderr

@@ -11,6 +11,7 @@ from codesolve.llm import Rule, Scenario, ScriptedServer
 from codesolve.runs.fix import apply_fix
 from codesolve.sstar import EngineConfig
 from codesolve.tasks.fix import FunctionFix
+from codesolve.tasks.repo.task import report_of
 from sandbox import Sandbox
 from tests.repo.fixkit import (
     CHEAT_BIG,
@@ -35,7 +36,7 @@ FIX_PROMPT = "# Fix the failing tests"
 async def test_check_finds_a_wrong_value_two_calls_below_the_test(tmp_path: Path, docker_box: Sandbox) -> None:
     found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",))
     assert found.setup.must_pass == (TOTAL_BIG,)
-    assert len(found.setup.regression) == 3
+    assert len(found.setup.regression) == 5  # the whole suite: test_calc's other three, test_big, test_label
     assert [t.name for t in found.setup.targets] == ["pkg.calc:big"]
     assert found.localisation is not None
     # The test calls total → combine → big: no frame of big in the failure, only its spectrum.
@@ -218,18 +219,97 @@ async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, 
     assert alone.broken == ("tests/test_big.py::test_big_is_odd",)
 
 
-async def test_keep_passing_widens_the_regression_set_to_the_whole_suite(tmp_path: Path, docker_box: Sandbox) -> None:
+async def test_the_whole_suite_is_the_default_regression_set(tmp_path: Path, docker_box: Sandbox) -> None:
     repo = calc_repo(tmp_path, label_bug=True)
     # (big named: test_big_is_odd passes on the bug, so the spectra alone cannot tell big from combine.)
-    found = await examined(repo, docker_box, (TOTAL_BIG,), ("pkg.calc:big",), keep=(".",))
+    found = await examined(repo, docker_box, (TOTAL_BIG,), ("pkg.calc:big",))
     # test_label fails too, but it was not asked for: neither to fix nor to keep.
     assert found.setup.must_pass == (TOTAL_BIG,)
     assert "tests/test_big.py::test_big_is_odd" in found.setup.regression
     assert "tests/test_ratio.py::test_ratio" not in found.setup.regression  # it fails today
     assert not any("test_label" in t for t in found.setup.regression)
+    assert found.kept.left_failing == 3  # test_ratio, test_ratio_down, test_label
+    assert "tests/test_ratio.py" not in found.setup.check_files  # no test of it to keep: never run again
+    # A fix that breaks another file's test is filtered out; the right one is picked.
+    scenario = Scenario(rules=[Rule(match=FIX_PROMPT, content=[fenced(CHEAT_BIG), fenced(RIGHT_BIG)])])
+    with ScriptedServer(scenario) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0))
+    assert result.solution.survivors == 1
+    assert (result.broken, result.unchecked) == ((), ())
+    assert "scale(a) + 1" in result.diff
+    with ScriptedServer(Scenario(rules=[Rule(match=FIX_PROMPT, content=fenced(CHEAT_BIG))])) as server:
+        alone = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
+    assert alone.made_pass == (TOTAL_BIG,)
+    assert alone.broken == ("tests/test_big.py::test_big_is_odd",)  # another file's test, caught
+
+
+async def test_keep_passing_narrows_the_regression_set(tmp_path: Path, docker_box: Sandbox) -> None:
+    found = await examined(
+        calc_repo(tmp_path), docker_box, (TOTAL_BIG,), ("pkg.calc:big",), keep=("tests/test_calc.py",)
+    )
+    assert sorted(found.setup.regression) == [
+        f"tests/test_calc.py::test_{n}" for n in ("offset", "scale", "total_small")
+    ]
+    assert found.setup.check_files == ("tests/test_calc.py",)
     with ScriptedServer(Scenario(rules=[Rule(match=FIX_PROMPT, content=fenced(CHEAT_BIG))])) as server:
         result = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
-    assert result.broken == ("tests/test_big.py::test_big_is_odd",)  # another file's test, caught
+    assert result.broken == ()  # test_big.py was left out on request: the cheat is not caught
+
+
+async def test_an_unrelated_file_that_does_not_import_is_named_not_fatal(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path)
+    (repo / "tests/test_plugin.py").write_text("import some_optional_dependency\n\n\ndef test_plugin():\n    pass\n")
+    found = await examined(repo, docker_box, ("tests/test_calc.py",))
+    assert found.kept.uncollected == (
+        ("tests/test_plugin.py", "ModuleNotFoundError: No module named 'some_optional_dependency'"),
+    )
+    assert "tests/test_plugin.py" not in found.setup.check_files
+    assert "1 that do not collect (tests/test_plugin.py: ModuleNotFoundError" in found.kept.summary()
+    assert "tests/test_big.py::test_big_is_odd" in found.setup.regression
+    with ScriptedServer(Scenario(rules=[Rule(match=FIX_PROMPT, content=fenced(RIGHT_BIG))])) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
+    # Candidate runs are strict about collection errors: the broken file was never collected again.
+    assert result.made_pass == (TOTAL_BIG,)
+    assert (result.broken, result.unchecked) == ((), ())
+    assert len(result.kept_passing) == len(found.setup.regression) == 5
+
+
+async def test_a_test_asked_for_that_does_not_collect_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path)
+    (repo / "tests/test_plugin.py").write_text("import some_optional_dependency\n\n\ndef test_plugin():\n    pass\n")
+    with pytest.raises(RepositoryError, match=r"tests/test_plugin\.py does not collect \(ModuleNotFoundError"):
+        await examined(repo, docker_box, ("tests/test_plugin.py::test_plugin",))
+
+
+async def test_a_candidate_that_breaks_a_test_file_s_import_is_rejected(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path)
+    (repo / "tests/test_table.py").write_text(
+        "from pkg.calc import big\n\nLIMIT = big(50)  # at import time\n\n\ndef test_limit():\n    assert LIMIT == 99\n"
+    )
+    found = await examined(repo, docker_box, (TOTAL_BIG,), ("pkg.calc:big",))
+    assert "tests/test_table.py::test_limit" in found.setup.regression
+    task = FunctionFix(found.setup, docker_box)
+    # Right on every value a test calls inside a test; raises on the one a test file computes on import.
+    breaking = "def big(a):\n    if a == 50:\n        raise ValueError('not 50')\n    return scale(a) + 1\n"
+    report = await task.run_public(breaking)
+    assert not report.all_passed
+    assert report.verdicts[0] != "AC"  # it passed the failing-tests run; the full check is not trusted
+    assert "tests/test_table.py failed to collect (ValueError: not 50)" in report.feedback
+
+
+async def test_failing_tests_first_and_each_spliced_source_once(tmp_path: Path, docker_box: Sandbox) -> None:
+    found = await examined(calc_repo(tmp_path), docker_box, (TOTAL_BIG,), ("pkg.calc:big",))
+    task = FunctionFix(found.setup, docker_box)
+    wrong = await task.run_public(WRONG_BIG)
+    assert wrong.verdicts[0] == "WA"
+    assert set(wrong.verdicts[1:]) == {"NC"}  # the regression set waits for the failing tests to pass
+    assert "assert 402 == 401" in wrong.feedback
+    right = await task.run_public(RIGHT_BIG)
+    assert right.all_passed
+    assert right.total == 1 + len(found.setup.regression)
+    # Another reply splicing to the same source is the same candidate: served, not run again.
+    assert await task.run_public("# the fix\n" + RIGHT_BIG + "\n# done\n") == right
+    assert len(task.judged) == 2
 
 
 async def test_a_baseline_that_cannot_be_trusted_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:
@@ -284,6 +364,12 @@ async def test_a_hanging_fix_fails_its_tests_alone(tmp_path: Path, docker_box: S
     # Loops forever, swallowing every Exception: the per-test alarm is not one of them.
     hanging = "def big(a):\n    while True:\n        try:\n            pass\n        except Exception:\n"
     hanging += "            continue\n"
-    report = await FunctionFix(found.setup, docker_box).run_public(hanging)
-    assert report.verdicts == ("WA", "AC", "AC", "AC")
+    task = FunctionFix(found.setup, docker_box)
+    # Its run of every test at once (run_public would stop after the failing one).
+    run = await task.pytest(found.setup.tree, found.setup.tests, task.files_for(hanging))
+    report = report_of(run, found.setup.tests)
+    verdicts = dict(zip(found.setup.tests, report.verdicts, strict=True))
+    calls_big = {TOTAL_BIG, "tests/test_big.py::test_big_is_odd"}
+    assert {t for t, v in verdicts.items() if v != "AC"} == calls_big  # the others still ran and passed
     assert "TestTimeout" in report.feedback
+    assert (await task.run_public(hanging)).verdicts == ("WA", "NC", "NC", "NC", "NC", "NC")
