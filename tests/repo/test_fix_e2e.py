@@ -30,6 +30,17 @@ from tests.repo.fixkit import (
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
 
 TOTAL_BIG = "tests/test_calc.py::test_total_big"
+WHERE = """import os
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.mark.parametrize("path", [HERE, os.path.join(HERE, "data")])
+def test_where(path):
+    assert path.startswith(HERE)
+"""
 FIX_PROMPT = "# Fix the failing tests"
 
 
@@ -259,7 +270,10 @@ async def test_keep_passing_narrows_the_regression_set(tmp_path: Path, docker_bo
 async def test_an_unrelated_file_that_does_not_import_is_named_not_fatal(tmp_path: Path, docker_box: Sandbox) -> None:
     repo = calc_repo(tmp_path)
     (repo / "tests/test_plugin.py").write_text("import some_optional_dependency\n\n\ndef test_plugin():\n    pass\n")
+    # Parameters holding the copy's absolute path (each run has its own work dir): ids stable all the same.
+    (repo / "tests/test_where.py").write_text(WHERE)
     found = await examined(repo, docker_box, ("tests/test_calc.py",))
+    assert "tests/test_where.py::test_where[<root>/tests]" in found.setup.regression
     assert found.kept.uncollected == (
         ("tests/test_plugin.py", "ModuleNotFoundError: No module named 'some_optional_dependency'"),
     )
@@ -271,7 +285,7 @@ async def test_an_unrelated_file_that_does_not_import_is_named_not_fatal(tmp_pat
     # Candidate runs are strict about collection errors: the broken file was never collected again.
     assert result.made_pass == (TOTAL_BIG,)
     assert (result.broken, result.unchecked) == ((), ())
-    assert len(result.kept_passing) == len(found.setup.regression) == 5
+    assert len(result.kept_passing) == len(found.setup.regression) == 7
 
 
 async def test_a_test_asked_for_that_does_not_collect_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:

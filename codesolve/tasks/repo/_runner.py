@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 ROOT = os.getcwd()
+ROOT_MARK = "<root>"
 
 
 class TestTimeout(BaseException):
@@ -134,6 +135,13 @@ class Plugin:
         self.timeout = timeout
         self.trace = trace
         self.extra = extra
+
+    def pytest_make_parametrize_id(self, val: object) -> str | None:
+        """A parameter holding this copy's absolute path gets an id without it: each run has its own
+        work dir, and a test's node id must be the same in the baseline and in every later run."""
+        if isinstance(val, str) and ROOT in val:
+            return val.replace(ROOT, ROOT_MARK).encode("unicode_escape").decode("ascii")
+        return None
 
     def pytest_configure(self, config: pytest.Config) -> None:
         """A whole-suite run: pytest's default selection plus the spec's tests outside it."""

@@ -222,7 +222,8 @@ def _behaviour(run: TestRun, name: str) -> Behaviour:
     nodes = sorted(n for n in run.results if n.split("::", 1)[0] == name)
     if not nodes:
         return Behaviour("NOT-RUN", f"[no test ran: {clip(run.distrust or run.output_tail, 300)}]", False)
-    rows = [f"{n.split('::', 1)[1]}: {verdict(run, n)}" for n in nodes]
+    # A module that fails to collect is reported under its own path (no "::" part).
+    rows = [f"{n.partition('::')[2] or 'collection'}: {verdict(run, n)}" for n in nodes]
     shown = "\n".join(rows)
     failing = [n for n in nodes if not run.passed(n)]
     if failing:
