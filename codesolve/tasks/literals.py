@@ -25,6 +25,7 @@ _NAMES: dict[str, Any] = {
 }
 _JSON_ONLY = {"null", "true", "false"}
 _SCALARS = (int, str, bool, type(None))
+_REPR_SCALARS = frozenset({int, str, bool, bytes, type(None)})
 _NUMERIC_JSON = re.compile(r"[\d\s,.\[\]eE+-]*")
 """Text that json reads exactly as Python would (numbers and lists of them), only faster."""
 
@@ -42,6 +43,26 @@ def to_literal(value: Any) -> str:
 
     NaN has no literal form and raises :class:`LiteralError`.
     """
+    # Most values (ints, strings, lists of them) are their own repr: one walk to
+    # check, one C-level repr, instead of a join per container.
+    return repr(value) if _plain(value) else _literal(value)
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``repr(value)`` is already its literal (no set, no non-finite float, no foreign type)."""
+    kind = type(value)
+    if kind in _REPR_SCALARS:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is list or kind is tuple:
+        return all(map(_plain, value))
+    if kind is dict:
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _literal(value: Any) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             raise LiteralError("NaN has no Python literal form")
@@ -51,16 +72,16 @@ def to_literal(value: Any) -> str:
     if isinstance(value, list):
         if all(type(v) in _SCALARS for v in value):
             return repr(value)  # fast path for the common flat list of ints/strings
-        return "[" + ", ".join(to_literal(v) for v in value) + "]"
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
     if isinstance(value, tuple):
-        inner = ", ".join(to_literal(v) for v in value)
+        inner = ", ".join(_literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{to_literal(k)}: {to_literal(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_literal(k)}: {_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (set, frozenset)):
         if not value:
             return "set()"
-        return "{" + ", ".join(sorted(to_literal(v) for v in value)) + "}"
+        return "{" + ", ".join(sorted(_literal(v) for v in value)) + "}"
     if value is None or isinstance(value, (bool, int, str, bytes)):
         return repr(value)
     raise LiteralError(f"{type(value).__name__} has no Python literal form")
