@@ -35,7 +35,7 @@ def run(ids: list[str], n: int, k: int, runs_dir: Path, name: str, extra: list[s
     started = time.monotonic()
     with ScriptedServer(scenario) as server:
         batch = codesolve(
-            "batch", str(HUMANEVAL), "--ids", ",".join(ids), "--model", "codegen-16b-replay", "--base-url",
+            "batch", str(HUMANEVAL), "--id", ",".join(ids), "--model", "codegen-16b-replay", "--base-url",
             server.base_url, "--api-key-env", SCRIPTED_KEY_ENV, "-n", str(n), "--rounds", "0", "--selector",
             "majority", "-k", str(k), "--run", name, "--runs-dir", str(runs_dir), "--progress", "plain", "--new-run",
             *extra,

@@ -52,7 +52,7 @@ def main() -> int:
     with ScriptedServer(scenario) as server:
         started = time.monotonic()
         batch = codesolve(
-            "batch", str(HUMANEVAL), "--ids", ",".join(ids), "--model", "codegen-16b-replay", "--base-url",
+            "batch", str(HUMANEVAL), "--id", ",".join(ids), "--model", "codegen-16b-replay", "--base-url",
             server.base_url, "--api-key-env", SCRIPTED_KEY_ENV, "-n", str(args.n), "--rounds", "0",
             "--selector", "first", "-k", str(args.k), "--run", "replay", "--runs-dir", str(runs_dir),
             "--progress", "plain", "--new-run",

@@ -11,8 +11,9 @@ The library in one screen::
     result = anyio.run(solve, problem, llm, EngineConfig(n=8))
     print(result.solution.code)
 
-Everything here is the public API; the exception tree is in :mod:`codesolve.errors`
-(and :mod:`sandbox.errors` for the sandbox). Anything else may change.
+Everything here is the public API; the exception tree is in :mod:`codesolve.errors`, and
+``SandboxError`` (the root of :mod:`sandbox.errors`) is here too, since ``solve`` opens a
+sandbox. Anything else may change.
 """
 
 from codesolve.errors import (
@@ -39,7 +40,7 @@ from codesolve.tasks import (
     load_problem,
     load_problems,
 )
-from sandbox import DockerConfig, LocalConfig, SandboxConfig
+from sandbox import DockerConfig, LocalConfig, SandboxConfig, SandboxError
 
 __version__ = "0.1.0"
 
@@ -63,6 +64,7 @@ __all__ = [
     "ProblemFormatError",
     "PublicProblem",
     "SandboxConfig",
+    "SandboxError",
     "Scenario",
     "ScriptedServer",
     "Solution",

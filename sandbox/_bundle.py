@@ -22,12 +22,15 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sandbox._types import CheckerSpec, Limits, Program, TestCase
 from sandbox.errors import SandboxFault
 from sandbox.languages import Language, get_language
 from sandbox.runtime.agent import HEADER
+
+if TYPE_CHECKING:  # the driver reads the same types (sandbox.runtime.wire): mypy checks both ends
+    from sandbox.runtime.wire import Options, ProgramWire, Spec
 
 _RUNTIME_FILES = (
     ("sandbox/__init__.py", None),
@@ -102,16 +105,23 @@ class BatchFiles:
         return b"".join([HEADER.pack(len(header)), header, *(data for _, data in self.files)])
 
 
-def _sealed(root: str, files: list[tuple[str, bytes]], spec: dict[str, Any]) -> BatchFiles:
+def _sealed(root: str, files: list[tuple[str, bytes]], spec: Spec) -> BatchFiles:
     nonce = secrets.token_hex(16)
-    return BatchFiles(root, tuple(files), json.dumps({**spec, "nonce": nonce}).encode(), nonce)
+    sealed: Spec = {**spec, "nonce": nonce}
+    return BatchFiles(root, tuple(files), json.dumps(sealed).encode(), nonce)
+
+
+def _placed(spec: Spec, options: Options) -> Spec:
+    """The spec with where it runs (a backend's options) added."""
+    placed: Spec = {**spec, **options}
+    return placed
 
 
 def _program_files(prefix: str, program: Program) -> list[tuple[str, bytes]]:
     return [(f"{prefix}/{name}", text.encode("utf-8", "surrogateescape")) for name, text in program.files]
 
 
-def _program_wire(root: str, prefix: str, program: Program) -> dict[str, Any]:
+def _program_wire(root: str, prefix: str, program: Program) -> ProgramWire:
     lang = get_language(program.language)
     language = lang.to_wire(program.entry, tuple(name for name, _ in program.files))
     return {"dir": f"{root}/{prefix}", "language": language, "entry": program.entry}
@@ -134,15 +144,15 @@ def test_spec(
     limits: Limits,
     checker: CheckerSpec,
     fail_fast: bool,
-    options: Mapping[str, Any],
-) -> dict[str, Any]:
+    options: Options,
+) -> Spec:
     """The driver's spec for a test batch rooted at ``root`` (an absolute path where it runs)."""
     lang = check_program(program)
     if lang.runner != "fork" and any(test.check is not None for test in tests):
         from sandbox.errors import InvalidRequest
 
         raise InvalidRequest(f"check tests run Python in the program's namespace; {lang.name} has no such harness")
-    spec: dict[str, Any] = {
+    spec: Spec = {
         "mode": "tests",
         "work": root,
         "prog": f"{root}/prog",
@@ -153,14 +163,13 @@ def test_spec(
         "checker": checker.to_wire(),
         "tests": [test.to_wire(i) for i, test in enumerate(tests)],
         "fail_fast": fail_fast,
-        **options,
     }
     if checker.program is not None:
         spec["checker_program"] = _program_wire(root, "chk", checker.program)
-    return spec
+    return _placed(spec, options)
 
 
-def test_batch(root: str, program: Program, checker: CheckerSpec, spec: dict[str, Any]) -> BatchFiles:
+def test_batch(root: str, program: Program, checker: CheckerSpec, spec: Spec) -> BatchFiles:
     """A test batch: the program, the checker program if any, and the spec."""
     files = _program_files("prog", program)
     if checker.program is not None:
@@ -174,10 +183,10 @@ def exec_batch(
     files: Mapping[str, bytes],
     limits: Limits,
     collect: Sequence[str],
-    options: Mapping[str, Any],
+    options: Options,
 ) -> BatchFiles:
     """A plain command run; the command's work dir is ``<root>/work``."""
-    spec = {
+    spec: Spec = {
         "mode": "exec",
         "work": root,
         "prog": f"{root}/work",
@@ -185,9 +194,8 @@ def exec_batch(
         "command": list(command),
         "limits": limits.to_wire(),
         "collect": list(collect),
-        **options,
     }
-    return _sealed(root, [(f"work/{name}", data) for name, data in files.items()], spec)
+    return _sealed(root, [(f"work/{name}", data) for name, data in files.items()], _placed(spec, options))
 
 
 def exec_files(files: Mapping[str, bytes] | None, directory: Path | None) -> dict[str, bytes]:

@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 from anyio.abc import ByteReceiveStream, Process
@@ -30,12 +31,15 @@ from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, T
 from sandbox.deadlines import batch_deadline
 from sandbox.runtime.procs import descendants, restore_sched, sched_state
 
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import Options
+
 log = logging.getLogger("sandbox")
 
 AS_SLACK = 256 << 20
+"""Address-space headroom over the memory limit: interpreters reserve more than they touch."""
 STACK_CAP = 64 << 20
 """Stack limit on the host: glibc reserves this much address space per thread."""
-"""Address-space headroom over the memory limit: interpreters reserve more than they touch."""
 
 
 @cache
@@ -68,7 +72,7 @@ class LocalSandbox:
         """How programs are isolated, as last reported by the driver."""
         return self._isolation
 
-    def _options(self) -> dict[str, object]:
+    def _options(self) -> Options:
         # The host's interpreter (the one running us) is the "python3" programs get.
         path = f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
         return {"container": False, "isolate_net": True, "as_slack": AS_SLACK, "path": path, "stack_cap": STACK_CAP}
@@ -164,7 +168,7 @@ class LocalSandbox:
             if sched_state() != self._sched and not restore_sched(self._sched):
                 log.error("sandbox: a test changed this process's scheduling state, which cannot be set back")
         for event in stream.events:
-            if event.get("event") == "hello":
+            if event["event"] == "hello":
                 self._isolation = f"local: rlimits, network={event['isolation']}"
         return stream, fault
 

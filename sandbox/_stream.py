@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 import anyio
 
 from sandbox._types import Capture, ExecResult, TestCase, TestOutcome, Verdict
+
+if TYPE_CHECKING:  # what the driver writes (sandbox.runtime.wire): mypy checks both ends
+    from sandbox.runtime.wire import Event
 
 DRIVER_DIED = "the sandbox runtime died during this test (the program may have killed it)"
 DRIVER_STALLED = "the sandbox runtime stopped answering during this test (the program may have stopped it)"
@@ -43,7 +46,7 @@ class DriverStream:
 
     def __init__(self, nonce: str = "") -> None:
         self.nonce = nonce
-        self.events: list[dict[str, Any]] = []
+        self.events: list[Event] = []
         self.done = False
         self.garbage = 0
         self.stderr = b""
@@ -89,13 +92,14 @@ class DriverStream:
         except ValueError:
             self.garbage += 1
             return
-        if not isinstance(event, dict) or event.get("nonce") != self.nonce:
+        if not isinstance(event, dict) or event.get("nonce") != self.nonce or not isinstance(event.get("event"), str):
             self.garbage += 1
-        elif event.get("event") == "done":
+        elif event["event"] == "done":
             self.done = True
         else:
-            self.looping = self.looping or event.get("event") == "tests"
-            self.events.append(event)
+            self.looping = self.looping or event["event"] == "tests"
+            # Signed with the batch's nonce: written by our driver, so it is one of the wire's events.
+            self.events.append(cast("Event", event))
 
     def feed(self, data: bytes) -> None:
         """Take a whole stdout blob."""
@@ -104,7 +108,7 @@ class DriverStream:
 
     def reported(self) -> int:
         """How many test results arrived."""
-        return sum(1 for e in self.events if e.get("event") == "test")
+        return sum(1 for e in self.events if e["event"] == "test")
 
     def outcomes(self, tests: Sequence[TestCase], fail_fast: bool, fault: str = "") -> list[TestOutcome]:
         """One outcome per test that ran; the missing ones explained.
@@ -113,7 +117,7 @@ class DriverStream:
         daemon error); without one, a stream that ends early means the driver
         died while running the next test.
         """
-        got = [TestOutcome.from_wire(e) for e in self.events if e.get("event") == "test"]
+        got = [TestOutcome.from_wire(e) for e in self.events if e["event"] == "test"]
         # Even a stream that ended cleanly must account for every test: a driver
         # that skipped one must never make a failing program look all-AC.
         if len(got) >= len(tests) or (fail_fast and got and got[-1].verdict is not Verdict.AC):
@@ -131,7 +135,7 @@ class DriverStream:
 
     def _driver_error(self) -> str:
         for event in self.events:
-            if event.get("event") == "error":
+            if event["event"] == "error":
                 return f"sandbox runtime failed: {event.get('message', '')}"
         lines = self.stderr.decode("utf-8", "replace").strip().splitlines()
         return f"sandbox runtime failed: {lines[-1][:300]}" if lines else ""
@@ -139,7 +143,7 @@ class DriverStream:
     def exec_result(self, fault: str = "") -> ExecResult:
         """The result of a plain command, or an SE-like result when there is none."""
         for event in self.events:
-            if event.get("event") == "exec":
+            if event["event"] == "exec":
                 return ExecResult(
                     exit_code=event.get("exit_code"),
                     stdout=Capture.from_wire(event["stdout"]),

@@ -9,9 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sandbox.errors import InvalidRequest
+
+if TYPE_CHECKING:  # the messages' shapes, shared with the driver (see sandbox.runtime.wire)
+    from sandbox.runtime.wire import CaptureWire, CheckerWire, LimitsWire, Outcome, TestWire
 
 
 class Verdict(enum.StrEnum):
@@ -58,7 +61,7 @@ class Limits:
         """Effective wall-clock limit in seconds."""
         return self.wall_seconds if self.wall_seconds is not None else self.cpu_seconds * 3 + 1
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> LimitsWire:
         """The JSON form the in-container driver reads."""
         return {
             "cpu": self.cpu_seconds,
@@ -130,7 +133,7 @@ class TestCase:
     call_args: str | None = None
     check: str | None = None
 
-    def to_wire(self, index: int) -> dict[str, Any]:
+    def to_wire(self, index: int) -> TestWire:
         """The JSON form the in-container driver reads."""
         return {
             "name": self.name or str(index),
@@ -175,7 +178,7 @@ class CheckerSpec:
         if (self.kind == "program") != (self.program is not None):
             raise InvalidRequest("a checker program is given exactly when kind='program'")
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self) -> CheckerWire:
         """The JSON form the in-container driver reads (the program travels separately)."""
         return {"kind": self.kind, "abs_tol": self.abs_tol, "rel_tol": self.rel_tol, "protocol": self.protocol}
 
@@ -197,7 +200,7 @@ class Capture:
         return f"{self.head}\n…[{self.size} bytes in all, middle cut]…\n{self.tail}"
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> Capture:
+    def from_wire(cls, data: CaptureWire) -> Capture:
         """Build from the driver's JSON."""
         return cls(head=data["head"], tail=data["tail"], size=data["size"], truncated=data["truncated"])
 
@@ -234,7 +237,7 @@ class TestOutcome:
         return self.result if self.result is not None else self.stdout
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> TestOutcome:
+    def from_wire(cls, data: Outcome) -> TestOutcome:
         """Build from one JSON line of the driver."""
         return cls(
             name=str(data["name"]),

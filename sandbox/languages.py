@@ -6,9 +6,12 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from sandbox.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import LanguageWire
 
 
 @dataclass(frozen=True)
@@ -25,20 +28,18 @@ class Language:
     sources: tuple[str, ...] = ()
     """File name endings of the language's sources, all compiled together (``{sources}``)."""
 
-    def to_wire(self, entry: str, files: tuple[str, ...] = ()) -> dict[str, Any]:
+    def to_wire(self, entry: str, files: tuple[str, ...] = ()) -> LanguageWire:
         """The JSON form the driver reads, with ``{entry}`` and ``{sources}`` filled in."""
         sources = [entry, *(name for name in files if name != entry and name.endswith(self.sources or ("\0",)))]
 
-        def fill(cmd: tuple[str, ...] | None) -> list[str] | None:
-            if cmd is None:
-                return None
+        def fill(cmd: tuple[str, ...]) -> list[str]:
             return [
                 out for part in cmd for out in (sources if part == "{sources}" else [part.replace("{entry}", entry)])
             ]
 
         return {
             "name": self.name,
-            "compile": fill(self.compile),
+            "compile": None if self.compile is None else fill(self.compile),
             "run": fill(self.run),
             "runner": self.runner,
             "oom_markers": list(self.oom_markers),

@@ -113,6 +113,29 @@ def test_rejected_key_is_one_line_before_any_work(
         _before_any_work(server.base_url, tmp_path, capsys, SCRIPTED_KEY_ENV)
 
 
+def test_a_model_error_mid_run_keeps_the_summary_and_says_it_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first reply is a program that fails a public test; the endpoint then refuses the key,
+    # so debugging stops on a model error after work was done.
+    wrong = "```python\ndef second_largest(nums):\n    return max(nums)\n```\n"
+    scenario = Scenario(rules=[{"content": wrong, "times": 1}, {"status": 401}])  # type: ignore[list-item]
+    monkeypatch.setenv(SCRIPTED_KEY_ENV, "dummy")
+    with ScriptedServer(scenario) as server:
+        assert run_cli(solve_args(server.base_url, tmp_path)) == 1
+    captured = capsys.readouterr()
+    assert captured.out.startswith("def second_largest")  # the best program found is still printed
+    lines = [line for line in captured.err.strip().splitlines() if not line.startswith("[codesolve] ")]  # progress
+    assert lines[0].startswith("public tests: ")  # the summary stays
+    stopped = [line for line in lines if line.startswith("stopped early: ")]
+    assert len(stopped) == 1, captured.err
+    assert stopped[0].startswith("stopped early: model error: ")
+    assert SCRIPTED_KEY_ENV in stopped[0] or "401" in stopped[0]
+    assert not any(line.startswith("codesolve: error") for line in lines)
+    assert lines[-1].startswith("trace: ")
+    assert "Traceback" not in captured.err
+
+
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [

@@ -12,10 +12,10 @@ from typing import Any
 import anyio
 
 from codesolve import __version__
-from codesolve.commands.batch_session import batch_llm_config, make_progress, session_total
+from codesolve.commands.batch_session import batch_llm_config, make_progress, release_when, session_total
 from codesolve.commands.common import add_engine_flags, add_model_flags, add_sandbox_flags, sandbox_config
 from codesolve.commands.interrupt import Interrupted, Interrupts
-from codesolve.commands.solve import engine_config
+from codesolve.commands.solve import check_keys, engine_config
 from codesolve.errors import UsageError
 from codesolve.runs.batch import Batch, Selection, Tally, run_batch
 from codesolve.runs.progress import Gauges
@@ -41,7 +41,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--run", help="run name (default: first problem file's name and the model)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where runs live (default ./runs)")
     p.add_argument("--limit", type=int, help="only the first N problems")
-    p.add_argument("--ids", help="only these problem ids (comma-separated)")
+    p.add_argument(
+        "--id", "--ids", dest="ids", action="extend", nargs="+", metavar="ID",
+        help="only these problem ids (several, or comma-separated; --ids is the same)",
+    )  # fmt: skip
     p.add_argument("--new-run", action="store_true", help="start the named run over (its cache is kept)")
     p.add_argument("--retry-failed", action="store_true", help="redo problems an earlier session recorded as failed")
     p.add_argument("--no-cache", action="store_true", help="do not replay cached responses")
@@ -70,9 +73,9 @@ def run_config(args: argparse.Namespace) -> RunConfig:
     """The run's config from the flags (what a resumed run must repeat)."""
     if args.concurrency < 1 or (args.limit is not None and args.limit < 1):
         raise UsageError("--concurrency and --limit must be at least 1")
-    ids = sorted({i.strip() for i in args.ids.split(",") if i.strip()}) if args.ids else None
+    ids = sorted({i.strip() for arg in args.ids for i in arg.split(",") if i.strip()}) if args.ids else None
     if args.ids is not None and not ids:
-        raise UsageError("--ids: no id given")
+        raise UsageError("--id: no id given")
     return RunConfig(
         name=run_name(args),
         version=__version__,
@@ -96,6 +99,7 @@ async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
         check_ray_flags(args)  # no Ray installed, --sandbox local: one line, before the store is touched
     elif args.ray_address or args.llm_rpm or args.llm_tpm:
         raise UsageError("--ray-address, --llm-rpm and --llm-tpm apply to --executor ray")
+    check_keys(args)
     store = RunStore.create_or_resume(args.runs_dir, config, args.new_run)
     which = Selection(frozenset(config.ids) if config.ids else None, config.limit, args.retry_failed)
     stop = interrupts.graceful(lambda line: print(f"codesolve: {line}", file=sys.stderr))
@@ -113,7 +117,7 @@ async def _batch(args: argparse.Namespace, interrupts: Interrupts) -> int:
     if tally.interrupted:
         raise Interrupted("interrupted")
     if tally.missing_ids:
-        raise UsageError(f"--ids: no problem with id {', '.join(tally.missing_ids[:10])}")
+        raise UsageError(f"--id: no problem with id {', '.join(tally.missing_ids[:10])}")
     if tally.stranded:
         print(f"run {config.name}: no node left to run on; resume to finish it", file=sys.stderr)
         return 1
@@ -130,13 +134,17 @@ async def _locally(
     async with open_llm(batch_llm_config(args, store)) as llm, open_sandbox(box_config) as box:
         gauges = Gauges(llm, box, config.engine.n, session_total(config, store, args))
         progress = make_progress(args, gauges)
-        progress.note(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
+        # Held until the model has answered once (or anything else is printed): a dead endpoint, a
+        # refused key or an unknown model is then the batch's only line, as for every command.
+        progress.hold(f"run {config.name}: {store.root} (sandbox: {box.isolation})")
         try:
             async with anyio.create_task_group() as display:
                 display.start_soon(progress.run)
+                display.start_soon(release_when, progress, lambda: llm.reached)
                 batch = Batch(store, llm, box, config.engine, progress)
                 items = stream_problems(args.problems, args.format)
                 tally = await run_batch(batch, items, which, args.concurrency, stop)
+                progress.release()  # a session served from the cache alone says it too
                 display.cancel_scope.cancel()
         finally:
             progress.close()

@@ -13,7 +13,6 @@ import anyio
 
 from codesolve.commands.batch_session import batch_llm_config, make_progress, session_total
 from codesolve.errors import UsageError
-from codesolve.llm import ROLES
 from codesolve.runs.batch import Batch, Selection, Tally, run_batch
 from codesolve.runs.cluster.executor import import_ray, open_cluster, probe_address
 from codesolve.runs.cluster.node import NodeSpec
@@ -42,9 +41,8 @@ async def on_cluster(
 ) -> Tally:
     """Run the batch on the cluster's lanes; the store stays here, with its single writer."""
     llm = batch_llm_config(args, store)
-    endpoints = {llm.endpoint(role) for role in ROLES}
     # The driver's keys go to the nodes (inside the cluster) so that nodes need no secrets of their own.
-    env = {ep.api_key_env: ep.api_key(os.environ) for ep in endpoints}
+    env = llm.api_keys(os.environ)
     spec = NodeSpec(
         llm=llm.model_copy(update={"cache_path": None}),
         env=env,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import anyio
 
 from codesolve.commands.solve import llm_config
 from codesolve.llm import LLMConfig
@@ -20,6 +23,13 @@ def batch_llm_config(args: argparse.Namespace, store: RunStore) -> LLMConfig:
     return llm_config(args, store.cache_path, max(args.llm_concurrency, 1))
 
 
+async def release_when(progress: PlainProgress, ready: Callable[[], bool]) -> None:
+    """Print the progress's held line as soon as ``ready()`` is true (checked ten times a second)."""
+    while not ready():
+        await anyio.sleep(0.1)
+    progress.release()
+
+
 def make_progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
     """The live display the flags (and the terminal) ask for."""
     rich = args.progress == "rich" or (args.progress == "auto" and sys.stderr.isatty())
@@ -27,7 +37,7 @@ def make_progress(args: argparse.Namespace, gauges: Gauges) -> PlainProgress:
 
 
 def _session_total(config: RunConfig, paths: list[Path]) -> int | None:
-    # For the ETA: --ids, else the records in the files (JSONL: counted, not parsed), capped by --limit.
+    # For the ETA: --id, else the records in the files (JSONL: counted, not parsed), capped by --limit.
     if config.ids is not None:
         return len(config.ids)
     counted = count_records(paths)

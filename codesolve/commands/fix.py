@@ -15,7 +15,7 @@ from typing import Any
 
 from codesolve.commands.common import add_engine_flags, add_model_flags, progress_printer
 from codesolve.commands.interrupt import Interrupted, Interrupts
-from codesolve.commands.solve import engine_config, llm_config
+from codesolve.commands.solve import check_keys, engine_config, llm_config
 from codesolve.errors import LLMError, UsageError
 from codesolve.runs.fix import (
     Examined,
@@ -113,6 +113,9 @@ async def _fix(args: argparse.Namespace, interrupts: Interrupts) -> int:
     request = FixRequest(
         repo, tuple(args.test), tuple(args.function), args.description, test_timeout_s=args.test_timeout
     )
+    if not args.check:  # a missing key or a bad flag: one line before the repository's tests run
+        check_keys(args)
+        engine_config(args)
     image = await environment(repo, args.image)
     async with open_sandbox(DockerConfig(image=image)) as box:
         examined = await examine(request, box)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,11 @@ def llm_config(
         cache_path=cache_path or args.out / "cache.sqlite",
         use_cache=not args.no_cache,
     )
+
+
+def check_keys(args: argparse.Namespace) -> None:
+    """A missing API key: one line, before a command makes a run folder or runs anything."""
+    llm_config(args, Path(os.devnull)).api_keys(os.environ)  # the cache path is not opened here
 
 
 def engine_config(args: argparse.Namespace) -> EngineConfig:

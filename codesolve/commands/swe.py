@@ -23,7 +23,7 @@ from codesolve import __version__
 from codesolve.commands.batch_session import make_progress
 from codesolve.commands.common import add_engine_flags, add_model_flags
 from codesolve.commands.interrupt import Interrupted, Interrupts
-from codesolve.commands.solve import engine_config, llm_config
+from codesolve.commands.solve import check_keys, engine_config, llm_config
 from codesolve.errors import UsageError
 from codesolve.runs.batch import Selection, Tally, finished_ids
 from codesolve.runs.progress import Gauges
@@ -115,6 +115,8 @@ async def _empty(_prepared: Prepared, _box: Sandbox) -> str:
 async def _swe(args: argparse.Namespace, interrupts: Interrupts) -> int:
     _check(args)
     config = run_config(args)
+    if args.model:
+        check_keys(args)
     store = RunStore.open_at(args.out.resolve(), config, args.new_run)
     settings = SweSettings(args.repos.resolve(), store.root, args.specs.resolve() if args.specs else None)
     which = Selection(frozenset(config.ids) if config.ids else None, None, args.retry_failed)

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from codesolve.errors import LLMConfigError
-from codesolve.llm._types import Role, as_role
+from codesolve.llm._types import ROLES, Role, as_role
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 """Where requests go when an endpoint sets no ``base_url``."""
@@ -101,6 +101,12 @@ class LLMConfig(_Config):
     def endpoint(self, role: str) -> EndpointConfig:
         """The endpoint serving ``role``; LLMConfigError for an unknown role."""
         return self.roles.get(as_role(role), self.default)
+
+    def api_keys(self, env: Mapping[str, str]) -> dict[str, str]:
+        """Every role's key by variable name; LLMConfigError naming the first one missing (a
+        command calls this before it makes anything, so a missing key costs no work)."""
+        endpoints = {self.endpoint(role) for role in ROLES}
+        return {ep.api_key_env: ep.api_key(env) for ep in sorted(endpoints, key=lambda ep: ep.api_key_env)}
 
     def price(self, model: str) -> Price | None:
         """The price of ``model``, or None when unknown."""

@@ -79,7 +79,7 @@ def finished_ids(store: RunStore, retry_failed: bool) -> set[str]:
 
 
 def chosen(items: Iterator[Item], which: Selection, tally: Tally) -> Iterator[tuple[int, Item]]:
-    """The selected items with their sequence numbers (``--ids``, then ``--limit``)."""
+    """The selected items with their sequence numbers (``--id``, then ``--limit``)."""
     seen: set[str] = set()
     for item in items:
         if which.limit is not None and tally.total >= which.limit:

@@ -112,6 +112,17 @@ class PlainProgress:
         """Write to ``out``."""
         self.g = gauges
         self.out = out
+        self.held: str | None = None
+
+    def hold(self, line: str) -> None:
+        """A note printed later: by :meth:`release`, or before anything else is printed."""
+        self.held = line
+
+    def release(self) -> None:
+        """Print the held note, if any."""
+        line, self.held = self.held, None
+        if line is not None:
+            self.note(line)
 
     def started(self, item: Item) -> None:
         """A problem began."""
@@ -119,6 +130,7 @@ class PlainProgress:
 
     def finished(self, row: ProblemRow) -> None:
         """Print the problem's line."""
+        self.release()
         self.g.count(row)
         what = row.status.upper() + (f" ({printable(row.reason)})" if row.reason else "")
         line = f"{_stamp()} [{self.g.counts()}] {printable(row.id)}: {what}; {row.tokens} tokens, {row.wall_s:.1f}s"
@@ -130,6 +142,7 @@ class PlainProgress:
 
     def note(self, line: str) -> None:
         """Print a message."""
+        self.release()
         print(f"{_stamp()} {printable(line, 1000)}", file=self.out, flush=True)
 
     async def run(self) -> None:
@@ -168,6 +181,7 @@ class RichProgress(PlainProgress):
 
     def finished(self, row: ProblemRow) -> None:
         """Count it and print its line above the panel."""
+        self.release()
         self.g.count(row)
         from rich.markup import escape
 
@@ -179,6 +193,7 @@ class RichProgress(PlainProgress):
 
     def note(self, line: str) -> None:
         """Print a message above the panel."""
+        self.release()
         self.console.print(printable(line, 1000), markup=False, highlight=False)
 
     def refresh(self) -> None:

@@ -52,7 +52,7 @@ class RunConfig(_Record):
     format: str | None = None
     """Format forced with ``--format`` (detected per file when ``None``)."""
     ids: list[str] | None = None
-    """Only these problem ids (``--ids``)."""
+    """Only these problem ids (``--id``)."""
     limit: int | None = None
     """Only the first this many problems (``--limit``)."""
     model: str

@@ -10,12 +10,11 @@ import re
 from dataclasses import dataclass
 
 from codesolve.tasks.base import Extracted
+from sandbox import languages
 
-LANGUAGE_TAGS: dict[str, frozenset[str]] = {
-    "python": frozenset({"python", "py", "python3", "py3"}),
-    "cpp": frozenset({"cpp", "c++", "cc", "cxx", "cpp17"}),
-}
-"""Fence tags accepted for each language (an untagged fence is accepted too)."""
+LANGUAGE_TAGS: dict[str, frozenset[str]] = {n: frozenset({n, *lang.aliases}) for n, lang in languages().items()}
+"""Fence tags accepted for each language: its name and aliases, the ones ``--lang`` takes (an
+untagged fence is accepted too)."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ Tests come in two flavours (:attr:`TestSpec.kind`):
 
 * ``io``: stdin or call arguments with an expected output (``None`` when the
   expected output must first be computed by running the reference solution,
-  as with EvalPlus inputs); it converts to a :class:`sandbox._types.TestCase`.
+  as with EvalPlus inputs); it converts to a :class:`sandbox.TestCase`.
 * ``check``: "run the problem's ``check_code`` against the candidate". The
   judge runs the candidate's module (not as ``__main__``) with
   :meth:`CompetitiveProblem.check_source` as the sandbox test's ``check``:
@@ -67,7 +67,7 @@ class TestSpec(FrozenModel):
 
 
 class CheckerConfig(FrozenModel):
-    """How outputs are compared (persisted form of :class:`sandbox._types.CheckerSpec`)."""
+    """How outputs are compared (persisted form of :class:`sandbox.CheckerSpec`)."""
 
     kind: CheckerKind = "tokens"
     """``tokens`` (default, strict), ``exact``, ``float``, ``unordered``, ``value`` or ``program``."""

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import docker.errors
@@ -36,6 +36,9 @@ from sandbox._types import CheckerSpec, ExecResult, Limits, Program, TestCase, T
 from sandbox.deadlines import batch_deadline
 from sandbox.errors import ImageMissing, SandboxFault
 from sandbox.image.recipe import image_tag
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import Options
 
 _AGENT_READY_S = 30.0
 _WARM_SIZE = 1 << 30
@@ -140,7 +143,7 @@ class DockerSandbox:
         eager: bool = False,
     ) -> list[TestOutcome]:
         root = f"{WORK}/b{next(self._seq)}"
-        options = {**self._options(), "lazy_events": not eager}
+        options: Options = {**self._options(), "lazy_events": not eager}
         spec = test_spec(root, program, tests, limits, checker, fail_fast, options)
         batch = test_batch(root, program, checker, spec)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
@@ -182,7 +185,7 @@ class DockerSandbox:
         stream, fault = await self._run(shape, batch, *exec_deadlines(limits))
         return stream.exec_result(fault)
 
-    def _options(self) -> dict[str, Any]:
+    def _options(self) -> Options:
         return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
 
     async def _run(

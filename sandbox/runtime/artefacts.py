@@ -23,7 +23,10 @@ import hashlib
 import os
 import shutil
 from collections import OrderedDict
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from sandbox.runtime.wire import Outcome
 
 CACHE_BYTES = 32 << 20
 """The most the cache holds: it lives in the container's memory, beside the tests."""
@@ -33,7 +36,7 @@ class Artefact(NamedTuple):
     """What one compilation left: new files ``(relative path, bytes, mode)``, or its failure."""
 
     files: tuple[tuple[str, bytes, int], ...]
-    failure: dict[str, Any] | None = None
+    failure: Outcome | None = None
 
     def size(self) -> int:
         """Bytes held."""

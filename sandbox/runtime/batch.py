@@ -25,9 +25,7 @@ from sandbox.runtime.slate import Slate, open_dir
 from sandbox.runtime.testio import Interaction, TestIO, interactive_verdict
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import RunParameters, RunReport, RunRequest, Spec, TestWire
-
-Outcome = dict[str, Any]
+    from sandbox.runtime.wire import Event, Outcome, RunParameters, RunReport, RunRequest, Spec, TestWire
 
 
 def user_nproc_limit(procs: int) -> int:
@@ -74,7 +72,7 @@ class Batch:
         self.precompile = False
         """The syntax check passed: the fork server compiles the program with the next run."""
 
-    def emit(self, event: dict[str, Any], flush: bool = True) -> None:
+    def emit(self, event: Event, flush: bool = True) -> None:
         """Write one event (see :class:`EventSink`)."""
         self.events.emit(event, flush)
 

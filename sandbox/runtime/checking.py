@@ -13,9 +13,7 @@ from sandbox.runtime.forkclient import child_env
 from sandbox.runtime.harness import read_record
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import Spec, TestWire
-
-Outcome = dict[str, Any]
+    from sandbox.runtime.wire import Outcome, Spec, TestWire
 
 
 class OutputChecker:

@@ -14,7 +14,7 @@ import json
 import resource
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sandbox.runtime import custom_checker, verdicts
 from sandbox.runtime.artefacts import (
@@ -29,12 +29,10 @@ from sandbox.runtime.artefacts import (
 from sandbox.runtime.forkclient import SAFE_PATH, child_env
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import Spec
+    from sandbox.runtime.wire import Outcome, Spec
 
 _COMPILE_CPU_S = 60
 _COMPILE_WALL_S = 120.0
-Outcome = dict[str, Any]
-"""A test outcome as the driver reports it (see ``sandbox.TestOutcome.from_wire``)."""
 
 
 class Prepared(NamedTuple):
@@ -55,21 +53,21 @@ def compile_once(spec: Spec, artefacts: ArtefactCache | None) -> Prepared:
     fork = spec["language"]["runner"] == "fork"
     key = _key(spec)
     if key is None or artefacts is None:
-        return Prepared(compile_now(spec), syntax_check="" if fork else None)
+        return Prepared(compile_now(spec)[0], syntax_check="" if fork else None)
     prog = spec["prog"]
     hit = artefacts.get(key)
     if hit is not None:
         if hit.failure is not None:
-            return Prepared(dict(hit.failure))
+            return Prepared(hit.failure.copy())
         install(prog, hit.files)
         return Prepared(None, precompiled=fork)
     if fork:
         return Prepared(None, syntax_check=key)
     before = program_files(prog)
-    failure = compile_now(spec)
+    failure, deterministic = compile_now(spec)
     if failure is None:
         artefacts.put(key, Artefact(produced(prog, before)))
-    elif failure.pop("deterministic", False):
+    elif deterministic:
         artefacts.put(key, Artefact((), failure))
     return Prepared(failure)
 
@@ -94,13 +92,13 @@ def _key(spec: Spec) -> str | None:
     return None
 
 
-def compile_now(spec: Spec) -> Outcome | None:
-    """Compile the program (nothing to do unless the language has a compiler); a CE outcome
-    on failure, else None."""
+def compile_now(spec: Spec) -> tuple[Outcome | None, bool]:
+    """Compile the program (nothing to do unless the language has a compiler): a CE outcome on
+    failure, else None, and whether compiling again would fail the same way."""
     lang = spec["language"]
     if lang["compile"]:
         return compile_native(lang["compile"], spec)
-    return None
+    return None, False
 
 
 def _limit_compiler() -> None:
@@ -109,9 +107,9 @@ def _limit_compiler() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def compile_native(cmd: list[str], spec: Spec) -> Outcome | None:
-    """Run the compiler in the program's directory; CE (``deterministic`` when it reported
-    errors: it would say the same again) or SE on failure."""
+def compile_native(cmd: list[str], spec: Spec) -> tuple[Outcome | None, bool]:
+    """Run the compiler in the program's directory: CE or SE on failure, else None; and whether
+    the failure is deterministic (the compiler reported errors: it would say the same again)."""
     try:
         proc = subprocess.run(
             cmd,
@@ -125,15 +123,14 @@ def compile_native(cmd: list[str], spec: Spec) -> Outcome | None:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        return {"verdict": "CE", "message": f"compilation took longer than {_COMPILE_WALL_S:.0f}s"}
+        return {"verdict": "CE", "message": f"compilation took longer than {_COMPILE_WALL_S:.0f}s"}, False
     except OSError as exc:
-        return {"verdict": "SE", "message": f"compiler could not start: {exc}"}
+        return {"verdict": "SE", "message": f"compiler could not start: {exc}"}, False
     if proc.returncode != 0:
         err = verdicts.capture(proc.stderr or proc.stdout, head=8192)
-        failure = {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}
         # A compiler that reported errors (exit 1) says the same again; one killed may not.
-        return {**failure, "deterministic": proc.returncode == 1}
-    return None
+        return {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}, proc.returncode == 1
+    return None, False
 
 
 def prepare_checker(spec: Spec) -> tuple[Outcome | None, list[str]]:

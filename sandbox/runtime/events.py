@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import Event, Spec
+    from sandbox.runtime.wire import Event, Outcome, Spec
 
 LAZY_FLUSH_S = 0.02
 """With ``lazy_events``, the longest a passing test's result waits to be sent."""
@@ -40,7 +40,7 @@ class EventSink:
         if flush:
             self.flushed_at = time.monotonic()
 
-    def flush_due(self, outcome: dict[str, Any], last: bool) -> bool:
+    def flush_due(self, outcome: Outcome, last: bool) -> bool:
         """Whether a test's result must reach the host now.
 
         Each flush is a trip through the container runtime and the Docker daemon,

@@ -18,12 +18,12 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sandbox.runtime.guard import write_all
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import TestWire
+    from sandbox.runtime.wire import Outcome, TestWire
 
 INTERACTOR_GRACE_S = 10.0
 """How long the interactor may take to finish once the program is done."""
@@ -181,7 +181,7 @@ class Interaction(TestIO):
         super().close()
 
 
-def interactive_verdict(outcome: dict[str, Any], status: int | None, said: str) -> None:
+def interactive_verdict(outcome: Outcome, status: int | None, said: str) -> None:
     """Decide an interactive test, as problemtools does: the interactor's rejection stands
     first (unless the program ran out of time first), then the program's own failures,
     then the interactor's acceptance. An interactor that crashed, hung or answered

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import RunReport
+    from sandbox.runtime.wire import CaptureWire, ExecReport, Outcome, RunReport
 
 HEAD = 2048
 TAIL = 2048
@@ -23,7 +23,7 @@ COLLECT_MAX = 8 << 20
 _OOM_FILES = ("/sys/fs/cgroup/memory/memory.oom_control", "/sys/fs/cgroup/memory.events")
 
 
-def capture(data: bytes, head: int = HEAD, tail: int = TAIL, size: int | None = None) -> dict[str, Any]:
+def capture(data: bytes, head: int = HEAD, tail: int = TAIL, size: int | None = None) -> CaptureWire:
     """Head and tail of a stream as text, with its true size and whether bytes were cut."""
     total = len(data) if size is None else size
     if len(data) <= head + tail and total == len(data):
@@ -111,9 +111,9 @@ def _resource_verdict(raw: dict[str, Any], limits: dict[str, Any]) -> tuple[str,
     return None
 
 
-def decide(raw: dict[str, Any], limits: dict[str, Any], oom_markers: list[str]) -> dict[str, Any]:
+def decide(raw: dict[str, Any], limits: dict[str, Any], oom_markers: list[str]) -> Outcome:
     """The verdict of one run before output checking: AC here means "ran cleanly"."""
-    outcome = {
+    outcome: Outcome = {
         "verdict": "AC",
         "message": "",
         "cpu": round(float(raw.get("cpu", 0.0)), 4),
@@ -126,14 +126,14 @@ def decide(raw: dict[str, Any], limits: dict[str, Any], oom_markers: list[str]) 
         "digest": "",
     }
     if raw["fault"] and raw["oom"]:
-        outcome.update(verdict="MLE", message="killed by the out-of-memory killer (with the fork server)")
+        outcome["verdict"], outcome["message"] = "MLE", "killed by the out-of-memory killer (with the fork server)"
         return outcome
     if raw["fault"]:
         if raw["fault"].startswith("infrastructure:"):
-            outcome.update(verdict="SE", message=raw["fault"])
+            outcome["verdict"], outcome["message"] = "SE", raw["fault"]
         else:
             # The fork server only dies mid-test when the program takes it down.
-            outcome.update(verdict="RE", message=f"{raw['fault']} (the program attacked the sandbox runtime)")
+            outcome["verdict"], outcome["message"] = "RE", f"{raw['fault']} (the program attacked the sandbox runtime)"
         return outcome
     resource = _resource_verdict(raw, limits)
     if resource is not None:
@@ -147,7 +147,7 @@ def decide(raw: dict[str, Any], limits: dict[str, Any], oom_markers: list[str]) 
     return outcome
 
 
-def settle_result(outcome: dict[str, Any], answer: str | None, why: str, check: bool) -> str:
+def settle_result(outcome: Outcome, answer: str | None, why: str, check: bool) -> str:
     """Put what a call or check test's result channel held into its outcome; return the text
     the checker compares (the call's ``repr``). No record at all means the call or check
     never finished (RE); a record the harness did not write alone is the program's (WA)."""
@@ -179,7 +179,7 @@ def _failure(raw: dict[str, Any], oom_markers: list[str]) -> tuple[str, str]:
     return "RE", f"exit code {raw.get('exit_code')}"
 
 
-def exec_report(raw: dict[str, Any]) -> dict[str, Any]:
+def exec_report(raw: dict[str, Any]) -> ExecReport:
     """The report of a plain command (repo mode)."""
     return {
         "exit_code": raw.get("exit_code"),

@@ -14,7 +14,7 @@ what one side writes is what the other reads.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 
 class LimitsWire(TypedDict):
@@ -71,7 +71,19 @@ class ProgramWire(TypedDict):
     entry: str
 
 
-class Spec(TypedDict, total=False):
+class Options(TypedDict, total=False):
+    """Where a batch runs: the backend's part of a :class:`Spec` (each backend's ``_options``)."""
+
+    container: bool
+    wipe: list[str]
+    isolate_net: bool
+    as_slack: int
+    path: str
+    stack_cap: int
+    lazy_events: bool
+
+
+class Spec(Options, total=False):
     """One batch, as the host sends it to the driver (``sandbox._bundle``)."""
 
     mode: Literal["tests", "exec"]
@@ -86,14 +98,6 @@ class Spec(TypedDict, total=False):
     fail_fast: bool
     checker_program: ProgramWire
     nonce: str
-    # Where it runs (the backend's options):
-    container: bool
-    wipe: list[str]
-    isolate_net: bool
-    as_slack: int
-    path: str
-    stack_cap: int
-    lazy_events: bool
     # A plain command (mode "exec"):
     cwd: str
     command: list[str]
@@ -182,7 +186,82 @@ class RunReport(TypedDict):
 Request = SetupRequest | RunRequest | QuitRequest
 """Anything the driver sends the fork server."""
 
-Event = dict[str, Any]
-"""One JSON line of the driver (``{"event": "hello" | "tests" | "test" | "exec" | "error" | "done", ...}``,
-with the batch nonce). Its fields are a test's outcome (``sandbox.TestOutcome.from_wire``),
-which the verdict code builds field by field."""
+
+class CaptureWire(TypedDict):
+    """A bounded view of one output stream (``sandbox.Capture.from_wire``)."""
+
+    head: str
+    tail: str
+    size: int
+    truncated: bool
+
+
+class Outcome(TypedDict):
+    """How one test went, as the verdict code builds it field by field (``sandbox.TestOutcome.from_wire``).
+
+    A test that never ran (a compile error, a crash of the runtime) has its verdict and message only."""
+
+    verdict: str
+    message: str
+    name: NotRequired[str]
+    cpu: NotRequired[float]
+    wall: NotRequired[float]
+    memory_kb: NotRequired[int]
+    exit_code: NotRequired[int | None]
+    signal: NotRequired[int | None]
+    stdout: NotRequired[CaptureWire]
+    stderr: NotRequired[CaptureWire]
+    digest: NotRequired[str]
+    """The normalised output's hash (behaviour clustering compares it)."""
+    result: NotRequired[CaptureWire]
+    """A call test's answer (its ``repr``), from the result channel."""
+
+
+class TestEvent(Outcome):
+    """Driver → host: one test's outcome."""
+
+    event: Literal["test"]
+
+
+class ExecReport(TypedDict):
+    """How a plain command ended."""
+
+    exit_code: int | None
+    signal: int | None
+    timed_out: bool
+    wall: float
+    stdout: CaptureWire
+    stderr: CaptureWire
+    message: str
+
+
+class ExecEvent(ExecReport):
+    """Driver → host: a plain command's report, with the files it was asked to collect (base64)."""
+
+    event: Literal["exec"]
+    files: dict[str, str]
+
+
+class HelloEvent(TypedDict):
+    """Driver → host: the fork server is up, isolating tests so."""
+
+    event: Literal["hello"]
+    isolation: str
+
+
+class ErrorEvent(TypedDict):
+    """Driver → host: the runtime itself failed."""
+
+    event: Literal["error"]
+    message: str
+
+
+class MarkEvent(TypedDict):
+    """Driver → host: ``tests`` (tests are about to run), ``done`` (the batch is over), or the
+    agent's ``ready``."""
+
+    event: Literal["tests", "done", "ready"]
+
+
+Event = TestEvent | ExecEvent | HelloEvent | ErrorEvent | MarkEvent
+"""One JSON line of the driver; it goes out with the batch nonce added (``events.write_event``)."""

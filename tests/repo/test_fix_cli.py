@@ -108,6 +108,22 @@ async def test_an_environment_is_built_once_from_requirements_and_used(tmp_path:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True, timeout=60, check=False)
 
 
+def test_a_missing_key_is_one_line_before_the_repository_s_tests_run(tmp_path: Path) -> None:
+    repo = calc_repo(tmp_path / "repo")
+    done = cli(
+        str(repo), "--test", "tests/test_calc.py", "--model", "m", "--api-key-env", "CODESOLVE_TEST_NO_SUCH_KEY",
+        "--image", "codesolve-no-such-image:never", "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    # Exactly the key's line: had the repository's tests been run first, the image that does not
+    # exist would have been the error.
+    assert done.stderr.strip().splitlines() == [
+        "codesolve: error: environment variable CODESOLVE_TEST_NO_SUCH_KEY is not set (API key for model m)"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_dead_endpoint_is_one_line_and_nothing_on_stdout(tmp_path: Path) -> None:
     repo = calc_repo(tmp_path / "repo")
     done = cli(

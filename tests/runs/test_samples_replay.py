@@ -39,7 +39,7 @@ def test_replayed_samples_get_the_verdicts_their_labels_say(tmp_path: Path, dock
     assert set(labels) == TASKS
     with ScriptedServer(scenario) as server:
         batch = codesolve(
-            "batch", str(HUMANEVAL), "--ids", ",".join(sorted(TASKS)), "--model", "codegen-16b", "--base-url",
+            "batch", str(HUMANEVAL), "--id", ",".join(sorted(TASKS)), "--model", "codegen-16b", "--base-url",
             server.base_url, "--api-key-env", SCRIPTED_KEY_ENV, "-n", "5", "--rounds", "0", "--selector", "first",
             "-k", "3", "--pool-size", "2", "--run", "replay", "--runs-dir", str(tmp_path), "--progress", "plain",
         )  # fmt: skip

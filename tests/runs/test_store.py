@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesolve import __version__
-from codesolve.errors import UsageError
+from codesolve.errors import CodesolveError, StoreError, UsageError
 from codesolve.runs.records import (
     CandidateRound,
     ProblemResult,
@@ -58,6 +58,17 @@ def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
         return {t: sorted(db.execute(f"SELECT * FROM {t}"), key=repr) for t in TABLES}
     finally:
         db.close()
+
+
+def test_an_unusable_store_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StoreError, match=r"run directory .*file/r cannot be created"):
+        RunStore.create_or_resume(tmp_path / "file", run_config())
+    (tmp_path / "runs" / "r").mkdir(parents=True)
+    (tmp_path / "runs" / "r" / "run.sqlite").write_text("not a database, but long enough to be read as one\n" * 40)
+    with pytest.raises(StoreError, match=r"run store .*run\.sqlite cannot be opened") as raised:
+        RunStore.create_or_resume(tmp_path / "runs", run_config())
+    assert isinstance(raised.value, CodesolveError)  # so the CLI says it in one line, exit 2
 
 
 def test_config_diff_names_nested_fields() -> None:

@@ -77,6 +77,19 @@ def test_eval_grades_what_a_no_grade_run_left(tmp_path: Path) -> None:
     assert "resolved 1, unresolved 0, infrastructure error 0" in graded.stdout
 
 
+def test_a_missing_key_is_one_line_and_makes_no_run(tmp_path: Path) -> None:
+    done = codesolve(
+        "swe", str(INSTANCES), "--repos", str(REPOS), "--model", "m", "--api-key-env", "CODESOLVE_TEST_NO_SUCH_KEY",
+        "--out", "run", "--id", "mini__textkit-1", cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.strip().splitlines() == [
+        "codesolve: error: environment variable CODESOLVE_TEST_NO_SUCH_KEY is not set (API key for model m)"
+    ]
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.docker
 def test_a_dead_endpoint_is_one_line_and_nothing_is_stored(tmp_path: Path) -> None:
     done = codesolve(

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from codesolve.tasks import CheckerConfig, CompetitiveProblem, FunctionFixTask, SweInstance, TestSpec
-from sandbox._types import CheckerSpec, Limits, TestCase
+from sandbox import CheckerSpec, Limits, TestCase
 
 
 def stdin_problem(**overrides: Any) -> CompetitiveProblem:

@@ -18,7 +18,7 @@ from codesolve.tasks import (
     dump_problems,
     load_problems,
 )
-from sandbox._types import CheckerKind
+from sandbox import CheckerKind
 
 KINDS: list[CheckerKind] = ["tokens", "exact", "float", "unordered", "value", "program"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
