@@ -56,7 +56,7 @@ async def one(
     started = time.perf_counter()
     result = await fix_repo(examined, box, llm, EngineConfig(n=1, rounds=1))
     fix_s = time.perf_counter() - started
-    failing, passing = len(examined.setup.failing), len(examined.setup.passing)
+    failing, passing = len(examined.setup.must_pass), len(examined.setup.regression)
     ok = len(result.made_pass) == failing and not result.broken and bool(result.diff)
     return [
         name,

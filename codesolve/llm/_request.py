@@ -164,9 +164,7 @@ def to_wire(message: Message) -> ChatCompletionMessageParam:
     return {"role": "user", "content": content}
 
 
-async def _attempt(
-    endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling
-) -> Response:
+async def _attempt(endpoint: Endpoint, messages: Sequence[Message], n: int, sampling: Sampling) -> Response:
     cfg = endpoint.config
     limit = openai.omit if sampling.max_tokens is None else sampling.max_tokens
     async with endpoint.limiter, _leased(endpoint) as used:

@@ -51,6 +51,9 @@ class FixRequest:
     tests: tuple[str, ...]
     functions: tuple[str, ...] = ()
     description: str = ""
+    keep_passing: tuple[str, ...] = ()
+    """More selectors whose passing tests join the regression set (``.``: the whole suite);
+    the files of ``tests`` always do."""
     limits: Limits = field(default_factory=lambda: Limits(cpu_seconds=120, memory_mb=2048))
     test_timeout_s: float = 20.0
 
@@ -93,7 +96,7 @@ def _test_dirs(selectors: Sequence[str]) -> list[str]:
 
 
 async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
-    """Run the test files of the requested tests (tracing each test), then localise."""
+    """Run the test files of the requested tests and ``keep_passing`` (tracing each test), then localise."""
     repo = request.repo
     paths = tuple(source_paths(repo))
     try:
@@ -103,15 +106,19 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
     run = await run_pytest(
         sandbox,
         tree,
-        test_files(request.tests),
+        list(dict.fromkeys([*test_files(request.tests), *request.keep_passing])),
         limits=request.limits,
         test_timeout_s=request.test_timeout_s,
         spectra=True,
-        exclude_dirs=_test_dirs(request.tests),
+        exclude_dirs=_test_dirs([*request.tests, *request.keep_passing]),
         paths=paths,
     )
     if run.infra_error:
         raise RepositoryError(f"the sandbox failed running the tests: {run.infra_error}")
+    if run.distrust and run.results:
+        # Every test would count as failing: no baseline to fix against, nor a regression set.
+        tail = " ".join(run.output_tail.split())[-300:]
+        raise RepositoryError(f"the baseline run of {repo} cannot be trusted ({run.distrust}): {tail}")
     picked = run.matching(request.tests)
     if not picked:
         tail = " ".join(run.output_tail.split())[-300:]
@@ -121,7 +128,7 @@ async def examine(request: FixRequest, sandbox: Sandbox) -> Examined:
         raise RepositoryError(f"nothing to fix: the {len(picked)} test(s) given pass in {repo}")
     passing = tuple(t for t in run.results if run.passed(t))
     tracebacks = {t: run.results[t].details for t in failing}
-    located = None if request.functions else localise(run.spectra, failing, passing, tracebacks)
+    located = None if request.functions else localise(run.spectra, failing, passing, tracebacks, run.lines)
     names = list(request.functions) if located is None else [s.target for s in located.targets]
     targets, originals = await _targets(repo, names, tree)
     setup = FixSetup(
@@ -213,6 +220,13 @@ def save_trace(result: FixResult, out: Path) -> Path:
     """Write the run's trace (every prompt, completion and test run) as ``<out>/<stem>.<run>.trace.json``."""
     path = out / f"{file_stem(result.solution.task_id)}.{new_run_id()}.trace.json"
     write_new(path, result.trace.model_dump_json(indent=1))
+    return path
+
+
+def save_diff(result: FixResult, out: Path) -> Path:
+    """Write the pick's diff as ``<out>/<stem>.<run>.diff`` (for a pick that is not a fix: kept off stdout)."""
+    path = out / f"{file_stem(result.solution.task_id)}.{new_run_id()}.diff"
+    write_new(path, result.diff)
     return path
 
 

@@ -9,8 +9,10 @@ The engine drives this exactly as it drives a competitive problem:
 * ``behaviours`` calls the (first) target function directly in the sandbox on
   each input and reports its return value or exception type: survivors
   cluster by what they really do.
-* Inputs come from the model, plus any :class:`InputSource` plugged in (an
-  LLM-free synthesizer), so differential testing does not rest on the model.
+* Inputs come from the model and, LLM-free, from every :class:`InputSource`
+  plugged in (the tests' own calls of the target by default) and from the
+  target's signature: differential testing does not rest on the model. The
+  LLM-free ones follow ``--synth`` (``hypothesis`` and ``both`` use them).
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ PROBE_LIMITS = Limits(cpu_seconds=20, memory_mb=1024)
 CALL_TIMEOUT_S = 2.0
 FILE_CHARS = 6000
 """A target file longer than this is shown as its target functions only."""
+PLUGGED_INPUTS = 64
+"""Inputs taken from each plugged-in source (selection uses as many as it asks for)."""
 _PROBE_SOURCE = Path(__file__).with_name("repo").joinpath("_probe.py").read_bytes
 
 
@@ -74,6 +78,7 @@ class FunctionFix(RepoTask[FixSetup]):
 
     def __post_init__(self) -> None:
         self.qualnames = [t.qualname for t in self.setup.targets]
+        self.plugged: list[SynthInput] = []
         self.first_messages = prompts.generation(
             self.context(), self.setup.baseline_feedback, [t.name for t in self.setup.targets], self.setup.description
         )
@@ -133,16 +138,20 @@ class FunctionFix(RepoTask[FixSetup]):
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.synthesis(self.signature(), codes, count)
 
-    async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
-        """``input`` blocks holding list literals; then the plugged-in sources' inputs (for synthesis)."""
-        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
-        found = [SynthInput(b.body.strip()) for b in blocks if b.tag == "input" and _is_list(b.body)][:limit]
-        if limit > 1:
-            target = self.setup.targets[0]
-            source = self.setup.originals[target.path].decode("utf-8", "replace")
+    async def prepare(self) -> None:
+        """Start the sandbox's containers and, meanwhile, gather the plugged-in sources' inputs."""
+        target = self.setup.targets[0]
+        source = self.setup.originals[target.path].decode("utf-8", "replace")
+        async with anyio.create_task_group() as group:
+            group.start_soon(super().prepare)
             for plugged in self.input_sources:
-                found += [SynthInput(t, origin="synthesized") for t in await plugged.inputs(target, source, limit)]
-        return found
+                made = await plugged.inputs(target, source, PLUGGED_INPUTS)
+                self.plugged += [SynthInput(text, origin=type(plugged).__name__) for text in made]
+
+    async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
+        """The model's ``input`` blocks holding list literals."""
+        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        return [SynthInput(b.body.strip()) for b in blocks if b.tag == "input" and _is_list(b.body)][:limit]
 
     async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
         """Call the first target directly in the sandbox on each input (one run for all)."""
@@ -179,9 +188,12 @@ class FunctionFix(RepoTask[FixSetup]):
         return prompts.judge(self.signature(), self.context(), code_a, code_b, evidence)
 
     def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
-        """Argument lists drawn from the first target's signature and type hints (no examples here)."""
-        made = call_inputs(f"def {self.signature()}:", [], count, f"{seed}:{self.task_id}")
-        return [SynthInput(text, origin="hypothesis") for text in made]
+        """The plugged-in sources' inputs (gathered in :meth:`prepare`), then argument lists drawn
+        from the first target's signature and type hints."""
+        node = find_function(self.setup.originals[self.setup.targets[0].path], self.setup.targets[0].qualname).node
+        header = f"def {node.name}({ast.unparse(node.args)}):"  # the signature alone, as a def that parses
+        made = call_inputs(header, [], count, f"{seed}:{self.task_id}")
+        return self.plugged[:count] + [SynthInput(text, origin="hypothesis") for text in made]
 
 
 def _is_list(text: str) -> bool:

@@ -127,12 +127,74 @@ def tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-async def examined(repo: Path, box: Sandbox, tests: tuple[str, ...], functions: tuple[str, ...] = ()) -> Examined:
+async def examined(
+    repo: Path, box: Sandbox, tests: tuple[str, ...], functions: tuple[str, ...] = (), keep: tuple[str, ...] = ()
+) -> Examined:
     """The baseline and localisation, as ``--check`` runs them."""
-    return await examine(FixRequest(repo, tests, functions, test_timeout_s=5.0), box)
+    return await examine(FixRequest(repo, tests, functions, keep_passing=keep, test_timeout_s=5.0), box)
 
 
 async def fix(server: ScriptedServer, found: Examined, box: Sandbox, config: EngineConfig) -> FixResult:
     """The whole fix path with the scripted model."""
     async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=10)), env=server.env) as llm:
         return await fix_repo(found, box, llm, config)
+
+
+CART = '''"""A shopping cart (a src layout)."""
+
+TAX = 0.1
+
+
+def apply_tax(amount):
+    return round(amount * (1 + TAX), 2)
+
+
+class Cart:
+    def __init__(self):
+        self.lines = []
+
+    def add(self, price, qty=1):
+        self.lines.append((price, qty))
+        return self
+
+    @staticmethod
+    def _line(price, qty):
+        # 10% off from 10 items
+        if qty >= 10:
+            return price * qty * 0.9
+        return price * qty + 1
+
+    def subtotal(self):
+        return sum(self._line(p, q) for p, q in self.lines)
+
+    def total(self):
+        return apply_tax(self.subtotal())
+'''
+
+TEST_CART = """from shop.cart import Cart, apply_tax
+
+
+def test_empty():
+    assert Cart().total() == 0
+
+
+def test_tax():
+    assert apply_tax(10) == 11.0
+
+
+def test_bulk():
+    assert Cart().add(2, 10).total() == 19.8
+
+
+def test_single():
+    assert Cart().add(5).add(1, 2).total() == 7.7
+"""
+
+
+def cart_repo(root: Path) -> Path:
+    """A wrong value in a branch of ``Cart._line`` that only the failing test takes; ``Cart.add`` is run
+    by exactly the same tests, so only the lines tell them apart."""
+    for rel, text in {"src/shop/__init__.py": "", "src/shop/cart.py": CART, "tests/test_cart.py": TEST_CART}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root

@@ -19,6 +19,7 @@ from tests.repo.fixkit import (
     RIGHT_RATIO,
     WRONG_BIG,
     calc_repo,
+    cart_repo,
     examined,
     fenced,
     fix,
@@ -39,6 +40,18 @@ async def test_check_finds_a_wrong_value_two_calls_below_the_test(tmp_path: Path
     assert found.localisation is not None
     # The test calls total → combine → big: no frame of big in the failure, only its spectrum.
     assert "in big" not in found.baseline.results[TOTAL_BIG].details
+
+
+async def test_check_finds_a_branch_only_the_failing_test_takes(tmp_path: Path, docker_box: Sandbox) -> None:
+    found = await examined(cart_repo(tmp_path), docker_box, ("tests/test_cart.py",))
+    assert found.setup.must_pass == ("tests/test_cart.py::test_single",)
+    assert [t.name for t in found.setup.targets] == ["shop.cart:Cart._line"]
+    assert found.setup.targets[0].path == "src/shop/cart.py"
+    assert found.localisation is not None
+    by_name = {s.target: s for s in found.localisation.ranking}
+    line, add = by_name["shop.cart:Cart._line"], by_name["shop.cart:Cart.add"]
+    assert (line.ef, line.ep) == (add.ef, add.ep) == (1, 1)  # the functions' spectra tie
+    assert (line.line, line.line_ep) == (23, 0)  # `return price * qty + 1`: the failing test's alone
 
 
 async def test_check_names_two_functions_when_two_are_implicated(tmp_path: Path, docker_box: Sandbox) -> None:
@@ -142,6 +155,53 @@ async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_pa
     assert "if b else 0" in result.diff
 
 
+@pytest.mark.parametrize("synth", ["hypothesis", "both"])
+async def test_the_tests_own_calls_are_inputs_whatever_the_llm_free_mix(
+    tmp_path: Path, docker_box: Sandbox, synth: str
+) -> None:
+    scenario = Scenario(
+        rules=[
+            Rule(match="Propose inputs", content="I have no inputs to offer."),
+            Rule(match="distinguishing input", content="None come to mind."),
+            Rule(match=r"Result of A \(real execution\):\n```\n0\n```", content="A"),
+            Rule(match=r"\(real execution\)", content="B"),
+            Rule(match=FIX_PROMPT, content=[fenced(RAISING_RATIO), fenced(RIGHT_RATIO)]),
+        ]
+    )
+    found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_ratio.py",))
+    with ScriptedServer(scenario) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0, synth=synth))  # type: ignore[arg-type]
+        asked = [r for r in server.chat_requests if "Propose inputs" in r.messages[-1].content]
+    [note] = [e for e in result.trace.events if e.kind == "note" and e.phase == "synthesize"]
+    assert note.data["origins"]["TestCallInputs"] >= 7  # ratio(6, 3), ratio(7, 2) and their edges
+    assert note.data["origins"].get("hypothesis", 0) > 0, note.data
+    assert bool(asked) == (synth == "both")
+    assert "if b else 0" in result.diff
+
+
+async def test_a_refused_candidate_is_told_why_and_the_next_round_fixes_it(tmp_path: Path, docker_box: Sandbox) -> None:
+    changed_signature = "def big(a, b=1):\n    return scale(a) + b\n"
+    other_function = RIGHT_BIG + "\n\ndef scale(x):\n    return x * 2\n"
+    broken = "def big(a):\n    return scale(a +\n"
+    scenario = Scenario(
+        rules=[
+            Rule(match="Your fix still fails", content=fenced(RIGHT_BIG)),
+            Rule(match=FIX_PROMPT, content=[fenced(changed_signature), fenced(other_function), fenced(broken)]),
+        ]
+    )
+    found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_calc.py",))
+    with ScriptedServer(scenario) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=3, rounds=1))
+        last = [r.messages[-1].content for r in server.chat_requests]
+    debug = [text for text in last if "Your fix still fails" in text]
+    assert result.made_pass == (TOTAL_BIG,)
+    assert not result.broken
+    said = "\n".join(debug)
+    assert "Your code was not used: big must keep its signature (big(a))" in said
+    assert "Your code was not used: your code defines scale, which is not a function to fix" in said
+    assert "Your code was not used: your code does not parse (line 2)" in said
+
+
 async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, docker_box: Sandbox) -> None:
     scenario = Scenario(rules=[Rule(match=FIX_PROMPT, content=[fenced(CHEAT_BIG), fenced(RIGHT_BIG)])])
     repo = calc_repo(tmp_path)
@@ -156,6 +216,28 @@ async def test_a_fix_that_breaks_a_passing_test_is_filtered_out(tmp_path: Path, 
         alone = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
     assert alone.made_pass == (TOTAL_BIG,)
     assert alone.broken == ("tests/test_big.py::test_big_is_odd",)
+
+
+async def test_keep_passing_widens_the_regression_set_to_the_whole_suite(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path, label_bug=True)
+    # (big named: test_big_is_odd passes on the bug, so the spectra alone cannot tell big from combine.)
+    found = await examined(repo, docker_box, (TOTAL_BIG,), ("pkg.calc:big",), keep=(".",))
+    # test_label fails too, but it was not asked for: neither to fix nor to keep.
+    assert found.setup.must_pass == (TOTAL_BIG,)
+    assert "tests/test_big.py::test_big_is_odd" in found.setup.regression
+    assert "tests/test_ratio.py::test_ratio" not in found.setup.regression  # it fails today
+    assert not any("test_label" in t for t in found.setup.regression)
+    with ScriptedServer(Scenario(rules=[Rule(match=FIX_PROMPT, content=fenced(CHEAT_BIG))])) as server:
+        result = await fix(server, found, docker_box, EngineConfig(n=1, rounds=0))
+    assert result.broken == ("tests/test_big.py::test_big_is_odd",)  # another file's test, caught
+
+
+async def test_a_baseline_that_cannot_be_trusted_is_one_clear_error(tmp_path: Path, docker_box: Sandbox) -> None:
+    repo = calc_repo(tmp_path)
+    # A conftest that makes pytest exit 0 whatever its report says: the report and the status disagree.
+    (repo / "tests/conftest.py").write_text("def pytest_sessionfinish(session):\n    session.exitstatus = 0\n")
+    with pytest.raises(RepositoryError, match=r"cannot be trusted \(pytest exited 0 but its report shows failures\)"):
+        await examined(repo, docker_box, ("tests/test_calc.py",))
 
 
 async def test_a_fix_writing_outside_its_copy_or_reaching_the_network_gets_nothing(

@@ -20,7 +20,9 @@ from codesolve.tasks.repo import (
     splice,
     unified_diff,
 )
-from codesolve.tasks.repo.junit import nodeid_of
+from codesolve.tasks.repo.feedback import TOTAL_CHARS, render
+from codesolve.tasks.repo.junit import TestResult, nodeid_of
+from codesolve.tasks.repo.testrun import TestRun
 
 REPORT = b"""<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
 <testcase classname="tests.test_a.TestX" name="test_m[1-2]" file="tests/test_a.py" line="3"/>
@@ -249,3 +251,66 @@ def test_a_snapshot_leaves_out_vcs_venvs_caches_and_links(tmp_path: Path) -> Non
         (tmp_path / rel).write_text("x")
     (tmp_path / "link.py").symlink_to("/etc/passwd")
     assert sorted(snapshot(tmp_path)) == ["pkg/m.py", "t.py"]
+
+
+def test_each_target_comes_with_why_it_was_chosen() -> None:
+    wrong_value = spectra(
+        fail={"total": "", "combine": "total", "big": "combine"}, ok={"total": "", "combine": "total"}
+    )
+    [why] = localise(wrong_value, ["fail"], ["ok"]).why
+    assert why.startswith("m:big: the top suspect of 1 failing test(s) (fail); run by 1/1 failing and 0/1 passing")
+    assert "in no traceback (a wrong value" in why
+    siblings = spectra(fail={"main": "", "get": "main", "put": "main"}, ok={"main": ""})
+    [why] = localise(siblings, ["fail"], ["ok"]).why
+    assert why.startswith("m:main: the caller of get, put, which the spectra cannot tell apart")
+    raised = localise(spectra(fail={"a": "", "b": ""}), ["fail"], [], {"fail": "m.py:3: in b\nE   ValueError"})
+    assert [t.target for t in raised.targets] == ["m:b"]
+    assert raised.why[0].endswith("in the traceback of 1 failing test(s)")
+
+
+def _failed_run(details: str, stdout: str = "", count: int = 1) -> tuple[TestRun, list[str]]:
+    ids = [f"tests/test_m.py::test_{i}" for i in range(count)]
+    results = {t: TestResult(t, "failed", "assert 1 == 2", details, stdout=stdout) for t in ids}
+    return TestRun(results, 1), ids
+
+
+def test_feedback_keeps_the_assertion_diff_drops_outside_frames_and_shows_output() -> None:
+    details = (
+        "tests/test_m.py:4: in test_0\n    assert f() == [1, 2]\n"
+        "/usr/lib/python3/dist-packages/_pytest/x.py:9: in wrapper\n    return g()\n"
+        "E   AssertionError: assert [1] == [1, 2]\nE     Right contains one more item: 2"
+    )
+    run, ids = _failed_run(details, stdout="debug: f saw []\n")
+    shown = render(run, ids)
+    assert "tests/test_m.py:4: in test_0" in shown
+    assert "Right contains one more item: 2" in shown
+    assert "dist-packages" not in shown
+    assert "[frames outside the repository left out]" in shown
+    assert "captured stdout:\ndebug: f saw []" in shown
+
+
+def test_feedback_is_capped_whatever_the_tests_print() -> None:
+    run, ids = _failed_run("tests/test_m.py:4: in t\nE   " + "x" * 50_000, stdout="y" * 50_000, count=40)
+    shown = render(run, ids)
+    assert len(shown) <= TOTAL_CHARS + 100
+    assert "40 of 40 tests fail" in shown
+    assert "… and 37 more failing" in shown
+
+
+def test_lines_break_a_tie_between_functions_run_by_the_same_tests() -> None:
+    s = spectra(fail={"add": "", "total": "", "line": "total"}, bulk={"add": "", "total": "", "line": "total"})
+    lines = {"fail": {"m.py::add": [3], "m.py::total": [9], "m.py::line": [5, 7]}, "bulk": {"m.py::add": [3],
+             "m.py::total": [9], "m.py::line": [5, 6]}}  # fmt: skip
+    found = localise(s, ["fail"], ["bulk"], None, lines)
+    assert [t.target for t in found.targets] == ["m:line"]
+    assert (found.targets[0].line, found.targets[0].line_ep) == (7, 0)
+    # Without lines the tie goes to the shallower function, as before.
+    assert [t.target for t in localise(s, ["fail"], ["bulk"]).targets] == ["m:add"]
+
+
+def test_lines_never_outrank_the_functions_own_spectra() -> None:
+    # The caller's line that calls the fault is as exclusive to the failing test as the fault itself.
+    s = spectra(fail={"total": "", "combine": "total", "big": "combine"}, ok={"total": "", "combine": "total"})
+    lines = {"fail": {"m.py::total": [2], "m.py::combine": [5, 6], "m.py::big": [9]}, "ok": {"m.py::total": [2],
+             "m.py::combine": [5, 7]}}  # fmt: skip
+    assert [t.target for t in localise(s, ["fail"], ["ok"], None, lines).targets] == ["m:big"]

@@ -8,6 +8,8 @@ over ``Node`` objects, and a program whose buggy version never ends.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +40,21 @@ async def test_quixbugs_program_is_localised_and_fixed(name: str, tmp_path: Path
     assert result.made_pass == found.setup.must_pass
     assert result.broken == ()
     assert result.diff.startswith(f"diff --git a/python_programs/{name}.py b/python_programs/{name}.py\n")
+
+
+def test_the_benchmark_script_runs() -> None:
+    """benchmarks/quixbugs_fix.py is what fills the README's table: it must not rot unnoticed."""
+    if not DATA.is_file():
+        pytest.skip(f"{DATA} is not here")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "benchmarks/quixbugs_fix.py", "--only", "gcd", "--data", str(DATA)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| gcd | 5/6 | yes |" in done.stdout
+    assert done.stdout.rstrip().endswith("localised 1/1; failing→passing with nothing broken 1/1")

@@ -4,13 +4,17 @@ Run as ``python3 .codesolve/runner.py SPEC.json``. It runs pytest on the
 spec's node ids with a JUnit XML report (xunit1: file and line attributes, so
 node ids can be rebuilt), a per-test alarm (a hanging test fails alone instead
 of taking the whole run down), and optionally a per-test spectrum: the repo
-functions each test called (``sys.setprofile``: call events only, cheaper than
-line tracing, and a function is the unit we localise to) and the caller of
-each, for depth tie-breaks. The process exits with pytest's own exit code.
+functions each test called, the caller of each (for depth tie-breaks), and the
+lines of each it ran (``sys.settrace``, line events in repo code only: a
+wrong value often comes from a branch only the failing test takes, in a
+function the passing tests call too). A code object whose every line has been
+seen stops being line-traced, so hot loops cost little. The process exits with
+pytest's own exit code.
 """
 
 from __future__ import annotations
 
+import dis
 import json
 import os
 import signal
@@ -36,32 +40,75 @@ def _alarm(_signum: int, _frame: FrameType | None) -> None:
 
 
 class Spectra:
-    """Which repo functions each test called (file, qualname, first line) and who called them."""
+    """Which repo functions each test called, who called them, and which of their lines ran."""
 
     def __init__(self, exclude_dirs: list[str]) -> None:
         self.by_test: dict[str, dict[str, str]] = {}
+        self.lines_by_test: dict[str, dict[str, set[int]]] = {}
+        self.failed: set[str] = set()
         self.current: dict[str, str] | None = None
+        self.lines: dict[str, set[int]] = {}
         self.skip = tuple(os.path.join(ROOT, d) + os.sep for d in exclude_dirs)
+        self.keys: dict[Any, str | None] = {}
+        self.all_lines: dict[Any, frozenset[int]] = {}
 
     def key(self, code: Any) -> str | None:
         """``path::qualname`` of a code object in the repo (outside the excluded folders), else None."""
+        if code in self.keys:
+            return self.keys[code]
         path = code.co_filename
-        if not path.startswith(ROOT + os.sep) or path.startswith(self.skip) or "/.codesolve/" in path:
-            return None
-        return f"{path[len(ROOT) + 1 :]}::{getattr(code, 'co_qualname', code.co_name)}"
+        found = None
+        if path.startswith(ROOT + os.sep) and not path.startswith(self.skip) and "/.codesolve/" not in path:
+            found = f"{path[len(ROOT) + 1 :]}::{getattr(code, 'co_qualname', code.co_name)}"
+        self.keys[code] = found
+        return found
 
-    def profile(self, frame: FrameType, event: str, _arg: object) -> None:
-        """The profile hook: note each repo function's first call in the current test."""
+    def start(self) -> None:
+        """A test's call begins."""
+        self.current, self.lines = {}, {}
+
+    def stop(self, nodeid: str) -> None:
+        """A test's call ended: keep what it ran."""
+        self.by_test[nodeid] = self.current or {}
+        self.lines_by_test[nodeid] = self.lines
+        self.current, self.lines = None, {}
+
+    def lines_of_suspects(self) -> dict[str, dict[str, list[int]]]:
+        """Lines run per test, of the functions some failing test called only: no other is a
+        suspect, and a whole suite's lines would outgrow what the host reads back."""
+        suspects = {k for t in self.failed for k in self.by_test.get(t, {})}
+        return {t: {k: sorted(v) for k, v in ran.items() if k in suspects} for t, ran in self.lines_by_test.items()}
+
+    def trace(self, frame: FrameType, event: str, _arg: object) -> Any:
+        """The global trace hook: note a repo function's call and line-trace its frame."""
         if event != "call" or self.current is None:
-            return
-        key = self.key(frame.f_code)
+            return None
+        code = frame.f_code
+        key = self.key(code)
         if key is None:
-            return
-        seen = self.current
-        if key not in seen:
+            return None
+        if key not in self.current:
             back = frame.f_back
             caller = self.key(back.f_code) if back is not None else None
-            seen[key] = caller or ""
+            self.current[key] = caller or ""
+        seen = self.lines.setdefault(key, set())
+        if code not in self.all_lines:
+            self.all_lines[code] = frozenset(line for _, line in dis.findlinestarts(code) if line is not None)
+        every = self.all_lines[code]
+        if every and every <= seen:
+            return None
+        return self._local(seen, every)
+
+    @staticmethod
+    def _local(seen: set[int], every: frozenset[int]) -> Any:
+        def local(frame: FrameType, event: str, _arg: object) -> Any:
+            if event == "line":
+                seen.add(frame.f_lineno)
+                if len(seen) >= len(every) and every <= seen:
+                    frame.f_trace_lines = False  # nothing new can show up in this frame
+            return local
+
+        return local
 
 
 class Plugin:
@@ -92,22 +139,27 @@ class Plugin:
         """Fixtures' teardown under the alarm."""
         yield from self._alarmed()
 
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Note the tests that failed (in any phase)."""
+        if self.spectra is not None and report.failed:
+            self.spectra.failed.add(report.nodeid)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
         """The spectrum of the test's call only: fixtures' setup is shared scenery, not what it tests."""
         if self.spectra is None:
             yield from self._alarmed()
             return
-        self.spectra.current = {}
-        sys.setprofile(self.spectra.profile)
-        threading.setprofile(self.spectra.profile)
+        self.spectra.start()
+        previous = sys.gettrace()  # a coverage plugin's tracer, say: put back after the test's call
+        sys.settrace(self.spectra.trace)
+        threading.settrace(self.spectra.trace)
         try:
             yield from self._alarmed()
         finally:
-            sys.setprofile(None)
-            threading.setprofile(None)
-            self.spectra.by_test[item.nodeid] = self.spectra.current or {}
-            self.spectra.current = None
+            sys.settrace(previous)
+            threading.settrace(previous)
+            self.spectra.stop(item.nodeid)
 
 
 def main() -> None:
@@ -140,6 +192,8 @@ def main() -> None:
     if spectra is not None:
         with open(spec["spectra_out"], "w") as out:
             json.dump(spectra.by_test, out)
+        with open(spec["lines_out"], "w") as out:
+            json.dump(spectra.lines_of_suspects(), out)
     sys.stdout.flush()
     os._exit(code)
 

@@ -18,16 +18,23 @@ DETAIL_CHARS = 1800
 OUTPUT_CHARS = 400
 TOTAL_CHARS = 6000
 _FRAME_HEAD = re.compile(r"^\S.*:\d+: in \S+")
+OUTSIDE = "[frames outside the repository left out]"
 
 
 def repo_traceback(details: str) -> str:
-    """Pytest's short traceback without frames outside the repository (absolute paths)."""
+    """Pytest's short traceback without frames outside the repository (absolute paths).
+
+    The error lines (``E   …``) are always kept: when the exception is raised in
+    a library (``json.loads`` on bad text), they sit under that library's frame.
+    """
     kept: list[str] = []
     skipping = False
     for line in details.splitlines():
         if _FRAME_HEAD.match(line):
             skipping = line.startswith("/")
-        if not skipping:
+            if skipping and (not kept or kept[-1] != OUTSIDE):
+                kept.append(OUTSIDE)
+        if not skipping or line.startswith("E ") or line == "E":
             kept.append(line)
     return "\n".join(kept)
 

@@ -15,6 +15,14 @@ The choice, and why:
   Ochiai alone breaks on two faults: a shared caller run by both failing tests
   outranks each fault. Per-test winners name two functions when two are
   implicated, and one when every failing test points at the same one.
+* **Lines break ties between functions.** A wrong value often comes from a
+  branch only the failing test takes, inside a function the passing tests call
+  as well (a cart's line total, right for bulk orders, wrong for single
+  items, and ``Cart.add`` run by exactly the same tests). Each test's lines
+  run in each function are recorded too; a function's line score is the best
+  Ochiai of its lines, and it decides between functions the function-level
+  scores tie. It only breaks ties: on its own, the caller's line that calls
+  the faulty function is as exclusive to the failing test as the fault.
 * **Tracebacks are a strong extra signal**: a function with a frame in a
   failing test's traceback gets ``TRACEBACK_WEIGHT`` on top for that test. A
   wrong value usually fails an assertion in the test with no frame of the
@@ -36,7 +44,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 TRACEBACK_WEIGHT = 0.5
@@ -56,6 +64,12 @@ class Suspect:
     depth: int
     in_traceback: int
     """Failing tests whose traceback has a frame of this function."""
+    line_ochiai: float = 0.0
+    """The best Ochiai of its lines (its function-level Ochiai when no lines were recorded)."""
+    line: int = 0
+    """That line (0 when no lines were recorded)."""
+    line_ep: int = 0
+    """Passing tests that ran that line."""
 
     @property
     def target(self) -> str:
@@ -74,6 +88,8 @@ class Localisation:
     targets: tuple[Suspect, ...]
     failing: int
     passing: int
+    why: tuple[str, ...] = ()
+    """One line per target (same order): the failing tests it explains and the evidence."""
 
 
 def outer(key: str) -> str:
@@ -137,51 +153,128 @@ def localise(
     failing: Sequence[str],
     passing: Sequence[str],
     tracebacks: Mapping[str, str] | None = None,
+    lines: Mapping[str, Mapping[str, Collection[int]]] | None = None,
 ) -> Localisation:
-    """Rank the functions the tests ran and choose the targets (see the module docstring)."""
+    """Rank the functions the tests ran and choose the targets (see the module docstring).
+
+    ``lines``: per test, the lines of each function (raw ``path::qualname`` keys) its call ran.
+    """
     runs = {t: collapse(spectra.get(t, {})) for t in [*failing, *passing]}
     frames = {t: traceback_functions((tracebacks or {}).get(t, "")) for t in failing}
     ef: Counter[str] = Counter(k for t in failing for k in runs[t])
     ep: Counter[str] = Counter(k for t in passing for k in runs[t])
     depth = {k: min(runs[t].depth[k] for t in runs if k in runs[t].depth) for k in ef}
     total_failing = max(len(failing), 1)
-    suspects = {
-        k: Suspect(
+    by_line = LineSpectra(lines or {}, failing, passing)
+    suspects = {}
+    for k in ef:
+        ochiai = ef[k] / math.sqrt(total_failing * (ef[k] + ep[k]))
+        line, line_ochiai, line_ep = by_line.best(k, total_failing) or (0, ochiai, ep[k])
+        suspects[k] = Suspect(
             key=k,
             ef=ef[k],
             ep=ep[k],
-            ochiai=ef[k] / math.sqrt(total_failing * (ef[k] + ep[k])),
+            ochiai=ochiai,
             depth=depth[k],
             in_traceback=sum(1 for t in failing if _hit(k, frames[t])),
+            line_ochiai=line_ochiai,
+            line=line,
+            line_ep=line_ep,
         )
-        for k in ef
-    }
-    ranking = sorted(suspects.values(), key=lambda s: (-(s.ochiai + _tb_bonus(s, total_failing)), s.depth, s.key))
-    wins: Counter[str] = Counter()
+    ranking = sorted(
+        suspects.values(),
+        key=lambda s: (-(s.ochiai + _tb_bonus(s, total_failing)), -s.line_ochiai, s.depth, s.key),
+    )
+    wins: dict[str, list[str]] = {}
+    siblings: dict[str, set[str]] = {}
     for test in failing:
         ran = [suspects[k] for k in runs[test]]
         if ran:
-            wins[_winner(ran, runs[test], frames[test])] += 1
-    chosen = sorted(wins, key=lambda k: (-wins[k], ranking.index(suspects[k])))[:MAX_TARGETS]
-    return Localisation(tuple(ranking), tuple(suspects[k] for k in chosen), len(failing), len(passing))
+            local_lines = {s.key: by_line.local(test, s.key, s.ep) for s in ran}
+            key, tied = _winner(ran, runs[test], frames[test], local_lines)
+            wins.setdefault(key, []).append(test)
+            siblings.setdefault(key, set()).update(tied)
+    chosen = sorted(wins, key=lambda k: (-len(wins[k]), ranking.index(suspects[k])))[:MAX_TARGETS]
+    why = tuple(_explain(suspects[k], wins[k], siblings[k], len(failing), len(passing)) for k in chosen)
+    return Localisation(tuple(ranking), tuple(suspects[k] for k in chosen), len(failing), len(passing), why)
 
 
-def _winner(ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]]) -> str:
-    keys = {s.key: _per_test_key(s, _hit(s.key, frames)) for s in ran}
+class LineSpectra:
+    """Line-level counts: which failing and passing tests ran each line of each (outer) function."""
+
+    def __init__(
+        self, lines: Mapping[str, Mapping[str, Collection[int]]], failing: Sequence[str], passing: Sequence[str]
+    ) -> None:
+        self.ran = {t: self._fold(lines.get(t, {})) for t in [*failing, *passing]}
+        self.ef = self._count(failing)
+        self.ep = self._count(passing)
+        self.failed_lines: dict[str, set[int]] = {}
+        for key, line in self.ef:
+            self.failed_lines.setdefault(key, set()).add(line)
+
+    def _count(self, tests: Sequence[str]) -> Counter[tuple[str, int]]:
+        return Counter((k, n) for t in tests for k, numbers in self.ran[t].items() for n in numbers)
+
+    @staticmethod
+    def _fold(ran: Mapping[str, Collection[int]]) -> dict[str, set[int]]:
+        folded: dict[str, set[int]] = {}
+        for key, numbers in ran.items():
+            folded.setdefault(outer(key), set()).update(numbers)
+        return folded
+
+    def best(self, key: str, total_failing: int) -> tuple[int, float, int] | None:
+        """The function's most suspicious line: (line, its Ochiai, passing tests that ran it)."""
+        scored = []
+        for line in self.failed_lines.get(key, ()):
+            ef, ep = self.ef[(key, line)], self.ep[(key, line)]
+            scored.append((ef / math.sqrt(total_failing * (ef + ep)), -line, line, ep))
+        if not scored:
+            return None
+        score, _, line, ep = max(scored)
+        return line, score, ep
+
+    def local(self, test: str, key: str, function_ep: int) -> float:
+        """Ochiai for ``test`` alone of the best line of ``key`` it ran (function-level without lines)."""
+        eps = [self.ep[(key, n)] for n in self.ran[test].get(key, ())]
+        return 1 / math.sqrt(1 + min(eps, default=function_ep))
+
+
+def _winner(
+    ran: list[Suspect], spectrum: Spectrum, frames: set[tuple[str, str]], local_lines: Mapping[str, float]
+) -> tuple[str, list[str]]:
+    """The test's suspect, and the tied siblings it stands for when it is their common caller."""
+    keys = {s.key: _per_test_key(s, _hit(s.key, frames), local_lines[s.key]) for s in ran}
     best = min(ran, key=lambda s: keys[s.key])
-    tied = [s.key for s in ran if keys[s.key][:2] == keys[best.key][:2]]
+    tied = [s.key for s in ran if keys[s.key][:3] == keys[best.key][:3]]
     callers = {spectrum.parent.get(k, "") for k in tied}
     if len(tied) > 1 and len(callers) == 1:
         [caller] = callers
         if caller and caller in spectrum.depth and caller not in tied:
-            return caller
-    return best.key
+            return caller, tied
+    return best.key, []
+
+
+def _explain(s: Suspect, tests: Sequence[str], siblings: set[str], failing: int, passing: int) -> str:
+    """Why ``s`` is a target, in one line a user can check against the ranking."""
+    named = ", ".join(t.rsplit("::", 1)[-1] for t in tests[:3]) + (", …" if len(tests) > 3 else "")
+    callees = ", ".join(sorted(k.partition("::")[2] for k in siblings))
+    rule = f"the caller of {callees}, which the spectra cannot tell apart" if siblings else "the top suspect"
+    evidence = (
+        f"in the traceback of {s.in_traceback} failing test(s)"
+        if s.in_traceback
+        else "in no traceback (a wrong value, found by the spectra alone)"
+    )
+    line = f" (its line {s.line}: {s.line_ep}/{passing} passing)" if s.line else ""
+    return (
+        f"{s.target}: {rule} of {len(tests)} failing test(s) ({named}); run by {s.ef}/{failing} failing "
+        f"and {s.ep}/{passing} passing tests{line}, Ochiai {s.ochiai:.3f}; {evidence}"
+    )
 
 
 def _tb_bonus(s: Suspect, failing: int) -> float:
     return TRACEBACK_WEIGHT * s.in_traceback / failing
 
 
-def _per_test_key(s: Suspect, in_traceback: bool) -> tuple[float, float, int, str]:
+def _per_test_key(s: Suspect, in_traceback: bool, local_line: float) -> tuple[float, float, float, float, int, str]:
     local = 1 / math.sqrt(1 + s.ep) + (TRACEBACK_WEIGHT if in_traceback else 0.0)
-    return (-local, -s.ochiai, s.depth, s.key)
+    return (-local, -local_line, -s.ochiai, -s.line_ochiai, s.depth, s.key)

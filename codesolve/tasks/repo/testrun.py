@@ -38,6 +38,8 @@ class TestRun:
     """Why the report was not believed (every test then counts as failed), or ""."""
     spectra: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per node id: each repo function called (``path::qualname``) and its caller."""
+    lines: Mapping[str, Mapping[str, frozenset[int]]] = field(default_factory=dict)
+    """Per node id: the lines of each repo function its call ran."""
     output_tail: str = ""
     """The end of pytest's own output, for messages about runs that produced no report."""
 
@@ -100,11 +102,13 @@ async def run_pytest(
     nonce = secrets.token_hex(8)
     junit = f"{RUNNER_DIR}/junit-{nonce}.xml"
     trace = f"{RUNNER_DIR}/spectra-{nonce}.json" if spectra else ""
+    lines = f"{RUNNER_DIR}/lines-{nonce}.json" if spectra else ""
     spec = {
         "tests": list(tests),
         "junit": junit,
         "timeout": test_timeout_s,
         "spectra_out": trace,
+        "lines_out": lines,
         "exclude_dirs": list(exclude_dirs),
         "paths": list(paths),
     }
@@ -117,16 +121,18 @@ async def run_pytest(
         f"{RUNNER_DIR}/spec.json": json.dumps(spec).encode(),
     }
     command = ["python3", f"{RUNNER_DIR}/runner.py", f"{RUNNER_DIR}/spec.json"]
-    collect = [junit, *([trace] if trace else [])]
-    run = read_run(await sandbox.exec(command, files, limits, directory=directory, collect=collect), junit, trace)
+    collect = [junit, *([trace, lines] if trace else [])]
+    result = await sandbox.exec(command, files, limits, directory=directory, collect=collect)
+    run = read_run(result, junit, trace, lines)
     if run.infra_error:
         # One more try: a container's first batch in a freshly built image can fail to start in
         # time under load; a second failure is reported as it is, never as a verdict.
-        run = read_run(await sandbox.exec(command, files, limits, directory=directory, collect=collect), junit, trace)
+        result = await sandbox.exec(command, files, limits, directory=directory, collect=collect)
+        run = read_run(result, junit, trace, lines)
     return run
 
 
-def read_run(result: ExecResult, junit: str, trace: str = "") -> TestRun:
+def read_run(result: ExecResult, junit: str, trace: str = "", lines: str = "") -> TestRun:
     """A :class:`TestRun` from the command's result and the files it left."""
     tail = _tail(result)
     if result.exit_code is None and not result.timed_out:
@@ -142,18 +148,36 @@ def read_run(result: ExecResult, junit: str, trace: str = "") -> TestRun:
         distrust = f"pytest wrote no report (exit code {result.exit_code})"
     else:
         distrust = _cross_check(results, result.exit_code)
-    return TestRun(by_id, result.exit_code, distrust=distrust, spectra=_spectra(result, trace), output_tail=tail)
+    spectra, ran = _spectra(result, trace), _lines(result, lines)
+    return TestRun(by_id, result.exit_code, distrust=distrust, spectra=spectra, lines=ran, output_tail=tail)
+
+
+def _json(result: ExecResult, name: str) -> dict[str, object]:
+    """A JSON object the runner wrote (empty when absent, cut short or malformed: it is written
+    next to the code under test)."""
+    if not name or name not in result.files:
+        return {}
+    try:
+        data = json.loads(result.files[name])
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _spectra(result: ExecResult, trace: str) -> dict[str, dict[str, str]]:
-    if not trace or trace not in result.files:
-        return {}
-    try:
-        data = json.loads(result.files[trace])
-    except ValueError:
-        return {}
-    if not isinstance(data, dict):
-        return {}
     return {
-        str(test): {str(k): str(v) for k, v in calls.items()} for test, calls in data.items() if isinstance(calls, dict)
+        str(test): {str(k): str(v) for k, v in calls.items()}
+        for test, calls in _json(result, trace).items()
+        if isinstance(calls, dict)
+    }
+
+
+def _lines(result: ExecResult, name: str) -> dict[str, dict[str, frozenset[int]]]:
+    def numbers(value: object) -> frozenset[int]:
+        return frozenset(n for n in value if isinstance(n, int)) if isinstance(value, list) else frozenset()
+
+    return {
+        str(test): {str(k): numbers(v) for k, v in ran.items()}
+        for test, ran in _json(result, name).items()
+        if isinstance(ran, dict)
     }

@@ -216,7 +216,6 @@ class SweTask(RepoTask[SweSetup]):
         return []
 
 
-
 def _behaviour(run: TestRun, name: str) -> Behaviour:
     if run.infra_error:
         return Behaviour("SE", f"[the sandbox failed: {clip(run.infra_error, 200)}]", False)
