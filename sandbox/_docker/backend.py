@@ -26,7 +26,7 @@ from sandbox._bundle import (
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
-from sandbox._docker.queue import SlotQueue
+from sandbox._docker.queue import BACKGROUND, SlotQueue
 from sandbox._docker.session import start_agent
 from sandbox._docker.slots import Slot, compiled_key, settled
 from sandbox._protocol import DockerConfig
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from sandbox.runtime.wire import Options
 
 _AGENT_READY_S = 30.0
-_WARM_SIZE = 1 << 30
-"""Warming a container waits behind every batch (a batch that finds no container starts one)."""
 _SETTLE_S = 60.0
 """How long an agent may take to clean up after a batch (a test may have filled the disk)."""
 
@@ -61,8 +59,7 @@ class DockerSandbox:
         self.engine = engine
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
-        self.slots = SlotQueue(config.pool_size)
-        """Who gets the next free container: the smallest batch waiting (see ``_docker.queue``)."""
+        self.slots = SlotQueue(config.pool_size)  # who gets the next free container: see _docker.queue
         self._idle: dict[Shape, list[Slot]] = {}
         self._all: set[Slot] = set()
         self._seq = itertools.count(1)
@@ -264,7 +261,7 @@ class DockerSandbox:
 
         async def one() -> None:
             try:
-                async with self.slots.place(_WARM_SIZE):
+                async with self.slots.place(BACKGROUND):
                     if len(self._all) >= self.config.pool_size:
                         return  # filled meanwhile: never evict a warm container to warm another
                     await self._release(shape, await self._create(shape), True)

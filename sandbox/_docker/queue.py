@@ -27,6 +27,9 @@ import anyio.lowlevel
 
 SMALL = 4
 """A batch of at most this many tests is latency-bound: public tests, a distinguishing input."""
+BACKGROUND = 1 << 30
+"""The size of work that waits behind every batch: warming a container (a batch that finds no
+container starts one itself)."""
 PATIENCE_S = 1.0
 """How long a batch waits behind smaller ones that came after it before it goes first."""
 
