@@ -10,13 +10,19 @@ are solved as one concurrent batch with N=8, R=2, and the script prints, side by
 * judge calls per problem of our selection against an all-pairs tournament on the same
   candidate pools (3 calls per pair: a distinguishing input and both orderings).
 
+``--timeline`` also prints every sandbox batch of the concurrent run (when it was asked for,
+when it ended, its size) and every model call's completion, on one clock: where the time
+between the critical path's model calls went.
+
     .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2] [--skip-sequential] [--cold]
+        [--timeline]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import anyio
@@ -26,9 +32,81 @@ from codesolve.runs.single import solve_one
 from codesolve.sstar import EngineConfig, Solution, Trace
 from codesolve.tasks import load_problems
 from codesolve.tasks.models import CompetitiveProblem
-from sandbox import DockerConfig, Limits, Sandbox, open_sandbox
+from sandbox import (
+    CheckerSpec,
+    DockerConfig,
+    ExecResult,
+    Limits,
+    Program,
+    Sandbox,
+    TestCase,
+    TestOutcome,
+    open_sandbox,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "problems" / "examples"
+
+
+class Timeline:
+    """A sandbox that notes when each batch was asked for and when it ended (it runs them all
+    on the sandbox it wraps)."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.box = box
+        self.start = time.monotonic()
+        self.batches: list[tuple[float, float, int, str]] = []
+
+    @property
+    def isolation(self) -> str:
+        """The wrapped sandbox's."""
+        return self.box.isolation
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """Run on the wrapped sandbox, noting the times."""
+        asked = time.monotonic() - self.start
+        try:
+            return await self.box.run_tests(program, tests, limits, checker, fail_fast)
+        finally:
+            name = str(abs(hash(program.files)) % 10_000)
+            self.batches.append((asked, time.monotonic() - self.start, len(tests), f"{program.language} #{name}"))
+
+    async def exec(
+        self,
+        command: Sequence[str],
+        files: Mapping[str, bytes] | None = None,
+        limits: Limits | None = None,
+        directory: Path | None = None,
+        collect: Sequence[str] = (),
+    ) -> ExecResult:
+        """Run on the wrapped sandbox."""
+        return await self.box.exec(command, files, limits, directory, collect)
+
+    async def warm(self, limits: Limits) -> None:
+        """Warm the wrapped sandbox."""
+        await self.box.warm(limits)
+
+    async def aclose(self) -> None:
+        """Nothing: the wrapped sandbox is closed by its owner."""
+
+    def print(self, results: list[tuple[Solution, Trace]], solve_start: float) -> None:
+        """Every batch and every model call's completion, in time order (seconds from the start)."""
+        rows = [(a, f"  {a:6.3f} -> {b:6.3f}  sandbox {n:3d} tests  {what}") for a, b, n, what in self.batches]
+        offset = solve_start - self.start
+        for solution, trace in results:
+            for event in trace.events:
+                if event.kind == "llm":
+                    at = event.at + offset  # (each problem's recorder starts when its solve does)
+                    rows.append((at, f"  {at:6.3f}            model call done  {event.phase:<10} {solution.task_id}"))
+        print("timeline (s; a model call is placed from its problem's solve start, within a millisecond):")
+        for _, row in sorted(rows):
+            print(row)
 
 
 def chain_length(trace: Trace) -> int:
@@ -52,13 +130,14 @@ def all_pairs_calls(solution: Solution) -> int:
 
 async def run_batch(
     problems: list[CompetitiveProblem], box: Sandbox, scenario: Scenario, config: EngineConfig, sequential: bool
-) -> tuple[float, list[tuple[Solution, Trace]]]:
-    """Solve every problem (concurrently unless ``sequential``); return wall time and results."""
+) -> tuple[float, list[tuple[Solution, Trace]], float]:
+    """Solve every problem (concurrently unless ``sequential``); return wall time, results, and
+    when the solves started (``time.monotonic``)."""
     results: list[tuple[Solution, Trace]] = []
     with ScriptedServer(scenario) as server:
         endpoint = scripted_endpoint(server, timeout_s=60, max_concurrency=1 if sequential else 64)
         async with LLM(LLMConfig(default=endpoint), env=server.env) as llm:
-            start = time.perf_counter()
+            start, started = time.perf_counter(), time.monotonic()
 
             async def one(problem: CompetitiveProblem) -> None:
                 result = await solve_one(problem, box, llm, config)
@@ -71,7 +150,7 @@ async def run_batch(
                 async with anyio.create_task_group() as group:
                     for problem in problems:
                         group.start_soon(one, problem)
-            return time.perf_counter() - start, results
+            return time.perf_counter() - start, results, started
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -87,12 +166,17 @@ async def main_async(args: argparse.Namespace) -> None:
             # longer than the first model call it hides behind.
             first = problems[0]
             await box.warm(Limits(cpu_seconds=first.time_limit_s, memory_mb=max(first.memory_mb, 64)))
-        wall, results = await run_batch(problems, box, scenario, config, sequential=False)
+        timeline = Timeline(box)
+        wall, results, solve_start = await run_batch(
+            problems, timeline if args.timeline else box, scenario, config, sequential=False
+        )
         seq_wall = 0.0 if args.skip_sequential else (await run_batch(problems, box, scenario, config, True))[0]
     longest = max(chain_length(trace) for _, trace in results)
     critical = longest * args.latency
     pool = "cold pool (containers started in the measured time)" if args.cold else "warm pool"
     print(f"{len(problems)} problems, N={args.n}, R={args.rounds}, model latency L={args.latency}s per call, {pool}")
+    if args.timeline:
+        timeline.print(results, solve_start)
     print(f"  batch wall time            {wall:7.2f} s")
     print(f"  critical path ({longest} calls x L) {critical:7.2f} s   ratio {wall / critical:5.2f}x   goal <= 1.1x")
     if seq_wall:
@@ -113,6 +197,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-sequential", action="store_true", help="only the concurrent batch")
     parser.add_argument("--cold", action="store_true", help="start the containers inside the measured time")
+    parser.add_argument("--timeline", action="store_true", help="print every batch and model call of the run")
     anyio.run(main_async, parser.parse_args())
 
 

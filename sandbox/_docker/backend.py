@@ -26,6 +26,7 @@ from sandbox._bundle import (
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
+from sandbox._docker.queue import BACKGROUND, SlotQueue
 from sandbox._docker.session import start_agent
 from sandbox._docker.slots import Slot, compiled_key, settled
 from sandbox._protocol import DockerConfig
@@ -58,7 +59,7 @@ class DockerSandbox:
         self.engine = engine
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
-        self.slots = anyio.CapacityLimiter(config.pool_size)
+        self.slots = SlotQueue(config.pool_size)  # who gets the next free container: see _docker.queue
         self._idle: dict[Shape, list[Slot]] = {}
         self._all: set[Slot] = set()
         self._seq = itertools.count(1)
@@ -151,6 +152,7 @@ class DockerSandbox:
             limits.wall,
             first_wait,
             compiled_key(program),
+            size=len(tests),
         )
         if not eager and not fault and stream.looping and not stream.done:
             # The driver died (or froze) holding results not yet sent: the first
@@ -184,10 +186,17 @@ class DockerSandbox:
         return {"container": True, "wipe": list(WIPE), "isolate_net": False, "as_slack": 0}
 
     async def _run(
-        self, shape: Shape, batch: BatchFiles, deadline: float, wall: float, first_wait: float, compiled: str = ""
+        self,
+        shape: Shape,
+        batch: BatchFiles,
+        deadline: float,
+        wall: float,
+        first_wait: float,
+        compiled: str = "",
+        size: int = 1,
     ) -> tuple[DriverStream, str]:
         stream = DriverStream(batch.nonce)
-        async with self.slots:
+        async with self.slots.place(size):
             try:
                 slot = await self._acquire(shape, compiled)
             except SandboxFault as exc:
@@ -252,7 +261,7 @@ class DockerSandbox:
 
         async def one() -> None:
             try:
-                async with self.slots:
+                async with self.slots.place(BACKGROUND):
                     if len(self._all) >= self.config.pool_size:
                         return  # filled meanwhile: never evict a warm container to warm another
                     await self._release(shape, await self._create(shape), True)

@@ -47,8 +47,13 @@ class EventSink:
         which costs more than a fast test. With ``lazy_events`` the results of
         fast, passing tests travel together, at most :data:`LAZY_FLUSH_S` late;
         the host re-runs the rest of a batch whose driver died with results in
-        hand, eagerly, to blame the right test (see the Docker backend).
+        hand, eagerly, to blame the right test (see the Docker backend). The last
+        result is never flushed by itself there: the agent writes ``done`` and its
+        end mark right after it, and flushes all three at once (one trip, not two,
+        for a one-test batch).
         """
-        if not self.lazy or last or outcome["verdict"] != "AC":
+        if self.lazy and last:
+            return False
+        if not self.lazy or outcome["verdict"] != "AC":
             return True
         return time.monotonic() - self.flushed_at >= LAZY_FLUSH_S
