@@ -12,7 +12,9 @@ seen stops being line-traced, so hot loops cost little; only the tests the
 spec's ``trace`` selectors pick are traced (the rest run at full speed). With
 ``suite`` the run starts from pytest's own default selection (the ini file's
 ``testpaths``, else the root) and adds the spec's tests that lie outside it.
-The process exits with pytest's own exit code.
+A parameter holding the work dir's absolute path gets an id with ``<root>``
+in its place, so node ids are the same in every sandbox copy. The process
+exits with pytest's own exit code.
 """
 
 from __future__ import annotations
