@@ -31,6 +31,7 @@ from sandbox.errors import (
     SandboxUnavailable,
 )
 from sandbox.languages import Language, get_language, languages
+from sandbox.urgency import urgent
 
 __all__ = [
     "Capture",
@@ -60,4 +61,5 @@ __all__ = [
     "languages",
     "make_sandbox",
     "open_sandbox",
+    "urgent",
 ]

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import anyio
 
 from codesolve.sstar.candidate import Candidate
+from codesolve.sstar.clusters import cluster
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
 from codesolve.tasks.base import Behaviour, SynthInput
+from sandbox import urgent
 
 Table = dict[str, list[Behaviour]]
 """Behaviours by candidate key, one per input, in the inputs' order."""
@@ -50,7 +52,10 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
         if sources in ("llm", "both"):
             made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
     new = distinct(made, free)
-    late = await behaviour_table(ctx, alive, new)
+    # Survivors that already disagree will need the judge once their table is done: a model call
+    # waits on these runs, so they go before other solves' batches (see sandbox.urgency).
+    with urgent(len(cluster(early)) > 1):
+        late = await behaviour_table(ctx, alive, new)
     unique = free + new
     origins = {origin: sum(1 for i in unique if i.origin == origin) for origin in sorted({i.origin for i in unique})}
     ctx.record("note", "synthesize", inputs=len(unique), origins=origins, validator=validator is not None)
