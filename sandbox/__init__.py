@@ -31,7 +31,7 @@ from sandbox.errors import (
     SandboxUnavailable,
 )
 from sandbox.languages import Language, get_language, languages
-from sandbox.urgency import urgent
+from sandbox.urgency import Urgency, urgent
 
 __all__ = [
     "Capture",
@@ -54,6 +54,7 @@ __all__ = [
     "SandboxUnavailable",
     "TestCase",
     "TestOutcome",
+    "Urgency",
     "Verdict",
     "default_config",
     "docker_reachable",

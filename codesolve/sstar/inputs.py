@@ -8,11 +8,11 @@ from dataclasses import dataclass
 import anyio
 
 from codesolve.sstar.candidate import Candidate
-from codesolve.sstar.clusters import cluster
+from codesolve.sstar.clusters import cluster, disagree
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
 from codesolve.tasks.base import Behaviour, SynthInput
-from sandbox import urgent
+from sandbox import Urgency, urgent
 
 Table = dict[str, list[Behaviour]]
 """Behaviours by candidate key, one per input, in the inputs' order."""
@@ -43,18 +43,24 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
     made: list[SynthInput] = []
     validator: str | None = None
     early: Table = {}
+    # Survivors that disagree will need the judge once their table is done: a model call waits
+    # on their runs, so those go before other solves' batches (see sandbox.urgency), the
+    # waiting ones too from the moment two finished rows differ.
+    split = Urgency()
 
-    async def run_free() -> None:
-        early.update(await behaviour_table(ctx, alive, free))
+    async def run_free(candidate: Candidate) -> None:
+        early[candidate.key] = await ctx.task.behaviours(candidate.code or "", free) if free else []
+        if disagree(list(early.values())):
+            split.raise_now()
 
     async with anyio.create_task_group() as group:
-        group.start_soon(run_free)
+        with urgent(split):
+            for candidate in alive:
+                group.start_soon(run_free, candidate)
         if sources in ("llm", "both"):
             made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
     new = distinct(made, free)
-    # Survivors that already disagree will need the judge once their table is done: a model call
-    # waits on these runs, so they go before other solves' batches (see sandbox.urgency).
-    with urgent(len(cluster(early)) > 1):
+    with urgent(split.raised or len(cluster(early)) > 1):
         late = await behaviour_table(ctx, alive, new)
     unique = free + new
     origins = {origin: sum(1 for i in unique if i.origin == origin) for origin in sorted({i.origin for i in unique})}

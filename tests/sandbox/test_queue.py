@@ -7,7 +7,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from sandbox import urgent
+from sandbox import Urgency, urgent
 from sandbox._docker.queue import SMALL, SlotQueue
 
 
@@ -42,11 +42,33 @@ async def test_small_batches_go_before_bulk_ones_and_each_kind_in_arrival_order(
 
 
 @pytest.mark.anyio
-async def test_urgent_batches_go_first_within_their_size_class() -> None:
+async def test_urgent_batches_go_before_every_ordinary_one() -> None:
     sizes = [26, 27, 1, 2, 30, 3]
     served = await _order_of(SlotQueue(1), sizes, frozenset({3, 4}))
-    # Small before bulk still; within each, the urgent one first, then the rest as they came.
-    assert served == [3, 2, 5, 4, 0, 1]
+    # The urgent ones first (small before bulk among them), then the rest as before.
+    assert served == [3, 4, 2, 5, 0, 1]
+
+
+@pytest.mark.anyio
+async def test_an_urgency_raised_while_its_batch_waits_moves_it_ahead() -> None:
+    queue = SlotQueue(1)
+    later = Urgency()
+    served: list[str] = []
+
+    async def batch(name: str, size: int, urgency: Urgency) -> None:
+        with urgent(urgency):
+            async with queue.place(size):
+                served.append(name)
+                await anyio.sleep(0)
+
+    await queue.acquire(1)
+    async with anyio.create_task_group() as group:
+        group.start_soon(batch, "small", 1, Urgency())
+        group.start_soon(batch, "bulk", 30, later)
+        await anyio.wait_all_tasks_blocked()
+        later.raise_now()
+        queue.release()
+    assert served == ["bulk", "small"]
 
 
 @pytest.mark.anyio
