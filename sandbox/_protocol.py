@@ -33,7 +33,8 @@ class Sandbox(Protocol):
         Returns one outcome per test, in order; tests skipped by ``fail_fast`` are absent.
         Infrastructure faults come back as SE outcomes, never as exceptions. A batch asked for
         inside ``with sandbox.urgent():`` is one a caller is blocked on: a backend that queues
-        batches serves it first (:mod:`sandbox.urgency`); one that does not ignores it.
+        batches by urgency (Docker) serves it first (:mod:`sandbox.urgency`); the local backend
+        accepts the context and ignores it.
         """
         ...
 

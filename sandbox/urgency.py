@@ -15,7 +15,8 @@ already waiting move ahead at the next free place.
 It is a context (a :class:`contextvars.ContextVar`), not a parameter: tasks started inside
 the block inherit it (anyio task groups copy the context), layers between the caller and the
 sandbox (tasks, wrappers) pass it on untouched, and the :class:`sandbox.Sandbox` protocol does
-not change. The local backend has no queue: every batch runs at once, and it ignores it.
+not change. The local backend ignores it: its batches take a plain capacity limiter's places
+in arrival order (it is for trusted code and tests, not for a shared pool).
 """
 
 from __future__ import annotations
