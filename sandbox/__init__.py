@@ -31,6 +31,7 @@ from sandbox.errors import (
     SandboxUnavailable,
 )
 from sandbox.languages import Language, get_language, languages
+from sandbox.urgency import Urgency, urgent
 
 __all__ = [
     "Capture",
@@ -53,6 +54,7 @@ __all__ = [
     "SandboxUnavailable",
     "TestCase",
     "TestOutcome",
+    "Urgency",
     "Verdict",
     "default_config",
     "docker_reachable",
@@ -60,4 +62,5 @@ __all__ = [
     "languages",
     "make_sandbox",
     "open_sandbox",
+    "urgent",
 ]

@@ -31,7 +31,10 @@ class Sandbox(Protocol):
         """Compile once, run every test (stop at the first failure with ``fail_fast``).
 
         Returns one outcome per test, in order; tests skipped by ``fail_fast`` are absent.
-        Infrastructure faults come back as SE outcomes, never as exceptions.
+        Infrastructure faults come back as SE outcomes, never as exceptions. A batch asked for
+        inside ``with sandbox.urgent():`` is one a caller is blocked on: a backend that queues
+        batches by urgency (Docker) serves it first (:mod:`sandbox.urgency`); the local backend
+        accepts the context and ignores it.
         """
         ...
 

@@ -72,6 +72,20 @@ def valid_inputs(table: Mapping[str, Sequence[Behaviour]]) -> list[int]:
     return [i for i in range(width) if sum(clean(rows[i]) for rows in table.values()) >= n * (1 - MOST)]
 
 
+def disagree(rows: Sequence[Sequence[Behaviour]]) -> bool:
+    """Whether two of these candidates' rows ran cleanly on some input and behaved differently there.
+
+    A hint, read while a table is still filling: whether the survivors will end up in more than
+    one cluster is only known from the whole table (an input most of them failed is dropped).
+    """
+    width = min((len(row) for row in rows), default=0)
+    for i in range(width):
+        seen = {row[i].signature for row in rows if row[i].ran_cleanly}
+        if len(seen) > 1:
+            return True
+    return False
+
+
 informative_inputs = valid_inputs
 """The former name of :func:`valid_inputs`."""
 

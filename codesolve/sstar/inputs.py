@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import anyio
 
 from codesolve.sstar.candidate import Candidate
+from codesolve.sstar.clusters import cluster, disagree
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
 from codesolve.tasks.base import Behaviour, SynthInput
+from sandbox import Urgency, urgent
 
 Table = dict[str, list[Behaviour]]
 """Behaviours by candidate key, one per input, in the inputs' order."""
@@ -24,25 +26,61 @@ class Gathered:
     validator: str | None = None
 
 
-async def gather_inputs(ctx: SelectionContext, alive: Sequence[Candidate], extra: int = 0) -> Gathered:
-    """The inputs selection runs: LLM-free ones first (cheap), then the model's; deduplicated.
+async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extra: int = 0) -> tuple[Gathered, Table]:
+    """Selection's inputs and every survivor's behaviour on them.
 
-    ``extra`` asks for that many more of each kind (an adaptive run spends
-    more on distinguishing inputs when the survivors split).
+    The inputs: LLM-free ones first (cheap), then the model's; deduplicated. ``extra`` asks for
+    that many more of each kind (an adaptive run spends more on distinguishing inputs when the
+    survivors split). The LLM-free inputs do not depend on the synthesizer's reply, so the
+    survivors run them while it is asked: after the reply only its new inputs are left to run
+    (at a model latency of 0.25 s the whole table after the reply was the longest wait on the
+    engine's critical path). The table is the one a single run on all the inputs would give.
     """
     sources = synth_sources(ctx.config)
-    found: list[SynthInput] = []
-    validator: str | None = None
+    free: list[SynthInput] = []
     if sources in ("hypothesis", "both") and ctx.config.free_inputs + extra > 0:
-        found += ctx.task.synthetic_inputs(ctx.config.free_inputs + extra, ctx.config.seed)
-    if sources in ("llm", "both"):
-        made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
-        found += made
-    seen: set[str] = set()
-    unique = [i for i in found if not (i.text in seen or seen.add(i.text))]  # type: ignore[func-returns-value]
+        free = distinct(ctx.task.synthetic_inputs(ctx.config.free_inputs + extra, ctx.config.seed))
+    made: list[SynthInput] = []
+    validator: str | None = None
+    early: Table = {}
+    # Survivors that disagree will need the judge once their table is done: a model call waits
+    # on their runs, so those go before other solves' batches (see sandbox.urgency), the
+    # waiting ones too from the moment two finished rows differ.
+    split = Urgency()
+
+    async def run_free(candidate: Candidate) -> None:
+        early[candidate.key] = await ctx.task.behaviours(candidate.code or "", free) if free else []
+        if disagree(list(early.values())):
+            split.raise_now()
+
+    async with anyio.create_task_group() as group:
+        with urgent(split):
+            for candidate in alive:
+                group.start_soon(run_free, candidate)
+        if sources in ("llm", "both"):
+            made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
+    new = distinct(made, free)
+    with urgent(split.raised or len(cluster(early)) > 1):
+        late = await behaviour_table(ctx, alive, new)
+    unique = free + new
     origins = {origin: sum(1 for i in unique if i.origin == origin) for origin in sorted({i.origin for i in unique})}
     ctx.record("note", "synthesize", inputs=len(unique), origins=origins, validator=validator is not None)
-    return Gathered(unique, validator)
+    return Gathered(unique, validator), {c.key: early[c.key] + late[c.key] for c in alive}
+
+
+def distinct(items: Sequence[SynthInput], seen: Sequence[SynthInput] = ()) -> list[SynthInput]:
+    """``items`` without repeats, nor any that repeats one of ``seen``; first occurrence kept.
+
+    Two inputs repeat each other when they make the same test: the same text, give or take
+    the final newline a test's input gets anyway (a model's ``[[]]`` is the edge case ``[[]]``).
+    """
+    keys = {same_test(i.text) for i in seen}
+    return [i for i in items if not (same_test(i.text) in keys or keys.add(same_test(i.text)))]  # type: ignore[func-returns-value]
+
+
+def same_test(text: str) -> str:
+    """What an input is compared by: its text ending in one newline it did not have (none added if it had)."""
+    return text if text.endswith("\n") else text + "\n"
 
 
 async def model_inputs(

@@ -20,6 +20,7 @@ from codesolve.sstar.context import SelectionContext
 from codesolve.sstar.inputs import Table
 from codesolve.sstar.spend import JudgeCapReached
 from codesolve.tasks.base import Behaviour, Evidence, SynthInput
+from sandbox import urgent
 
 _WORD = re.compile(r"\w")
 
@@ -129,9 +130,12 @@ async def distinguishing_evidence(ctx: SelectionContext, code_a: str, code_b: st
     async def run(side: str, code: str) -> None:
         [runs[side]] = await ctx.task.behaviours(code, proposed[:1])
 
-    async with anyio.create_task_group() as group:  # both sides at once: they are independent
-        group.start_soon(run, "a", code_a)
-        group.start_soon(run, "b", code_b)
+    # Both sides at once (they are independent), before other solves' waiting batches: the
+    # verdicts wait on them (see sandbox.urgency).
+    with urgent():
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, "a", code_a)
+            group.start_soon(run, "b", code_b)
     ba, bb = runs["a"], runs["b"]
     if ba.signature == bb.signature or not (ba.ran_cleanly or bb.ran_cleanly):
         return []

@@ -23,7 +23,7 @@ from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import by_agreement, cluster
 from codesolve.sstar.codet import consensus_sets, pass_table, written_tests
 from codesolve.sstar.context import SelectionContext
-from codesolve.sstar.inputs import behaviour_table, gather_inputs
+from codesolve.sstar.inputs import gather_and_run
 from codesolve.sstar.judging import judge_comparator, knockout
 from codesolve.sstar.validity import validated_table
 from codesolve.sstar.vote import vote_groups
@@ -115,9 +115,8 @@ async def by_behaviour(
     ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate], extra_inputs: int = 0
 ) -> Pick:
     """Cluster by behaviour on valid inputs; the most agreed-with (``majority``) or the judge's pick (``sstar``)."""
-    gathered = await gather_inputs(ctx, alive, extra_inputs)
+    gathered, table = await gather_and_run(ctx, alive, extra_inputs)
     inputs = gathered.inputs
-    table = await behaviour_table(ctx, alive, inputs)
     if gathered.validator is not None:  # many right answers: the ones it accepts are one behaviour
         table = await validated_table(ctx, gathered.validator, inputs, table)
     groups = by_agreement(cluster(table, weights(candidates)))

@@ -11,6 +11,11 @@ among the rest, first come first served (ordering bulk batches by size too put a
 has waited longer than :data:`PATIENCE_S` goes first whatever its size, so no stream of
 small batches can starve a big one.
 
+Before both classes, a batch asked for under :func:`sandbox.urgency.urgent` (a model call waits
+on it: a solve whose survivors disagree, before its judge; size matters less than that), read
+when a place is handed out, so one raised while it waits moves ahead; the patience rule covers
+it too, so urgent work cannot starve ordinary work either.
+
 It is still a queue: a batch waits for a container as long as it takes, never on a timeout.
 """
 
@@ -24,6 +29,8 @@ from dataclasses import dataclass, field
 
 import anyio
 import anyio.lowlevel
+
+from sandbox.urgency import Urgency, current
 
 SMALL = 4
 """A batch of at most this many tests is latency-bound: public tests, a distinguishing input."""
@@ -39,12 +46,14 @@ class _Waiter:
     size: int
     seq: int
     since: float
+    urgency: Urgency
     granted: anyio.Event = field(default_factory=anyio.Event)
 
 
 class SlotQueue:
-    """At most ``total`` holders at once; a freed place goes to the first small waiter, else the
-    first waiter, or to the oldest once it has waited :data:`PATIENCE_S`."""
+    """At most ``total`` holders at once; a freed place goes to the first urgent waiter (small
+    ones first), else the first small waiter, else the first waiter, or to the oldest once it
+    has waited :data:`PATIENCE_S`."""
 
     def __init__(self, total: int, patience_s: float = PATIENCE_S) -> None:
         self.total = total
@@ -79,7 +88,7 @@ class SlotQueue:
             self._held += 1
             await anyio.lowlevel.cancel_shielded_checkpoint()
             return
-        waiter = _Waiter(size, next(self._seq), time.monotonic())
+        waiter = _Waiter(size, next(self._seq), time.monotonic(), current())
         self._waiting.append(waiter)
         try:
             await waiter.granted.wait()
@@ -103,4 +112,4 @@ class SlotQueue:
         oldest = min(self._waiting, key=lambda w: w.seq)
         if time.monotonic() - oldest.since >= self.patience_s:
             return oldest
-        return min(self._waiting, key=lambda w: (w.size > SMALL, w.seq))
+        return min(self._waiting, key=lambda w: (not w.urgency.raised, w.size > SMALL, w.seq))

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from codesolve.sstar.clusters import Cluster, cluster, informative_inputs, valid_inputs
+from codesolve.sstar.clusters import Cluster, cluster, disagree, informative_inputs, valid_inputs
 from codesolve.sstar.codet import consensus_sets
 from codesolve.sstar.judging import knockout, parse_verdict
 from codesolve.sstar.validity import merge_valid, to_validate
@@ -208,3 +208,22 @@ def test_merging_under_a_validator_never_merges_an_output_it_rejects(
 @settings(max_examples=100, deadline=None)
 def test_an_undecided_validator_changes_nothing(table: dict[str, list[Behaviour]]) -> None:
     assert merge_valid(table, dict.fromkeys(to_validate(table))) == table
+
+
+@given(keys, st.lists(st.lists(st.sampled_from(["AC:1", "AC:2", "AC:3"]), min_size=2, max_size=2), min_size=1))
+def test_clean_rows_disagree_exactly_when_they_make_several_clusters(names: list[str], rows: list[list[str]]) -> None:
+    table = {
+        name: [Behaviour(signature=s, shown=s, ran_cleanly=True) for s in rows[i % len(rows)]]
+        for i, name in enumerate(names)
+    }
+    assert disagree(list(table.values())) == (len(cluster(table)) > 1)
+
+
+def test_rows_that_differ_only_where_one_failed_do_not_disagree() -> None:
+    ok, other, failed = (
+        Behaviour(signature=s, shown=s, ran_cleanly=s.startswith("AC")) for s in ("AC:1", "AC:2", "RE")
+    )
+    assert not disagree([[ok, failed], [failed, other]])
+    assert not disagree([[ok], [ok, other]])  # (a row not finished yet: only the common inputs count)
+    assert disagree([[ok, failed], [other, failed]])
+    assert not disagree([])

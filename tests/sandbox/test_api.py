@@ -49,6 +49,7 @@ def test_public_names_are_pinned() -> None:
             "SandboxUnavailable",
             "TestCase",
             "TestOutcome",
+            "Urgency",
             "Verdict",
             "default_config",
             "docker_reachable",
@@ -56,6 +57,7 @@ def test_public_names_are_pinned() -> None:
             "languages",
             "make_sandbox",
             "open_sandbox",
+            "urgent",
         ]
     )
 

@@ -1,0 +1,132 @@
+"""Selection runs the survivors on the LLM-free inputs while the synthesizer is asked, and the rest
+as urgent when they already disagree (issue 17)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.single import task_for
+from codesolve.sstar import EngineConfig, Solution
+from codesolve.sstar.inputs import distinct
+from codesolve.tasks.base import SynthInput
+from sandbox import CheckerSpec, ExecResult, Limits, Program, Sandbox, TestCase, TestOutcome
+from sandbox.urgency import is_urgent
+from tests.engine.test_engine_e2e import fenced, solve
+from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, WRONG
+
+pytestmark = pytest.mark.anyio
+
+SYNTH_LATENCY_S = 1.0
+# One model input repeats an LLM-free one ([[]] is among the edge cases): it is not run twice.
+MODEL = ["[[4, 4, 1]]", "[[]]", "[[10, 20, 30]]", "[[-5, -2]]"]
+MODEL_INPUTS = "".join(f"```input\n{text}\n```\n" for text in MODEL)
+
+
+class Recorder:
+    """A sandbox that notes each batch's size, when it started and ended, and whether it was asked
+    for as urgent (run on the real one)."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.box = box
+        self.batches: list[tuple[float, float, int]] = []
+        self.urgent: dict[int, list[bool]] = {}
+
+    @property
+    def isolation(self) -> str:
+        """The wrapped sandbox's."""
+        return self.box.isolation
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """Run on the wrapped sandbox, noting the times."""
+        start = time.monotonic()
+        self.urgent.setdefault(len(tests), []).append(is_urgent())
+        try:
+            return await self.box.run_tests(program, tests, limits, checker, fail_fast)
+        finally:
+            self.batches.append((start, time.monotonic(), len(tests)))
+
+    async def exec(
+        self,
+        command: Sequence[str],
+        files: Mapping[str, bytes] | None = None,
+        limits: Limits | None = None,
+        directory: Path | None = None,
+        collect: Sequence[str] = (),
+    ) -> ExecResult:
+        """Run on the wrapped sandbox."""
+        return await self.box.exec(command, files, limits, directory, collect)
+
+    async def warm(self, limits: Limits) -> None:
+        """Warm the wrapped sandbox."""
+        await self.box.warm(limits)
+
+    async def aclose(self) -> None:
+        """Nothing: the wrapped sandbox is closed by its owner."""
+
+
+def test_distinct_keeps_first_occurrences_and_drops_seen_texts() -> None:
+    items = [SynthInput("a"), SynthInput("b"), SynthInput("a", origin="generator"), SynthInput("c")]
+    assert [(i.text, i.origin) for i in distinct(items)] == [("a", "literal"), ("b", "literal"), ("c", "literal")]
+    assert [i.text for i in distinct(items, [SynthInput("b")])] == ["a", "c"]
+    assert [
+        i.text for i in distinct([SynthInput("[[]]\n"), SynthInput("x\n\n")], [SynthInput("[[]]"), SynthInput("x\n")])
+    ] == ["x\n\n"]  # a final newline makes no other test; a second one does (stdin)
+
+
+CONFIG = EngineConfig(n=3, rounds=0, selector="majority", synth="both", free_inputs=6)
+
+
+async def solve_biggest(box: Recorder, candidates: list[str], latency_s: float) -> Solution:
+    scenario = Scenario(
+        rules=[
+            Rule(match="VALID test inputs", content=MODEL_INPUTS, latency_s=latency_s),
+            Rule(match="Implement `biggest`", content=[fenced(code) for code in candidates]),
+        ]
+    )
+    with ScriptedServer(scenario) as server:
+        solution, _trace = await solve(server, BIGGEST, box, CONFIG)
+    return solution
+
+
+async def test_llm_free_inputs_run_while_the_synthesizer_is_asked(docker_box: Sandbox) -> None:
+    free = distinct(task_for(BIGGEST, docker_box, CONFIG).synthetic_inputs(CONFIG.free_inputs, CONFIG.seed))
+    new = distinct([SynthInput(text + "\n") for text in MODEL], free)
+    assert "[[]]" in {i.text for i in free}  # (the case the test is about: a repeat is not run again)
+    box = Recorder(docker_box)
+    solution = await solve_biggest(box, [WRONG, RIGHT_1, RIGHT_2], SYNTH_LATENCY_S)
+    assert solution.survivors == 3
+    assert solution.clusters == 2  # the empty list (an LLM-free input) separates WRONG
+    assert solution.code is not None
+    assert "-1" not in solution.code
+    early = [b for b in box.batches if b[2] == len(free)]
+    late = [b for b in box.batches if b[2] == len(new)]
+    assert len(early) == 3
+    assert len(late) == 3
+    assert len(new) == 3  # (so the batches are told apart by size: 2 public tests, 3 new, 6 free)
+    # The LLM-free batches were asked for a synthesis latency before the model's inputs could be,
+    # and were done before the reply came.
+    assert max(start for start, _, _ in early) + 0.8 * SYNTH_LATENCY_S <= min(start for start, _, _ in late)
+    assert max(end for _, end, _ in early) <= min(start for start, _, _ in late)
+    # WRONG already disagreed on the LLM-free inputs: the rest ran as urgent, the first part did not.
+    assert box.urgent[len(free)] == [False] * 3
+    assert box.urgent[len(new)] == [True] * 3
+
+
+async def test_survivors_that_agree_on_the_llm_free_inputs_run_the_rest_as_ordinary_work(docker_box: Sandbox) -> None:
+    box = Recorder(docker_box)
+    solution = await solve_biggest(box, [RIGHT_1, RIGHT_2, RIGHT_1.replace("xs", "values")], 0.0)
+    assert solution.survivors == 3
+    assert solution.clusters == 1
+    assert box.urgent[3] == [False] * 3  # the model's 3 new inputs, one batch per survivor
