@@ -3,7 +3,9 @@
 Run as ``python3 .codesolve/runner.py SPEC.json``. It runs pytest on the
 spec's node ids with a JUnit XML report (xunit1: file and line attributes, so
 node ids can be rebuilt), a per-test alarm (a hanging test fails alone instead
-of taking the whole run down), and optionally a per-test spectrum: the repo
+of taking the whole run down; once the run's budget is spent, what is left of it
+is each test's alarm, down to a floor, so nine hanging tests cannot add up past
+the run's CPU limit and cost every result), and optionally a per-test spectrum: the repo
 functions each test called, the caller of each (for depth tie-breaks), and the
 lines of each it ran (``sys.settrace``, line events in repo code only: a
 wrong value often comes from a branch only the failing test takes, in a
@@ -25,6 +27,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
@@ -33,6 +36,8 @@ import pytest
 
 ROOT = os.getcwd()
 ROOT_MARK = "<root>"
+FLOOR_S = 0.05
+"""Each test's alarm once the run's budget is spent: a quick test still passes."""
 
 
 class TestTimeout(BaseException):
@@ -132,9 +137,12 @@ def _covered(path: str, roots: list[str]) -> bool:
 class Plugin:
     """An alarm around each test; optionally the spectrum of its call."""
 
-    def __init__(self, spectra: Spectra | None, timeout: float, trace: list[str], extra: list[str]) -> None:
+    def __init__(
+        self, spectra: Spectra | None, timeout: float, trace: list[str], extra: list[str], budget: float | None = None
+    ) -> None:
         self.spectra = spectra
         self.timeout = timeout
+        self.deadline = None if budget is None else time.monotonic() + budget
         self.trace = trace
         self.extra = extra
 
@@ -155,11 +163,16 @@ class Plugin:
         # (a 1000-frame RecursionError takes seconds) must not be interrupted, or pytest
         # stops with an internal error and the whole run has no report.
         signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, self.timeout)
+        signal.setitimer(signal.ITIMER_REAL, self._alarm_s())
         try:
             yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _alarm_s(self) -> float:
+        if self.deadline is None:
+            return self.timeout
+        return min(self.timeout, max(FLOOR_S, self.deadline - time.monotonic()))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self) -> Iterator[None]:
@@ -223,7 +236,8 @@ def main() -> None:
         *[f"--deselect={d}" for d in spec.get("deselect", [])],
         *([] if suite else spec["tests"]),
     ]
-    plugin = Plugin(spectra, spec["timeout"], spec.get("trace", []), spec["tests"] if suite else [])
+    extra = spec["tests"] if suite else []
+    plugin = Plugin(spectra, spec["timeout"], spec.get("trace", []), extra, spec.get("budget"))
     code = int(pytest.main(args, plugins=[plugin]))
     if spectra is not None:
         with open(spec["spectra_out"], "w") as out:

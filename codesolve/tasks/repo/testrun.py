@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,10 @@ from codesolve.tasks.repo.junit import ReportError, TestResult, parse_report
 from sandbox import ExecResult, Limits, Sandbox
 
 RUNNER_DIR = ".codesolve"
+BUDGET_SHARE = 0.75
+"""The share of a run's CPU limit its tests' alarms may add up to (wall clock, which is never less
+than one process's CPU): the rest is pytest's start, collection and report, so a run of hanging
+tests ends with its report instead of being killed at the limit with none."""
 _RUNNER_SOURCE = (Path(__file__).with_name("_runner.py")).read_bytes
 EXIT_OK, EXIT_FAILED, EXIT_NO_TESTS = 0, 1, 5
 
@@ -146,6 +151,7 @@ async def run_pytest(
         "tests": list(tests),
         "junit": junit,
         "timeout": test_timeout_s,
+        "budget": limits.cpu_seconds * BUDGET_SHARE,
         "spectra_out": trace,
         "lines_out": lines,
         "exclude_dirs": list(exclude_dirs),
@@ -176,11 +182,24 @@ async def run_pytest(
     return run
 
 
+def _signal_name(number: int) -> str:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return "an unknown signal"
+    return f"{name}: its CPU time limit" if name == "SIGXCPU" else name
+
+
 def read_run(
     result: ExecResult, junit: str, trace: str = "", lines: str = "", *, tolerate_collection_errors: bool = False
 ) -> TestRun:
     """A :class:`TestRun` from the command's result and the files it left."""
     tail = _tail(result)
+    if result.exit_code is None and result.signal is not None and not result.timed_out:
+        # Killed by a limit (SIGXCPU, or SIGKILL at the memory or the hard CPU limit): the code
+        # under test did that (a loop at import, outside any test's alarm), so it is a verdict.
+        why = f"the test run was killed by signal {result.signal} ({_signal_name(result.signal)})"
+        return TestRun({}, None, distrust=why, output_tail=tail)
     if result.exit_code is None and not result.timed_out:
         return TestRun({}, None, infra_error=result.message or "the sandbox returned no exit status", output_tail=tail)
     try:
