@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -35,7 +35,6 @@ from codesolve.tasks.models import CompetitiveProblem
 from sandbox import (
     CheckerSpec,
     DockerConfig,
-    ExecResult,
     Limits,
     Program,
     Sandbox,
@@ -43,23 +42,19 @@ from sandbox import (
     TestOutcome,
     open_sandbox,
 )
+from sandbox.forwarding import Forwarding
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "problems" / "examples"
 
 
-class Timeline:
+class Timeline(Forwarding):
     """A sandbox that notes when each batch was asked for and when it ended (it runs them all
-    on the sandbox it wraps)."""
+    on the sandbox it wraps, which its owner closes)."""
 
     def __init__(self, box: Sandbox) -> None:
-        self.box = box
+        super().__init__(box, owns=False)
         self.start = time.monotonic()
         self.batches: list[tuple[float, float, int, str]] = []
-
-    @property
-    def isolation(self) -> str:
-        """The wrapped sandbox's."""
-        return self.box.isolation
 
     async def run_tests(
         self,
@@ -72,28 +67,10 @@ class Timeline:
         """Run on the wrapped sandbox, noting the times."""
         asked = time.monotonic() - self.start
         try:
-            return await self.box.run_tests(program, tests, limits, checker, fail_fast)
+            return await super().run_tests(program, tests, limits, checker, fail_fast)
         finally:
             name = str(abs(hash(program.files)) % 10_000)
             self.batches.append((asked, time.monotonic() - self.start, len(tests), f"{program.language} #{name}"))
-
-    async def exec(
-        self,
-        command: Sequence[str],
-        files: Mapping[str, bytes] | None = None,
-        limits: Limits | None = None,
-        directory: Path | None = None,
-        collect: Sequence[str] = (),
-    ) -> ExecResult:
-        """Run on the wrapped sandbox."""
-        return await self.box.exec(command, files, limits, directory, collect)
-
-    async def warm(self, limits: Limits) -> None:
-        """Warm the wrapped sandbox."""
-        await self.box.warm(limits)
-
-    async def aclose(self) -> None:
-        """Nothing: the wrapped sandbox is closed by its owner."""
 
     def print(self, results: list[tuple[Solution, Trace]], solve_start: float) -> None:
         """Every batch and every model call's completion, in time order (seconds from the start)."""

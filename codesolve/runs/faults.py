@@ -9,25 +9,24 @@ model, it ships in the package so tests inject it instead of patching.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Sequence
 
-from sandbox import Capture, CheckerSpec, ExecResult, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
+from sandbox import Capture, CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict
+from sandbox.forwarding import Forwarding
 
 
 class InjectedCrash(RuntimeError):
     """The fault :class:`FaultySandbox` raises for ``crash_marker`` programs."""
 
 
-@dataclass
-class FaultySandbox:
+class FaultySandbox(Forwarding):
     """A real sandbox with SE outcomes and crashes injected for marked programs."""
 
-    inner: Sandbox
-    se_marker: str = "INJECT_SE"
-    crash_marker: str = "INJECT_CRASH"
-    injected_se: int = 0
+    def __init__(self, inner: Sandbox, se_marker: str = "INJECT_SE", crash_marker: str = "INJECT_CRASH") -> None:
+        super().__init__(inner)
+        self.se_marker = se_marker
+        self.crash_marker = crash_marker
+        self.injected_se = 0
 
     @property
     def isolation(self) -> str:
@@ -51,22 +50,3 @@ class FaultySandbox:
             lost = "injected: container lost"
             return [TestOutcome(name=t.name, verdict=Verdict.SE, message=lost, stderr=Capture()) for t in tests]
         return await self.inner.run_tests(program, tests, limits, checker, fail_fast)
-
-    async def exec(
-        self,
-        command: Sequence[str],
-        files: Mapping[str, bytes] | None = None,
-        limits: Limits | None = None,
-        directory: Path | None = None,
-        collect: Sequence[str] = (),
-    ) -> ExecResult:
-        """Delegated."""
-        return await self.inner.exec(command, files, limits, directory, collect)
-
-    async def warm(self, limits: Limits) -> None:
-        """Delegated."""
-        await self.inner.warm(limits)
-
-    async def aclose(self) -> None:
-        """Delegated."""
-        await self.inner.aclose()

@@ -33,27 +33,24 @@ from codesolve.tasks.swe.grading import Grade
 from codesolve.tasks.swe.patches import PatchFailed, PatchRefused
 from sandbox import CheckerSpec, ExecResult, Limits, Program, Sandbox, TestCase, TestOutcome
 from sandbox.environments import EnvironmentBuildError
+from sandbox.forwarding import Forwarding
 
 PatchSource = Callable[[Prepared, Sandbox], Awaitable["str | MadePatch"]]
 """Makes an instance's patch: the engine (a :class:`MadePatch`), or a given patch (gold, empty)."""
 
 
-class SharedSlots:
+class SharedSlots(Forwarding):
     """An instance's sandbox whose runs wait for a slot of the batch-wide limit.
 
     Every instance has a sandbox of its own image; the limit keeps the
     containers working at once to ``--pool-size`` whatever the concurrency.
+    The wrapped sandbox is closed by whoever opened it.
     """
 
     def __init__(self, box: Sandbox, slots: anyio.CapacityLimiter) -> None:
         """Wrap ``box``; ``slots`` is shared by every instance of the batch."""
-        self.box = box
+        super().__init__(box, owns=False)
         self.slots = slots
-
-    @property
-    def isolation(self) -> str:
-        """The wrapped sandbox's isolation."""
-        return self.box.isolation
 
     async def run_tests(
         self,
@@ -65,7 +62,7 @@ class SharedSlots:
     ) -> list[TestOutcome]:
         """See :class:`sandbox.Sandbox`."""
         async with self.slots:
-            return await self.box.run_tests(program, tests, limits, checker, fail_fast)
+            return await super().run_tests(program, tests, limits, checker, fail_fast)
 
     async def exec(
         self,
@@ -77,14 +74,7 @@ class SharedSlots:
     ) -> ExecResult:
         """See :class:`sandbox.Sandbox`."""
         async with self.slots:
-            return await self.box.exec(command, files, limits, directory, collect)
-
-    async def warm(self, limits: Limits) -> None:
-        """See :class:`sandbox.Sandbox`."""
-        await self.box.warm(limits)
-
-    async def aclose(self) -> None:
-        """The wrapped sandbox is closed by whoever opened it."""
+            return await super().exec(command, files, limits, directory, collect)
 
 
 def grade_evaluation(grade: Grade, seconds: float) -> EvalResult:

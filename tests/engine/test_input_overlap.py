@@ -4,8 +4,7 @@ as urgent when they already disagree (issue 17)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 
@@ -14,7 +13,8 @@ from codesolve.runs.single import task_for
 from codesolve.sstar import EngineConfig, Solution
 from codesolve.sstar.inputs import distinct
 from codesolve.tasks.base import SynthInput
-from sandbox import CheckerSpec, ExecResult, Limits, Program, Sandbox, TestCase, TestOutcome
+from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome
+from sandbox.forwarding import Forwarding
 from sandbox.urgency import is_urgent
 from tests.engine.test_engine_e2e import fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, WRONG
@@ -27,19 +27,14 @@ MODEL = ["[[4, 4, 1]]", "[[]]", "[[10, 20, 30]]", "[[-5, -2]]"]
 MODEL_INPUTS = "".join(f"```input\n{text}\n```\n" for text in MODEL)
 
 
-class Recorder:
+class Recorder(Forwarding):
     """A sandbox that notes each batch's size, when it started and ended, and whether it was asked
-    for as urgent (run on the real one)."""
+    for as urgent (run on the real one, which the fixture closes)."""
 
     def __init__(self, box: Sandbox) -> None:
-        self.box = box
+        super().__init__(box, owns=False)
         self.batches: list[tuple[float, float, int]] = []
         self.urgent: dict[int, list[bool]] = {}
-
-    @property
-    def isolation(self) -> str:
-        """The wrapped sandbox's."""
-        return self.box.isolation
 
     async def run_tests(
         self,
@@ -53,27 +48,9 @@ class Recorder:
         start = time.monotonic()
         self.urgent.setdefault(len(tests), []).append(is_urgent())
         try:
-            return await self.box.run_tests(program, tests, limits, checker, fail_fast)
+            return await super().run_tests(program, tests, limits, checker, fail_fast)
         finally:
             self.batches.append((start, time.monotonic(), len(tests)))
-
-    async def exec(
-        self,
-        command: Sequence[str],
-        files: Mapping[str, bytes] | None = None,
-        limits: Limits | None = None,
-        directory: Path | None = None,
-        collect: Sequence[str] = (),
-    ) -> ExecResult:
-        """Run on the wrapped sandbox."""
-        return await self.box.exec(command, files, limits, directory, collect)
-
-    async def warm(self, limits: Limits) -> None:
-        """Warm the wrapped sandbox."""
-        await self.box.warm(limits)
-
-    async def aclose(self) -> None:
-        """Nothing: the wrapped sandbox is closed by its owner."""
 
 
 def test_distinct_keeps_first_occurrences_and_drops_seen_texts() -> None:
