@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import anyio.to_thread
 
 from codesolve.errors import UsageError
 from codesolve.llm import Message
-from codesolve.tasks import prompts
+from codesolve.tasks import prompts, pyparse
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import render
@@ -172,7 +171,7 @@ class CompetitiveTask:
         if self.problem.input_mode != "call":
             return bool(text.strip())
         try:
-            return isinstance(ast.literal_eval(text.strip()), list)
+            return isinstance(pyparse.literal(text.strip()), list)
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             return False
 

@@ -15,6 +15,8 @@ import re
 import warnings
 from typing import Any
 
+from codesolve.tasks import pyparse
+
 _NAMES: dict[str, Any] = {
     "None": None,
     "True": True,
@@ -92,7 +94,7 @@ def quiet_parse(source: str) -> ast.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SyntaxWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        return ast.parse(source)
+        return pyparse.parse(source)
 
 
 def parse_expression(text: str) -> ast.expr:
@@ -101,7 +103,7 @@ def parse_expression(text: str) -> ast.expr:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            return ast.parse(text.strip(), mode="eval").body
+            return pyparse.parse(text.strip(), mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         raise LiteralError(f"not a Python expression: {_short(text)}") from exc
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from codesolve.tasks import pyparse
 from codesolve.tasks.literals import LiteralError, parse_value, to_literal
 
 MAX_LEN = 12
@@ -50,7 +51,7 @@ def annotation_shape(node: ast.expr | None) -> Shape:
         return Shape()
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         try:
-            return annotation_shape(ast.parse(node.value, mode="eval").body)
+            return annotation_shape(pyparse.parse(node.value, mode="eval").body)
         except SyntaxError:
             return Shape()
     name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
@@ -72,7 +73,7 @@ def signature_shapes(def_line: str | None) -> list[Shape]:
     if not def_line:
         return []
     try:
-        tree = ast.parse(def_line.strip().rstrip(":") + ":\n    pass\n")
+        tree = pyparse.parse(def_line.strip().rstrip(":") + ":\n    pass\n")
     except (SyntaxError, ValueError, RecursionError):
         return []
     fn = tree.body[0]

@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from codesolve.tasks import pyparse
 from codesolve.tasks.extract import fenced_blocks
 from codesolve.tasks.literals import LiteralError, parse_value, to_literal
 from sandbox import Limits
@@ -72,7 +73,7 @@ def validator_code(completion: str) -> str | None:
     blocks = [b.body for b in fenced_blocks(completion) if b.tag == "validator"]
     for body in reversed(blocks):
         try:
-            tree = ast.parse(body)
+            tree = pyparse.parse(body)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             continue
         if any(isinstance(n, ast.FunctionDef) and n.name == "valid" for n in tree.body):

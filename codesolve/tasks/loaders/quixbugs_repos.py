@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from codesolve.tasks import pyparse
 from codesolve.tasks.loaders.quixbugs import SUPPORT_FILE
 
 _GIT_ENV = {
@@ -79,7 +80,7 @@ def correct_function(record: Mapping[str, Any]) -> str:
     """The correct version of the program's function (its source, decorators included)."""
     source = str(record["correct_program"])
     name = str(record["name"])
-    for node in ast.parse(source).body:
+    for node in pyparse.parse(source).body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name:
             lines = source.splitlines(keepends=True)
             first = min([node.lineno, *(d.lineno for d in node.decorator_list)])

@@ -18,6 +18,7 @@ from typing import Any
 
 import anyio.to_thread
 
+from codesolve.tasks import pyparse
 from codesolve.tasks.repo.workspace import Target
 
 MAX_SOURCE_BYTES = 2 << 20
@@ -81,7 +82,7 @@ class TestCallInputs:
             if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_SOURCE_BYTES:
                 continue
             try:
-                seeds += list(_calls(ast.parse(path.read_bytes()), name))
+                seeds += list(_calls(pyparse.parse(path.read_bytes()), name))
             except (SyntaxError, ValueError, RecursionError):
                 continue
         for args in seeds:

@@ -19,6 +19,8 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from codesolve.tasks import pyparse
+
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
@@ -62,7 +64,7 @@ def _named(node: ast.stmt, name: str, function: bool) -> bool:
 
 def _parse(source: bytes | str, what: str) -> ast.Module:
     try:
-        return ast.parse(source)
+        return pyparse.parse(source)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""

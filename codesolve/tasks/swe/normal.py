@@ -21,6 +21,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
+from codesolve.tasks import pyparse
+
 
 def _drop_docstrings(tree: ast.AST) -> None:
     for node in ast.walk(tree):
@@ -40,7 +42,7 @@ def normal_file(path: str, text: str) -> str:
     if not path.endswith(".py"):
         return _lines(text)
     try:
-        tree = ast.parse(text)
+        tree = pyparse.parse(text)
         _drop_docstrings(tree)
         return ast.unparse(tree)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # not Python we can read: lines, as text

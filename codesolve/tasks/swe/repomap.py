@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from codesolve.tasks import pyparse
 from codesolve.tasks.swe.patches import is_test_path
 
 MAX_FILE_BYTES = 1 << 20
@@ -106,7 +107,7 @@ def build_map(tree: Path) -> list[FileEntry]:
         if path.is_symlink() or path.stat().st_size > MAX_FILE_BYTES:
             continue
         try:
-            module = ast.parse(path.read_bytes())
+            module = pyparse.parse(path.read_bytes())
         except (SyntaxError, ValueError):
             continue
         entries.append(FileEntry(rel, tuple(_symbols(module))))
@@ -159,7 +160,7 @@ def excerpt(text: str, symbols: Sequence[Symbol], limit: int) -> str:
     if len(text) <= limit or not symbols:
         return text
     try:
-        module = ast.parse(text)
+        module = pyparse.parse(text)
     except (SyntaxError, ValueError):
         return text
     spans = {}
