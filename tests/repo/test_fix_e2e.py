@@ -147,8 +147,9 @@ async def test_differential_testing_tells_apart_fixes_the_tests_cannot(tmp_path:
     assert "raised ZeroDivisionError" in judged[0].messages[-1].content
 
 
-async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_path: Path, docker_box: Sandbox) -> None:
-    scenario = Scenario(
+def ratio_fixes_without_model_inputs() -> Scenario:
+    """Two ratio fixes (one raises on b == 0, one returns 0), and a model that proposes no inputs."""
+    return Scenario(
         rules=[
             Rule(match="Propose inputs", content="I have no inputs to offer."),
             Rule(match="distinguishing input", content="None come to mind."),
@@ -157,6 +158,10 @@ async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_pa
             Rule(match=FIX_PROMPT, content=[fenced(RAISING_RATIO), fenced(RIGHT_RATIO)]),
         ]
     )
+
+
+async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_path: Path, docker_box: Sandbox) -> None:
+    scenario = ratio_fixes_without_model_inputs()
     found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_ratio.py",))
     with ScriptedServer(scenario) as server:
         result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0))
@@ -171,15 +176,7 @@ async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_pa
 async def test_the_tests_own_calls_are_inputs_whatever_the_llm_free_mix(
     tmp_path: Path, docker_box: Sandbox, synth: str
 ) -> None:
-    scenario = Scenario(
-        rules=[
-            Rule(match="Propose inputs", content="I have no inputs to offer."),
-            Rule(match="distinguishing input", content="None come to mind."),
-            Rule(match=r"Result of A \(real execution\):\n```\n0\n```", content="A"),
-            Rule(match=r"\(real execution\)", content="B"),
-            Rule(match=FIX_PROMPT, content=[fenced(RAISING_RATIO), fenced(RIGHT_RATIO)]),
-        ]
-    )
+    scenario = ratio_fixes_without_model_inputs()
     found = await examined(calc_repo(tmp_path), docker_box, ("tests/test_ratio.py",))
     with ScriptedServer(scenario) as server:
         result = await fix(server, found, docker_box, EngineConfig(n=2, rounds=0, synth=synth))  # type: ignore[arg-type]
