@@ -57,6 +57,8 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/guard.py", "runtime/guard.py"),
     ("sandbox/runtime/harness.py", "runtime/harness.py"),
     ("sandbox/runtime/testio.py", "runtime/testio.py"),
+    ("sandbox/runtime/zygote.py", "runtime/zygote.py"),
+    ("sandbox/runtime/zygoteclient.py", "runtime/zygoteclient.py"),
 )
 DIR_FILE_CAP = 64 << 20
 """The most a directory shipped with a command (repo mode) may hold."""

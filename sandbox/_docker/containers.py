@@ -58,9 +58,16 @@ def inodes(workdir_mb: int) -> int:
     return workdir_mb * 256
 
 
+_FUTURE = "from __future__ import annotations\n"
+
+
 def init_source() -> str:
-    """Source of the container's PID 1 (see :mod:`sandbox.runtime.init` for why it is ours)."""
-    return resources.files("sandbox").joinpath("runtime/init.py").read_text()
+    """Source of the container's PID 1 (see :mod:`sandbox.runtime.init` for why it is ours): the
+    zygote's module, then PID 1's own loop, as one script (each imports the other only when it
+    is not that script)."""
+    runtime = resources.files("sandbox").joinpath("runtime")
+    parts = [runtime.joinpath(name).read_text().replace(_FUTURE, "") for name in ("zygote.py", "init.py")]
+    return _FUTURE + "".join(parts)
 
 
 def ipc_sysctls(shape: Shape) -> dict[str, str]:
@@ -125,7 +132,8 @@ def container_kwargs(
     )
     return {
         "image": image,
-        "command": ["/usr/bin/python3", "-S", "-c", init_source(), str(ttl_s)],
+        # -I, as a fork server started afresh: its forks are the fork servers (see runtime.init).
+        "command": ["/usr/bin/python3", "-I", "-c", init_source(), str(ttl_s)],
         "detach": True,
         "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
         "working_dir": WORK,

@@ -22,7 +22,7 @@ from sandbox._bundle import runtime_files
 from sandbox._docker.containers import WORK, tar_of
 from sandbox.errors import SandboxFault
 from sandbox.image.recipe import SANDBOX_UID
-from sandbox.runtime.agent import CLEAN_MARK, END_MARK, READY
+from sandbox.runtime.agent import CLEAN_MARK, END_MARK, READY, ZYGOTE_FLAG
 
 _PYTHON = "/usr/bin/python3"
 _BOOT = "boot"
@@ -227,7 +227,7 @@ def start_agent(api: Any, container_id: str, ready_timeout_s: float) -> AgentSes
     archive = tar_of(runtime_files(), _BOOT)
     if not api.put_archive(container_id, WORK, archive):
         raise SandboxFault("could not copy the sandbox runtime into the container")
-    argv = [_PYTHON, "-I", f"{WORK}/{_BOOT}/rt/sandbox/runtime/agent.py"]
+    argv = [_PYTHON, "-I", f"{WORK}/{_BOOT}/rt/sandbox/runtime/agent.py", ZYGOTE_FLAG]
     exec_id = api.exec_create(container_id, argv, stdin=True, user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
     session = AgentSession(api.exec_start(exec_id, socket=True))
     try:

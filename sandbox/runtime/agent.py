@@ -15,6 +15,10 @@ on stderr could overtake the last events. Once the batch is taken down and
 checked gone, a :data:`CLEAN_MARK` line follows; the host sends nothing more
 before it has seen that line.
 
+Each batch's fork server is forked by the container's PID 1, a pristine interpreter that
+never sees batch data nor runs candidate code (the *zygote*: :mod:`sandbox.runtime.zygote`),
+rather than started as a new interpreter, which cost most of a one-test batch's CPU.
+
 Why a long-lived process is as safe as a process per batch:
 
 * before any candidate runs it has imported everything it will ever run, then
@@ -30,7 +34,12 @@ Why a long-lived process is as safe as a process per batch:
 * its stdin (where the next batch's spec arrives) is moved off fd 0 before
   anything runs, so no compiler or checker it starts can read it;
 * a test that kills or stops it ends its stream without ``done``: the host
-  then drops the whole container.
+  then drops the whole container;
+* each batch still gets a fork server of its own, a fresh fork of the zygote,
+  which is no closer to earlier batches than a new interpreter: nothing of a batch
+  ever reaches PID 1, no test can reach its socket (it accepted one connection,
+  ours, before any test ran), and it forks no more once a test changed its
+  limits or scheduling state (we then start fork servers as new interpreters).
 """
 
 from __future__ import annotations
@@ -54,6 +63,8 @@ unescaped: no event line can hold it."""
 CLEAN_MARK = "\x1ecodesolve-batch-clean "
 """After the end mark, once the batch is taken down and nothing of it is left."""
 READY = {"event": "ready"}
+ZYGOTE_FLAG = "--zygote"
+"""Given by the Docker backend, whose containers' PID 1 is our zygote (see :mod:`sandbox.runtime.zygote`)."""
 _MAX_HEADER = 256 << 20
 
 
@@ -128,13 +139,16 @@ def take_requests_channel() -> int:
 def serve() -> int:
     """Answer requests until stdin ends."""
     # Imported here, not at the top: the host imports this module for its constants.
-    from sandbox.runtime import driver, forkclient
+    from sandbox.runtime import driver, forkclient, zygoteclient
     from sandbox.runtime.artefacts import ArtefactCache
     from sandbox.runtime.procs import sched_state
 
     forget_runtime_on_disk()
     driver.harden()
     channel = take_requests_channel()
+    if ZYGOTE_FLAG in sys.argv:
+        # Before we say we are ready, so before any test can run: PID 1 accepts one connection.
+        zygoteclient.start(forkclient.SERVER_CODE)
     out = sys.stdout
     out.write(json.dumps(READY) + "\n")
     out.flush()

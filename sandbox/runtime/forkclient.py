@@ -15,12 +15,14 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from sandbox.runtime import zygoteclient
 from sandbox.runtime.forkserver import RUN, stdlib_names
+from sandbox.runtime.zygoteclient import ForkedProcess
 
 if TYPE_CHECKING:
-    from sandbox.runtime.wire import QuitRequest, RunParameters, RunReport, RunRequest, SetupRequest, Spec
+    from sandbox.runtime.wire import QuitRequest, RunParameters, RunReport, RunRequest, SetupRequest, Spec, ZygoteFork
 
 _FUTURE = "from __future__ import annotations\n"
 _SERVER_MODULES = ("procs.py", "rlimits.py", "children.py", "forkserver.py")
@@ -77,40 +79,65 @@ class ForkServer:
 
     def __init__(self, home: Path, isolate_net: bool = False, path: str | None = None) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        # From the source read when the driver started, never from disk again (a
-        # test could have rewritten the file), in isolated mode so that nothing
-        # in the program's directory can shadow a module the fork server imports.
-        argv = [sys.executable, "-I", "-c", BOOT, str(theirs.fileno())]
-        if isolate_net:
-            argv.append("--isolate-net")
         # The fork server's stdout must not be ours: a test child could open
         # /proc/<its parent>/fd/1 and forge driver events. Its stderr, only ever a
         # diagnostic, goes to a memory file of ours: no test can reach it (a log
         # in the work dir could be filled up to the file-size limit by a test,
         # so that the next fork server died on its first warning).
         self.log = os.memfd_create("fork-server-stderr")
+        self.origin: Literal["zygote", "exec"] = "zygote"
+        """Where the fork server came from: ``zygote`` (forked by PID 1) or ``exec`` (a new interpreter)."""
+        self.isolation = ""
+        """How the fork server isolates tests, once it said hello (see :meth:`ready`)."""
         try:
-            self.proc = subprocess.Popen(
-                argv,
-                pass_fds=[theirs.fileno()],
-                env=child_env(str(home), path),
-                cwd=home,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=self.log,
-            )
+            forked = self.forked(theirs, home, path, isolate_net)
+            self.proc: subprocess.Popen[bytes] | ForkedProcess = forked or self.started(theirs, home, path, isolate_net)
         except BaseException:
             os.close(self.log)
+            ours.close()
             raise
         finally:
             theirs.close()
         self.sock = ours
-        self.isolation = ""
-        """How the fork server isolates tests, once it said hello (see :meth:`ready`)."""
+        if forked is None:
+            try:
+                ours.send(SERVER_CODE)
+            except OSError:
+                pass  # it died at once: ready() says so
+
+    def forked(self, theirs: socket.socket, home: Path, path: str | None, isolate_net: bool) -> ForkedProcess | None:
+        """The fork server forked by the container's zygote, if there is one (and the fork server
+        needs no network namespace of its own: only the local backend asks for one)."""
+        zygote = zygoteclient.active()
+        if zygote is None or isolate_net:
+            return None
+        request: ZygoteFork = {"op": "fork", "env": child_env(str(home), path), "cwd": str(home), "argv": []}
         try:
-            ours.send(SERVER_CODE)
-        except OSError:
-            pass  # it died at once: ready() says so
+            return zygote.fork(theirs.fileno(), self.log, request)
+        except (OSError, RuntimeError, ValueError) as exc:  # socket.timeout among them (an OSError on 3.9)
+            zygoteclient.give_up(f"{exc!r}")
+            return None
+
+    def started(
+        self, theirs: socket.socket, home: Path, path: str | None, isolate_net: bool
+    ) -> subprocess.Popen[bytes]:
+        """The fork server as a new interpreter."""
+        self.origin = "exec"
+        # From the source read when the driver started, never from disk again (a
+        # test could have rewritten the file), in isolated mode so that nothing
+        # in the program's directory can shadow a module the fork server imports.
+        argv = [sys.executable, "-I", "-c", BOOT, str(theirs.fileno())]
+        if isolate_net:
+            argv.append("--isolate-net")
+        return subprocess.Popen(
+            argv,
+            pass_fds=[theirs.fileno()],
+            env=child_env(str(home), path),
+            cwd=home,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
 
     def ready(self) -> None:
         """Wait for the fork server's hello (not at start: a spare boots while the agent reads

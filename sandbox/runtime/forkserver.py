@@ -228,8 +228,19 @@ def rehearse() -> None:
 def main(sock: _socket.socket, harness: types.CodeType, argv: list[str]) -> int:
     """Entry point, called by the boot line (``forkclient.BOOT``) with the socket, the harness's
     code and the flags (``[--isolate-net]``); a ``setup`` message then gives it its batch."""
+    prepare(harness)
+    return start(sock, argv)
+
+
+def prepare(harness: types.CodeType) -> None:
+    """What every fork server does first, whatever its batch: done once in the container's
+    zygote (``runtime.zygote``), whose forks then start from :func:`start`."""
     SERVER.harness = load_harness(harness)
     rehearse()
+
+
+def start(sock: _socket.socket, argv: list[str]) -> int:
+    """Isolate, harden, say hello, and serve the driver until it says quit (see :func:`main`)."""
     isolation = isolate_network() if "--isolate-net" in argv else "container"
     LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     watch_children()

@@ -65,7 +65,7 @@ class ForkServers:
         self.current = server
         # Not flushed by itself: it travels with the next event (each flush is a trip through
         # the container runtime and the daemon).
-        self.sink.emit({"event": "hello", "isolation": server.isolation}, flush=False)
+        self.sink.emit({"event": "hello", "isolation": server.isolation, "origin": server.origin}, flush=False)
 
     def adopt_spare(self, warm: bool) -> ForkServer | None:
         """The spare fork server, set up for this batch (only once; None if there is none that works)."""

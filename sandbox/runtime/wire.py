@@ -10,6 +10,7 @@ what one side writes is what the other reads.
 
     host ──AgentRequest (spec: Spec)──► agent ──► driver ──SetupRequest, RunRequest, QuitRequest──► fork server
     host ◄──────────── Event lines ─────────────── driver ◄──────────── Hello, RunReport ──────────┘
+    agent ──ZygoteLoad, ZygoteFork──► zygote (PID 1) ──ZygoteReply──► agent
 """
 
 from __future__ import annotations
@@ -187,6 +188,30 @@ Request = SetupRequest | RunRequest | QuitRequest
 """Anything the driver sends the fork server."""
 
 
+class ZygoteLoad(TypedDict):
+    """Agent → zygote (PID 1), once: the fork server's code (``forkclient.SERVER_CODE``)."""
+
+    op: Literal["load"]
+    code: bytes
+
+
+class ZygoteFork(TypedDict):
+    """Agent → zygote: fork a fork server (its socket and stderr attached, SCM_RIGHTS)."""
+
+    op: Literal["fork"]
+    env: dict[str, str]
+    cwd: str
+    argv: list[str]
+
+
+class ZygoteReply(TypedDict):
+    """Zygote → agent: done (a fork: its pid, and a pidfd attached), or refused and why."""
+
+    ok: bool
+    pid: NotRequired[int]
+    why: NotRequired[str]
+
+
 class CaptureWire(TypedDict):
     """A bounded view of one output stream (``sandbox.Capture.from_wire``)."""
 
@@ -247,6 +272,8 @@ class HelloEvent(TypedDict):
 
     event: Literal["hello"]
     isolation: str
+    origin: NotRequired[Literal["zygote", "exec"]]
+    """Whether the container's zygote forked the fork server, or it is a new interpreter."""
 
 
 class ErrorEvent(TypedDict):
