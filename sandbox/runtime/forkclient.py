@@ -1,8 +1,10 @@
 """The driver's handle on its fork server (:mod:`sandbox.runtime.forkserver`). Standard library only.
 
-The fork server is started from source read once, when this module is
-imported (before any candidate code runs), in isolated mode; a ``setup``
-message later gives it its batch, so it can be started ahead of time.
+The fork server runs code compiled once, when this module is imported (before any candidate
+code runs). In the Docker backend's containers PID 1 forks it (the zygote: see
+:mod:`sandbox.runtime.zygoteclient`); elsewhere, or once the zygote is given up, it is a new
+interpreter in isolated mode. A ``setup`` message later gives it its batch, so it can be
+started ahead of time.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 if __name__ != "__main__":  # as PID 1, the zygote's source runs first, in this same namespace
-    from sandbox.runtime.zygote import Zygote
+    from sandbox.runtime.zygote import Zygote, reap
 
 PR_SET_DUMPABLE = 4
 _SFD_NONBLOCK_CLOEXEC = 0o4000 | 0o2000000
@@ -78,15 +78,6 @@ def stop_asked(fd: int) -> bool:
         if signo != _signal.SIGCHLD and sender == 0:
             return True
     return False
-
-
-def reap() -> None:
-    """Reap every child that has ended (orphans and the fork servers we forked)."""
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
 
 
 def serve(deadline: float, signals: int, zygote: Zygote) -> int:

@@ -33,6 +33,7 @@ import _socket
 import marshal
 import os
 import sys
+import time
 
 _signal: Any = __import__("_signal")  # the C core of `signal` (the fork servers import no Python module for it)
 TYPE_CHECKING = False
@@ -50,6 +51,27 @@ _ANCILLARY = _socket.CMSG_SPACE(4 * 4)
 _PR_SET_DUMPABLE = 4
 _FAILED = 70
 """A zygote-born fork server's exit status when it could not start."""
+
+
+def reap() -> None:
+    """Reap every child that has ended (orphans, and the fork servers we forked)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def fork() -> int:
+    """``os.fork``, reaping first, and again a few times while the container is at its pids limit:
+    the processes of the batch just killed may still be zombies of ours (they count until reaped)."""
+    for _ in range(40):
+        reap()
+        try:
+            return os.fork()
+        except BlockingIOError:
+            time.sleep(0.005)
+    return os.fork()
 
 
 class Zygote:
@@ -142,10 +164,10 @@ class Zygote:
         self.refused = self.refused or self.tampered()
         if self.refused:
             return {"ok": False, "why": self.refused}, -1
-        fork: ZygoteFork = request  # type: ignore[assignment]
-        pid = os.fork()
+        order: ZygoteFork = request  # type: ignore[assignment]
+        pid = fork()
         if pid == 0:
-            self.become_fork_server(fds[0], fds[1], fork)
+            self.become_fork_server(fds[0], fds[1], order)
         # Not reaped before this (the loop reaps after the request): the pid is still ours.
         return {"ok": True, "pid": pid}, os.pidfd_open(pid)
 

@@ -873,13 +873,20 @@ import ctypes, resource
 class Limit(ctypes.Structure):
     _fields_ = [("cur", ctypes.c_ulong), ("max", ctypes.c_ulong)]
 
-# The fork server's parent is the container's agent, which starts every later batch's
-# fork server: 250 MB of address space for all of them, were it to stay.
-server = os.getppid()
-with open(f"/proc/{server}/stat") as fh:
-    agent = int(fh.read().rsplit(")", 1)[1].split()[1])
+# The container's agent and its PID 1 (the zygote) start every later batch's fork server:
+# 250 MB of address space for all of them, were it to stay.
+def agents():
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"agent.py" in fh.read():
+                    yield int(pid)
+        except (OSError, ValueError):
+            pass
+
 cap = Limit(250 << 20, 250 << 20)
-ctypes.CDLL(None).prlimit(agent, resource.RLIMIT_AS, ctypes.byref(cap), None)
+for target in [1, *agents()]:
+    ctypes.CDLL(None).prlimit(target, resource.RLIMIT_AS, ctypes.byref(cap), None)
 print("SAFE")
 """
 
