@@ -29,6 +29,9 @@ class _Server(ThreadingHTTPServer):
     # Handler threads are joined on close (not daemons) so none outlives the server.
     daemon_threads = False
     block_on_close = True
+    # socketserver's default backlog is 5: a sixth connection arriving at once had its SYN
+    # dropped and the client retried it a second later (a 1 s stall per burst of calls).
+    request_queue_size = 128
 
     def __init__(self, state: ScenarioState) -> None:
         self.state = state

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import anyio
 
 from codesolve.sstar.candidate import Candidate
-from codesolve.sstar.clusters import cluster, disagree
+from codesolve.sstar.clusters import disagree
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
 from codesolve.tasks.base import Behaviour, SynthInput
@@ -32,9 +32,11 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
     The inputs: LLM-free ones first (cheap), then the model's; deduplicated. ``extra`` asks for
     that many more of each kind (an adaptive run spends more on distinguishing inputs when the
     survivors split). The LLM-free inputs do not depend on the synthesizer's reply, so the
-    survivors run them while it is asked: after the reply only its new inputs are left to run
-    (at a model latency of 0.25 s the whole table after the reply was the longest wait on the
-    engine's critical path). The table is the one a single run on all the inputs would give.
+    survivors run them while it is asked, and the model's inputs start the moment its reply is
+    in, beside whatever LLM-free runs are still going (at a model latency of 0.25 s, first the
+    whole table after the reply, then waiting for the LLM-free runs before starting the model's,
+    was the longest wait on the engine's critical path). The table is the one a single run on
+    all the inputs would give.
     """
     sources = synth_sources(ctx.config)
     free: list[SynthInput] = []
@@ -43,25 +45,26 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
     made: list[SynthInput] = []
     validator: str | None = None
     early: Table = {}
+    late: Table = {}
     # Survivors that disagree will need the judge once their table is done: a model call waits
     # on their runs, so those go before other solves' batches (see sandbox.urgency), the
-    # waiting ones too from the moment two finished rows differ.
+    # waiting ones too from the moment two finished rows differ, on either kind of input.
     split = Urgency()
 
-    async def run_free(candidate: Candidate) -> None:
-        early[candidate.key] = await ctx.task.behaviours(candidate.code or "", free) if free else []
-        if disagree(list(early.values())):
+    async def run_on(candidate: Candidate, inputs: Sequence[SynthInput], rows: Table) -> None:
+        rows[candidate.key] = await ctx.task.behaviours(candidate.code or "", inputs) if inputs else []
+        if disagree(list(rows.values())):
             split.raise_now()
 
     async with anyio.create_task_group() as group:
         with urgent(split):
             for candidate in alive:
-                group.start_soon(run_free, candidate)
-        if sources in ("llm", "both"):
-            made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
-    new = distinct(made, free)
-    with urgent(split.raised or len(cluster(early)) > 1):
-        late = await behaviour_table(ctx, alive, new)
+                group.start_soon(run_on, candidate, free, early)
+            if sources in ("llm", "both"):
+                made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
+            new = distinct(made, free)
+            for candidate in alive:
+                group.start_soon(run_on, candidate, new, late)
     unique = free + new
     origins = {origin: sum(1 for i in unique if i.origin == origin) for origin in sorted({i.origin for i in unique})}
     ctx.record("note", "synthesize", inputs=len(unique), origins=origins, validator=validator is not None)

@@ -48,8 +48,9 @@ _SETTLE_S = 60.0
 class DockerSandbox:
     """Runs batches through the agent of a warm container (one ``exec`` per container).
 
-    Containers are made on demand up to ``pool_size`` at once, kept warm
-    between batches, and dropped (removed) whenever a batch did not end cleanly.
+    Containers are made on demand up to ``pool_size`` (+ ``express`` for small batches: see
+    :mod:`sandbox._docker.queue`) at once, kept warm between batches, and dropped (removed)
+    whenever a batch did not end cleanly.
     A batch is one write to the agent's stdin and a read of its output: no
     Docker API call at all on the warm path.
     """
@@ -59,7 +60,9 @@ class DockerSandbox:
         self.engine = engine
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
-        self.slots = SlotQueue(config.pool_size)  # who gets the next free container: see _docker.queue
+        self.slots = SlotQueue(config.pool_size, express=config.express)  # who gets the next free container
+        self.capacity = config.pool_size + config.express
+        """Containers alive at most."""
         self._idle: dict[Shape, list[Slot]] = {}
         self._all: set[Slot] = set()
         self._seq = itertools.count(1)
@@ -71,7 +74,7 @@ class DockerSandbox:
         moment one is chosen, so that containers started at once spread out."""
         # Waiting for an agent to settle blocks a thread (a batch itself is read on the
         # event loop): one per slot, apart from the threads that make Docker API calls.
-        self._readers = anyio.CapacityLimiter(config.pool_size)
+        self._readers = anyio.CapacityLimiter(self.capacity)
 
     @classmethod
     async def open(cls, config: DockerConfig) -> DockerSandbox:
@@ -262,7 +265,7 @@ class DockerSandbox:
         async def one() -> None:
             try:
                 async with self.slots.place(BACKGROUND):
-                    if len(self._all) >= self.config.pool_size:
+                    if len(self._all) >= self.capacity:
                         return  # filled meanwhile: never evict a warm container to warm another
                     await self._release(shape, await self._create(shape), True)
             except (SandboxFault, docker.errors.DockerException):
@@ -271,7 +274,7 @@ class DockerSandbox:
                 self._warming -= 1  # also when cancelled while waiting for a slot
 
         # Several tasks may warm one pool at once: count the containers already coming.
-        missing = self.config.pool_size - len(self._all) - self._warming
+        missing = self.capacity - len(self._all) - self._warming
         self._warming += max(0, missing)
         async with anyio.create_task_group() as group:
             for _ in range(missing):
@@ -364,8 +367,8 @@ class DockerSandbox:
             self._cpu_use[cpu] -= 1
 
     async def _trim_idle(self) -> None:
-        # Keep at most pool_size containers alive: drop idle ones of other shapes first.
-        while len(self._all) >= self.config.pool_size:
+        # Keep at most capacity containers alive: drop idle ones of other shapes first.
+        while len(self._all) >= self.capacity:
             victim = next((slot for pool in self._idle.values() for slot in pool), None)
             if victim is None:
                 return

@@ -16,6 +16,12 @@ on it: a solve whose survivors disagree, before its judge; size matters less tha
 when a place is handed out, so one raised while it waits moves ahead; the patience rule covers
 it too, so urgent work cannot starve ordinary work either.
 
+Beside its ordinary places the pool may keep **express** places (``DockerConfig.express``):
+containers only small batches may use, and only once every ordinary place is taken. Ordering
+alone cannot stop a one-test batch that a model call waits on from waiting for a running bulk
+batch to end (no batch is pre-empted); an express place is free for it at once. Bulk batches
+never take one, so the express lane does not become one more bulk container.
+
 It is still a queue: a batch waits for a container as long as it takes, never on a timeout.
 """
 
@@ -48,23 +54,29 @@ class _Waiter:
     since: float
     urgency: Urgency
     granted: anyio.Event = field(default_factory=anyio.Event)
+    express: bool = False
+    """Whether the place it was granted is an express one."""
 
 
 class SlotQueue:
-    """At most ``total`` holders at once; a freed place goes to the first urgent waiter (small
-    ones first), else the first small waiter, else the first waiter, or to the oldest once it
-    has waited :data:`PATIENCE_S`."""
+    """At most ``total`` ordinary holders and ``express`` express ones (small batches only, once
+    the ordinary places are taken) at once; a freed ordinary place goes to the first urgent
+    waiter (small ones first), else the first small waiter, else the first waiter, or to the
+    oldest once it has waited :data:`PATIENCE_S`; a freed express place to the first small
+    waiter by the same rule."""
 
-    def __init__(self, total: int, patience_s: float = PATIENCE_S) -> None:
+    def __init__(self, total: int, patience_s: float = PATIENCE_S, express: int = 0) -> None:
         self.total = total
+        self.express = express
         self.patience_s = patience_s
         self._held = 0
+        self._held_express = 0
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
 
     @property
     def available_tokens(self) -> int:
-        """Places free now (as ``anyio.CapacityLimiter`` names it)."""
+        """Ordinary places free now (as ``anyio.CapacityLimiter`` names it)."""
         return self.total - self._held
 
     @property
@@ -72,44 +84,62 @@ class SlotQueue:
         """Batches waiting for a place."""
         return len(self._waiting)
 
+    @property
+    def holders(self) -> tuple[int, int]:
+        """Places held now: ordinary, express."""
+        return self._held, self._held_express
+
     @asynccontextmanager
     async def place(self, size: int) -> AsyncIterator[None]:
         """Hold a place for a batch of ``size`` tests while the block runs."""
-        await self.acquire(size)
+        express = await self.acquire(size)
         try:
             yield
         finally:
-            self.release()
+            self.release(express)
 
-    async def acquire(self, size: int) -> None:
-        """Wait for a place (see the class docstring for the order)."""
+    async def acquire(self, size: int) -> bool:
+        """Wait for a place (see the class docstring for the order); whether it is an express one."""
         await anyio.lowlevel.checkpoint_if_cancelled()
         if self._held < self.total and not self._waiting:
             self._held += 1
             await anyio.lowlevel.cancel_shielded_checkpoint()
-            return
+            return False
+        if size <= SMALL and self._held_express < self.express:
+            # (No small batch waits while an express place is free: none is waiting before us.)
+            self._held_express += 1
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+            return True
         waiter = _Waiter(size, next(self._seq), time.monotonic(), current())
         self._waiting.append(waiter)
         try:
             await waiter.granted.wait()
         except BaseException:
             if waiter.granted.is_set():
-                self.release()  # handed a place it will not use: pass it on
+                self.release(waiter.express)  # handed a place it will not use: pass it on
             else:
                 self._waiting.remove(waiter)
             raise
+        return waiter.express
 
-    def release(self) -> None:
-        """Give a place back: straight to the next waiter, if any."""
-        if not self._waiting:
-            self._held -= 1
+    def release(self, express: bool = False) -> None:
+        """Give a place back: straight to the next waiter that may take it, if any."""
+        waiter = self._next(small_only=express)
+        if waiter is None:
+            if express:
+                self._held_express -= 1
+            else:
+                self._held -= 1
             return
-        waiter = self._next()
         self._waiting.remove(waiter)
+        waiter.express = express
         waiter.granted.set()  # the place passes on: the count of holders is unchanged
 
-    def _next(self) -> _Waiter:
-        oldest = min(self._waiting, key=lambda w: w.seq)
+    def _next(self, small_only: bool) -> _Waiter | None:
+        waiting = [w for w in self._waiting if w.size <= SMALL] if small_only else self._waiting
+        if not waiting:
+            return None
+        oldest = min(waiting, key=lambda w: w.seq)
         if time.monotonic() - oldest.since >= self.patience_s:
             return oldest
-        return min(self._waiting, key=lambda w: (not w.urgency.raised, w.size > SMALL, w.seq))
+        return min(waiting, key=lambda w: (not w.urgency.raised, w.size > SMALL, w.seq))

@@ -107,3 +107,24 @@ async def test_survivors_that_agree_on_the_llm_free_inputs_run_the_rest_as_ordin
     assert solution.survivors == 3
     assert solution.clusters == 1
     assert box.urgent[3] == [False] * 3  # the model's 3 new inputs, one batch per survivor
+
+
+# Slow only on the LLM-free inputs (the empty list, the long lists), quick on the public tests and
+# the model's inputs (lists of two or three).
+SLOW_FREE = "import time\n\ndef biggest(xs):\n    if len(xs) > 3 or not xs:\n        time.sleep(0.25)\n    return max(xs) if xs else 0\n"
+
+
+async def test_the_models_inputs_start_while_llm_free_runs_are_still_going(docker_box: Sandbox) -> None:
+    free = distinct(task_for(BIGGEST, docker_box, CONFIG).synthetic_inputs(CONFIG.free_inputs, CONFIG.seed))
+    slow = sum(1 for i in free if i.text.count(",") > 2 or i.text.strip() == "[[]]")
+    assert slow >= 2  # (what makes each LLM-free batch take half a second or more)
+    box = Recorder(docker_box)
+    solution = await solve_biggest(box, [SLOW_FREE, SLOW_FREE.replace("xs", "values")], 0.0)
+    assert solution.survivors == 2
+    early = [b for b in box.batches if b[2] == len(free)]
+    late = [b for b in box.batches if b[2] == 3]
+    assert len(early) == 2
+    assert len(late) == 2
+    # The reply came at once: the model's inputs were asked for before the LLM-free runs ended
+    # (they used to wait for every one of them).
+    assert min(start for start, _, _ in late) < max(end for _, end, _ in early) - 0.2

@@ -6,6 +6,7 @@ import anyio
 import pytest
 
 from codesolve.llm import LLM, Completion, LLMConfig, Message, Rule, Scenario, ScriptedServer, scripted_endpoint
+from codesolve.llm._request import INLINE_PARSE_BYTES
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -30,6 +31,16 @@ async def test_basic_completion_sends_the_request_we_expect() -> None:
         assert req.body["temperature"] == 0.7
         assert req.body["max_tokens"] == 256
         assert "n" not in req.body
+
+
+async def test_replies_either_side_of_the_inline_parse_size_come_back_whole() -> None:
+    # Small bodies are parsed on the event loop, larger ones in a worker thread: same result.
+    texts = ["short reply", "y" * (INLINE_PARSE_BYTES * 2)]
+    with ScriptedServer(Scenario(rules=[Rule(content=texts)])) as srv:
+        async with LLM(LLMConfig(default=scripted_endpoint(srv)), env=srv.env) as llm:
+            got = await llm.complete("generator", PROMPT, n=2, temperature=0.7, max_tokens=None, phase="gen")
+    assert [c.text for c in got] == texts
+    assert [c.finish_reason for c in got] == ["stop", "stop"]
 
 
 async def test_max_completion_tokens_param() -> None:

@@ -187,3 +187,17 @@ def test_scripted_endpoint_points_at_the_server() -> None:
         assert cfg.api_key(srv.env)
     with pytest.raises(RuntimeError, match="never started"):
         _ = ScriptedServer().base_url
+
+
+def test_a_burst_of_concurrent_calls_is_answered_together() -> None:
+    # Thirty callers at once (an engine's debugging round): every one is taken in at once and
+    # answered after the scripted latency, none a second later for a connection the server's
+    # listen backlog dropped (the client's TCP stack retries a dropped SYN after one second).
+    callers = 30
+    with ScriptedServer(Scenario(rules=[Rule(content="ok", latency_s=0.8)])) as srv:
+        threads = [threading.Thread(target=_post, args=(srv, _chat(f"call {i}"))) for i in range(callers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert srv.max_in_flight == callers
