@@ -80,7 +80,6 @@ class ForkServer:
     """Handle on the fork server process (started before it knows its batch: see :meth:`setup`)."""
 
     def __init__(self, home: Path, isolate_net: bool = False, path: str | None = None) -> None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # The fork server's stdout must not be ours: a test child could open
         # /proc/<its parent>/fd/1 and forge driver events. Its stderr, only ever a
         # diagnostic, goes to a memory file of ours: no test can reach it (a log
@@ -92,54 +91,61 @@ class ForkServer:
         self.isolation = ""
         """How the fork server isolates tests, once it said hello (see :meth:`ready`)."""
         try:
-            forked = self.forked(theirs, home, path, isolate_net)
-            self.proc: subprocess.Popen[bytes] | ForkedProcess = forked or self.started(theirs, home, path, isolate_net)
+            started = self.forked(home, path, isolate_net) or self.started(home, path, isolate_net)
         except BaseException:
             os.close(self.log)
-            ours.close()
             raise
-        finally:
-            theirs.close()
-        self.sock = ours
-        if forked is None:
-            try:
-                ours.send(SERVER_CODE)
-            except OSError:
-                pass  # it died at once: ready() says so
+        self.proc: subprocess.Popen[bytes] | ForkedProcess = started[0]
+        self.sock = started[1]
 
-    def forked(self, theirs: socket.socket, home: Path, path: str | None, isolate_net: bool) -> ForkedProcess | None:
-        """The fork server forked by the container's zygote, if there is one (and the fork server
-        needs no network namespace of its own: only the local backend asks for one)."""
+    def forked(self, home: Path, path: str | None, isolate_net: bool) -> tuple[ForkedProcess, socket.socket] | None:
+        """The fork server forked by the container's zygote, and our end of its socket, if there
+        is a zygote (and the fork server needs no network namespace of its own: only the local
+        backend asks for one)."""
         zygote = zygoteclient.active()
         if zygote is None or isolate_net:
             return None
         request: ZygoteFork = {"op": "fork", "env": child_env(str(home), path), "cwd": str(home), "argv": []}
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            return zygote.fork(theirs.fileno(), self.log, request)
+            return zygote.fork(theirs.fileno(), self.log, request), ours
         except (OSError, RuntimeError, ValueError) as exc:  # socket.timeout among them (an OSError on 3.9)
+            ours.close()  # (a fork that happened after all talks to no one)
             zygoteclient.give_up(f"{exc!r}")
             return None
+        finally:
+            theirs.close()
 
-    def started(
-        self, theirs: socket.socket, home: Path, path: str | None, isolate_net: bool
-    ) -> subprocess.Popen[bytes]:
-        """The fork server as a new interpreter."""
+    def started(self, home: Path, path: str | None, isolate_net: bool) -> tuple[subprocess.Popen[bytes], socket.socket]:
+        """The fork server as a new interpreter, and our end of its socket."""
         self.origin = "exec"
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         # From the source read when the driver started, never from disk again (a
         # test could have rewritten the file), in isolated mode so that nothing
         # in the program's directory can shadow a module the fork server imports.
         argv = [sys.executable, "-I", "-c", BOOT, str(theirs.fileno())]
         if isolate_net:
             argv.append("--isolate-net")
-        return subprocess.Popen(
-            argv,
-            pass_fds=[theirs.fileno()],
-            env=child_env(str(home), path),
-            cwd=home,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
+        try:
+            proc = subprocess.Popen(
+                argv,
+                pass_fds=[theirs.fileno()],
+                env=child_env(str(home), path),
+                cwd=home,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=self.log,
+            )
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        try:
+            ours.send(SERVER_CODE)
+        except OSError:
+            pass  # it died at once: ready() says so
+        return proc, ours
 
     def ready(self) -> None:
         """Wait for the fork server's hello (not at start: a spare boots while the agent reads
