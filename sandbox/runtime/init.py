@@ -85,10 +85,14 @@ def serve(deadline: float, signals: int, zygote: Zygote) -> int:
     while (left := deadline - time.monotonic()) > 0:
         ready, _, _ = select.select([signals, *zygote.fds()], [], [], min(left, 60.0))
         for fd in ready:
-            if fd != signals:
+            if fd == signals:
+                if stop_asked(signals):
+                    return 0
+                continue
+            try:
                 zygote.on_ready(fd)
-            elif stop_asked(signals):
-                return 0
+            except Exception:  # nothing of the zygote's may end PID 1 (and the container)
+                zygote.close()
         reap()
     return 0
 

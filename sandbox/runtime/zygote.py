@@ -116,10 +116,11 @@ class Zygote:
         self.conn = conn
 
     def close(self) -> None:
-        """The agent is gone: we only reap from now on."""
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        """The agent is gone (or we failed): we only reap from now on, and listen no more."""
+        for sock in (self.listener, self.conn):
+            if sock is not None:
+                sock.close()
+        self.listener = self.conn = None
         self.refused = self.refused or "the agent closed its connection"
 
     def serve_one(self, conn: _socket.socket) -> None:
