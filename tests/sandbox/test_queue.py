@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sandbox import Urgency, urgent
 from sandbox._docker.queue import SMALL, SlotQueue
+from tests.loops import run_own_loop
 
 
 async def _order_of(queue: SlotQueue, sizes: list[int], urgent_ones: frozenset[int] = frozenset()) -> list[int]:
@@ -268,7 +269,7 @@ def test_places_are_never_exceeded_bulk_never_goes_express_and_all_come_back(
         assert queue.holders == (0, 0)
         assert queue.waiting == 0
 
-    anyio.run(main)
+    run_own_loop(main)
 
 
 @pytest.mark.anyio
