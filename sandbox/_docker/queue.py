@@ -56,6 +56,12 @@ class _Waiter:
     granted: anyio.Event = field(default_factory=anyio.Event)
     express: bool = False
     """Whether the place it was granted is an express one."""
+    express_only: bool = False
+    """It waits for an express place only (warming the express container)."""
+
+    def may_take(self, express: bool) -> bool:
+        """Whether a freed place of this kind may go to this waiter."""
+        return self.size <= SMALL or self.express_only if express else not self.express_only
 
 
 class SlotQueue:
@@ -90,27 +96,47 @@ class SlotQueue:
         return self._held, self._held_express
 
     @asynccontextmanager
-    async def place(self, size: int) -> AsyncIterator[None]:
-        """Hold a place for a batch of ``size`` tests while the block runs."""
+    async def place(self, size: int) -> AsyncIterator[bool]:
+        """Hold a place for a batch of ``size`` tests while the block runs; the block gets
+        whether it is an express one."""
         express = await self.acquire(size)
+        try:
+            yield express
+        finally:
+            self.release(express)
+
+    @asynccontextmanager
+    async def express_place(self) -> AsyncIterator[None]:
+        """Hold an express place, behind every small batch (to warm an express container)."""
+        if not self.express:
+            raise ValueError("this queue has no express places")
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        await self._wait(_Waiter(BACKGROUND, next(self._seq), time.monotonic(), current(), express_only=True))
         try:
             yield
         finally:
-            self.release(express)
+            self.release(express=True)
 
     async def acquire(self, size: int) -> bool:
         """Wait for a place (see the class docstring for the order); whether it is an express one."""
         await anyio.lowlevel.checkpoint_if_cancelled()
-        if self._held < self.total and not self._waiting:
+        if self._held < self.total and not any(w.may_take(False) for w in self._waiting):
             self._held += 1
             await anyio.lowlevel.cancel_shielded_checkpoint()
             return False
         if size <= SMALL and self._held_express < self.express:
-            # (No small batch waits while an express place is free: none is waiting before us.)
+            # (As in _wait: nobody who may take it is waiting.)
             self._held_express += 1
             await anyio.lowlevel.cancel_shielded_checkpoint()
             return True
-        waiter = _Waiter(size, next(self._seq), time.monotonic(), current())
+        return await self._wait(_Waiter(size, next(self._seq), time.monotonic(), current()))
+
+    async def _wait(self, waiter: _Waiter) -> bool:
+        # (No waiter that may take an express place waits while one is free: none is ahead of us.)
+        if waiter.express_only and self._held_express < self.express:
+            self._held_express += 1
+            await anyio.lowlevel.cancel_shielded_checkpoint()
+            return True
         self._waiting.append(waiter)
         try:
             await waiter.granted.wait()
@@ -124,7 +150,7 @@ class SlotQueue:
 
     def release(self, express: bool = False) -> None:
         """Give a place back: straight to the next waiter that may take it, if any."""
-        waiter = self._next(small_only=express)
+        waiter = self._next(express)
         if waiter is None:
             if express:
                 self._held_express -= 1
@@ -135,8 +161,8 @@ class SlotQueue:
         waiter.express = express
         waiter.granted.set()  # the place passes on: the count of holders is unchanged
 
-    def _next(self, small_only: bool) -> _Waiter | None:
-        waiting = [w for w in self._waiting if w.size <= SMALL] if small_only else self._waiting
+    def _next(self, express: bool) -> _Waiter | None:
+        waiting = [w for w in self._waiting if w.may_take(express)]
         if not waiting:
             return None
         oldest = min(waiting, key=lambda w: w.seq)

@@ -111,7 +111,10 @@ async def test_survivors_that_agree_on_the_llm_free_inputs_run_the_rest_as_ordin
 
 # Slow only on the LLM-free inputs (the empty list, the long lists), quick on the public tests and
 # the model's inputs (lists of two or three).
-SLOW_FREE = "import time\n\ndef biggest(xs):\n    if len(xs) > 3 or not xs:\n        time.sleep(0.25)\n    return max(xs) if xs else 0\n"
+SLOW_FREE = (
+    "import time\n\ndef biggest(xs):\n    if len(xs) > 3 or not xs:\n        time.sleep(0.25)\n"
+    "    return max(xs) if xs else 0\n"
+)
 
 
 async def test_the_models_inputs_start_while_llm_free_runs_are_still_going(docker_box: Sandbox) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -12,12 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesolve.sstar.once import OnceEach
-
-
-def run_own_loop(main: Callable[[], Awaitable[None]]) -> None:
-    """Run ``main`` on a loop of its own (the suite's session loop may own this thread)."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(anyio.run, main).result()
+from tests.loops import run_own_loop
 
 
 @settings(max_examples=40, deadline=None)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sandbox import Urgency, urgent
 from sandbox._docker.queue import SMALL, SlotQueue
+from tests.loops import run_own_loop
 
 
 async def _order_of(queue: SlotQueue, sizes: list[int], urgent_ones: frozenset[int] = frozenset()) -> list[int]:
@@ -226,34 +227,77 @@ async def test_an_ordinary_place_is_taken_before_an_express_one() -> None:
     assert queue.holders == (0, 0)
 
 
-@settings(max_examples=60, deadline=None)
+WARM = -1
+"""In the property below: an express-only holder (warming the express container), not a batch."""
+
+
+@settings(max_examples=80, deadline=None)
 @given(
     total=st.integers(1, 3),
     express=st.integers(0, 2),
-    sizes=st.lists(st.sampled_from([1, 2, SMALL, SMALL + 1, 30]), min_size=1, max_size=12),
+    sizes=st.lists(st.sampled_from([1, 2, SMALL, SMALL + 1, 30, WARM]), min_size=1, max_size=12),
 )
 def test_places_are_never_exceeded_bulk_never_goes_express_and_all_come_back(
     total: int, express: int, sizes: list[int]
 ) -> None:
     async def main() -> None:
         queue = SlotQueue(total, express=express)
-        peak = [0, 0]
+        bulk_went_express = [False]
 
-        async def batch(size: int) -> None:
-            async with queue.place(size):
-                held, fast = queue.holders
-                assert held <= total
-                assert fast <= express
-                peak[0], peak[1] = max(peak[0], held), max(peak[1], fast)
-                await anyio.sleep(0)
-                await anyio.sleep(0)
+        async def hold(size: int) -> None:
+            if size == WARM:
+                async with queue.express_place():
+                    await check()
+                return
+            async with queue.place(size) as fast:
+                bulk_went_express[0] |= fast and size > SMALL
+                await check()
 
-        async with anyio.create_task_group() as group:
-            for size in sizes:
-                group.start_soon(batch, size)
-        if all(size > SMALL for size in sizes):
-            assert peak[1] == 0
+        async def check() -> None:
+            held, fast = queue.holders
+            assert held <= total
+            assert fast <= express
+            await anyio.sleep(0)
+            await anyio.sleep(0)
+
+        with anyio.fail_after(5):  # nobody is left waiting for a place that never comes
+            async with anyio.create_task_group() as group:
+                for size in sizes:
+                    if size != WARM or express:
+                        group.start_soon(hold, size)
+        assert not bulk_went_express[0]
         assert queue.holders == (0, 0)
         assert queue.waiting == 0
 
-    anyio.run(main)
+    run_own_loop(main)
+
+
+@pytest.mark.anyio
+async def test_an_express_only_waiter_goes_behind_small_batches_and_never_takes_an_ordinary_place() -> None:
+    queue = SlotQueue(1, express=1)
+    assert await queue.acquire(1) is False
+    assert await queue.acquire(1) is True  # both places held
+    order: list[str] = []
+
+    async def warm() -> None:
+        async with queue.express_place():
+            order.append("warm")
+
+    async def small() -> None:
+        async with queue.place(1):
+            order.append("small")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(warm)
+        await anyio.wait_all_tasks_blocked()
+        group.start_soon(small)
+        await anyio.wait_all_tasks_blocked()
+        queue.release()  # an ordinary place: the small batch, never the express-only waiter
+        await anyio.wait_all_tasks_blocked()
+        assert order == ["small"]
+        assert queue.waiting == 1
+        async with queue.place(30):  # the ordinary place is free again: not held up by it
+            pass
+        queue.release(express=True)
+    assert order == ["small", "warm"]
+    assert queue.holders == (0, 0)
