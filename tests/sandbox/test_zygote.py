@@ -8,6 +8,7 @@ got through and ``SAFE`` otherwise.
 
 from __future__ import annotations
 
+import os
 import textwrap
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -16,6 +17,7 @@ import pytest
 
 from sandbox import DockerConfig, Limits, Program, Sandbox, TestCase, TestOutcome, Verdict, make_sandbox
 from sandbox._docker.backend import DockerSandbox
+from sandbox.image.recipe import image_tag
 from tests.sandbox.test_hostile import SAFE, assert_safe, attack, describe, run
 
 pytestmark = [pytest.mark.anyio, pytest.mark.docker]
@@ -66,7 +68,8 @@ async def unhardened_box(docker_available: bool, anyio_backend: str) -> AsyncIte
     ours: there a test may change another process's limits and scheduling state, PID 1's too."""
     if not docker_available:
         pytest.skip("no Docker engine reachable")
-    box = await make_sandbox(DockerConfig(pool_size=1, run_id=f"pytest-zygote-{uuid.uuid4().hex[:8]}"))
+    image = image_tag(os.environ.get("CODESOLVE_TEST_PYTHON") or None)  # as the session's docker_box
+    box = await make_sandbox(DockerConfig(pool_size=1, run_id=f"pytest-zygote-{uuid.uuid4().hex[:8]}", image=image))
     assert isinstance(box, DockerSandbox)
     box._hardened = False  # what the backend does itself when an engine refuses our profile
     try:
