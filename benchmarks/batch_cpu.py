@@ -46,8 +46,8 @@ async def measure(batches: int) -> str:
     test = [TestCase(stdin="3 4 5 2\n", expected="11\n", name="0")]
     async with open_sandbox(DockerConfig(pool_size=1)) as box:
         await box.warm(Limits())
-        # Every container of the backend (the pool's and, since the express container, that one
-        # too: which one a batch lands in is the backend's choice); an idle one costs ~nothing.
+        # Every container of the backend (which one a batch lands in is the backend's choice;
+        # an express container, tried for a while, made that more than one); an idle one costs ~nothing.
         cids = [slot.container.id for slot in box._all]  # type: ignore[attr-defined]
         cells = []
         for kind in ("same", "new"):

@@ -77,11 +77,6 @@ class DockerConfig(_Config):
     """Image to use; ``None`` means the tag this version of codesolve builds."""
     pool_size: int = Field(default=2, ge=1, le=64)
     """Containers kept warm (one batch runs in one container at a time)."""
-    express: int = Field(default=1, ge=0, le=8)
-    """Containers beyond ``pool_size`` that only small batches (at most 4 tests: a debugging
-    round's public tests, a distinguishing input) may use, and only while every other container
-    is busy: such a batch, which a model call waits on, then never waits for a bulk batch to
-    end. 0: none."""
     docker_threads: int = Field(default=4, ge=1, le=64)
     """Docker API calls allowed at once (each runs in a worker thread)."""
     api_timeout_s: float = Field(default=30.0, gt=0)

@@ -99,7 +99,7 @@ async def environment(instance: SweInstance, settings: SweSettings) -> AsyncIter
     """
     prepared = await prepare(instance, settings)
     try:
-        async with open_sandbox(DockerConfig(image=prepared.image, pool_size=1, express=0)) as box:
+        async with open_sandbox(DockerConfig(image=prepared.image, pool_size=1)) as box:
             yield prepared, box
     finally:
         await remove_tree(prepared.work)

@@ -26,7 +26,6 @@ from sandbox._bundle import (
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
-from sandbox._docker.pinning import CpuPins
 from sandbox._docker.queue import BACKGROUND, SlotQueue
 from sandbox._docker.session import start_agent
 from sandbox._docker.slots import Slot, compiled_key, settled
@@ -49,9 +48,8 @@ _SETTLE_S = 60.0
 class DockerSandbox:
     """Runs batches through the agent of a warm container (one ``exec`` per container).
 
-    Containers are made on demand up to ``pool_size`` (+ ``express`` for small batches: see
-    :mod:`sandbox._docker.queue`) at once, kept warm between batches, and dropped (removed)
-    whenever a batch did not end cleanly.
+    Containers are made on demand up to ``pool_size`` at once, kept warm
+    between batches, and dropped (removed) whenever a batch did not end cleanly.
     A batch is one write to the agent's stdin and a read of its output: no
     Docker API call at all on the warm path.
     """
@@ -61,19 +59,19 @@ class DockerSandbox:
         self.engine = engine
         self.image = config.image or image_tag()
         self.run_id = config.run_id or uuid.uuid4().hex[:12]
-        self.slots = SlotQueue(config.pool_size, express=config.express)  # who gets the next free container
-        self._idle: dict[tuple[Shape, bool], list[Slot]] = {}
-        """Idle containers by shape and kind (express or not)."""
+        self.slots = SlotQueue(config.pool_size)  # who gets the next free container: see _docker.queue
+        self._idle: dict[Shape, list[Slot]] = {}
         self._all: set[Slot] = set()
         self._seq = itertools.count(1)
-        self._warming = {False: 0, True: 0}
-        """Containers of each kind (express or not) that :meth:`warm` is starting."""
+        self._warming = 0
         self._hardened = True
         """Our seccomp profile and IPC sysctls are asked for (until an engine refuses them)."""
-        self._pins = CpuPins()
+        self._cpu_use: list[int] = []
+        """Containers pinned to each engine CPU (empty: not pinning), counted from the
+        moment one is chosen, so that containers started at once spread out."""
         # Waiting for an agent to settle blocks a thread (a batch itself is read on the
         # event loop): one per slot, apart from the threads that make Docker API calls.
-        self._readers = anyio.CapacityLimiter(config.pool_size + config.express)
+        self._readers = anyio.CapacityLimiter(config.pool_size)
 
     @classmethod
     async def open(cls, config: DockerConfig) -> DockerSandbox:
@@ -91,7 +89,7 @@ class DockerSandbox:
         if config.pin_cpus:
             info = await engine.call("engine info", client.info)
             cpus = int(info.get("NCPU") or 0)
-            self._pins.start(cpus)
+            self._cpu_use = [0] * cpus if cpus > 1 else []
         return self
 
     @property
@@ -198,9 +196,9 @@ class DockerSandbox:
         size: int = 1,
     ) -> tuple[DriverStream, str]:
         stream = DriverStream(batch.nonce)
-        async with self.slots.place(size) as express:
+        async with self.slots.place(size):
             try:
-                slot = await self._acquire(shape, compiled, express)
+                slot = await self._acquire(shape, compiled)
             except SandboxFault as exc:
                 return stream, str(exc)
             clean = False
@@ -258,37 +256,29 @@ class DockerSandbox:
             pass
 
     async def warm(self, limits: Limits) -> None:
-        """See :class:`sandbox.Sandbox`: start containers of this shape up to the pool size (and
-        the express ones)."""
+        """See :class:`sandbox.Sandbox`: start containers of this shape up to the pool size."""
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
 
-        async def one(express: bool) -> None:
+        async def one() -> None:
             try:
-                async with self.slots.express_place() if express else self.slots.place(BACKGROUND):
-                    if self._count(express) >= self._limit(express):
+                async with self.slots.place(BACKGROUND):
+                    if len(self._all) >= self.config.pool_size:
                         return  # filled meanwhile: never evict a warm container to warm another
-                    await self._release(shape, await self._create(shape, express), True)
+                    await self._release(shape, await self._create(shape), True)
             except (SandboxFault, docker.errors.DockerException):
                 pass  # the batches that need a container will say what is wrong
             finally:
-                self._warming[express] -= 1  # also when cancelled while waiting for a slot
+                self._warming -= 1  # also when cancelled while waiting for a slot
 
+        # Several tasks may warm one pool at once: count the containers already coming.
+        missing = self.config.pool_size - len(self._all) - self._warming
+        self._warming += max(0, missing)
         async with anyio.create_task_group() as group:
-            for express in (False, True):
-                # Several tasks may warm one pool at once: count the containers already coming.
-                missing = self._limit(express) - self._count(express) - self._warming[express]
-                self._warming[express] += max(0, missing)
-                for _ in range(missing):
-                    group.start_soon(one, express)
+            for _ in range(missing):
+                group.start_soon(one)
 
-    def _limit(self, express: bool) -> int:
-        return self.config.express if express else self.config.pool_size
-
-    def _count(self, express: bool) -> int:
-        return sum(1 for slot in self._all if slot.express == express)
-
-    async def _acquire(self, shape: Shape, compiled: str = "", express: bool = False) -> Slot:
-        idle = self._idle.get((shape, express), [])
+    async def _acquire(self, shape: Shape, compiled: str = "") -> Slot:
+        idle = self._idle.get(shape, [])
         while idle:
             # A container that compiled this program already (a compile costs far more than
             # waiting for it to settle); else the longest idle: it has had the most time to
@@ -298,22 +288,22 @@ class DockerSandbox:
             if await self._settled(slot):
                 return slot
             await self._drop(slot)  # its agent found something of the last batch left, and quit
-        return await self._create(shape, express)
+        return await self._create(shape)
 
     async def _settled(self, slot: Slot) -> bool:
         return await settled(slot, self._readers, _SETTLE_S)
 
-    async def _create(self, shape: Shape, express: bool = False) -> Slot:
+    async def _create(self, shape: Shape) -> Slot:
         # Shielded (every call in it has a deadline): a container made but not yet
         # recorded when a cancellation arrived would be left running.
         with anyio.CancelScope(shield=True):
-            slot = await self._start_container(shape, express)
+            slot = await self._start_container(shape)
         return slot  # noqa: RET504  (outside the scope: mypy reads a cancel scope as maybe swallowing errors)
 
-    async def _start_container(self, shape: Shape, express: bool) -> Slot:
-        await self._trim_idle(express)
+    async def _start_container(self, shape: Shape) -> Slot:
+        await self._trim_idle()
         container, cpu = await self._run_pinned(shape)
-        slot = Slot(container, cpu=cpu, express=express)
+        slot = Slot(container, cpu=cpu)
         self._all.add(slot)
         try:
             api, cid = self.engine.client.api, container.id
@@ -331,15 +321,15 @@ class DockerSandbox:
         try:
             return await self._run_container(shape, cpu), cpu
         except SandboxFault:
-            self._pins.give(cpu)
+            self._give_cpu(cpu)
             if cpu is None:
                 raise
         except BaseException:
-            self._pins.give(cpu)
+            self._give_cpu(cpu)
             raise
         # E.g. an engine whose CPUs are not those numbered from 0 (a restricted cpuset):
         # "Requested CPUs are not available". Without pinning, or the same fault again.
-        self._pins.stop()
+        self._cpu_use = []
         return await self._run_container(shape, None), None
 
     async def _run_container(self, shape: Shape, cpu: int | None) -> Any:
@@ -359,15 +349,24 @@ class DockerSandbox:
     async def _take_cpu(self) -> int | None:
         """The engine CPU the fewest codesolve containers (of any run) are pinned to, now
         counted as ours (None when not pinning, or when a container may use more than one)."""
-        if not self._pins.active or self.config.cpus > 1:
+        if not self._cpu_use or self.config.cpus > 1:
             return None
         others = await self.engine.call("list containers", containers.pinned_elsewhere, self.engine.client, self.run_id)
-        return self._pins.take(others)  # (None if pinning was given up while we waited)
+        if not self._cpu_use:
+            return None  # pinning was given up while we waited
+        load = [mine + others.get(cpu, 0) for cpu, mine in enumerate(self._cpu_use)]
+        cpu = load.index(min(load))
+        self._cpu_use[cpu] += 1
+        return cpu
 
-    async def _trim_idle(self, express: bool) -> None:
-        # Keep at most pool_size (express) containers of a kind alive: drop idle ones of other shapes.
-        while self._count(express) >= self._limit(express):
-            victim = next((slot for pool in self._idle.values() for slot in pool if slot.express == express), None)
+    def _give_cpu(self, cpu: int | None) -> None:
+        if cpu is not None and cpu < len(self._cpu_use):
+            self._cpu_use[cpu] -= 1
+
+    async def _trim_idle(self) -> None:
+        # Keep at most pool_size containers alive: drop idle ones of other shapes first.
+        while len(self._all) >= self.config.pool_size:
+            victim = next((slot for pool in self._idle.values() for slot in pool), None)
             if victim is None:
                 return
             for pool in self._idle.values():
@@ -377,13 +376,13 @@ class DockerSandbox:
 
     async def _release(self, shape: Shape, slot: Slot, clean: bool) -> None:
         if clean:
-            self._idle.setdefault((shape, slot.express), []).append(slot)
+            self._idle.setdefault(shape, []).append(slot)
         else:
             await self._drop(slot)
 
     async def _drop(self, slot: Slot) -> None:
         if slot in self._all:
-            self._pins.give(slot.cpu)
+            self._give_cpu(slot.cpu)
         self._all.discard(slot)
         try:
             await self.engine.call("remove container", containers.remove, slot.container)

@@ -16,12 +16,6 @@ on it: a solve whose survivors disagree, before its judge; size matters less tha
 when a place is handed out, so one raised while it waits moves ahead; the patience rule covers
 it too, so urgent work cannot starve ordinary work either.
 
-Beside its ordinary places the pool may keep **express** places (``DockerConfig.express``):
-containers only small batches may use, and only once every ordinary place is taken. Ordering
-alone cannot stop a one-test batch that a model call waits on from waiting for a running bulk
-batch to end (no batch is pre-empted); an express place is free for it at once. Bulk batches
-never take one, so the express lane does not become one more bulk container.
-
 It is still a queue: a batch waits for a container as long as it takes, never on a timeout.
 """
 
@@ -54,35 +48,23 @@ class _Waiter:
     since: float
     urgency: Urgency
     granted: anyio.Event = field(default_factory=anyio.Event)
-    express: bool = False
-    """Whether the place it was granted is an express one."""
-    express_only: bool = False
-    """It waits for an express place only (warming the express container)."""
-
-    def may_take(self, express: bool) -> bool:
-        """Whether a freed place of this kind may go to this waiter."""
-        return self.size <= SMALL or self.express_only if express else not self.express_only
 
 
 class SlotQueue:
-    """At most ``total`` ordinary holders and ``express`` express ones (small batches only, once
-    the ordinary places are taken) at once; a freed ordinary place goes to the first urgent
-    waiter (small ones first), else the first small waiter, else the first waiter, or to the
-    oldest once it has waited :data:`PATIENCE_S`; a freed express place to the first small
-    waiter by the same rule."""
+    """At most ``total`` holders at once; a freed place goes to the first urgent waiter (small
+    ones first), else the first small waiter, else the first waiter, or to the oldest once it
+    has waited :data:`PATIENCE_S`."""
 
-    def __init__(self, total: int, patience_s: float = PATIENCE_S, express: int = 0) -> None:
+    def __init__(self, total: int, patience_s: float = PATIENCE_S) -> None:
         self.total = total
-        self.express = express
         self.patience_s = patience_s
         self._held = 0
-        self._held_express = 0
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
 
     @property
     def available_tokens(self) -> int:
-        """Ordinary places free now (as ``anyio.CapacityLimiter`` names it)."""
+        """Places free now (as ``anyio.CapacityLimiter`` names it)."""
         return self.total - self._held
 
     @property
@@ -90,82 +72,44 @@ class SlotQueue:
         """Batches waiting for a place."""
         return len(self._waiting)
 
-    @property
-    def holders(self) -> tuple[int, int]:
-        """Places held now: ordinary, express."""
-        return self._held, self._held_express
-
     @asynccontextmanager
-    async def place(self, size: int) -> AsyncIterator[bool]:
-        """Hold a place for a batch of ``size`` tests while the block runs; the block gets
-        whether it is an express one."""
-        express = await self.acquire(size)
-        try:
-            yield express
-        finally:
-            self.release(express)
-
-    @asynccontextmanager
-    async def express_place(self) -> AsyncIterator[None]:
-        """Hold an express place, behind every small batch (to warm an express container)."""
-        if not self.express:
-            raise ValueError("this queue has no express places")
-        await anyio.lowlevel.checkpoint_if_cancelled()
-        await self._wait(_Waiter(BACKGROUND, next(self._seq), time.monotonic(), current(), express_only=True))
+    async def place(self, size: int) -> AsyncIterator[None]:
+        """Hold a place for a batch of ``size`` tests while the block runs."""
+        await self.acquire(size)
         try:
             yield
         finally:
-            self.release(express=True)
+            self.release()
 
-    async def acquire(self, size: int) -> bool:
-        """Wait for a place (see the class docstring for the order); whether it is an express one."""
+    async def acquire(self, size: int) -> None:
+        """Wait for a place (see the class docstring for the order)."""
         await anyio.lowlevel.checkpoint_if_cancelled()
-        if self._held < self.total and not any(w.may_take(False) for w in self._waiting):
+        if self._held < self.total and not self._waiting:
             self._held += 1
             await anyio.lowlevel.cancel_shielded_checkpoint()
-            return False
-        if size <= SMALL and self._held_express < self.express:
-            # (As in _wait: nobody who may take it is waiting.)
-            self._held_express += 1
-            await anyio.lowlevel.cancel_shielded_checkpoint()
-            return True
-        return await self._wait(_Waiter(size, next(self._seq), time.monotonic(), current()))
-
-    async def _wait(self, waiter: _Waiter) -> bool:
-        # (No waiter that may take an express place waits while one is free: none is ahead of us.)
-        if waiter.express_only and self._held_express < self.express:
-            self._held_express += 1
-            await anyio.lowlevel.cancel_shielded_checkpoint()
-            return True
+            return
+        waiter = _Waiter(size, next(self._seq), time.monotonic(), current())
         self._waiting.append(waiter)
         try:
             await waiter.granted.wait()
         except BaseException:
             if waiter.granted.is_set():
-                self.release(waiter.express)  # handed a place it will not use: pass it on
+                self.release()  # handed a place it will not use: pass it on
             else:
                 self._waiting.remove(waiter)
             raise
-        return waiter.express
 
-    def release(self, express: bool = False) -> None:
-        """Give a place back: straight to the next waiter that may take it, if any."""
-        waiter = self._next(express)
-        if waiter is None:
-            if express:
-                self._held_express -= 1
-            else:
-                self._held -= 1
+    def release(self) -> None:
+        """Give a place back: straight to the next waiter, if any."""
+        if not self._waiting:
+            self._held -= 1
             return
+        waiter = self._next()
         self._waiting.remove(waiter)
-        waiter.express = express
         waiter.granted.set()  # the place passes on: the count of holders is unchanged
 
-    def _next(self, express: bool) -> _Waiter | None:
-        waiting = [w for w in self._waiting if w.may_take(express)]
-        if not waiting:
-            return None
-        oldest = min(waiting, key=lambda w: w.seq)
+    def _next(self) -> _Waiter:
+        oldest = min(self._waiting, key=lambda w: w.seq)
         if time.monotonic() - oldest.since >= self.patience_s:
             return oldest
-        return min(waiting, key=lambda w: (not w.urgency.raised, w.size > SMALL, w.seq))
+        return min(self._waiting, key=lambda w: (not w.urgency.raised, w.size > SMALL, w.seq))

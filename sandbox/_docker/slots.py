@@ -29,8 +29,6 @@ class Slot:
     """The engine CPU the container is pinned to (None: not pinned)."""
     compiled: dict[str, None] = field(default_factory=dict)
     """Programs its agent compiled, most recent last (it keeps them: see ``runtime.artefacts``)."""
-    express: bool = False
-    """An express container: only small batches run in it (see ``_docker.queue``)."""
 
     def remember(self, program: str) -> None:
         """Note that the agent has compiled ``program`` (a bounded record, like the agent's cache)."""

@@ -212,17 +212,16 @@ async def test_concurrent_warm_ups_start_the_pool_and_no_more(docker_available: 
         ).stdout.split()  # fmt: skip
         return sorted(ids)
 
-    async with open_sandbox(DockerConfig(pool_size=2, express=1, run_id="pytest-warm")) as box:
-        # Three solves warming one pool at once (as the engine's do) start two containers, and
-        # the express one.
+    async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-warm")) as box:
+        # Three solves warming one pool at once (as the engine's do) start two containers.
         async with anyio.create_task_group() as group:
             for _ in range(3):
                 group.start_soon(box.warm, LIMITS)
         with anyio.fail_after(30):
-            while len(running()) < 3:
+            while len(running()) < 2:
                 await anyio.sleep(0.1)
         before = running()
-        assert len(before) == 3, before
+        assert len(before) == 2, before
         program = Program.single("python", HOSTNAME)
         async with anyio.create_task_group() as group:
             for _ in range(2):
@@ -249,14 +248,14 @@ async def test_containers_started_at_once_are_pinned_to_different_cpus(docker_av
     if not docker_available:
         pytest.skip("no Docker engine reachable")
     cpus = int(subprocess.run(["docker", "info", "-f", "{{.NCPU}}"], capture_output=True, text=True, check=True).stdout)
-    async with open_sandbox(DockerConfig(pool_size=2, express=0, run_id="pytest-pin")) as box:
+    async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-pin")) as box:
         await box.warm(LIMITS)
         pinned = _cpusets("pytest-pin")
         [outcome] = await box.run_tests(Program.single("python", "print(1)"), [TestCase(expected="1")], LIMITS)
         assert outcome.verdict is Verdict.AC
     expected = ["0", "1"] if cpus >= 2 else ["", ""]
     assert pinned == expected, (pinned, cpus)
-    async with open_sandbox(DockerConfig(pool_size=1, express=0, run_id="pytest-nopin", pin_cpus=False)) as box:
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-nopin", pin_cpus=False)) as box:
         await box.warm(LIMITS)
         assert _cpusets("pytest-nopin") == [""]
 
@@ -269,9 +268,9 @@ async def test_two_runs_at_once_pin_their_containers_to_different_cpus(docker_av
     if cpus < 2:
         pytest.skip("one CPU: nothing to spread over")
     # Two solver processes each with a pool of one would otherwise both take CPU 0.
-    async with open_sandbox(DockerConfig(pool_size=1, express=0, run_id="pytest-pin-a")) as first:
+    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-pin-a")) as first:
         await first.warm(LIMITS)
-        async with open_sandbox(DockerConfig(pool_size=1, express=0, run_id="pytest-pin-b")) as second:
+        async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-pin-b")) as second:
             await second.warm(LIMITS)
             assert sorted(_cpusets("pytest-pin-a") + _cpusets("pytest-pin-b")) == ["0", "1"]
 
@@ -383,32 +382,3 @@ async def test_session_resumes_reads_across_frames_that_arrive_in_pieces() -> No
     assert bytes(stderr) == b"noise\n"
     theirs.close()
     session.close()
-
-
-@pytest.mark.anyio
-async def test_batches_one_at_a_time_stay_in_the_pool_and_the_express_container_serves_only_when_it_is_busy(
-    docker_available: bool,
-) -> None:
-    # One container plus the express one: batches asked one at a time all run in the same
-    # container (a test that checks what one batch leaves for the next really meets it), and
-    # a small batch goes to the express container only while the other one is busy.
-    if not docker_available:
-        pytest.skip("no Docker engine reachable")
-    where = Program.single("python", HOSTNAME)
-    busy = Program.single("python", "import time\ntime.sleep(0.3)\n" + HOSTNAME)
-    async with open_sandbox(DockerConfig(pool_size=1, express=1, run_id="pytest-express-home")) as box:
-        await box.warm(LIMITS)
-        hosts = [(await box.run_tests(where, [TestCase()], LIMITS))[0].stdout for _ in range(4)]
-        assert len(set(hosts)) == 1, hosts
-        seen: dict[str, str] = {}
-
-        async def run(name: str, program: Program, tests: int) -> None:
-            outcomes = await box.run_tests(program, [TestCase() for _ in range(tests)], LIMITS)
-            seen[name] = outcomes[0].stdout
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(run, "bulk", busy, 5)
-            await anyio.sleep(0.2)
-            group.start_soon(run, "small", where, 1)
-    assert seen["bulk"] == hosts[0]
-    assert seen["small"] != hosts[0]

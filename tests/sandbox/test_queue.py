@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import anyio
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sandbox import Urgency, urgent
 from sandbox._docker.queue import SMALL, SlotQueue
-from tests.loops import run_own_loop
 
 
 async def _order_of(queue: SlotQueue, sizes: list[int], urgent_ones: frozenset[int] = frozenset()) -> list[int]:
@@ -180,124 +177,3 @@ async def test_a_cancelled_task_does_not_take_a_free_place() -> None:
         scope.cancel()
         await queue.acquire(1)
     assert queue.available_tokens == 1
-
-
-@pytest.mark.anyio
-async def test_a_small_batch_takes_an_express_place_while_bulk_ones_hold_and_wait_for_the_rest() -> None:
-    queue = SlotQueue(1, express=1)
-    assert await queue.acquire(30) is False  # the ordinary place
-    served: list[str] = []
-    done = {name: anyio.Event() for name in ("bulk", "small", "small 2")}
-
-    async def batch(name: str, size: int) -> None:
-        async with queue.place(size):
-            served.append(name)
-            await done[name].wait()
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(batch, "bulk", 40)
-        await anyio.wait_all_tasks_blocked()
-        group.start_soon(batch, "small", 1)  # behind a waiting bulk batch, yet served at once
-        await anyio.wait_all_tasks_blocked()
-        assert served == ["small"]
-        assert queue.holders == (1, 1)
-        group.start_soon(batch, "small 2", SMALL)  # the express place is taken: it waits
-        await anyio.wait_all_tasks_blocked()
-        assert queue.waiting == 2
-        done["small"].set()  # its express place goes to "small 2", not to the bulk batch
-        await anyio.wait_all_tasks_blocked()
-        assert served == ["small", "small 2"]
-        assert queue.waiting == 1
-        queue.release()  # the ordinary place: now the bulk batch
-        await anyio.wait_all_tasks_blocked()
-        assert served == ["small", "small 2", "bulk"]
-        done["small 2"].set()
-        done["bulk"].set()
-    assert queue.holders == (0, 0)
-
-
-@pytest.mark.anyio
-async def test_an_ordinary_place_is_taken_before_an_express_one() -> None:
-    queue = SlotQueue(1, express=1)
-    assert await queue.acquire(1) is False
-    assert await queue.acquire(1) is True
-    assert queue.holders == (1, 1)
-    queue.release(express=True)
-    queue.release()
-    assert queue.holders == (0, 0)
-
-
-WARM = -1
-"""In the property below: an express-only holder (warming the express container), not a batch."""
-
-
-@settings(max_examples=80, deadline=None)
-@given(
-    total=st.integers(1, 3),
-    express=st.integers(0, 2),
-    sizes=st.lists(st.sampled_from([1, 2, SMALL, SMALL + 1, 30, WARM]), min_size=1, max_size=12),
-)
-def test_places_are_never_exceeded_bulk_never_goes_express_and_all_come_back(
-    total: int, express: int, sizes: list[int]
-) -> None:
-    async def main() -> None:
-        queue = SlotQueue(total, express=express)
-        bulk_went_express = [False]
-
-        async def hold(size: int) -> None:
-            if size == WARM:
-                async with queue.express_place():
-                    await check()
-                return
-            async with queue.place(size) as fast:
-                bulk_went_express[0] |= fast and size > SMALL
-                await check()
-
-        async def check() -> None:
-            held, fast = queue.holders
-            assert held <= total
-            assert fast <= express
-            await anyio.sleep(0)
-            await anyio.sleep(0)
-
-        with anyio.fail_after(5):  # nobody is left waiting for a place that never comes
-            async with anyio.create_task_group() as group:
-                for size in sizes:
-                    if size != WARM or express:
-                        group.start_soon(hold, size)
-        assert not bulk_went_express[0]
-        assert queue.holders == (0, 0)
-        assert queue.waiting == 0
-
-    run_own_loop(main)
-
-
-@pytest.mark.anyio
-async def test_an_express_only_waiter_goes_behind_small_batches_and_never_takes_an_ordinary_place() -> None:
-    queue = SlotQueue(1, express=1)
-    assert await queue.acquire(1) is False
-    assert await queue.acquire(1) is True  # both places held
-    order: list[str] = []
-
-    async def warm() -> None:
-        async with queue.express_place():
-            order.append("warm")
-
-    async def small() -> None:
-        async with queue.place(1):
-            order.append("small")
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(warm)
-        await anyio.wait_all_tasks_blocked()
-        group.start_soon(small)
-        await anyio.wait_all_tasks_blocked()
-        queue.release()  # an ordinary place: the small batch, never the express-only waiter
-        await anyio.wait_all_tasks_blocked()
-        assert order == ["small"]
-        assert queue.waiting == 1
-        async with queue.place(30):  # the ordinary place is free again: not held up by it
-            pass
-        queue.release(express=True)
-    assert order == ["small", "warm"]
-    assert queue.holders == (0, 0)
