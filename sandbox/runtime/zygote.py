@@ -1,8 +1,7 @@
 """PID 1's second job: the pristine interpreter every fork server of the container is forked
 from (a *zygote*). Standard library only; part of PID 1's source, ahead of
-:mod:`sandbox.runtime.init` (see ``containers.init_source``). Every byte PID 1 holds is mapped
-into each fork server and test child, so it imports what a fork server imports anyway, and the
-few standard modules most candidate programs import (:data:`PRELOAD`).
+:mod:`sandbox.runtime.init` (see ``containers.init_source``), so it imports only what a fork
+server imports anyway: every byte PID 1 holds is mapped into each fork server and test child.
 
 A fresh interpreter per batch cost most of a one-test batch's CPU; a ``fork()`` of this one
 costs a fraction of it. The agent (:mod:`sandbox.runtime.agent`) connects once, at boot,
@@ -56,24 +55,6 @@ _ANCILLARY = _socket.CMSG_SPACE(4 * 4)
 _PR_SET_DUMPABLE = 4
 _FAILED = 70
 """A zygote-born fork server's exit status when it could not start."""
-PRELOAD = (
-    "typing",
-    "re",
-    "collections",
-    "heapq",
-    "bisect",
-    "itertools",
-    "functools",
-    "math",
-    "string",
-    "operator",
-    "copy",
-)
-"""Standard modules most candidate programs import (``from typing import List``, ``import heapq``...),
-imported once here so that no fork server imports them for its batch again: ``typing`` and
-``re`` cost a one-test batch ~20 ms of the container's CPU (35 against 15 ms with them here),
-and the pages they take, shared with every fork server and test child, cost no measurable time
-per test (24-test batches: benchmarks/README). None draws randomness when imported."""
 
 
 def reap() -> None:
@@ -202,11 +183,6 @@ class Zygote:
         namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": __builtins__}
         exec(server_code, namespace)
         namespace["prepare"](harness)
-        for name in PRELOAD:
-            try:
-                __import__(name)
-            except ImportError:  # (an image's Python without one: its programs import it themselves)
-                pass
         self.server = namespace
         self.baseline = self.state()
 
