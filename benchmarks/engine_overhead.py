@@ -14,7 +14,9 @@ are solved as one concurrent batch with N=8, R=2, and the script prints, side by
 when it ended, its size) and every model call's completion, on one clock: where the time
 between the critical path's model calls went. ``--repeat K`` solves the batch K times on the
 same pool (each with a new scripted server and client) and prints every ratio and the median:
-one run on a shared 2-core machine says little.
+one run on a shared 2-core machine says little. (Later repeats find the same programs already
+checked in the pool's containers, so they may read lower than separate runs: for old-vs-new
+figures, repeat in both trees or run each tree several times, taking turns.)
 
     .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2] [--skip-sequential] [--cold]
         [--timeline] [--repeat 1]
