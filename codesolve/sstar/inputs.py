@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import anyio
 
 from codesolve.sstar.candidate import Candidate
-from codesolve.sstar.clusters import disagree
+from codesolve.sstar.clusters import cluster, disagree
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
 from codesolve.tasks.base import Behaviour, SynthInput
@@ -53,7 +53,9 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
 
     async def run_on(candidate: Candidate, inputs: Sequence[SynthInput], rows: Table) -> None:
         rows[candidate.key] = await ctx.task.behaviours(candidate.code or "", inputs) if inputs else []
-        if disagree(list(rows.values())):
+        # Clean outputs that differ, or (once a table is whole) clusters that differ in any way
+        # (a crash where the others print, which `disagree` does not count while rows come in).
+        if disagree(list(rows.values())) or (len(rows) == len(alive) and len(cluster(rows)) > 1):
             split.raise_now()
 
     async with anyio.create_task_group() as group:
