@@ -187,7 +187,10 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="start the containers inside the measured time")
     parser.add_argument("--timeline", action="store_true", help="print every batch and model call of the run")
     parser.add_argument("--repeat", type=int, default=1, help="concurrent batches to measure on the same pool")
-    anyio.run(main_async, parser.parse_args())
+    args = parser.parse_args()
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    anyio.run(main_async, args)
 
 
 if __name__ == "__main__":
