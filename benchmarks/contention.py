@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -103,8 +104,14 @@ def main(argv: list[str] | None = None) -> None:
         batch_times, round_times = anyio.run(rounds, args.rounds, args.tests)
     finally:
         if rival is not None:
-            rival.terminate()
-            rival.wait(60)
+            # SIGINT, not SIGTERM: Python then unwinds, and the rival's pool removes its
+            # containers (a SIGTERM killed it outright and left them to the reaper and the TTL).
+            rival.send_signal(signal.SIGINT)
+            try:
+                rival.wait(60)
+            except subprocess.TimeoutExpired:
+                rival.kill()
+                rival.wait()
     print(
         f"{args.rounds} rounds of 3 concurrent batches of {args.tests} tests (python, python, cpp) on a pool of 2; "
         f"rival process: {'no' if rival is None else 'yes'}; load average {before:.1f} -> {os.getloadavg()[0]:.1f}"
