@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import anyio
 import pytest
@@ -10,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesolve.sstar.once import OnceEach
-from tests.loops import run_own_loop
+
+
+def run_own_loop(main: Callable[[], Awaitable[None]]) -> None:
+    """Run ``main`` on a loop of its own (the suite's session loop may own this thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(anyio.run, main).result()
 
 
 @settings(max_examples=40, deadline=None)
