@@ -58,8 +58,6 @@ _GRACE_S = 10.0
 _IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+([\w.]+)[ \t]+import|import[ \t]+([\w., \t]+))", re.MULTILINE)
 _SOURCE_CAP = 1 << 20
 """How much of the entry file is read for its imports."""
-_CALL_WARM = ("ast",)
-"""What a call-based test needs besides the program's own imports (its arguments are literals)."""
 
 
 def child_env(home: str, path: str | None = None) -> dict[str, str]:
@@ -237,7 +235,7 @@ def stdlib_imports(source: str) -> list[str]:
 
 def warm_list(run: RunParameters) -> list[str]:
     """The standard modules a fork server should import for a batch: the program's own, read
-    from its entry file, and what running a function needs."""
+    from its entry file (a call's arguments need none: ``harness.literal`` reads them)."""
     try:
         # Never blocking on a FIFO nor following a link a test left where the program was.
         fd = os.open(run["entry"], os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
@@ -247,8 +245,7 @@ def warm_list(run: RunParameters) -> list[str]:
             os.close(fd)
     except OSError:
         source = b""
-    names = stdlib_imports(source.decode("utf-8", "replace"))
-    return [*(_CALL_WARM if run.get("function") else ()), *names]
+    return stdlib_imports(source.decode("utf-8", "replace"))
 
 
 def spare_fork_server(directory: Path) -> ForkServer | None:
