@@ -9,12 +9,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from codesolve.llm import Completion, Message, Role
 from codesolve.sstar.config import EngineConfig
 from codesolve.sstar.spend import Spend
 from codesolve.tasks.base import Task
+
+if TYPE_CHECKING:  # (the prefetch runs selection's inputs: a runtime import would be a cycle)
+    from codesolve.sstar.prefetch import FreeRows
 
 EventKind = Literal["llm", "exec", "decision", "note"]
 
@@ -45,4 +48,6 @@ class SelectionContext:
     spend: Spend
     config: EngineConfig
     rng: random.Random
+    free_rows: FreeRows
+    """The solve's survivors on the LLM-free inputs, started while it was still debugging."""
     progress: Callable[[str], None] = lambda _line: None

@@ -12,7 +12,7 @@ from codesolve.sstar.clusters import cluster, disagree
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
 from codesolve.tasks.base import Behaviour, SynthInput
-from sandbox import Urgency, urgent
+from sandbox import urgent
 
 Table = dict[str, list[Behaviour]]
 """Behaviours by candidate key, one per input, in the inputs' order."""
@@ -49,10 +49,15 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
     # Survivors that disagree will need the judge once their table is done: a model call waits
     # on their runs, so those go before other solves' batches (see sandbox.urgency), the
     # waiting ones too from the moment two finished rows differ, on either kind of input.
-    split = Urgency()
+    # The flag is the solve's: rows run ahead (codesolve.sstar.prefetch) may have raised it.
+    split = ctx.free_rows.urgency
 
     async def run_on(candidate: Candidate, inputs: Sequence[SynthInput], rows: Table) -> None:
-        rows[candidate.key] = await ctx.task.behaviours(candidate.code or "", inputs) if inputs else []
+        code = candidate.code or ""
+        if rows is early:  # most are ready, or running, since the survivor passed its tests
+            rows[candidate.key] = await ctx.free_rows.behaviours(candidate.key, code, inputs)
+        else:
+            rows[candidate.key] = await ctx.task.behaviours(code, inputs) if inputs else []
         # Clean outputs that differ, or (once a table is whole) clusters that differ in any way
         # (a crash where the others print, which `disagree` does not count while rows come in).
         if disagree(list(rows.values())) or (len(rows) == len(alive) and len(cluster(rows)) > 1):
@@ -100,11 +105,11 @@ async def model_inputs(
 
 
 async def behaviour_table(ctx: SelectionContext, alive: Sequence[Candidate], inputs: Sequence[SynthInput]) -> Table:
-    """Run every survivor on every input, concurrently."""
+    """Run every survivor on every input, concurrently (rows run ahead are reused: :mod:`codesolve.sstar.prefetch`)."""
     table: Table = {}
 
     async def run(candidate: Candidate) -> None:
-        table[candidate.key] = await ctx.task.behaviours(candidate.code or "", inputs) if inputs else []
+        table[candidate.key] = await ctx.free_rows.behaviours(candidate.key, candidate.code or "", inputs)
 
     async with anyio.create_task_group() as group:
         for candidate in alive:

@@ -1,0 +1,130 @@
+"""Selection's LLM-free rows, started while the engine is still debugging.
+
+The LLM-free inputs depend on the task and the seed alone, and a candidate that passes its
+public tests is a survivor for good. So once two distinct programs pass (from then on
+selection will surely cluster survivors by behaviour), each passing program starts its run
+on those inputs at once, in the solve's background, while the model calls that debug the
+other candidates are out. Selection then finds most of its table ready instead of queueing
+every survivor's bulk batch behind the last debugging round (at a model latency of 0.25 s
+the sandbox sat idle through those calls, then had every problem's bulk batches at once).
+
+The rows are the ones selection would have computed: same inputs, same runs, merely earlier.
+A program that never gets a second distinct passing program beside it is never prefetched,
+so a solve with one survivor spends nothing here.
+
+The first rows that differ also raise the solve's :class:`~sandbox.Urgency`: that solve will
+need the judge, a longer chain of model calls than a solve whose survivors agree, so its
+batches go first from then on (see :mod:`sandbox.urgency`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio.abc import TaskGroup
+
+from codesolve.sstar.clusters import disagree
+from codesolve.sstar.config import EngineConfig, synth_sources
+from codesolve.sstar.inputs import distinct
+from codesolve.sstar.once import OnceEach
+from codesolve.tasks.base import Behaviour, SynthInput, Task
+from sandbox import Urgency, urgent
+
+
+class FreeRows:
+    """One solve's survivors' behaviours on the LLM-free inputs, started as they pass."""
+
+    def __init__(self, task: Task, config: EngineConfig) -> None:
+        self.task = task
+        self.config = config
+        self.urgency = Urgency()
+        """Raised once two rows differ (by this or by selection): the solve will need the judge."""
+        self._inputs: list[SynthInput] | None = None
+        self._passing: dict[str, str] = {}
+        self._started: set[str] = set()
+        self._runs: OnceEach[str, list[Behaviour]] = OnceEach()
+        self._rows: dict[str, list[Behaviour]] = {}
+        self._group: TaskGroup | None = None
+
+    @property
+    def wanted(self) -> bool:
+        """Whether this solve's selection runs survivors on LLM-free inputs (else nothing is started)."""
+        cfg = self.config
+        clusters = cfg.selector in {"sstar", "majority"}
+        return clusters and cfg.free_inputs > 0 and synth_sources(cfg) in ("hypothesis", "both")
+
+    def inputs(self) -> list[SynthInput]:
+        """The LLM-free inputs, made once (deterministic: the task's and the seed's)."""
+        if self._inputs is None:
+            made = self.task.synthetic_inputs(self.config.free_inputs, self.config.seed)
+            self._inputs = distinct(made)
+        return self._inputs
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Let :meth:`passed` start runs while the block (the solve) runs; the unfinished ones are
+        cancelled after it. The block's own batches are urgent once :attr:`urgency` is raised: from
+        then on every model call of the solve waits on a longer chain than a solve that agrees."""
+        with urgent(self.urgency):
+            async with anyio.create_task_group() as group:
+                self._group = group
+                try:
+                    yield
+                finally:
+                    self._group = None
+                    group.cancel_scope.cancel()
+
+    def passed(self, key: str, code: str) -> None:
+        """A program passed its public tests: once there are two distinct ones, run each that has not run."""
+        if self._group is None or key in self._passing or not self.wanted:
+            return
+        if self.config.selector == "majority" and self.task.normal_form(code) is not None:
+            return  # majority votes on normal forms here: nothing is run
+        self._passing[key] = code
+        if len(self._passing) < 2:
+            return
+        for each, source in self._passing.items():
+            if each not in self._started:
+                self._started.add(each)
+                # (urgent once the flag is raised: the task inherits the context of running())
+                self._group.start_soon(self._ahead, each, source)
+
+    async def _ahead(self, key: str, code: str) -> None:
+        # A fault here must not end the solve from the background: nothing is kept, and selection
+        # runs the rows again and meets the fault where it is handled (OnceEach keeps no failure).
+        with contextlib.suppress(Exception):
+            await self._free_rows(key, code)
+
+    async def _free_rows(self, key: str, code: str) -> list[Behaviour]:
+        rows, _ = await self._runs.get(key, lambda: self.task.behaviours(code, self.inputs()))
+        self._rows[key] = rows
+        if disagree(list(self._rows.values())):
+            self.urgency.raise_now()
+        return rows
+
+    async def behaviours(self, key: str, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
+        """``code``'s behaviours on ``inputs``: what was (or is being) run ahead is reused where the
+        LLM-free inputs begin ``inputs`` (an adaptive run asks for more of them), the rest run now."""
+        ahead = self.inputs() if key in self._started else []
+        if not ahead or not _begins(inputs, ahead):
+            return await self.task.behaviours(code, inputs) if inputs else []
+        rest = list(inputs[len(ahead) :])
+        parts: dict[int, list[Behaviour]] = {}
+
+        async def head() -> None:
+            parts[0] = await self._free_rows(key, code)
+
+        async def tail() -> None:
+            parts[1] = await self.task.behaviours(code, rest) if rest else []
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(head)
+            group.start_soon(tail)
+        return parts[0] + parts[1]
+
+
+def _begins(inputs: Sequence[SynthInput], ahead: Sequence[SynthInput]) -> bool:
+    return len(inputs) >= len(ahead) and all(a.text == b.text for a, b in zip(inputs, ahead, strict=False))

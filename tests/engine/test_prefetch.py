@@ -1,0 +1,140 @@
+"""Selection's LLM-free rows start while other candidates are still being debugged
+(``codesolve.sstar.prefetch``), and rows that differ make the whole solve's batches urgent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import anyio
+import pytest
+
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.single import task_for
+from codesolve.sstar import EngineConfig, Solution
+from codesolve.sstar.inputs import distinct
+from codesolve.sstar.prefetch import FreeRows
+from codesolve.tasks.base import SynthInput
+from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome
+from sandbox.forwarding import Forwarding
+from sandbox.urgency import is_urgent
+from tests.engine.test_engine_e2e import fenced, solve
+from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
+
+pytestmark = pytest.mark.anyio
+
+DEBUG_LATENCY_S = 1.0
+BROKEN = "def biggest(xs):\n    return min(xs) if xs else 0\n"  # fails the public tests: debugged
+# Three, so that their batches are told apart by size from the public tests' (two).
+MODEL_INPUTS = "".join(f"```input\n{text}\n```\n" for text in ("[[4, 4, 1]]", "[[10, 20, 30]]", "[[-3, -8]]"))
+
+
+class Batches(Forwarding):
+    """A sandbox that notes each batch: its program, size, start, end, and whether it was asked for
+    as urgent (run on the real one, which the fixture closes)."""
+
+    def __init__(self, box: Sandbox) -> None:
+        super().__init__(box, owns=False)
+        self.seen: list[tuple[str, int, float, float, bool]] = []
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """Run on the wrapped sandbox, noting the batch."""
+        start, urgent = time.monotonic(), is_urgent()
+        try:
+            return await super().run_tests(program, tests, limits, checker, fail_fast)
+        finally:
+            self.seen.append((program.files[0][1], len(tests), start, time.monotonic(), urgent))
+
+    def of(self, code: str, size: int | None = None) -> list[tuple[str, int, float, float, bool]]:
+        """The batches of one program (of one size)."""
+        return [b for b in self.seen if b[0].strip() == code.strip() and (size is None or b[1] == size)]
+
+
+CONFIG = EngineConfig(n=3, rounds=1, selector="sstar", free_inputs=6)
+
+
+def free_inputs(box: Sandbox, config: EngineConfig = CONFIG) -> list[SynthInput]:
+    return distinct(task_for(BIGGEST, box, config).synthetic_inputs(config.free_inputs, config.seed))
+
+
+async def solve_with(box: Batches, candidates: list[str], fixed: str, config: EngineConfig = CONFIG) -> Solution:
+    scenario = Scenario(
+        rules=[
+            Rule(match="failed on the public tests", content=fenced(fixed), latency_s=DEBUG_LATENCY_S),
+            Rule(match="VALID test inputs", content=MODEL_INPUTS),
+            Rule(match="Write ONE small, valid input", content="```input\n[[]]\n```\n"),
+            Rule(match="Output of program A", content="A"),
+            Rule(match="Implement `biggest`", content=[fenced(code) for code in candidates]),
+        ]
+    )
+    with ScriptedServer(scenario) as server:
+        solution, _trace = await solve(server, BIGGEST, box, config)
+    return solution
+
+
+async def test_passing_programs_run_their_llm_free_rows_while_another_is_debugged(docker_box: Sandbox) -> None:
+    free = len(free_inputs(docker_box))
+    box = Batches(docker_box)
+    solution = await solve_with(box, [RIGHT_1, RIGHT_2, BROKEN], fixed=RIGHT_3)
+    assert solution.survivors == 3
+    [(_, _, fixed_at, _, _)] = box.of(RIGHT_3, 2)  # the debugged program's public tests
+    for code in (RIGHT_1, RIGHT_2):
+        [(_, _, start, end, _)] = box.of(code, free)  # each survivor ran its rows once
+        assert end < fixed_at - 0.5 * DEBUG_LATENCY_S  # done while the debugger was out
+    [(_, _, start, _, _)] = box.of(RIGHT_3, free)
+    assert start >= fixed_at  # (it could not start before it passed)
+
+
+async def test_one_distinct_passing_program_runs_no_rows(docker_box: Sandbox) -> None:
+    box = Batches(docker_box)
+    solution = await solve_with(box, [RIGHT_1, RIGHT_1, BROKEN], fixed=RIGHT_1)
+    assert solution.survivors == 1
+    assert all(size <= 2 for _, size, _, _, _ in box.seen)  # public tests only: nothing was run ahead
+
+
+async def test_rows_that_differ_make_the_rest_of_the_solve_urgent(docker_box: Sandbox) -> None:
+    free = len(free_inputs(docker_box))
+    box = Batches(docker_box)
+    solution = await solve_with(box, [RIGHT_1, WRONG, BROKEN], fixed=RIGHT_2)
+    assert solution.clusters == 2  # WRONG answers -1 on the empty list, an LLM-free input
+    assert [urgent for *_, urgent in box.of(RIGHT_1, 2) + box.of(WRONG, 2)] == [False, False]
+    # By the time the debugger answered, the two rows had come back different: the fixed
+    # program's public tests, and everything after, went first.
+    [(*_, urgent)] = box.of(RIGHT_2, 2)
+    assert urgent
+    assert all(urgent for *_, urgent in box.of(RIGHT_2, free))
+
+
+async def test_agreeing_rows_leave_the_solve_ordinary(docker_box: Sandbox) -> None:
+    box = Batches(docker_box)
+    solution = await solve_with(box, [RIGHT_1, RIGHT_3, BROKEN], fixed=RIGHT_2)
+    assert solution.clusters == 1
+    assert not any(urgent for *_, urgent in box.seen)
+
+
+async def test_more_inputs_than_were_run_ahead_reuse_the_rows_and_run_only_the_rest(docker_box: Sandbox) -> None:
+    box = Batches(docker_box)
+    rows = FreeRows(task_for(BIGGEST, box, CONFIG), CONFIG)
+    ahead = rows.inputs()
+    extra = [SynthInput("[[11, 12]]"), SynthInput("[[0]]")]
+    async with rows.running():
+        rows.passed("a", RIGHT_1)
+        rows.passed("b", WRONG)
+        with anyio.fail_after(30):
+            longer = await rows.behaviours("a", RIGHT_1, [*ahead, *extra])  # (an adaptive run asks for more)
+            same = await rows.behaviours("a", RIGHT_1, ahead)
+            other = await rows.behaviours("a", RIGHT_1, [*extra, *ahead])
+    assert len(longer) == len(ahead) + len(extra)
+    assert same == longer[: len(ahead)]
+    assert other == longer[len(ahead) :] + same
+    # The rows ran once; then only the two new inputs; a list that does not begin alike ran whole.
+    sizes = [size for _, size, *_ in box.of(RIGHT_1)]
+    assert sorted(sizes) == sorted([len(ahead), len(extra), len(ahead) + len(extra)])
+    assert rows.urgency.raised  # WRONG's row differs from RIGHT_1's on the empty list
