@@ -11,6 +11,7 @@ from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import cluster, disagree
 from codesolve.sstar.config import synth_sources
 from codesolve.sstar.context import SelectionContext
+from codesolve.sstar.distinct import distinct
 from codesolve.tasks.base import Behaviour, SynthInput
 from sandbox import urgent
 
@@ -76,21 +77,6 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
     origins = {origin: sum(1 for i in unique if i.origin == origin) for origin in sorted({i.origin for i in unique})}
     ctx.record("note", "synthesize", inputs=len(unique), origins=origins, validator=validator is not None)
     return Gathered(unique, validator), {c.key: early[c.key] + late[c.key] for c in alive}
-
-
-def distinct(items: Sequence[SynthInput], seen: Sequence[SynthInput] = ()) -> list[SynthInput]:
-    """``items`` without repeats, nor any that repeats one of ``seen``; first occurrence kept.
-
-    Two inputs repeat each other when they make the same test: the same text, give or take
-    the final newline a test's input gets anyway (a model's ``[[]]`` is the edge case ``[[]]``).
-    """
-    keys = {same_test(i.text) for i in seen}
-    return [i for i in items if not (same_test(i.text) in keys or keys.add(same_test(i.text)))]  # type: ignore[func-returns-value]
-
-
-def same_test(text: str) -> str:
-    """What an input is compared by: its text ending in one newline it did not have (none added if it had)."""
-    return text if text.endswith("\n") else text + "\n"
 
 
 async def model_inputs(

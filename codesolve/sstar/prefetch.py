@@ -28,7 +28,7 @@ from anyio.abc import TaskGroup
 
 from codesolve.sstar.clusters import disagree
 from codesolve.sstar.config import EngineConfig, synth_sources
-from codesolve.sstar.inputs import distinct
+from codesolve.sstar.distinct import distinct
 from codesolve.sstar.once import OnceEach
 from codesolve.tasks.base import Behaviour, SynthInput, Task
 from sandbox import Urgency, urgent
@@ -68,14 +68,19 @@ class FreeRows:
         """Let :meth:`passed` start runs while the block (the solve) runs; the unfinished ones are
         cancelled after it. The block's own batches are urgent once :attr:`urgency` is raised: from
         then on every model call of the solve waits on a longer chain than a solve that agrees."""
+        failed: list[Exception] = []
         with urgent(self.urgency):
             async with anyio.create_task_group() as group:
                 self._group = group
                 try:
                     yield
+                except Exception as exc:
+                    failed.append(exc)  # raised bare below: the task group would wrap it in a group
                 finally:
                     self._group = None
                     group.cancel_scope.cancel()
+        if failed:
+            raise failed[0]
 
     def passed(self, key: str, code: str) -> None:
         """A program passed its public tests: once there are two distinct ones, run each that has not run."""

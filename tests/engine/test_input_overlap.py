@@ -11,7 +11,7 @@ import pytest
 from codesolve.llm import Rule, Scenario, ScriptedServer
 from codesolve.runs.single import task_for
 from codesolve.sstar import EngineConfig, Solution
-from codesolve.sstar.inputs import distinct
+from codesolve.sstar.distinct import distinct
 from codesolve.tasks.base import SynthInput
 from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome
 from sandbox.forwarding import Forwarding
