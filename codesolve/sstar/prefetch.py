@@ -68,13 +68,15 @@ class FreeRows:
         """Let :meth:`passed` start runs while the block (the solve) runs; the unfinished ones are
         cancelled after it. The block's own batches are urgent once :attr:`urgency` is raised: from
         then on every model call of the solve waits on a longer chain than a solve that agrees."""
-        failed: list[Exception] = []
+        failed: list[BaseException] = []
         with urgent(self.urgency):
             async with anyio.create_task_group() as group:
                 self._group = group
                 try:
                     yield
-                except Exception as exc:
+                except anyio.get_cancelled_exc_class():
+                    raise  # (the task group's to handle: a deadline, a stop)
+                except BaseException as exc:
                     failed.append(exc)  # raised bare below: the task group would wrap it in a group
                 finally:
                     self._group = None

@@ -139,3 +139,19 @@ async def test_more_inputs_than_were_run_ahead_reuse_the_rows_and_run_only_the_r
     sizes = [size for _, size, *_ in box.of(RIGHT_1)]
     assert sorted(sizes) == sorted([len(ahead), len(extra), len(ahead) + len(extra)])
     assert rows.urgency.raised  # WRONG's row differs from RIGHT_1's on the empty list
+
+
+class Stop(Exception):
+    """What a solve's body might raise (an LLMError, a budget)."""
+
+
+async def test_the_solves_own_exception_leaves_bare_and_the_rows_are_cancelled(docker_box: Sandbox) -> None:
+    box = Batches(docker_box)
+    rows = FreeRows(task_for(BIGGEST, box, CONFIG), CONFIG)
+    with pytest.raises(Stop):  # not an exception group: the engine catches its stops by type
+        async with rows.running():
+            rows.passed("a", RIGHT_1)
+            rows.passed("b", WRONG)
+            await anyio.sleep(0)
+            raise Stop
+    assert rows._group is None
