@@ -33,6 +33,7 @@ from pathlib import Path
 import anyio
 
 from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_endpoint
+from codesolve.runs.heap import freeze_startup_heap
 from codesolve.runs.single import solve_one
 from codesolve.sstar import EngineConfig, Solution, Trace
 from codesolve.tasks import load_problems
@@ -190,6 +191,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    freeze_startup_heap()  # as every command of the CLI does before its event loop
     anyio.run(main_async, args)
 
 

@@ -24,6 +24,7 @@ from typing import TypeVar
 import anyio
 
 from codesolve.errors import CodesolveError
+from codesolve.runs.heap import freeze_startup_heap
 from codesolve.sstar.stop import StopSwitch
 from sandbox.admin import remove_own_containers
 
@@ -108,6 +109,7 @@ class Interrupts:
             finally:
                 self._loop = None
 
+        freeze_startup_heap()
         with self.installed():
             try:
                 result = anyio.run(main)
