@@ -7,6 +7,8 @@ to end through the public ``Sandbox.run_tests`` on a warm Docker pool (default: 
 
 * Python, the same program again (the engine re-runs a candidate on synthesized inputs);
 * Python, a new program every batch (a debugging round's fixed candidate);
+* a call-based Python function, the same program again (LeetCode-style problems: the
+  arguments are a literal, the answer a value);
 * C++, the same program again (already compiled), and a new program every batch (a compile).
 
 Each is run with batches back to back, and with ``--gap`` seconds between them (the engine's
@@ -33,7 +35,9 @@ CPP = (
     '#include <cstdio>\nint main(){int n;long long s=0,x;if(scanf("%d",&n)!=1)return 1;'
     'for(int i=0;i<n;i++){scanf("%lld",&x);s+=x;}printf("%lld\\n",s);}\n'
 )
-CASES = ("python same", "python new", "cpp same", "cpp new")
+CALL = "def total(xs):\n    return sum(xs)\n"
+"""A call-based program (a LeetCode-style function): its arguments are a literal, its answer a value."""
+CASES = ("python same", "python new", "call same", "cpp same", "cpp new")
 HERE = Path(__file__).resolve().parents[1]
 
 
@@ -45,20 +49,26 @@ async def serve() -> None:
     from sandbox import DockerConfig, Limits, Program, TestCase, Verdict, open_sandbox
 
     test = [TestCase(stdin="3 4 5 2\n", expected="11\n", name="0")]
+    call_test = [TestCase(call_args="[[4, 5, 2]]", expected="11", name="0")]
     async with open_sandbox(DockerConfig()) as box:
         await box.warm(Limits())
         print(json.dumps("ready"), flush=True)
         while line := await anyio.to_thread.run_sync(sys.stdin.readline):
             case, spacing, count, salt = json.loads(line)
             language, kind = case.split()
-            source = PY if language == "python" else CPP
+            source = {"python": PY, "call": CALL}.get(language, CPP)
+            tests = call_test if language == "call" else test
             times: list[float] = []
             for i in range(count):
                 mark = f"// {salt} {i}\n" if language == "cpp" else f"# {salt} {i}\n"
-                program = Program.single(language, source if kind == "same" else source + mark)
+                text = source if kind == "same" else source + mark
+                if language == "call":
+                    program = Program.single("python", text, function="total")
+                else:
+                    program = Program.single(language, text)
                 await anyio.sleep(spacing)
                 start = time.perf_counter()
-                outcomes = await box.run_tests(program, test, Limits())
+                outcomes = await box.run_tests(program, tests, Limits())
                 times.append((time.perf_counter() - start) * 1000)
                 assert outcomes[0].verdict is Verdict.AC, outcomes
             print(json.dumps(times), flush=True)
