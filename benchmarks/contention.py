@@ -13,6 +13,7 @@ that time out are logged by the sandbox (``sandbox`` logger, shown here).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -92,7 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     if args.rival_seconds:
-        anyio.run(rounds, 0, args.tests, args.rival_seconds)
+        # Stopped with SIGINT: the pool has removed its containers by the time the interrupt
+        # leaves anyio.run, so there is nothing to say (no traceback on the shared terminal).
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(rounds, 0, args.tests, args.rival_seconds)
         return
     rival = None
     if not args.no_rival:
