@@ -76,8 +76,12 @@ class CliProcess:
         raise AssertionError(f"{needle!r} never appeared; stderr: {''.join(self.err_lines)[-2000:]}")
 
     def interrupt(self) -> None:
-        """Send one SIGINT, as Ctrl-C does."""
-        self.proc.send_signal(signal.SIGINT)
+        """Send one SIGINT, as Ctrl-C does.
+
+        ``os.kill``, not ``Popen.send_signal``: that polls first and so reaps a process that has
+        already exited (a first Ctrl-C can end it before the second is sent), and :meth:`finish`
+        then finds no child to wait for. A signal to an unreaped zombie does nothing."""
+        os.kill(self.proc.pid, signal.SIGINT)
 
     def finish(self, timeout: float) -> tuple[int, str]:
         """Exit code and the whole stderr, or kill and fail after ``timeout``."""

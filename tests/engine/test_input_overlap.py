@@ -96,8 +96,10 @@ async def test_llm_free_inputs_run_while_the_synthesizer_is_asked(docker_box: Sa
     # and were done before the reply came.
     assert max(start for start, _, _ in early) + 0.8 * SYNTH_LATENCY_S <= min(start for start, _, _ in late)
     assert max(end for _, end, _ in early) <= min(start for start, _, _ in late)
-    # WRONG already disagreed on the LLM-free inputs: the rest ran as urgent, the first part did not.
-    assert box.urgent[len(free)] == [False] * 3
+    # WRONG already disagreed on the LLM-free inputs: the rest ran as urgent, the first part did not
+    # (the first two rows are asked for together, as soon as two distinct programs pass; the third
+    # may be asked for once those differ: see sstar.prefetch).
+    assert box.urgent[len(free)][:2] == [False, False]
     assert box.urgent[len(new)] == [True] * 3
 
 

@@ -86,9 +86,10 @@ async def test_passing_programs_run_their_llm_free_rows_while_another_is_debugge
     assert solution.survivors == 3
     [(_, _, fixed_at, _, _)] = box.of(RIGHT_3, 2)  # the debugged program's public tests
     for code in (RIGHT_1, RIGHT_2):
-        [(_, _, start, end, _)] = box.of(code, free)  # each survivor ran its rows once
-        assert start < fixed_at - 0.8 * DEBUG_LATENCY_S  # asked for as the debugger was asked
-        assert end < fixed_at  # and done before its reply was run (on the old code: after)
+        [(_, _, start, _, _)] = box.of(code, free)  # each survivor ran its rows once
+        # Asked for while the debugger was out: on the old code, only once every candidate was
+        # debugged (after the fixed program's public tests). How soon depends on the load.
+        assert start < fixed_at
     [(_, _, start, _, _)] = box.of(RIGHT_3, free)
     assert start >= fixed_at  # (it could not start before it passed)
 
