@@ -3,9 +3,6 @@ as urgent when they already disagree (issue 17)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-
 import pytest
 
 from codesolve.llm import Rule, Scenario, ScriptedServer
@@ -13,9 +10,8 @@ from codesolve.runs.single import task_for
 from codesolve.sstar import EngineConfig, Solution
 from codesolve.sstar.distinct import distinct
 from codesolve.tasks.base import SynthInput
-from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome
-from sandbox.forwarding import Forwarding
-from sandbox.urgency import is_urgent
+from sandbox import Sandbox
+from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, WRONG
 
@@ -25,32 +21,6 @@ SYNTH_LATENCY_S = 1.0
 # One model input repeats an LLM-free one ([[]] is among the edge cases): it is not run twice.
 MODEL = ["[[4, 4, 1]]", "[[]]", "[[10, 20, 30]]", "[[-5, -2]]"]
 MODEL_INPUTS = "".join(f"```input\n{text}\n```\n" for text in MODEL)
-
-
-class Recorder(Forwarding):
-    """A sandbox that notes each batch's size, when it started and ended, and whether it was asked
-    for as urgent (run on the real one, which the fixture closes)."""
-
-    def __init__(self, box: Sandbox) -> None:
-        super().__init__(box, owns=False)
-        self.batches: list[tuple[float, float, int]] = []
-        self.urgent: dict[int, list[bool]] = {}
-
-    async def run_tests(
-        self,
-        program: Program,
-        tests: Sequence[TestCase],
-        limits: Limits,
-        checker: CheckerSpec | None = None,
-        fail_fast: bool = False,
-    ) -> list[TestOutcome]:
-        """Run on the wrapped sandbox, noting the times."""
-        start = time.monotonic()
-        self.urgent.setdefault(len(tests), []).append(is_urgent())
-        try:
-            return await super().run_tests(program, tests, limits, checker, fail_fast)
-        finally:
-            self.batches.append((start, time.monotonic(), len(tests)))
 
 
 def test_distinct_keeps_first_occurrences_and_drops_seen_texts() -> None:
@@ -65,7 +35,7 @@ def test_distinct_keeps_first_occurrences_and_drops_seen_texts() -> None:
 CONFIG = EngineConfig(n=3, rounds=0, selector="majority", synth="both", free_inputs=6)
 
 
-async def solve_biggest(box: Recorder, candidates: list[str], latency_s: float) -> Solution:
+async def solve_biggest(box: Batches, candidates: list[str], latency_s: float) -> Solution:
     scenario = Scenario(
         rules=[
             Rule(match="VALID test inputs", content=MODEL_INPUTS, latency_s=latency_s),
@@ -81,34 +51,33 @@ async def test_llm_free_inputs_run_while_the_synthesizer_is_asked(docker_box: Sa
     free = distinct(task_for(BIGGEST, docker_box, CONFIG).synthetic_inputs(CONFIG.free_inputs, CONFIG.seed))
     new = distinct([SynthInput(text + "\n") for text in MODEL], free)
     assert "[[]]" in {i.text for i in free}  # (the case the test is about: a repeat is not run again)
-    box = Recorder(docker_box)
+    box = Batches(docker_box)
     solution = await solve_biggest(box, [WRONG, RIGHT_1, RIGHT_2], SYNTH_LATENCY_S)
     assert solution.survivors == 3
     assert solution.clusters == 2  # the empty list (an LLM-free input) separates WRONG
     assert solution.code is not None
     assert "-1" not in solution.code
-    early = [b for b in box.batches if b[2] == len(free)]
-    late = [b for b in box.batches if b[2] == len(new)]
+    early, late = box.of(size=len(free)), box.of(size=len(new))
     assert len(early) == 3
     assert len(late) == 3
     assert len(new) == 3  # (so the batches are told apart by size: 2 public tests, 3 new, 6 free)
     # The LLM-free batches were asked for a synthesis latency before the model's inputs could be,
     # and were done before the reply came.
-    assert max(start for start, _, _ in early) + 0.8 * SYNTH_LATENCY_S <= min(start for start, _, _ in late)
-    assert max(end for _, end, _ in early) <= min(start for start, _, _ in late)
+    assert max(b.start for b in early) + 0.8 * SYNTH_LATENCY_S <= min(b.start for b in late)
+    assert max(b.end for b in early) <= min(b.start for b in late)
     # WRONG already disagreed on the LLM-free inputs: the rest ran as urgent, the first part did not
     # (the first two rows are asked for together, as soon as two distinct programs pass; the third
     # may be asked for once those differ: see sstar.prefetch).
-    assert box.urgent[len(free)][:2] == [False, False]
-    assert box.urgent[len(new)] == [True] * 3
+    assert [b.urgent for b in early][:2] == [False, False]
+    assert [b.urgent for b in late] == [True] * 3
 
 
 async def test_survivors_that_agree_on_the_llm_free_inputs_run_the_rest_as_ordinary_work(docker_box: Sandbox) -> None:
-    box = Recorder(docker_box)
+    box = Batches(docker_box)
     solution = await solve_biggest(box, [RIGHT_1, RIGHT_2, RIGHT_1.replace("xs", "values")], 0.0)
     assert solution.survivors == 3
     assert solution.clusters == 1
-    assert box.urgent[3] == [False] * 3  # the model's 3 new inputs, one batch per survivor
+    assert [b.urgent for b in box.of(size=3)] == [False] * 3  # the model's 3 new inputs, one batch per survivor
 
 
 # Slow only on the LLM-free inputs (the empty list, the long lists), quick on the public tests and
@@ -123,13 +92,12 @@ async def test_the_models_inputs_start_while_llm_free_runs_are_still_going(docke
     free = distinct(task_for(BIGGEST, docker_box, CONFIG).synthetic_inputs(CONFIG.free_inputs, CONFIG.seed))
     slow = sum(1 for i in free if i.text.count(",") > 2 or i.text.strip() == "[[]]")
     assert slow >= 2  # (what makes each LLM-free batch take half a second or more)
-    box = Recorder(docker_box)
+    box = Batches(docker_box)
     solution = await solve_biggest(box, [SLOW_FREE, SLOW_FREE.replace("xs", "values")], 0.0)
     assert solution.survivors == 2
-    early = [b for b in box.batches if b[2] == len(free)]
-    late = [b for b in box.batches if b[2] == 3]
+    early, late = box.of(size=len(free)), box.of(size=3)
     assert len(early) == 2
     assert len(late) == 2
     # The reply came at once: the model's inputs were asked for before the LLM-free runs ended
     # (they used to wait for every one of them).
-    assert min(start for start, _, _ in late) < max(end for _, end, _ in early) - 0.2
+    assert min(b.start for b in late) < max(b.end for b in early) - 0.2

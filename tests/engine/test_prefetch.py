@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-
 import anyio
 import pytest
 
@@ -15,9 +12,8 @@ from codesolve.sstar import EngineConfig, Solution
 from codesolve.sstar.distinct import distinct
 from codesolve.sstar.prefetch import FreeRows
 from codesolve.tasks.base import SynthInput
-from sandbox import CheckerSpec, Limits, Program, Sandbox, TestCase, TestOutcome
-from sandbox.forwarding import Forwarding
-from sandbox.urgency import is_urgent
+from sandbox import Sandbox
+from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
 
@@ -27,34 +23,6 @@ DEBUG_LATENCY_S = 1.0
 BROKEN = "def biggest(xs):\n    return min(xs) if xs else 0\n"  # fails the public tests: debugged
 # Three, so that their batches are told apart by size from the public tests' (two).
 MODEL_INPUTS = "".join(f"```input\n{text}\n```\n" for text in ("[[4, 4, 1]]", "[[10, 20, 30]]", "[[-3, -8]]"))
-
-
-class Batches(Forwarding):
-    """A sandbox that notes each batch: its program, size, start, end, and whether it was asked for
-    as urgent (run on the real one, which the fixture closes)."""
-
-    def __init__(self, box: Sandbox) -> None:
-        super().__init__(box, owns=False)
-        self.seen: list[tuple[str, int, float, float, bool]] = []
-
-    async def run_tests(
-        self,
-        program: Program,
-        tests: Sequence[TestCase],
-        limits: Limits,
-        checker: CheckerSpec | None = None,
-        fail_fast: bool = False,
-    ) -> list[TestOutcome]:
-        """Run on the wrapped sandbox, noting the batch."""
-        start, urgent = time.monotonic(), is_urgent()
-        try:
-            return await super().run_tests(program, tests, limits, checker, fail_fast)
-        finally:
-            self.seen.append((program.files[0][1], len(tests), start, time.monotonic(), urgent))
-
-    def of(self, code: str, size: int | None = None) -> list[tuple[str, int, float, float, bool]]:
-        """The batches of one program (of one size)."""
-        return [b for b in self.seen if b[0].strip() == code.strip() and (size is None or b[1] == size)]
 
 
 CONFIG = EngineConfig(n=3, rounds=1, selector="sstar", free_inputs=6)
@@ -84,21 +52,21 @@ async def test_passing_programs_run_their_llm_free_rows_while_another_is_debugge
     box = Batches(docker_box)
     solution = await solve_with(box, [RIGHT_1, RIGHT_2, BROKEN], fixed=RIGHT_3)
     assert solution.survivors == 3
-    [(_, _, fixed_at, _, _)] = box.of(RIGHT_3, 2)  # the debugged program's public tests
+    [fixed] = box.of(RIGHT_3, 2)  # the debugged program's public tests
     for code in (RIGHT_1, RIGHT_2):
-        [(_, _, start, _, _)] = box.of(code, free)  # each survivor ran its rows once
+        [rows] = box.of(code, free)  # each survivor ran its rows once
         # Asked for while the debugger was out: on the old code, only once every candidate was
         # debugged (after the fixed program's public tests). How soon depends on the load.
-        assert start < fixed_at
-    [(_, _, start, _, _)] = box.of(RIGHT_3, free)
-    assert start >= fixed_at  # (it could not start before it passed)
+        assert rows.start < fixed.start
+    [late] = box.of(RIGHT_3, free)
+    assert late.start >= fixed.start  # (it could not start before it passed)
 
 
 async def test_one_distinct_passing_program_runs_no_rows(docker_box: Sandbox) -> None:
     box = Batches(docker_box)
     solution = await solve_with(box, [RIGHT_1, RIGHT_1, BROKEN], fixed=RIGHT_1)
     assert solution.survivors == 1
-    assert all(size <= 2 for _, size, _, _, _ in box.seen)  # public tests only: nothing was run ahead
+    assert all(b.size <= 2 for b in box.seen)  # public tests only: nothing was run ahead
 
 
 async def test_rows_that_differ_make_the_rest_of_the_solve_urgent(docker_box: Sandbox) -> None:
@@ -106,19 +74,19 @@ async def test_rows_that_differ_make_the_rest_of_the_solve_urgent(docker_box: Sa
     box = Batches(docker_box)
     solution = await solve_with(box, [RIGHT_1, WRONG, BROKEN], fixed=RIGHT_2)
     assert solution.clusters == 2  # WRONG answers -1 on the empty list, an LLM-free input
-    assert [urgent for *_, urgent in box.of(RIGHT_1, 2) + box.of(WRONG, 2)] == [False, False]
+    assert [b.urgent for b in box.of(RIGHT_1, 2) + box.of(WRONG, 2)] == [False, False]
     # By the time the debugger answered, the two rows had come back different: the fixed
     # program's public tests, and everything after, went first.
-    [(*_, urgent)] = box.of(RIGHT_2, 2)
-    assert urgent
-    assert all(urgent for *_, urgent in box.of(RIGHT_2, free))
+    [fixed] = box.of(RIGHT_2, 2)
+    assert fixed.urgent
+    assert all(b.urgent for b in box.of(RIGHT_2, free))
 
 
 async def test_agreeing_rows_leave_the_solve_ordinary(docker_box: Sandbox) -> None:
     box = Batches(docker_box)
     solution = await solve_with(box, [RIGHT_1, RIGHT_3, BROKEN], fixed=RIGHT_2)
     assert solution.clusters == 1
-    assert not any(urgent for *_, urgent in box.seen)
+    assert not any(b.urgent for b in box.seen)
 
 
 async def test_more_inputs_than_were_run_ahead_reuse_the_rows_and_run_only_the_rest(docker_box: Sandbox) -> None:
@@ -137,7 +105,7 @@ async def test_more_inputs_than_were_run_ahead_reuse_the_rows_and_run_only_the_r
     assert same == longer[: len(ahead)]
     assert other == longer[len(ahead) :] + same
     # The rows ran once; then only the two new inputs; a list that does not begin alike ran whole.
-    sizes = [size for _, size, *_ in box.of(RIGHT_1)]
+    sizes = [b.size for b in box.of(RIGHT_1)]
     assert sorted(sizes) == sorted([len(ahead), len(extra), len(ahead) + len(extra)])
     assert rows.urgency.raised  # WRONG's row differs from RIGHT_1's on the empty list
 
