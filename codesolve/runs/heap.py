@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 
-_done: list[bool] = []
 
-
+@functools.cache  # (once per process)
 def freeze_startup_heap() -> None:
     """Collect once, then move every object alive now out of the collector's sight (``gc.freeze``).
 
@@ -17,8 +17,5 @@ def freeze_startup_heap() -> None:
     it, before its first event loop: objects made later are collected as usual (a process that
     runs several commands, a test session, does not freeze each one's leftovers).
     """
-    if _done:
-        return
-    _done.append(True)
     gc.collect()
     gc.freeze()
