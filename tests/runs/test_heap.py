@@ -20,7 +20,7 @@ def test_the_first_call_freezes_the_startup_heap_and_later_calls_do_nothing() ->
         "assert gc.get_freeze_count() == frozen  # what came later stays collectable\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "ok"
 
 
@@ -32,5 +32,5 @@ def test_the_cli_freezes_before_its_event_loop() -> None:
         "    return gc.get_freeze_count()\n"
         "print(Interrupts().run(count))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
     assert int(out) > 10_000

@@ -170,5 +170,5 @@ def test_the_harness_imports_neither_ast_nor_collections() -> None:
         "plain(literal('[[1, 2], {3: (4, 5)}, set()]'))\n"
         "print(sorted(set(sys.modules) - before))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "[]"
