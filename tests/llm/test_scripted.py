@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -201,3 +203,38 @@ def test_a_burst_of_concurrent_calls_is_answered_together() -> None:
         for thread in threads:
             thread.join()
         assert srv.max_in_flight == callers
+
+
+def _keep_alive_post(conn: http.client.HTTPConnection, text: str) -> int:
+    conn.request("POST", "/v1/chat/completions", json.dumps(_chat(text)), {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    return response.status
+
+
+def test_a_connection_is_kept_alive_and_its_replies_are_not_held_back() -> None:
+    # Headers and body leave in two writes: were Nagle's algorithm on, each reply on a kept-alive
+    # connection would wait for the client's delayed ACK (~40 ms): 0.8 s or more for these twenty.
+    with ScriptedServer(Scenario(rules=[Rule(content="hi")])) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        assert _keep_alive_post(conn, "first") == 200
+        sock = conn.sock
+        started = time.monotonic()
+        statuses = [_keep_alive_post(conn, f"call {i}") for i in range(20)]
+        elapsed = time.monotonic() - started
+        assert conn.sock is sock  # the same connection throughout: none was closed by the server
+        conn.close()
+    assert statuses == [200] * 20
+    assert elapsed < 0.5
+
+
+def test_close_hangs_up_an_idle_kept_alive_connection_at_once() -> None:
+    before = set(threading.enumerate())
+    srv = ScriptedServer(Scenario(rules=[Rule(content="hi")])).start()
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    assert _keep_alive_post(conn, "x") == 200  # its handler now waits for a next request
+    started = time.monotonic()
+    srv.close()  # must not wait out the handler's 5 s idle timeout
+    assert time.monotonic() - started < 2
+    assert set(threading.enumerate()) == before
+    conn.close()
