@@ -19,7 +19,7 @@ checked in the pool's containers, so they may read lower than separate runs: for
 figures, repeat in both trees or run each tree several times, taking turns.)
 
     .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2] [--skip-sequential] [--cold]
-        [--timeline] [--repeat 1]
+        [--timeline] [--repeat 1] [--pool 2]
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ async def main_async(args: argparse.Namespace) -> None:
     base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
     scenario = base.model_copy(update={"rules": [r.model_copy(update={"latency_s": args.latency}) for r in base.rules]})
     config = EngineConfig(n=args.n, rounds=args.rounds)
-    async with open_sandbox(DockerConfig(pool_size=2)) as box:
+    async with open_sandbox(DockerConfig(pool_size=args.pool)) as box:
         if not args.cold:
             # As a long-running service (or a batch after its first problems) has it: the
             # containers' start-up is not the engine's overhead, and at L = 0.25 s it is
@@ -159,7 +159,8 @@ async def main_async(args: argparse.Namespace) -> None:
             critical = longest * args.latency
             ratios.append(wall / critical)
             if len(ratios) == 1:
-                pool = "cold pool (containers started in the measured time)" if args.cold else "warm pool"
+                pool = f"{'cold' if args.cold else 'warm'} pool of {args.pool}"
+                pool += " (containers started in the measured time)" if args.cold else ""
                 print(f"{len(problems)} problems, N={args.n}, R={args.rounds}, model latency L={args.latency}s, {pool}")
             if args.timeline:
                 timeline.print(results, solve_start)
@@ -188,9 +189,10 @@ def main() -> None:
     parser.add_argument("--cold", action="store_true", help="start the containers inside the measured time")
     parser.add_argument("--timeline", action="store_true", help="print every batch and model call of the run")
     parser.add_argument("--repeat", type=int, default=1, help="concurrent batches to measure on the same pool")
+    parser.add_argument("--pool", type=int, default=2, help="containers in the sandbox pool")
     args = parser.parse_args()
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    if args.repeat < 1 or args.pool < 1:
+        parser.error("--repeat and --pool must be at least 1")
     freeze_startup_heap()  # as every command of the CLI does before its event loop
     anyio.run(main_async, args)
 
