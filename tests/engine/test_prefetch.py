@@ -101,12 +101,17 @@ async def test_more_inputs_than_were_run_ahead_reuse_the_rows_and_run_only_the_r
             longer = await rows.behaviours("a", RIGHT_1, [*ahead, *extra])  # (an adaptive run asks for more)
             same = await rows.behaviours("a", RIGHT_1, ahead)
             other = await rows.behaviours("a", RIGHT_1, [*extra, *ahead])
+            # WRONG's row runs in the background: wait for it (reused, not run again), or on a
+            # loaded machine the block may end first and cancel it before the rows are compared.
+            wrong = await rows.behaviours("b", WRONG, ahead)
     assert len(longer) == len(ahead) + len(extra)
+    assert wrong != same
     assert same == longer[: len(ahead)]
     assert other == longer[len(ahead) :] + same
     # The rows ran once; then only the two new inputs; a list that does not begin alike ran whole.
     sizes = [b.size for b in box.of(RIGHT_1)]
     assert sorted(sizes) == sorted([len(ahead), len(extra), len(ahead) + len(extra)])
+    assert [b.size for b in box.of(WRONG)] == [len(ahead)]
     assert rows.urgency.raised  # WRONG's row differs from RIGHT_1's on the empty list
 
 
