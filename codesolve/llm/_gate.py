@@ -69,9 +69,12 @@ class RateWindow:
     next_id: int = 0
 
     def _expire(self, now: float) -> None:
-        while self.requests and self.requests[0] <= now - WINDOW_S:
+        # `at + WINDOW_S <= now`: the very sum wait_s subtracts `now` from. As `at <= now - WINDOW_S`,
+        # rounding could keep the oldest reply at the minute's edge while wait_s took it for gone,
+        # and admit a request on its leaving although the replies after it were at the limit.
+        while self.requests and self.requests[0] + WINDOW_S <= now:
             self.requests.popleft()
-        while self.tokens and self.tokens[0][0] <= now - WINDOW_S:
+        while self.tokens and self.tokens[0][0] + WINDOW_S <= now:
             self.tokens.popleft()
 
     def wait_s(self, now: float) -> float:

@@ -9,7 +9,7 @@ import sys
 
 import anyio
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from codesolve.llm import RateWindow
@@ -27,6 +27,16 @@ steps = st.lists(
     max_size=80,
 )
 
+MINUTE_EDGE = [
+    (2.6514310885961656, "give", 0, 0),
+    (1.9999999999999964, "take", 0, 0),
+    (30.0, "take", 0, 0),
+    (30.0, "take", 0, 0),
+]
+"""A second request a minute after the first, give or take the rounding of the steps' sum. The gate
+lets it through: the first, made at ``at``, counts while ``at + 60 > now``. Counted here as
+``at > now - 60``, rounding kept the first in the minute (a failure of the test, not the gate)."""
+
 
 @settings(max_examples=200, deadline=None)
 @given(
@@ -35,6 +45,7 @@ steps = st.lists(
     st.one_of(st.none(), st.integers(1, 6)),
     st.one_of(st.none(), st.integers(1, 800)),
 )
+@example(MINUTE_EDGE, 2, 1, None)
 def test_no_limit_is_ever_exceeded(
     script: list[tuple[float, str, int, int]], concurrency: int, rpm: int | None, tpm: int | None
 ) -> None:
@@ -45,13 +56,14 @@ def test_no_limit_is_ever_exceeded(
     for step, action, holder, tokens in script:
         now += step
         if action == "take":
-            before_tokens = sum(t for at, t in tokens_at if at > now - 60)
+            # (A request or a reply counts for the 60 s after it: at + 60 > now, as the gate sums it.)
+            before_tokens = sum(t for at, t in tokens_at if at + 60 > now)
             lease = window.take(now, f"h{holder}")
             if lease is not None:
                 granted.append(now)
                 assert len(window.in_flight) <= concurrency
                 if rpm is not None:
-                    assert sum(1 for at in granted if at > now - 60) <= rpm
+                    assert sum(1 for at in granted if at + 60 > now) <= rpm
                 if tpm is not None:
                     assert before_tokens < tpm  # admitted only while the last minute is under the limit
             elif window.wait_s(now) == 0:
@@ -142,3 +154,17 @@ def test_an_actor_process_niced_by_ray_gets_every_thread_back_to_niceness_0() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[0]"
+
+
+def test_a_reply_leaving_the_minute_does_not_admit_a_request_over_the_rest() -> None:
+    # The first reply leaves the minute at `t0 + 60`, which rounds to `now` itself; the second, of
+    # the whole limit, is still in it. `now - 60` rounds below `t0`: the window once kept the
+    # first by that test while it waited on `t0 + 60 - now` as gone, and let a request through.
+    window = RateWindow(concurrency=4, tpm=100)
+    t0, now = 21.63835339525267, 81.63835339525266
+    for at, tokens in ((t0, 10), (t0 + 1, 100)):
+        lease = window.take(at, "a")
+        assert lease is not None
+        window.give_back(lease, tokens, at)
+    assert window.take(now, "a") is None
+    assert window.wait_s(now) == pytest.approx(1.0)
