@@ -13,6 +13,7 @@ import anyio
 import pytest
 
 from sandbox import DockerConfig, Limits, Program, Sandbox, TestCase, Verdict, _bundle, open_sandbox
+from sandbox._docker.containers import LABEL_CPU, LABEL_RUN
 from sandbox._docker.session import AgentSession
 from sandbox._stream import DriverStream
 from sandbox._types import CheckerSpec
@@ -289,9 +290,9 @@ async def test_two_runs_at_once_pin_their_containers_to_different_cpus(docker_av
 
 def _pinned_by_others(cpus: int) -> list[int]:
     """Live codesolve containers pinned to each engine CPU, but those of this test's two runs."""
-    row = '{{.Label "codesolve.cpu"}} {{.Label "codesolve.run"}}'
+    row = f'{{{{.Label "{LABEL_CPU}"}}}} {{{{.Label "{LABEL_RUN}"}}}}'
     shown = subprocess.run(
-        ["docker", "ps", "--filter", "label=codesolve.cpu", "--format", row],
+        ["docker", "ps", "--filter", f"label={LABEL_CPU}", "--format", row],
         capture_output=True, text=True, check=True, timeout=30,
     ).stdout.split("\n")  # fmt: skip
     counts = [0] * cpus
