@@ -81,6 +81,6 @@ async def free_clusters(ctx: SelectionContext, alive: Sequence[Candidate]) -> tu
     """Behaviour clusters of the survivors on LLM-free inputs (no model call), and the valid inputs used."""
     if len(alive) == 1:
         return 1, 0
-    inputs = ctx.free_rows.inputs()
+    inputs = await ctx.free_rows.inputs()
     table = await behaviour_table(ctx, alive, inputs)
     return len(cluster(table)), len(valid_inputs(table))

@@ -32,17 +32,17 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
 
     The inputs: LLM-free ones first (cheap), then the model's; deduplicated. ``extra`` asks for
     that many more of each kind (an adaptive run spends more on distinguishing inputs when the
-    survivors split). The LLM-free inputs do not depend on the synthesizer's reply, so the
-    survivors run them while it is asked, and the model's inputs start the moment its reply is
-    in, beside whatever LLM-free runs are still going (at a model latency of 0.25 s, first the
-    whole table after the reply, then waiting for the LLM-free runs before starting the model's,
-    was the longest wait on the engine's critical path). The table is the one a single run on
-    all the inputs would give.
+    survivors split). The LLM-free inputs do not depend on the synthesizer's reply, so they are
+    made (if they were not already) and the survivors run them while it is asked, and the
+    model's inputs start the moment its reply is in, beside whatever LLM-free runs are still
+    going (at a model latency of 0.25 s, first the whole table after the reply, then waiting
+    for the LLM-free runs before starting the model's, was the longest wait on the engine's
+    critical path). The table is the one a single run on all the inputs would give.
     """
     sources = synth_sources(ctx.config)
+    free_count = ctx.config.free_inputs + extra if sources in ("hypothesis", "both") else 0
     free: list[SynthInput] = []
-    if sources in ("hypothesis", "both") and ctx.config.free_inputs + extra > 0:
-        free = distinct(ctx.task.synthetic_inputs(ctx.config.free_inputs + extra, ctx.config.seed))
+    free_ready = anyio.Event()
     made: list[SynthInput] = []
     validator: str | None = None
     early: Table = {}
@@ -64,12 +64,19 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
         if disagree(list(rows.values())) or (len(rows) == len(alive) and len(cluster(rows)) > 1):
             split.raise_now()
 
+    async def run_free() -> None:
+        # Made beside the synthesis call, not before it (usually made already: see prefetch).
+        free.extend(await ctx.free_rows.inputs(free_count) if free_count > 0 else [])
+        free_ready.set()
+        for candidate in alive:
+            group.start_soon(run_on, candidate, free, early)
+
     async with anyio.create_task_group() as group:
         with urgent(split):
-            for candidate in alive:
-                group.start_soon(run_on, candidate, free, early)
+            group.start_soon(run_free)
             if sources in ("llm", "both"):
                 made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)
+            await free_ready.wait()
             new = distinct(made, free)
             for candidate in alive:
                 group.start_soon(run_on, candidate, new, late)

@@ -15,6 +15,11 @@ so a solve with one survivor spends nothing here.
 The first rows that differ also raise the solve's :class:`~sandbox.Urgency`: that solve will
 need the judge, a longer chain of model calls than a solve whose survivors agree, so its
 batches go first from then on (see :mod:`sandbox.urgency`).
+
+The inputs themselves are made here too, once per count, in a worker thread, starting with the
+solve, while the generation call is out: mutating the examples is ~5 ms of CPU a problem, and on
+the event loop it held up every solve's steps at the busiest moment (the first public tests), and
+again, made a second time, the synthesis call.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.to_thread
 from anyio.abc import TaskGroup
 
 from codesolve.sstar.clusters import disagree
@@ -42,7 +48,7 @@ class FreeRows:
         self.config = config
         self.urgency = Urgency()
         """Raised once two rows differ (by this or by selection): the solve will need the judge."""
-        self._inputs: list[SynthInput] | None = None
+        self._inputs: OnceEach[int, list[SynthInput]] = OnceEach()
         self._passing: dict[str, str] = {}
         self._started: set[str] = set()
         self._runs: OnceEach[str, list[Behaviour]] = OnceEach()
@@ -56,12 +62,16 @@ class FreeRows:
         clusters = cfg.selector in {"sstar", "majority"}
         return clusters and cfg.free_inputs > 0 and synth_sources(cfg) in ("hypothesis", "both")
 
-    def inputs(self) -> list[SynthInput]:
-        """The LLM-free inputs, made once (deterministic: the task's and the seed's)."""
-        if self._inputs is None:
-            made = self.task.synthetic_inputs(self.config.free_inputs, self.config.seed)
-            self._inputs = distinct(made)
-        return self._inputs
+    async def inputs(self, count: int | None = None) -> list[SynthInput]:
+        """The first ``count`` LLM-free inputs (default: the configured number), distinct; made once
+        per count, in a worker thread (deterministic: the task's, the seed's and the count's)."""
+        wanted = self.config.free_inputs if count is None else count
+
+        def make() -> list[SynthInput]:
+            return distinct(self.task.synthetic_inputs(wanted, self.config.seed))
+
+        made, _ = await self._inputs.get(wanted, lambda: anyio.to_thread.run_sync(make, abandon_on_cancel=True))
+        return made
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -72,6 +82,8 @@ class FreeRows:
         with urgent(self.urgency):
             async with anyio.create_task_group() as group:
                 self._group = group
+                if self.wanted:
+                    group.start_soon(self._make_inputs)
                 try:
                     yield
                 except anyio.get_cancelled_exc_class():
@@ -99,6 +111,11 @@ class FreeRows:
                 # (urgent once the flag is raised: the task inherits the context of running())
                 self._group.start_soon(self._ahead, each, source)
 
+    async def _make_inputs(self) -> None:
+        # A fault is not kept (OnceEach): whoever needs the inputs makes them again and meets it.
+        with contextlib.suppress(Exception):
+            await self.inputs()
+
     async def _ahead(self, key: str, code: str) -> None:
         # A fault here must not end the solve from the background: nothing is kept, and selection
         # runs the rows again and meets the fault where it is handled (OnceEach keeps no failure).
@@ -106,7 +123,8 @@ class FreeRows:
             await self._free_rows(key, code)
 
     async def _free_rows(self, key: str, code: str) -> list[Behaviour]:
-        rows, _ = await self._runs.get(key, lambda: self.task.behaviours(code, self.inputs()))
+        inputs = await self.inputs()
+        rows, _ = await self._runs.get(key, lambda: self.task.behaviours(code, inputs))
         self._rows[key] = rows
         if disagree(list(self._rows.values())):
             self.urgency.raise_now()
@@ -115,7 +133,7 @@ class FreeRows:
     async def behaviours(self, key: str, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
         """``code``'s behaviours on ``inputs``: what was (or is being) run ahead is reused where the
         LLM-free inputs begin ``inputs`` (an adaptive run asks for more of them), the rest run now."""
-        ahead = self.inputs() if key in self._started else []
+        ahead = await self.inputs() if key in self._started else []
         if not ahead or not _begins(inputs, ahead):
             return await self.task.behaviours(code, inputs) if inputs else []
         rest = list(inputs[len(ahead) :])

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
+
 import anyio
 import pytest
 
-from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.runs.single import task_for
-from codesolve.sstar import EngineConfig, Solution
+from codesolve.sstar import Engine, EngineConfig, Solution
 from codesolve.sstar.distinct import distinct
 from codesolve.sstar.prefetch import FreeRows
 from codesolve.tasks.base import SynthInput
+from codesolve.tasks.competitive import CompetitiveTask
 from sandbox import Sandbox
 from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import fenced, solve
@@ -92,7 +96,7 @@ async def test_agreeing_rows_leave_the_solve_ordinary(docker_box: Sandbox) -> No
 async def test_more_inputs_than_were_run_ahead_reuse_the_rows_and_run_only_the_rest(docker_box: Sandbox) -> None:
     box = Batches(docker_box)
     rows = FreeRows(task_for(BIGGEST, box, CONFIG), CONFIG)
-    ahead = rows.inputs()
+    ahead = await rows.inputs()
     extra = [SynthInput("[[11, 12]]"), SynthInput("[[0]]")]
     async with rows.running():
         rows.passed("a", RIGHT_1)
@@ -133,3 +137,60 @@ async def test_the_solves_own_exception_leaves_bare_and_the_rows_are_cancelled(d
     with pytest.raises(Stop):  # not an exception group: the engine catches its stops by type
         await solve_that_stops()
     assert rows._group is None
+
+
+@dataclass
+class CountingTask(CompetitiveTask):
+    """The task, noting each time (and on which thread) it makes LLM-free inputs."""
+
+    made: list[tuple[int, int]] = field(default_factory=list)
+
+    def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
+        self.made.append((count, threading.get_ident()))
+        return super().synthetic_inputs(count, seed)
+
+
+async def test_the_llm_free_inputs_are_made_once_per_count_off_the_event_loop_from_the_start(
+    docker_box: Sandbox,
+) -> None:
+    task = CountingTask(BIGGEST.public_view(), docker_box)
+    rows = FreeRows(task, CONFIG)
+    loop_thread = threading.get_ident()
+    shared: list[list[SynthInput]] = []
+
+    async def ask() -> None:
+        shared.append(await rows.inputs())
+
+    async with rows.running():
+        with anyio.fail_after(30):
+            while not task.made:  # asked for by nobody: the block started making them
+                await anyio.sleep(0.005)
+            async with anyio.create_task_group() as group:
+                for _ in range(3):
+                    group.start_soon(ask)
+            longer = await rows.inputs(CONFIG.free_inputs + 4)  # (an adaptive run asks for more)
+            again = await rows.inputs(CONFIG.free_inputs + 4)
+    assert [count for count, _ in task.made] == [CONFIG.free_inputs, CONFIG.free_inputs + 4]
+    assert all(thread != loop_thread for _, thread in task.made)
+    expected = free_inputs(docker_box)
+    assert shared == [expected] * 3
+    assert again == longer
+    assert len(longer) > len(expected)
+
+
+async def test_a_solve_makes_its_llm_free_inputs_once(docker_box: Sandbox) -> None:
+    # The rows run ahead and selection's table use the same inputs: made once, not once for each.
+    task = CountingTask(BIGGEST.public_view(), docker_box)
+    scenario = Scenario(
+        rules=[
+            Rule(match="VALID test inputs", content=MODEL_INPUTS),
+            Rule(match="Write ONE small, valid input", content="```input\n[[]]\n```\n"),
+            Rule(match="Output of program A", content="A"),
+            Rule(match="Implement `biggest`", content=[fenced(code) for code in (RIGHT_1, WRONG, RIGHT_2)]),
+        ]
+    )
+    with ScriptedServer(scenario) as server:
+        async with LLM(LLMConfig(default=scripted_endpoint(server, timeout_s=5)), env=server.env) as llm:
+            solution, _trace = await Engine(task, llm, CONFIG).solve()
+    assert solution.survivors == 3
+    assert [count for count, _ in task.made] == [CONFIG.free_inputs]
