@@ -136,11 +136,17 @@ class Engine:
         )
 
     async def generate_while_preparing(self, count: int) -> list[Candidate]:
-        """Generate while the task gets its sandbox ready (containers start during the model call)."""
+        """Generate while the task gets ready (containers start during the model call), then makes
+        its LLM-free inputs (which may depend on what preparing gathered)."""
         stopped: list[BudgetExceeded | LLMError] = []
         made: list[Candidate] = []
+
+        async def prepare() -> None:
+            await self.task.prepare()
+            self.free_rows.make_inputs_ahead()
+
         async with anyio.create_task_group() as group:
-            group.start_soon(self.task.prepare)
+            group.start_soon(prepare)
             try:
                 made = await self.generate(count)
             except (BudgetExceeded, LLMError) as exc:

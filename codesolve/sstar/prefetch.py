@@ -16,8 +16,8 @@ The first rows that differ also raise the solve's :class:`~sandbox.Urgency`: tha
 need the judge, a longer chain of model calls than a solve whose survivors agree, so its
 batches go first from then on (see :mod:`sandbox.urgency`).
 
-The inputs themselves are made here too, once per count, in a worker thread, starting with the
-solve, while the generation call is out: mutating the examples is ~5 ms of CPU a problem, and on
+The inputs themselves are made here too, once per count, in a worker thread, starting once the
+task is prepared, while the generation call is out: mutating the examples is ~5 ms of CPU a problem, and on
 the event loop it held up every solve's steps at the busiest moment (the first public tests), and
 again, made a second time, the synthesis call.
 """
@@ -82,8 +82,6 @@ class FreeRows:
         with urgent(self.urgency):
             async with anyio.create_task_group() as group:
                 self._group = group
-                if self.wanted:
-                    group.start_soon(self._make_inputs)
                 try:
                     yield
                 except anyio.get_cancelled_exc_class():
@@ -110,6 +108,12 @@ class FreeRows:
                 self._started.add(each)
                 # (urgent once the flag is raised: the task inherits the context of running())
                 self._group.start_soon(self._ahead, each, source)
+
+    def make_inputs_ahead(self) -> None:
+        """Start making the LLM-free inputs in the background (the task is prepared: they may
+        depend on what it gathered), so they are ready when the first program passes."""
+        if self._group is not None and self.wanted:
+            self._group.start_soon(self._make_inputs)
 
     async def _make_inputs(self) -> None:
         # A fault is not kept (OnceEach): whoever needs the inputs makes them again and meets it.

@@ -157,7 +157,8 @@ class Task(Protocol):
         ...
 
     def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
-        """Inputs made without a model (from the signature, the examples, the public inputs); deterministic."""
+        """Inputs made without a model (from the signature, the examples, the public inputs); deterministic
+        once :meth:`prepare` is done (they may use what it gathered). Called in a worker thread."""
         ...
 
     def test_messages(self, codes: Sequence[str], count: int) -> list[Message]:

@@ -150,7 +150,7 @@ class CountingTask(CompetitiveTask):
         return super().synthetic_inputs(count, seed)
 
 
-async def test_the_llm_free_inputs_are_made_once_per_count_off_the_event_loop_from_the_start(
+async def test_the_llm_free_inputs_are_made_once_per_count_off_the_event_loop_ahead_of_need(
     docker_box: Sandbox,
 ) -> None:
     task = CountingTask(BIGGEST.public_view(), docker_box)
@@ -162,8 +162,9 @@ async def test_the_llm_free_inputs_are_made_once_per_count_off_the_event_loop_fr
         shared.append(await rows.inputs())
 
     async with rows.running():
+        rows.make_inputs_ahead()  # (the engine's call, once the task is prepared)
         with anyio.fail_after(30):
-            while not task.made:  # asked for by nobody: the block started making them
+            while not task.made:  # asked for by nobody yet: made in the background
                 await anyio.sleep(0.005)
             async with anyio.create_task_group() as group:
                 for _ in range(3):
