@@ -148,7 +148,7 @@ class Batch:
             "entry": str(Path(spec["prog"]) / spec["entry"]),
             "function": spec.get("function"),
             "argv": [str(Path(spec["prog"]) / a[2:]) if a.startswith("./") else a for a in spec["language"]["run"]],
-            "env": child_env(str(self.slate.scratch), spec.get("path")),
+            "env": child_env(str(self.slate.scratch), spec.get("path"), one_arena=bool(spec.get("as_slack"))),
             "as_slack": spec.get("as_slack", 0),
             "nproc": self.nproc,
         }

@@ -60,9 +60,15 @@ _SOURCE_CAP = 1 << 20
 """How much of the entry file is read for its imports."""
 
 
-def child_env(home: str, path: str | None = None) -> dict[str, str]:
-    """The whole environment a candidate sees: nothing from the host leaks in."""
-    return {
+def child_env(home: str, path: str | None = None, *, one_arena: bool = False) -> dict[str, str]:
+    """The whole environment a candidate sees: nothing from the host leaks in.
+
+    ``one_arena`` where the address space stands in for the memory limit (the local backend):
+    glibc reserves 64 MB of address space for each thread's malloc arena, so a C++ program of
+    four threads (four 64 MB stacks already) failed to start its threads in ~1 run in 2 with a
+    128 MB limit. With one arena the reservation goes; malloc is merely shared between threads.
+    """
+    env = {
         "PATH": path or SAFE_PATH,
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
@@ -72,6 +78,9 @@ def child_env(home: str, path: str | None = None) -> dict[str, str]:
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONIOENCODING": "utf-8",
     }
+    if one_arena:
+        env["MALLOC_ARENA_MAX"] = "1"
+    return env
 
 
 class ForkServer:
@@ -173,7 +182,7 @@ class ForkServer:
         request: SetupRequest = {
             "op": "setup",
             "cwd": spec["prog"],
-            "env": child_env(spec["work"], spec.get("path")),
+            "env": child_env(spec["work"], spec.get("path"), one_arena=bool(spec.get("as_slack"))),
             "warm": warm_list(run) if warm else [],
             "run": run,
             "precompile": precompile,
