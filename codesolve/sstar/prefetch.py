@@ -17,9 +17,9 @@ need the judge, a longer chain of model calls than a solve whose survivors agree
 batches go first from then on (see :mod:`sandbox.urgency`).
 
 The inputs themselves are made here too, once per count, in a worker thread, starting once the
-task is prepared, while the generation call is out: mutating the examples is ~5 ms of CPU a problem, and on
-the event loop it held up every solve's steps at the busiest moment (the first public tests), and
-again, made a second time, the synthesis call.
+task is prepared (they may use what it gathered), while the generation call is out: mutating the
+examples is ~5 ms of CPU a problem, and on the event loop it held up every solve's steps at the
+busiest moment (the first public tests), and again, made a second time, the synthesis call.
 """
 
 from __future__ import annotations
