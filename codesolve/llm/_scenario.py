@@ -67,7 +67,8 @@ class Rule(_Model):
     reasoning_tokens: int = Field(default=0, ge=0)
     """Hidden reasoning tokens reported per choice (added to completion tokens)."""
     latency_s: float = Field(default=0.0, ge=0)
-    """Delay before answering; longer than the client timeout simulates a hung server."""
+    """Time from the request's arrival to the reply (matching the scenario inside it); longer
+    than the client timeout simulates a hung server."""
     status: int = 200
     """HTTP status; 4xx/5xx send an OpenAI-style error body."""
     error_code: str | None = None

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import socketserver
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -44,6 +46,13 @@ class _Server(ThreadingHTTPServer):
         self.counter_lock = threading.Lock()
         self.connections: set[socket.socket] = set()
         super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        """Bind without ``HTTPServer``'s reverse lookup of the address (``getfqdn``: ~13 ms a
+        start here, and seconds where a resolver is configured but unreachable)."""
+        socketserver.TCPServer.server_bind(self)
+        host, port = self.server_address[:2]
+        self.server_name, self.server_port = str(host), int(port)
 
     def finish_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         """Serve one connection (all its requests), noted so that ``hang_up`` can end it."""
@@ -87,7 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error_reply(404, f"no route {self.path}", code="not_found"))
 
     def do_POST(self) -> None:
-        """``POST /v1/chat/completions``."""
+        """``POST /v1/chat/completions``: the reply leaves its rule's latency after the request arrived."""
+        # The model's latency counts from the request's arrival, as a real endpoint's does: the
+        # time spent here reading the body and matching the scenario is part of it, not added to it.
+        arrived = time.monotonic()
         length = self.headers.get("Content-Length", "0")
         body = self.rfile.read(min(int(length), _MAX_BODY)) if length.isdigit() else b""
         if not length.isdigit() or int(length) > _MAX_BODY:
@@ -99,14 +111,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.in_flight += 1
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
         try:
-            self._send(self.server.state.chat_reply(self.path, body))
+            self._send(self.server.state.chat_reply(self.path, body), arrived)
         finally:
             with self.server.counter_lock:
                 self.server.in_flight -= 1
 
-    def _send(self, reply: Reply) -> None:
+    def _send(self, reply: Reply, arrived: float | None = None) -> None:
         # A shutdown wakes the sleep early; the client then sees a dropped connection.
-        if reply.latency_s and self.server.stopping.wait(reply.latency_s):
+        wait = reply.latency_s - (0.0 if arrived is None else time.monotonic() - arrived)
+        if reply.latency_s and self.server.stopping.wait(max(0.0, wait)):
             self.close_connection = True
             return
         try:

@@ -238,3 +238,42 @@ def test_close_hangs_up_an_idle_kept_alive_connection_at_once() -> None:
     assert time.monotonic() - started < 2
     assert set(threading.enumerate()) == before
     conn.close()
+
+
+def test_the_latency_counts_from_the_requests_arrival() -> None:
+    # A scenario slow to match (a backtracking pattern over a long prompt): the reply still
+    # leaves the rule's latency after the request arrived, the matching inside it, as a real
+    # model's latency is measured; before, the matching was added on top of it.
+    latency = 0.6
+    prompt = "ab" * 9000
+    scenario = Scenario(rules=[Rule(match="(?:a|b)*c", content="never"), Rule(content="ok", latency_s=latency)])
+    with ScriptedServer(scenario) as srv:
+        started = time.perf_counter()
+        status, body, _ = _post(srv, _chat(prompt))
+        took = time.perf_counter() - started
+        matching = _time_matching(srv, prompt)
+    assert status == 200
+    assert body["choices"][0]["message"]["content"] == "ok"
+    assert matching > 0.25, f"the scenario matched in {matching:.3f} s: too fast to tell the two apart"
+    assert latency <= took < latency + matching * 0.8, (took, matching)
+
+
+def _time_matching(srv: ScriptedServer, prompt: str) -> float:
+    # The same scenario's matching on the same prompt, timed alone (a second server, latency off).
+    rules = [rule.model_copy(update={"latency_s": 0.0}) for rule in srv.scenario.rules]
+    with ScriptedServer(Scenario(rules=rules)) as quick:
+        started = time.perf_counter()
+        _post(quick, _chat(prompt))
+        return time.perf_counter() - started
+
+
+def test_starting_looks_up_no_host_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    # HTTPServer's bind asks the resolver for the address's name (getfqdn), which blocks for
+    # seconds where a resolver is configured but unreachable; loopback needs no name.
+    def no_resolver(name: str = "") -> str:
+        raise AssertionError(f"getfqdn({name!r}) called")
+
+    monkeypatch.setattr(socket, "getfqdn", no_resolver)
+    with ScriptedServer(Scenario(rules=[Rule(content="ok")])) as srv:
+        status, _, _ = _post(srv, _chat("hi"))
+    assert status == 200
