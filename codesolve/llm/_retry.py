@@ -15,6 +15,7 @@ import os
 import random
 import re
 import socket
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -133,6 +134,9 @@ def _classify_status(exc: openai.APIStatusError, endpoint: EndpointConfig) -> Fa
     return Fault("bad_request", said)
 
 
+_SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)")
+
+
 def _root_cause(exc: BaseException) -> str:
     # httpx wraps the socket error two or three times; the innermost OSError says it best.
     best: str = str(exc.__cause__ or exc)
@@ -140,7 +144,11 @@ def _root_cause(exc: BaseException) -> str:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError):
+        if isinstance(current, ssl.SSLError):
+            # Its errno is the TLS library's code, which os.strerror misreads (1: "Operation not
+            # permitted" for a certificate that failed verification); its own text names it.
+            best = _SSL_SOURCE.sub("", str(current)).strip()
+        elif isinstance(current, OSError):
             # asyncio puts its own text in strerror ("Connect call failed"); the errno says "Connection refused".
             code = current.errno if isinstance(current.errno, int) and current.errno > 0 else None
             best = os.strerror(code) if code else current.strerror or str(current) or best
@@ -149,13 +157,14 @@ def _root_cause(exc: BaseException) -> str:
 
 
 def _nothing_listens(exc: BaseException) -> bool:
-    # Connection refused, or a host name that does not resolve: no server is there (yet). A reset
-    # or a timeout mid-exchange is a server that exists and failed, a different matter.
+    # Connection refused, or a host name that does not resolve: no server is there (yet); or a
+    # certificate we do not trust: no server we may talk to, and retrying will not change that.
+    # A reset or a timeout mid-exchange is a server that exists and failed, a different matter.
     current: BaseException | None = exc
     for _ in range(8):
         if current is None:
             return False
-        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+        if isinstance(current, ConnectionRefusedError | socket.gaierror | ssl.SSLCertVerificationError):
             return True
         if isinstance(current, OSError) and current.errno == errno.ECONNREFUSED:
             return True

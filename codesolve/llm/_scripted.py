@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,7 +39,7 @@ class _Server(ThreadingHTTPServer):
     # dropped and the client retried it a second later (a 1 s stall per burst of calls).
     request_queue_size = 128
 
-    def __init__(self, state: ScenarioState) -> None:
+    def __init__(self, state: ScenarioState, tls: ssl.SSLContext | None) -> None:
         self.state = state
         self.stopping = threading.Event()
         self.in_flight = 0
@@ -46,6 +47,10 @@ class _Server(ThreadingHTTPServer):
         self.counter_lock = threading.Lock()
         self.connections: set[socket.socket] = set()
         super().__init__(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            # Each connection's handshake is made by its own handler thread (finish_request),
+            # not in the accepting loop, which a silent client could otherwise hold up.
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def server_bind(self) -> None:
         """Bind without ``HTTPServer``'s reverse lookup of the address (``getfqdn``: ~13 ms a
@@ -59,6 +64,12 @@ class _Server(ThreadingHTTPServer):
         with self.counter_lock:
             self.connections.add(request)
         try:
+            if isinstance(request, ssl.SSLSocket):
+                try:
+                    request.settimeout(_Handler.timeout)
+                    request.do_handshake()
+                except OSError:
+                    return  # the client refused our certificate (or left): no request follows
             super().finish_request(request, client_address)
         finally:
             with self.counter_lock:
@@ -152,9 +163,16 @@ class ScriptedServer:
     API root to configure; ``srv.requests`` lists what it received.
     """
 
-    def __init__(self, scenario: Scenario | None = None) -> None:
-        """Prepare a server for ``scenario`` (an empty one answers every chat with 400)."""
+    def __init__(self, scenario: Scenario | None = None, *, tls: tuple[str, str] | None = None) -> None:
+        """Prepare a server for ``scenario`` (an empty one answers every chat with 400).
+
+        ``tls`` is a certificate file and its key file: the server then speaks HTTPS only.
+        """
         self.scenario = scenario or Scenario()
+        self._tls: ssl.SSLContext | None = None
+        if tls is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(*tls)
         self._state = ScenarioState(self.scenario)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -164,7 +182,7 @@ class ScriptedServer:
         """Bind a free port and serve in a background thread."""
         if self._server is not None:
             raise RuntimeError("ScriptedServer is already running")
-        self._server = _Server(self._state)
+        self._server = _Server(self._state, self._tls)
         self._port = int(self._server.server_address[1])
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="scripted-llm", daemon=True
@@ -201,8 +219,8 @@ class ScriptedServer:
 
     @property
     def base_url(self) -> str:
-        """The API root to give the client, e.g. ``http://127.0.0.1:54321/v1``."""
-        return f"http://127.0.0.1:{self.port}/v1"
+        """The API root to give the client, e.g. ``http://127.0.0.1:54321/v1`` (``https`` with TLS)."""
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self.port}/v1"
 
     @property
     def requests(self) -> list[RecordedRequest]:
