@@ -11,9 +11,13 @@ later batch of the same program skips the work.
 from __future__ import annotations
 
 import json
+import os
 import resource
+import select
+import signal
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING, NamedTuple
 
 from sandbox.runtime import custom_checker, verdicts
@@ -111,26 +115,58 @@ def compile_native(cmd: list[str], spec: Spec) -> tuple[Outcome | None, bool]:
     """Run the compiler in the program's directory: CE or SE on failure, else None; and whether
     the failure is deterministic (the compiler reported errors: it would say the same again)."""
     try:
-        proc = subprocess.run(
-            cmd,
-            cwd=spec["prog"],
-            env=child_env(spec["work"], spec.get("path")),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=_COMPILE_WALL_S,
-            preexec_fn=_limit_compiler,
-            start_new_session=True,
-            check=False,
-        )
+        status, said, size = _run_compiler(cmd, spec)
     except subprocess.TimeoutExpired:
         return {"verdict": "CE", "message": f"compilation took longer than {_COMPILE_WALL_S:.0f}s"}, False
     except OSError as exc:
         return {"verdict": "SE", "message": f"compiler could not start: {exc}"}, False
-    if proc.returncode != 0:
-        err = verdicts.capture(proc.stderr or proc.stdout, head=8192)
+    if status != 0:
+        err = verdicts.capture(said, head=_SAID_HEAD, size=size)
         # A compiler that reported errors (exit 1) says the same again; one killed may not.
-        return {"verdict": "CE", "message": f"compiler exited {proc.returncode}", "stderr": err}, proc.returncode == 1
+        return {"verdict": "CE", "message": f"compiler exited {status}", "stderr": err}, status == 1
     return None, False
+
+
+_SAID_HEAD = 8192
+
+
+def _run_compiler(cmd: list[str], spec: Spec) -> tuple[int, bytes, int]:
+    """The compiler's exit status, the head and tail of what it said, and how much it said.
+
+    Its output is read as it comes and only its ends are kept: a dozen lines of source can make
+    it print hundreds of megabytes (a file that includes itself, each level a long #warning),
+    which, held whole, got the agent killed for memory."""
+    proc = subprocess.Popen(
+        cmd,
+        cwd=spec["prog"],
+        env=child_env(spec["work"], spec.get("path")),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_limit_compiler,  # noqa: PLW1509 - the runtime starts no threads
+        start_new_session=True,
+    )
+    head, tail, size = bytearray(), bytearray(), 0
+    deadline = time.monotonic() + _COMPILE_WALL_S
+    with proc:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([fd], [], [], left)[0]:
+                continue
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                try:
+                    return proc.wait(max(0.0, deadline - time.monotonic())), bytes(head + tail), size
+                except subprocess.TimeoutExpired:
+                    break
+            size += len(chunk)
+            taken = max(0, _SAID_HEAD - len(head))
+            head += chunk[:taken]
+            tail = (tail + chunk[taken:])[-verdicts.TAIL :]
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    raise subprocess.TimeoutExpired(cmd, _COMPILE_WALL_S)
 
 
 def prepare_checker(spec: Spec) -> tuple[Outcome | None, list[str]]:
