@@ -27,6 +27,10 @@ class CheckerFault(Exception):
     """The checker program itself failed (crash, time-out, unknown exit status)."""
 
 
+EXECUTE_ONLY = 0o111
+"""The mode of a compiled checker (see :func:`prepare`)."""
+
+
 def prepare(program: ProgramWire, env: dict[str, str]) -> list[str]:
     """Compile the checker (if its language needs it) and return the command that runs it.
 
@@ -51,7 +55,13 @@ def prepare(program: ProgramWire, env: dict[str, str]) -> list[str]:
         if proc.returncode != 0:
             raise CheckerFault(f"checker does not compile: {proc.stderr.decode(errors='replace')[:300]}")
     entry = program["entry"]
-    return [str(base / a[2:]) if a.startswith("./") else str(base / a) if a == entry else a for a in lang["run"]]
+    argv = [str(base / a[2:]) if a.startswith("./") else str(base / a) if a == entry else a for a in lang["run"]]
+    if argv and Path(argv[0]).parent == base:
+        # A binary of the checker's own (compiled): execute-only. A process exec'd from a file
+        # it may not read is not dumpable, so the program beside an interactor (same uid) can
+        # neither read its /proc files (the test's input and answer) nor write its memory.
+        os.chmod(argv[0], EXECUTE_ONLY)
+    return argv
 
 
 def run(

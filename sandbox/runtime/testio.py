@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,40 @@ if TYPE_CHECKING:
 
 INTERACTOR_GRACE_S = 10.0
 """How long the interactor may take to finish once the program is done."""
+INTERACTOR_START_S = 20.0
+"""How long a Python interactor may take to say it is no longer dumpable."""
+
+UNDUMPABLE = (
+    "import ctypes, os, runpy, sys\n"
+    "if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:\n"  # PR_SET_DUMPABLE, 0
+    "    sys.exit('the interactor could not make itself undumpable')\n"
+    "os.write(int(sys.argv[1]), b'!')\n"
+    "os.close(int(sys.argv[1]))\n"
+    "sys.argv = sys.argv[2:]\n"
+    "sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))\n"
+    "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+)
+"""How a Python interactor starts: not dumpable, then its script as ``__main__``.
+
+The program runs beside the interactor as the same uid. A dumpable interactor's ``/proc``
+files are the program's to read (``fd/N``: the test's input and answer) and its memory the
+program's to write. Making it undumpable needs the interpreter's own ``prctl``: an ``execve``
+makes a process dumpable again unless the file it runs is unreadable to it (how a compiled
+interactor is kept so: see ``custom_checker.prepare``). The program starts only once the
+interactor has said it is undumpable."""
+
+
+def undumpable(argv: list[str], ready_fd: int) -> tuple[list[str], bool]:
+    """The command that starts ``argv`` undumpable, and whether it says so on ``ready_fd``."""
+    if len(argv) >= 2 and Path(argv[0]).name.startswith("python") and argv[1].endswith(".py"):
+        return [argv[0], "-c", UNDUMPABLE, str(ready_fd), *argv[1:]], True
+    return argv, False  # a compiled interactor: undumpable from its exec on
+
+
+def await_ready(fd: int, timeout_s: float) -> bool:
+    """Whether the interactor said it is ready on ``fd`` within ``timeout_s``."""
+    readable, _, _ = select.select([fd], [], [], timeout_s)
+    return bool(readable) and os.read(fd, 1) == b"!"
 
 
 def memfd_with(data: bytes, name: str) -> int:
@@ -114,13 +149,15 @@ class Interaction(TestIO):
         texts = [str(self.test[key] or "").encode("utf-8", "surrogateescape") for key in ("stdin", "expected")]
         secret = [memfd_with(text, "judge") for text in texts]
         paths = [f"/proc/self/fd/{fd}" for fd in secret]
+        ready, told = os.pipe()
+        argv, handshake = undumpable([*self.argv, *paths, str(self.tmp / "feedback")], told)
         try:  # a failure to start leaves proc None: the verdict says the interactor never started
             self.proc = subprocess.Popen(
-                [*self.argv, *paths, str(self.tmp / "feedback")],
+                argv,
                 stdin=self.to_judge[0],
                 stdout=self.to_program[1],
                 stderr=self.log,
-                pass_fds=secret,
+                pass_fds=[*secret, *([told] if handshake else [])],
                 cwd=self.tmp,
                 env=self.env,
                 start_new_session=True,
@@ -128,8 +165,15 @@ class Interaction(TestIO):
         except OSError:
             self.proc = None
         finally:
-            for fd in secret:
+            for fd in (*secret, told):
                 os.close(fd)
+        try:
+            if handshake and self.proc is not None and not await_ready(ready, INTERACTOR_START_S):
+                os.killpg(self.proc.pid, signal.SIGKILL)  # dumpable still: the program must not meet it
+                self.proc.wait()
+                self.proc = None
+        finally:
+            os.close(ready)
         # Only the program's ends stay with us, until the fork server has them.
         for fd in (self.to_judge[0], self.to_program[1]):
             os.close(fd)
