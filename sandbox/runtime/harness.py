@@ -43,6 +43,13 @@ any of the program's code runs (so the program can never write it, nor forge a p
 MODULE_NAME = "solution"
 """The program's module name in call and check mode (anything but ``__main__``)."""
 
+_BUILTINS = dict(builtins.__dict__)
+"""The built-in names as they are before any program runs (this module is loaded first): a
+check compiles and runs with these, not with what module code may have put in ``builtins``
+(a ``compile`` that turns every check into ``pass``, a ``sorted`` that says what the check
+wants to read)."""
+_COMPILE, _EXEC = compile, exec
+
 
 def run(req: Run, stdio: tuple[IO[str], IO[str], IO[str]], home: str, code: types.CodeType | None) -> int:
     """Run the test ``req`` describes in this (forked, limited) process; the exit status."""
@@ -84,7 +91,9 @@ def _execute(req: Run, nonce: str, code: types.CodeType | None) -> int:
         sys.modules[module.__name__] = module
         exec(code, module.__dict__)
         if check is not None:
-            exec(compile(check, "<check>", "exec"), module.__dict__)
+            # The program's own functions keep the builtins they were made with.
+            module.__dict__["__builtins__"] = dict(_BUILTINS)
+            _EXEC(_COMPILE(check, "<check>", "exec"), module.__dict__)
             _deliver(nonce, "pass")
         elif function is not None:
             _deliver(nonce, repr(plain(_target(module, function)(*args))))
