@@ -16,6 +16,7 @@ import secrets
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 INTERACTOR_GRACE_S = 10.0
 """How long the interactor may take to finish once the program is done."""
+FEEDBACK_MODE = 0o700
+"""The mode of the interactor's feedback directory, as the driver makes it."""
 INTERACTOR_START_S = 20.0
 """How long a Python interactor may take to say it is no longer dumpable."""
 
@@ -143,7 +146,8 @@ class Interaction(TestIO):
     def begin(self) -> None:
         """Start the interactor on the test's input and answer (files the wipe did not see)."""
         self.tmp = Path(tempfile.mkdtemp(dir=self.workdir))
-        (self.tmp / "feedback").mkdir()
+        (self.tmp / "feedback").mkdir(mode=FEEDBACK_MODE)
+        os.chmod(self.tmp / "feedback", FEEDBACK_MODE)  # (whatever the umask)
         # The input and answer are memory files the interactor inherits, never files in a
         # place the program (same uid, running alongside) could list and read.
         texts = [str(self.test[key] or "").encode("utf-8", "surrogateescape") for key in ("stdin", "expected")]
@@ -187,23 +191,45 @@ class Interaction(TestIO):
         stderr, _ = read_fd(self.stdio[2], cap)
         return b"", 0, stderr, None
 
-    def verdict(self) -> tuple[int | None, str]:
+    def verdict(self) -> tuple[int | None, str, str]:
         """Wait for the interactor (the program is done): its exit status (None: killed at its
-        wall limit, or never started) and what it said (feedback file, else stderr)."""
+        wall limit, or never started), what it said (feedback file, else stderr), and how the
+        program spoiled its work, if it did (see :func:`interactive_verdict`)."""
         # The program's ends closed: an interactor still reading sees end of file.
         self._close_program_ends()
         if self.proc is None:
-            return None, "the interactor never started"
+            return None, "the interactor never started", ""
+        spoiled = ""
         try:
             status = self.proc.wait(self.wall + INTERACTOR_GRACE_S)
         except subprocess.TimeoutExpired:
+            if process_state(self.proc.pid) in ("T", "t"):
+                spoiled = "the program stopped the interactor"
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-            return None, f"the interactor ran past {self.wall + INTERACTOR_GRACE_S:.0f}s"
-        feedback = self.tmp / "feedback" / "judgemessage.txt" if self.tmp is not None else None
-        said = feedback.read_text(errors="replace") if feedback is not None and feedback.is_file() else ""
+            return None, f"the interactor ran past {self.wall + INTERACTOR_GRACE_S:.0f}s", spoiled
+        said = read_feedback(self.tmp / "feedback") if self.tmp is not None else ""
         said = said or read_fd(self.log, 4096)[0].decode("utf-8", "replace")
-        return status, said.strip()[:500]
+        return status, said.strip()[:500], self._spoiled()
+
+    def _spoiled(self) -> str:
+        """How the program spoiled the place the interactor writes its verdict, if it did: it
+        runs as the same uid and may change the directory, plant links in it, fill its disk."""
+        if self.tmp is None:
+            return ""
+        feedback = self.tmp / "feedback"
+        try:
+            st = os.lstat(feedback)
+            if not stat.S_ISDIR(st.st_mode) or stat.S_IMODE(st.st_mode) != FEEDBACK_MODE:
+                return "the program changed the interactor's feedback directory"
+            with os.scandir(feedback) as entries:
+                if any(not entry.is_file(follow_symlinks=False) for entry in entries):
+                    return "the program put links or special files in the interactor's feedback directory"
+            if os.statvfs(feedback).f_bavail == 0:
+                return "the program filled the disk the interactor writes its verdict on"
+        except OSError:
+            return "the program made the interactor's feedback directory unreadable"
+        return ""
 
     def _close_program_ends(self) -> None:
         for fd in (self.to_program[0], self.to_judge[1]):
@@ -225,15 +251,56 @@ class Interaction(TestIO):
         super().close()
 
 
-def interactive_verdict(outcome: Outcome, status: int | None, said: str) -> None:
+def read_feedback(folder: Path) -> str:
+    """The interactor's ``judgemessage.txt``, if it is a regular file: never through a link, never
+    blocking (a FIFO), at most 4 KiB; "" for anything else (the program may have put it there)."""
+    try:
+        fd = os.open(folder / "judgemessage.txt", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return ""
+    try:
+        return os.read(fd, 4096).decode("utf-8", "replace") if stat.S_ISREG(os.fstat(fd).st_mode) else ""
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
+def process_state(pid: int) -> str:
+    """The state letter of a process (``R``, ``S``, ``T`` stopped...), "" when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rpartition(b")")[2].split()[0].decode()
+    except (OSError, IndexError):
+        return ""
+
+
+SELF_INFLICTED = frozenset(
+    {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT, signal.SIGSYS, signal.SIGTRAP}
+    | {signal.SIGXCPU, signal.SIGXFSZ}
+)
+"""Signals a process gets from its own faults and limits. Killed by any other, the interactor was
+killed by someone: the program beside it is the only other process that may signal it (the
+driver's kill at its wall limit is told apart), or, SIGPIPE, it wrote to a program that had left."""
+
+
+def interactive_verdict(outcome: Outcome, status: int | None, said: str, spoiled: str = "") -> None:
     """Decide an interactive test, as problemtools does: the interactor's rejection stands
     first (unless the program ran out of time first), then the program's own failures,
-    then the interactor's acceptance. An interactor that crashed, hung or answered
-    anything but 42/43 is a judge fault (SE), never the program's; but one killed (SIGKILL,
-    SIGTERM) while the program ran was killed by the program, the only other process that
-    may signal it, so that is the program's (RE)."""
-    if status is not None and -status in (signal.SIGKILL, signal.SIGTERM) and outcome["verdict"] == "AC":
-        outcome["verdict"], outcome["message"] = "RE", f"the interactor was killed by signal {-status} (by the program)"
+    then the interactor's acceptance. An interactor that crashed, hung or answered anything
+    but 42/43 is a judge fault (SE), unless the program is why: it killed the interactor (any
+    signal but those of a process's own faults), left while the interactor still wrote to it
+    (SIGPIPE), or spoiled where the interactor writes its verdict (``spoiled``). Then the
+    program's own failure stands, and if it had none, the test is the program's (WA when it
+    left early, RE else)."""
+    killed = status is not None and status < 0 and -status not in SELF_INFLICTED
+    if killed or (spoiled and status not in (42, 43)):
+        if outcome["verdict"] == "AC":
+            if status is not None and -status == signal.SIGPIPE:
+                outcome["verdict"], outcome["message"] = "WA", "the program left while the interactor still wrote to it"
+            else:
+                why = spoiled or f"the interactor was killed by signal {-(status or 0)} (by the program)"
+                outcome["verdict"], outcome["message"] = "RE", why
     elif status is None or status not in (42, 43):
         outcome["verdict"], outcome["message"] = "SE", f"interactor failed (status {status}): {said[:200]}"
     elif status == 43 and outcome["verdict"] != "TLE":
