@@ -158,7 +158,8 @@ def _root_cause(exc: BaseException) -> str:
 
 def _nothing_listens(exc: BaseException) -> bool:
     # Connection refused, or a host name that does not resolve: no server is there (yet); or a
-    # certificate we do not trust: no server we may talk to, and retrying will not change that.
+    # certificate we do not trust: no server we may talk to (before any answer, a first call
+    # fails at once on it, not after the retry ladder).
     # A reset or a timeout mid-exchange is a server that exists and failed, a different matter.
     current: BaseException | None = exc
     for _ in range(8):

@@ -139,7 +139,9 @@ def tls_context(base_url: str) -> ssl.SSLContext:
 
 @functools.cache
 def _trust_store(cafile: str | None, capath: str | None) -> ssl.SSLContext:
-    # The arguments are the cache key only: httpx reads the same variables itself.
+    # The arguments are the cache key only: httpx reads the same variables itself. Shared by
+    # every client: the connection pool sets ALPN on it per connection, the same for all while
+    # every client speaks HTTP/1.1 only (a client with http2 would need a context of its own).
     del cafile, capath
     return httpx2.create_ssl_context(verify=True, trust_env=True)
 

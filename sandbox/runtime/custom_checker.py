@@ -58,9 +58,13 @@ def prepare(program: ProgramWire, env: dict[str, str]) -> list[str]:
     argv = [str(base / a[2:]) if a.startswith("./") else str(base / a) if a == entry else a for a in lang["run"]]
     if argv and Path(argv[0]).parent == base:
         # A binary of the checker's own (compiled): execute-only. A process exec'd from a file
-        # it may not read is not dumpable, so the program beside an interactor (same uid) can
-        # neither read its /proc files (the test's input and answer) nor write its memory.
-        os.chmod(argv[0], EXECUTE_ONLY)
+        # it may not read is not dumpable (for a driver without CAP_DAC_*: see
+        # testio.is_undumpable, which checks), so the program beside an interactor (same uid)
+        # can neither read its /proc files (the test's input and answer) nor write its memory.
+        try:
+            os.chmod(argv[0], EXECUTE_ONLY)
+        except OSError as exc:
+            raise CheckerFault(f"checker could not be made execute-only: {exc}") from exc
     return argv
 
 

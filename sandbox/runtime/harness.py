@@ -47,7 +47,9 @@ _BUILTINS = dict(builtins.__dict__)
 """The built-in names as they are before any program runs (this module is loaded first): a
 check compiles and runs with these, not with what module code may have put in ``builtins``
 (a ``compile`` that turns every check into ``pass``, a ``sorted`` that says what the check
-wants to read)."""
+wants to read). A best effort, not a boundary: the check runs in the module's namespace, so a
+module-level ``def sorted`` still shadows the builtin, and code that walks up to this module's
+frames can change these names as it can read the nonce."""
 _COMPILE, _EXEC = compile, exec
 
 

@@ -55,16 +55,32 @@ interactor has said it is undumpable."""
 
 
 def undumpable(argv: list[str], ready_fd: int) -> tuple[list[str], bool]:
-    """The command that starts ``argv`` undumpable, and whether it says so on ``ready_fd``."""
-    if len(argv) >= 2 and Path(argv[0]).name.startswith("python") and argv[1].endswith(".py"):
+    """The command that starts ``argv`` undumpable, and whether it says so on ``ready_fd``: a
+    Python interactor (the language's run command, ``python3 ENTRY``) through :data:`UNDUMPABLE`;
+    a compiled one as it is (execute-only, it is undumpable from its ``execve`` on). Either way
+    the driver then checks (:func:`is_undumpable`)."""
+    if len(argv) >= 2 and Path(argv[0]).name.startswith("python") and not argv[1].startswith("-"):
         return [argv[0], "-c", UNDUMPABLE, str(ready_fd), *argv[1:]], True
-    return argv, False  # a compiled interactor: undumpable from its exec on
+    return argv, False
 
 
 def await_ready(fd: int, timeout_s: float) -> bool:
     """Whether the interactor said it is ready on ``fd`` within ``timeout_s``."""
-    readable, _, _ = select.select([fd], [], [], timeout_s)
-    return bool(readable) and os.read(fd, 1) == b"!"
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(timeout_s * 1000)) and os.read(fd, 1) == b"!"
+
+
+def is_undumpable(pid: int) -> bool:
+    """Whether process ``pid`` is not dumpable, as far as this process can tell: its ``/proc``
+    files (``fd`` among them; not the directory itself) then belong to root, not to its uid.
+    Root (the local backend run as root) cannot tell, and could read any process anyway: True
+    for it."""
+    uid = os.getuid()
+    try:
+        return uid == 0 or os.stat(f"/proc/{pid}/fd").st_uid != uid
+    except OSError:
+        return False
 
 
 def memfd_with(data: bytes, name: str) -> int:
@@ -137,6 +153,8 @@ class Interaction(TestIO):
         super().__init__(b"")
         self.argv, self.workdir, self.test, self.env, self.wall = argv, workdir, test, env, wall
         self.proc: subprocess.Popen[bytes] | None = None
+        self.failed = "the interactor never started"
+        """Why :attr:`proc` is None, once :meth:`begin` found it could not run the interactor."""
         self.tmp: Path | None = None
         self.log = os.memfd_create("interactor-stderr")
         # program stdin <- to_program <- interactor stdout; program stdout -> to_judge -> interactor stdin
@@ -152,11 +170,22 @@ class Interaction(TestIO):
         # place the program (same uid, running alongside) could list and read.
         texts = [str(self.test[key] or "").encode("utf-8", "surrogateescape") for key in ("stdin", "expected")]
         secret = [memfd_with(text, "judge") for text in texts]
-        paths = [f"/proc/self/fd/{fd}" for fd in secret]
         ready, told = os.pipe()
-        argv, handshake = undumpable([*self.argv, *paths, str(self.tmp / "feedback")], told)
-        try:  # a failure to start leaves proc None: the verdict says the interactor never started
-            self.proc = subprocess.Popen(
+        try:
+            self._start(secret, ready, told, self.tmp / "feedback")
+        finally:
+            for fd in (*secret, ready):
+                os.close(fd)
+            # Only the program's ends stay with us, until the fork server has them.
+            for fd in (self.to_judge[0], self.to_program[1]):
+                os.close(fd)
+
+    def _start(self, secret: list[int], ready: int, told: int, feedback: Path) -> None:
+        # A failure to start leaves proc None: the verdict says why the interactor never started.
+        paths = [f"/proc/self/fd/{fd}" for fd in secret]
+        argv, handshake = undumpable([*self.argv, *paths, str(feedback)], told)
+        try:  # (``told`` closed here whatever happens: the read end sees the end if the interactor dies)
+            proc = subprocess.Popen(
                 argv,
                 stdin=self.to_judge[0],
                 stdout=self.to_program[1],
@@ -166,21 +195,19 @@ class Interaction(TestIO):
                 env=self.env,
                 start_new_session=True,
             )
-        except OSError:
-            self.proc = None
+        except OSError as exc:
+            self.failed = f"the interactor could not start: {exc}"
+            return
         finally:
-            for fd in (*secret, told):
-                os.close(fd)
-        try:
-            if handshake and self.proc is not None and not await_ready(ready, INTERACTOR_START_S):
-                os.killpg(self.proc.pid, signal.SIGKILL)  # dumpable still: the program must not meet it
-                self.proc.wait()
-                self.proc = None
-        finally:
-            os.close(ready)
-        # Only the program's ends stay with us, until the fork server has them.
-        for fd in (self.to_judge[0], self.to_program[1]):
-            os.close(fd)
+            os.close(told)
+        if (not handshake or await_ready(ready, INTERACTOR_START_S)) and is_undumpable(proc.pid):
+            self.proc = proc
+            return
+        # Dumpable still (or silent): the program must never run beside it.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        said = read_fd(self.log, 300)[0].decode("utf-8", "replace").strip()
+        self.failed = f"the interactor could not be made undumpable{': ' + said if said else ''}"
 
     def fds(self, cwd_fd: int) -> list[int]:
         """The program reads what the interactor writes and writes what it reads."""
@@ -198,7 +225,7 @@ class Interaction(TestIO):
         # The program's ends closed: an interactor still reading sees end of file.
         self._close_program_ends()
         if self.proc is None:
-            return None, "the interactor never started", ""
+            return None, self.failed, ""
         spoiled = ""
         try:
             status = self.proc.wait(self.wall + INTERACTOR_GRACE_S)
@@ -214,7 +241,8 @@ class Interaction(TestIO):
 
     def _spoiled(self) -> str:
         """How the program spoiled the place the interactor writes its verdict, if it did: it
-        runs as the same uid and may change the directory, plant links in it, fill its disk."""
+        runs as the same uid and may change the directory, plant links or files it cannot write
+        in it, fill its disk (blocks or inodes)."""
         if self.tmp is None:
             return ""
         feedback = self.tmp / "feedback"
@@ -223,13 +251,14 @@ class Interaction(TestIO):
             if not stat.S_ISDIR(st.st_mode) or stat.S_IMODE(st.st_mode) != FEEDBACK_MODE:
                 return "the program changed the interactor's feedback directory"
             with os.scandir(feedback) as entries:
-                if any(not entry.is_file(follow_symlinks=False) for entry in entries):
-                    return "the program put links or special files in the interactor's feedback directory"
-            if os.statvfs(feedback).f_bavail == 0:
-                return "the program filled the disk the interactor writes its verdict on"
+                for entry in entries:
+                    if not entry.is_file(follow_symlinks=False):
+                        return "the program put links or special files in the interactor's feedback directory"
+                    if not entry.stat(follow_symlinks=False).st_mode & stat.S_IWUSR:
+                        return "the program left a file the interactor cannot write in its feedback directory"
+            return disk_filled(os.statvfs(feedback))
         except OSError:
             return "the program made the interactor's feedback directory unreadable"
-        return ""
 
     def _close_program_ends(self) -> None:
         for fd in (self.to_program[0], self.to_judge[1]):
@@ -252,18 +281,40 @@ class Interaction(TestIO):
 
 
 def read_feedback(folder: Path) -> str:
-    """The interactor's ``judgemessage.txt``, if it is a regular file: never through a link, never
-    blocking (a FIFO), at most 4 KiB; "" for anything else (the program may have put it there)."""
+    """The interactor's ``judgemessage.txt``, if it is a regular file in the directory itself:
+    never through a link, never blocking (a FIFO), at most 4 KiB; "" for anything else (the
+    program may have put it there)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        fd = os.open(folder / "judgemessage.txt", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        where = os.open(folder, flags | os.O_DIRECTORY)
     except OSError:
         return ""
+    try:
+        fd = os.open("judgemessage.txt", flags, dir_fd=where)
+    except OSError:
+        return ""
+    finally:
+        os.close(where)
     try:
         return os.read(fd, 4096).decode("utf-8", "replace") if stat.S_ISREG(os.fstat(fd).st_mode) else ""
     except OSError:
         return ""
     finally:
         os.close(fd)
+
+
+FULL_BYTES = 1 << 20
+FULL_INODES = 64
+
+
+def disk_filled(fs: os.statvfs_result) -> str:
+    """Why a file system counts as filled (under 1 MiB or 64 inodes left), "" if it does not.
+    One that reports no size at all (a tmpfs without limits) is never full."""
+    if fs.f_blocks and fs.f_bavail * fs.f_frsize < FULL_BYTES:
+        return "the program filled the disk the interactor writes its verdict on"
+    if fs.f_files and fs.f_favail < FULL_INODES:
+        return "the program used up the inodes of the disk the interactor writes its verdict on"
+    return ""
 
 
 def process_state(pid: int) -> str:
@@ -277,11 +328,14 @@ def process_state(pid: int) -> str:
 
 SELF_INFLICTED = frozenset(
     {signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGABRT, signal.SIGSYS, signal.SIGTRAP}
-    | {signal.SIGXCPU, signal.SIGXFSZ}
+    | {signal.SIGXCPU, signal.SIGXFSZ, signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF, signal.SIGPIPE}
 )
-"""Signals a process gets from its own faults and limits. Killed by any other, the interactor was
-killed by someone: the program beside it is the only other process that may signal it (the
-driver's kill at its wall limit is told apart), or, SIGPIPE, it wrote to a program that had left."""
+"""Signals a process may get from its own doing: faults, limits, its own timers, a write to a
+pipe whose reader left (SIGPIPE: the interactor should have ignored it; a correct program may
+exit before reading a last line). Killed by any other, the interactor was killed by someone: the
+program beside it is the only other process that may signal it (the driver's kill at its wall
+limit is told apart). The program may send one of these too: that stays SE, as it cannot be told
+from the interactor's own fault."""
 
 
 def interactive_verdict(outcome: Outcome, status: int | None, said: str, spoiled: str = "") -> None:
@@ -289,18 +343,13 @@ def interactive_verdict(outcome: Outcome, status: int | None, said: str, spoiled
     first (unless the program ran out of time first), then the program's own failures,
     then the interactor's acceptance. An interactor that crashed, hung or answered anything
     but 42/43 is a judge fault (SE), unless the program is why: it killed the interactor (any
-    signal but those of a process's own faults), left while the interactor still wrote to it
-    (SIGPIPE), or spoiled where the interactor writes its verdict (``spoiled``). Then the
-    program's own failure stands, and if it had none, the test is the program's (WA when it
-    left early, RE else)."""
+    signal but :data:`SELF_INFLICTED`), stopped it, or spoiled where it writes its verdict
+    (``spoiled``). Then the program's own failure stands, and if it had none, the test is RE."""
     killed = status is not None and status < 0 and -status not in SELF_INFLICTED
     if killed or (spoiled and status not in (42, 43)):
         if outcome["verdict"] == "AC":
-            if status is not None and -status == signal.SIGPIPE:
-                outcome["verdict"], outcome["message"] = "WA", "the program left while the interactor still wrote to it"
-            else:
-                why = spoiled or f"the interactor was killed by signal {-(status or 0)} (by the program)"
-                outcome["verdict"], outcome["message"] = "RE", why
+            why = spoiled or f"the interactor was killed by signal {-(status or 0)} (by the program)"
+            outcome["verdict"], outcome["message"] = "RE", why
     elif status is None or status not in (42, 43):
         outcome["verdict"], outcome["message"] = "SE", f"interactor failed (status {status}): {said[:200]}"
     elif status == 43 and outcome["verdict"] != "TLE":

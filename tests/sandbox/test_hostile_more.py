@@ -86,6 +86,7 @@ def tell(found):
 READ_THE_JUDGE = """
 found, secret = [], None
 pid, argv = interactor()
+print("judge found" if pid is not None else "judge not found", file=sys.stderr)
 try:
     fds = os.listdir(f"/proc/{pid}/fd") if pid is not None else []
 except OSError:
@@ -139,6 +140,7 @@ async def test_an_interactive_program_cannot_read_or_write_its_interactor(
     outcomes = await docker_box.run_tests(judge_attack(READ_THE_JUDGE), tests, LIMITS, judge)
     assert len(outcomes) == 2, describe(outcomes)
     for outcome in outcomes:
+        assert "judge found" in outcome.stderr.text, describe(outcomes)  # (the attack got as far as that)
         assert "PWNED" not in outcome.stderr.text, describe(outcomes)
         assert outcome.verdict is Verdict.WA, describe(outcomes)
 
@@ -167,6 +169,10 @@ try:
     else:
         if how == "unwritable-feedback":
             os.chmod(feedback, 0)  # where the interactor writes its verdict message
+        elif how == "readonly-message":  # the file the interactor writes its verdict to, made first
+            with open(os.path.join(feedback, "judgemessage.txt"), "w"):
+                pass
+            os.chmod(os.path.join(feedback, "judgemessage.txt"), 0)
         elif how == "linked-feedback":
             os.symlink("/proc/self/mem", os.path.join(feedback, "judgemessage.txt"))
         elif how == "full-disk":  # the feedback directory is on the program's disk
@@ -184,11 +190,20 @@ except (OSError, TypeError):
 """
 
 
-DISTURBANCES = ["SIGTERM", "SIGKILL", "SIGUSR1", "SIGHUP", "SIGKILL-then-write"]
-DISTURBANCES += ["unwritable-feedback", "linked-feedback", "full-disk"]
+DISTURBANCES = {
+    "SIGTERM": "killed by signal 15",
+    "SIGKILL": "killed by signal 9",
+    "SIGUSR1": "killed by signal 10",
+    "SIGHUP": "killed by signal 1",
+    "SIGKILL-then-write": "",  # the program's own death (SIGPIPE, writing to it) stands
+    "unwritable-feedback": "changed the interactor's feedback directory",
+    "readonly-message": "a file the interactor cannot write",
+    "linked-feedback": "links or special files",
+    "full-disk": "filled the disk",
+}
 
 
-@pytest.mark.parametrize("how", DISTURBANCES)
+@pytest.mark.parametrize("how", list(DISTURBANCES))
 async def test_disturbing_the_interactor_is_the_programs_fault(docker_box: Sandbox, how: str) -> None:
     """A program that kills its interactor, or spoils where it writes its verdict, gets a
     verdict of its own (the program's fault), never SE."""
@@ -197,6 +212,9 @@ async def test_disturbing_the_interactor_is_the_programs_fault(docker_box: Sandb
     assert len(outcomes) == 1, describe(outcomes)
     assert "could not" not in outcomes[0].stderr.text, describe(outcomes)
     assert outcomes[0].verdict.is_program_fault, describe(outcomes)
+    if DISTURBANCES[how]:
+        assert outcomes[0].verdict is Verdict.RE, describe(outcomes)
+        assert DISTURBANCES[how] in outcomes[0].message, describe(outcomes)
 
 
 # ========================================================================= compiling
@@ -742,6 +760,29 @@ def add(a, b):
     return a - b
 """
 
+SORTED_SHADOWED = """
+def sorted(*args, **kwargs):
+    return [3]
+
+
+def add(a, b):
+    return [a - b]
+"""
+
+HARNESS_PATCHED = """
+import sys
+
+frame = sys._getframe(0)
+while frame is not None:
+    if "_EXEC" in frame.f_globals:
+        frame.f_globals["_EXEC"] = lambda *args, **kwargs: None
+    frame = frame.f_back
+
+
+def add(a, b):
+    return a - b
+"""
+
 SORTED_SWAPPED = """
 import builtins
 
@@ -773,6 +814,24 @@ def add(a, b):
                 strict=True,
                 reason="BUG (documented limit of the in-process harness, harness.py): module code "
                 "reads the nonce from the harness's frame and writes a pass record on fd 200 itself",
+            ),
+        ),
+        pytest.param(
+            SORTED_SHADOWED,
+            id="builtin-shadowed-at-module-level",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG (a limit of running the check in the module's namespace): a module-level "
+                "`def sorted` shadows the builtin the check reads",
+            ),
+        ),
+        pytest.param(
+            HARNESS_PATCHED,
+            id="harness-names-patched-from-a-frame",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="BUG (documented limit of the in-process harness, harness.py): module code "
+                "reaches the harness's globals through a frame and makes its exec a no-op",
             ),
         ),
         pytest.param(CHECK_SWAPPED, id="compile-replaced"),
