@@ -245,7 +245,7 @@ def test_the_latency_counts_from_the_requests_arrival() -> None:
     # leaves the rule's latency after the request arrived, the matching inside it, as a real
     # model's latency is measured; before, the matching was added on top of it.
     latency = 0.6
-    prompt = "ab" * 9000
+    prompt = "ab" * 14000
     scenario = Scenario(rules=[Rule(match="(?:a|b)*c", content="never"), Rule(content="ok", latency_s=latency)])
     with ScriptedServer(scenario) as srv:
         started = time.perf_counter()
@@ -254,7 +254,7 @@ def test_the_latency_counts_from_the_requests_arrival() -> None:
         matching = _time_matching(srv, prompt)
     assert status == 200
     assert body["choices"][0]["message"]["content"] == "ok"
-    assert matching > 0.25, f"the scenario matched in {matching:.3f} s: too fast to tell the two apart"
+    assert matching > 0.15, f"the scenario matched in {matching:.3f} s: too fast to tell the two apart"
     assert latency <= took < latency + matching * 0.8, (took, matching)
 
 
