@@ -22,10 +22,14 @@ Two flags take the ratio apart. ``--replay`` records every batch's outcomes in t
 and answers the same batches of later repeats from that record at once, taking no container:
 those repeats measure the engine and the model client alone, as if the sandbox cost nothing
 (a batch the first run never asked for still runs, and is counted). ``--only ID`` solves one
-of the problems alone: its own chain, with no other problem's work beside it.
+of the problems alone: its own chain, with no other problem's work beside it. ``--stretches``
+prints where the longest chain's time beyond its calls' latencies went, read back from its trace
+(:mod:`codesolve.sstar.chain`): the wait before each step of the chain and how long each step took
+beyond L, medians over the repeats (the replayed ones only, with ``--replay``).
 
     .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2] [--skip-sequential] [--cold]
         [--timeline] [--repeat 1] [--pool 2] [--replay] [--only examples/second-largest]
+        [--stretches]
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_end
 from codesolve.runs.heap import freeze_startup_heap
 from codesolve.runs.single import solve_one
 from codesolve.sstar import EngineConfig, Solution, Trace
+from codesolve.sstar.chain import chain, stretches
 from codesolve.tasks import load_problems
 from codesolve.tasks.models import CompetitiveProblem
 from sandbox import (
@@ -130,16 +135,23 @@ class Replay(Forwarding):
 
 
 def chain_length(trace: Trace) -> int:
-    """Dependent model calls on this problem's longest path."""
-    debug_per_candidate: dict[str, int] = {}
-    for event in trace.events:
-        if event.kind == "llm" and event.phase == "debug":
-            candidate = str(event.data.get("seed_key", "")).split(":")[0]
-            debug_per_candidate[candidate] = debug_per_candidate.get(candidate, 0) + 1
-    phases = [e.phase for e in trace.events if e.kind == "llm"]
-    comparisons = sum(1 for e in trace.events if e.kind == "decision" and e.phase == "judge")
-    longest_debug = max(debug_per_candidate.values(), default=0)
-    return 1 + longest_debug + (1 if "synthesize" in phases else 0) + 2 * comparisons
+    """Dependent model calls on this problem's longest path (see :mod:`codesolve.sstar.chain`)."""
+    return len(chain(trace))
+
+
+def longest_stretches(results: list[tuple[Solution, Trace]], latency: float) -> list[tuple[str, float]]:
+    """Where the longest chain's time beyond its calls' latencies went (its problem's first, by id)."""
+    _, trace = max(sorted(results, key=lambda r: r[0].task_id), key=lambda r: chain_length(r[1]))
+    return stretches(chain(trace), latency, max(e.at for e in trace.events))
+
+
+def print_stretches(runs: list[list[tuple[str, float]]]) -> None:
+    """Each stretch's median over the runs (those whose chain has the first run's shape)."""
+    same = [run for run in runs if [n for n, _ in run] == [n for n, _ in runs[0]]]
+    medians = [(name, statistics.median(run[i][1] for run in same)) for i, (name, _) in enumerate(runs[0])]
+    print(f"  the longest chain beyond its calls' latencies, ms (medians of {len(same)} runs):")
+    print("    " + " | ".join(f"{name} {seconds * 1000:.1f}" for name, seconds in medians))
+    print(f"    sum {sum(t for _, t in medians) * 1000:.0f} ms")
 
 
 def all_pairs_calls(solution: Solution) -> int:
@@ -191,6 +203,7 @@ async def main_async(args: argparse.Namespace) -> None:
             first = problems[0]
             await box.warm(Limits(cpu_seconds=first.time_limit_s, memory_mb=max(first.memory_mb, 64)))
         ratios: list[float] = []
+        parts: list[list[tuple[str, float]]] = []
         replay = Replay(box)
         for repeat in range(args.repeat):
             replay.replaying = args.replay and repeat > 0
@@ -202,6 +215,7 @@ async def main_async(args: argparse.Namespace) -> None:
             longest = max(chain_length(trace) for _, trace in results)
             critical = longest * args.latency
             ratios.append(wall / critical)
+            parts.append(longest_stretches(results, args.latency))
             if len(ratios) == 1:
                 pool = f"{'cold' if args.cold else 'warm'} pool of {args.pool}"
                 pool += " (containers started in the measured time)" if args.cold else ""
@@ -217,6 +231,8 @@ async def main_async(args: argparse.Namespace) -> None:
         print(f"  ratios {', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.2f}x")
     if args.replay and len(ratios) > 1:
         print(f"  replayed repeats only: median {statistics.median(ratios[1:]):.2f}x")
+    if args.stretches:
+        print_stretches(parts[1:] if args.replay and len(parts) > 1 else parts)
     if seq_wall:
         print(f"  sequential run             {seq_wall:7.2f} s   speed-up {seq_wall / wall:5.1f}x")
     print("  judge calls per problem: ours vs all-pairs tournament on the same survivors")
@@ -240,6 +256,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=2, help="containers in the sandbox pool")
     parser.add_argument("--replay", action="store_true", help="repeats after the first replay its batches at once")
     parser.add_argument("--only", default="", help="solve only this example problem (e.g. examples/mean)")
+    parser.add_argument("--stretches", action="store_true", help="where the longest chain's time went (medians)")
     args = parser.parse_args()
     if args.repeat < 1 or args.pool < 1:
         parser.error("--repeat and --pool must be at least 1")

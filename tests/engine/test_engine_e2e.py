@@ -11,6 +11,7 @@ from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, script
 from codesolve.runs.evaluate import evaluate
 from codesolve.runs.single import solve_one
 from codesolve.sstar import Budget, EngineConfig, Solution, StopReason, Trace
+from codesolve.sstar.chain import chain, stretches
 from codesolve.tasks import load_problems
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
 from sandbox import Sandbox
@@ -79,6 +80,8 @@ async def test_wrong_then_fixed_in_round_two(docker_box: Sandbox) -> None:
         debug_prompts = [r for r in server.chat_requests if "failed on the public tests" in r.messages[-1].content]
     runs = [e.data["verdicts"] for e in trace.events if e.kind == "exec"]
     assert runs == [["WA", "WA"], ["WA", "WA"], ["AC", "AC"]]
+    # One survivor: the chain is the generation and both debugging rounds, nothing selected.
+    assert [step.phase for step in chain(trace)] == ["generate", "debug", "debug"]
     assert solution.public_passed == 2
     assert solution.code is not None
     assert "a + b" in solution.code
@@ -105,7 +108,14 @@ async def test_judge_sees_real_outputs_and_picks_the_right_one(
     docker_box: Sandbox, demo_server: ScriptedServer, examples: dict[str, CompetitiveProblem]
 ) -> None:
     problem = examples["examples/second-largest"]
-    solution, _ = await solve(demo_server, problem, docker_box, EngineConfig(n=4, rounds=2))
+    solution, trace = await solve(demo_server, problem, docker_box, EngineConfig(n=4, rounds=2))
+    # The longest chain of dependent calls: a debugging round, synthesis, one comparison.
+    steps = chain(trace)
+    assert [step.phase for step in steps] == ["generate", "debug", "synthesize", "judge", "judge"]
+    end = max(e.at for e in trace.events)
+    parts = stretches(steps, 0.0, end)
+    assert all(t >= -0.001 for _, t in parts), parts  # (latency 0: each call's whole time)
+    assert abs(sum(t for _, t in parts) - end) < 1e-6
     assert solution.clusters == 2
     assert solution.code is not None
     hidden = await evaluate(problem, solution.code, docker_box)
