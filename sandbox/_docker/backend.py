@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import uuid
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -66,6 +68,9 @@ class DockerSandbox:
         self._warming = 0
         self._hardened = True
         """Our seccomp profile and IPC sysctls are asked for (until an engine refuses them)."""
+        self._uids: Counter[int] = Counter()
+        """Our containers per uid (see ``recipe.SANDBOX_UIDS``), counted from the moment one is chosen."""
+        self._rng = random.Random()
         self._cpu_use: list[int] = []
         """Containers pinned to each engine CPU (empty: not pinning), counted from the
         moment one is chosen, so that containers started at once spread out."""
@@ -302,24 +307,42 @@ class DockerSandbox:
 
     async def _start_container(self, shape: Shape) -> Slot:
         await self._trim_idle()
-        container, cpu = await self._run_pinned(shape)
-        slot = Slot(container, cpu=cpu)
+        uid = await self._take_uid()
+        try:
+            container, cpu = await self._run_pinned(shape, uid)
+        except BaseException:
+            self._uids[uid] -= 1
+            raise
+        slot = Slot(container, cpu=cpu, uid=uid)
         self._all.add(slot)
         try:
             api, cid = self.engine.client.api, container.id
             slot.agent = await self.engine.call(
-                "start agent", start_agent, api, cid, _AGENT_READY_S, timeout_s=_AGENT_READY_S + 5, retries=0
+                "start agent", start_agent, api, cid, _AGENT_READY_S, uid, timeout_s=_AGENT_READY_S + 5, retries=0
             )
         except BaseException:
             await self._drop(slot)
             raise
         return slot
 
-    async def _run_pinned(self, shape: Shape) -> tuple[Any, int | None]:
-        """A new container, pinned to a CPU where the engine lets us; and that CPU."""
+    async def _elsewhere(self, label: str) -> Counter[int]:
+        """Live containers of other runs by the value of their numeric ``label`` (CPU, uid)."""
+        client = self.engine.client
+        return await self.engine.call("list containers", containers.elsewhere, client, self.run_id, label)
+
+    async def _take_uid(self) -> int:
+        """A uid for a new container that no other live container runs as, if one is left (the
+        kernel counts some things per uid: see ``recipe.SANDBOX_UIDS``), now counted as ours."""
+        others = await self._elsewhere(containers.LABEL_UID)
+        uid = containers.pick_uid(others + self._uids, self._rng)
+        self._uids[uid] += 1
+        return uid
+
+    async def _run_pinned(self, shape: Shape, uid: int) -> tuple[Any, int | None]:
+        """A new container running as ``uid``, pinned to a CPU where the engine lets us; and that CPU."""
         cpu = await self._take_cpu()
         try:
-            return await self._run_container(shape, cpu), cpu
+            return await self._run_container(shape, cpu, uid), cpu
         except SandboxFault:
             self._give_cpu(cpu)
             if cpu is None:
@@ -330,11 +353,11 @@ class DockerSandbox:
         # E.g. an engine whose CPUs are not those numbered from 0 (a restricted cpuset):
         # "Requested CPUs are not available". Without pinning, or the same fault again.
         self._cpu_use = []
-        return await self._run_container(shape, None), None
+        return await self._run_container(shape, None, uid), None
 
-    async def _run_container(self, shape: Shape, cpu: int | None) -> Any:
+    async def _run_container(self, shape: Shape, cpu: int | None, uid: int) -> Any:
         config, client = self.config, self.engine.client
-        args = (self.image, shape, self.run_id, config.ttl_s, config.workdir_mb, config.cpus, cpu)
+        args = (self.image, shape, self.run_id, config.ttl_s, config.workdir_mb, config.cpus, cpu, uid)
         if self._hardened:
             try:
                 kwargs = containers.container_kwargs(*args)
@@ -351,7 +374,7 @@ class DockerSandbox:
         counted as ours (None when not pinning, or when a container may use more than one)."""
         if not self._cpu_use or self.config.cpus > 1:
             return None
-        others = await self.engine.call("list containers", containers.pinned_elsewhere, self.engine.client, self.run_id)
+        others = await self._elsewhere(containers.LABEL_CPU)
         if not self._cpu_use:
             return None  # pinning was given up while we waited
         load = [mine + others.get(cpu, 0) for cpu, mine in enumerate(self._cpu_use)]
@@ -383,6 +406,7 @@ class DockerSandbox:
     async def _drop(self, slot: Slot) -> None:
         if slot in self._all:
             self._give_cpu(slot.cpu)
+            self._uids[slot.uid] -= 1
         self._all.discard(slot)
         try:
             await self.engine.call("remove container", containers.remove, slot.container)

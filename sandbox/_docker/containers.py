@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import socket
 import tarfile
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,7 +20,7 @@ import docker.types
 
 from sandbox._docker import seccomp
 from sandbox.errors import SandboxFault
-from sandbox.image.recipe import SANDBOX_UID
+from sandbox.image.recipe import SANDBOX_UID, SANDBOX_UIDS
 
 LABEL = "codesolve"
 """Every container we make carries this label (value: the codesolve sandbox schema)."""
@@ -27,6 +29,8 @@ LABEL_EXPIRES = "codesolve.expires"
 LABEL_OWNER = "codesolve.owner"
 LABEL_CPU = "codesolve.cpu"
 """The engine CPU a container is pinned to (pinning weighs every run's containers)."""
+LABEL_UID = "codesolve.uid"
+"""The uid a container runs as (each container has its own: see ``recipe.SANDBOX_UIDS``)."""
 WORK = "/sandbox"
 WIPE = (WORK, "/tmp", "/dev/shm", "/dev/mqueue")
 """Every place a test can write (``/dev/mqueue``: its POSIX message queues), emptied between tests."""
@@ -117,10 +121,11 @@ def container_kwargs(
     workdir_mb: int,
     cpus: float,
     cpu: int | None = None,
+    uid: int = SANDBOX_UID,
     hardened: bool = True,
 ) -> dict[str, Any]:
-    """Arguments of ``containers.run`` for one sandbox container: no network, no privileges;
-    pinned to CPU ``cpu`` when one is given; with :func:`hardening` unless told not to."""
+    """Arguments of ``containers.run`` for one sandbox container: no network, no privileges, run
+    as ``uid``; pinned to CPU ``cpu`` when one is given; with :func:`hardening` unless told not to."""
     mount = docker.types.Mount(
         target=WORK,
         source="",
@@ -130,7 +135,7 @@ def container_kwargs(
             {
                 "type": "tmpfs",
                 "device": "tmpfs",
-                "o": f"size={workdir_mb}m,nr_inodes={inodes(workdir_mb)},uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700",
+                "o": f"size={workdir_mb}m,nr_inodes={inodes(workdir_mb)},uid={uid},gid={uid},mode=0700",
             },
         ),
     )
@@ -139,7 +144,7 @@ def container_kwargs(
         # -I, as a fork server started afresh: its forks are the fork servers (see runtime.init).
         "command": ["/usr/bin/python3", "-I", "-c", init_source(), str(ttl_s)],
         "detach": True,
-        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        "user": f"{uid}:{uid}",
         "working_dir": WORK,
         "network_mode": "none",
         "read_only": True,
@@ -163,6 +168,7 @@ def container_kwargs(
         **(hardening(shape) if hardened else {}),
         "labels": {
             **({LABEL_CPU: str(cpu)} if cpu is not None else {}),
+            LABEL_UID: str(uid),
             LABEL: "1",
             LABEL_RUN: run_id,
             LABEL_EXPIRES: str(int(time.time()) + ttl_s),
@@ -187,27 +193,27 @@ async def fault(engine: Any, container: Any) -> str:
     return f"sandbox container stopped mid-batch (exit {state.get('ExitCode')}, OOM-killed={state.get('OOMKilled')})"
 
 
-def tar_of(files: Sequence[tuple[str, bytes]], prefix: str) -> bytes:
-    """A tar of ``files`` under ``prefix``, owned by the sandbox user (dirs included)."""
+def tar_of(files: Sequence[tuple[str, bytes]], prefix: str, uid: int = SANDBOX_UID) -> bytes:
+    """A tar of ``files`` under ``prefix``, owned by the container's user ``uid`` (dirs included)."""
     buf = io.BytesIO()
     seen: set[str] = set()
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for rel, data in files:
             parts = f"{prefix}/{rel}".split("/")
             for depth in range(1, len(parts)):
-                _add_dir(tar, "/".join(parts[:depth]), seen)
+                _add_dir(tar, "/".join(parts[:depth]), seen, uid)
             info = tarfile.TarInfo(f"{prefix}/{rel}")
-            info.size, info.mode, info.uid, info.gid = len(data), 0o600, SANDBOX_UID, SANDBOX_UID
+            info.size, info.mode, info.uid, info.gid = len(data), 0o600, uid, uid
             tar.addfile(info, io.BytesIO(data))
     return buf.getvalue()
 
 
-def _add_dir(tar: tarfile.TarFile, name: str, seen: set[str]) -> None:
+def _add_dir(tar: tarfile.TarFile, name: str, seen: set[str], uid: int) -> None:
     if name in seen:
         return
     seen.add(name)
     info = tarfile.TarInfo(name)
-    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o700, SANDBOX_UID, SANDBOX_UID
+    info.type, info.mode, info.uid, info.gid = tarfile.DIRTYPE, 0o700, uid, uid
     tar.addfile(info)
 
 
@@ -254,19 +260,26 @@ def remove(container: Any) -> None:
             raise
 
 
-def pinned_elsewhere(client: Any, run_id: str) -> dict[int, int]:
-    """How many live containers of other codesolve runs are pinned to each engine CPU."""
-    counts: dict[int, int] = {}
-    for container in client.containers.list(filters={"label": LABEL_CPU}, ignore_removed=True):
+def elsewhere(client: Any, run_id: str, label: str) -> Counter[int]:
+    """How many live containers of other codesolve runs carry each value of the numeric ``label``
+    (the engine CPU they are pinned to, the uid they run as)."""
+    counts: Counter[int] = Counter()
+    for container in client.containers.list(filters={"label": label}, ignore_removed=True):
         labels = container.labels or {}
         if labels.get(LABEL_RUN) == run_id:
             continue  # ours: counted as we make them
         try:
-            cpu = int(labels[LABEL_CPU])
+            counts[int(labels[label])] += 1
         except (KeyError, ValueError):
             continue
-        counts[cpu] = counts.get(cpu, 0) + 1
     return counts
+
+
+def pick_uid(in_use: Mapping[int, int], rng: random.Random) -> int:
+    """A uid of :data:`SANDBOX_UIDS` for a new container: one no live container runs as, chosen
+    at random (two processes choosing at once rarely meet), else one of the least shared."""
+    fewest = min(in_use.get(uid, 0) for uid in SANDBOX_UIDS)
+    return rng.choice([uid for uid in SANDBOX_UIDS if in_use.get(uid, 0) == fewest])
 
 
 def reap(client: Any, everything: bool = False, run_id: str | None = None) -> int:

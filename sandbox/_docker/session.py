@@ -222,13 +222,14 @@ def _ignore(_data: bytes) -> None:
     """Output read only to get past it."""
 
 
-def start_agent(api: Any, container_id: str, ready_timeout_s: float) -> AgentSession:
-    """Ship the runtime into a fresh container and start its agent (blocking)."""
-    archive = tar_of(runtime_files(), _BOOT)
+def start_agent(api: Any, container_id: str, ready_timeout_s: float, uid: int = SANDBOX_UID) -> AgentSession:
+    """Ship the runtime into a fresh container and start its agent as ``uid``, the container's
+    user (blocking)."""
+    archive = tar_of(runtime_files(), _BOOT, uid)
     if not api.put_archive(container_id, WORK, archive):
         raise SandboxFault("could not copy the sandbox runtime into the container")
     argv = [_PYTHON, "-I", f"{WORK}/{_BOOT}/rt/sandbox/runtime/agent.py", ZYGOTE_FLAG]
-    exec_id = api.exec_create(container_id, argv, stdin=True, user=f"{SANDBOX_UID}", workdir=WORK)["Id"]
+    exec_id = api.exec_create(container_id, argv, stdin=True, user=f"{uid}", workdir=WORK)["Id"]
     session = AgentSession(api.exec_start(exec_id, socket=True))
     try:
         session.wait_ready(ready_timeout_s)

@@ -12,6 +12,7 @@ import anyio
 
 from sandbox._docker.session import AgentSession
 from sandbox._types import Program
+from sandbox.image.recipe import SANDBOX_UID
 from sandbox.languages import get_language
 
 log = logging.getLogger("sandbox")
@@ -27,6 +28,8 @@ class Slot:
     agent: AgentSession | None = None
     cpu: int | None = None
     """The engine CPU the container is pinned to (None: not pinned)."""
+    uid: int = SANDBOX_UID
+    """The uid the container runs as (its own: see ``recipe.SANDBOX_UIDS``)."""
     compiled: dict[str, None] = field(default_factory=dict)
     """Programs its agent compiled, most recent last (it keeps them: see ``runtime.artefacts``)."""
 

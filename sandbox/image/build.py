@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.errors import ImageBuildError
-from sandbox.image.recipe import DEFAULT_PYTHON, PACKAGES, SANDBOX_UID, variant
+from sandbox.image.recipe import DEFAULT_PYTHON, PACKAGES, SANDBOX_UIDS, variant
 
 _SOURCES_DIR = Path("/etc/apt/sources.list.d")
 _SOURCES_LIST = Path("/etc/apt/sources.list")
@@ -120,10 +120,11 @@ def bootstrap_rootfs(target: Path, source: AptSource, python: str = DEFAULT_PYTH
 
 
 def _add_sandbox_user(root: Path) -> None:
+    # One entry per container uid, all named alike (see recipe.SANDBOX_UIDS).
     with (root / "etc/passwd").open("a") as fh:
-        fh.write(f"sandbox:x:{SANDBOX_UID}:{SANDBOX_UID}:sandbox:/sandbox:/usr/sbin/nologin\n")
+        fh.writelines(f"sandbox:x:{uid}:{uid}:sandbox:/sandbox:/usr/sbin/nologin\n" for uid in SANDBOX_UIDS)
     with (root / "etc/group").open("a") as fh:
-        fh.write(f"sandbox:x:{SANDBOX_UID}:\n")
+        fh.writelines(f"sandbox:x:{uid}:\n" for uid in SANDBOX_UIDS)
     (root / "sandbox").mkdir(exist_ok=True)
 
 

@@ -21,12 +21,19 @@ IMAGE_REPOSITORY = "codesolve-sandbox"
 """Repository name of the sandbox image in the local engine."""
 
 SANDBOX_UID = 10001
-"""Unprivileged uid (and gid) that candidate programs run as inside the container."""
+"""The first unprivileged uid (and gid) candidate programs run as inside a container."""
+
+SANDBOX_UIDS = range(SANDBOX_UID, SANDBOX_UID + 64)
+"""The uids containers run as, one per container: the kernel counts some things per uid, not
+per container (inotify instances, queued real-time signals, POSIX message queue bytes), so
+containers sharing a uid would share them, and a test could use up what a test running at the
+same moment in another container needs. The image names each of them ``sandbox``, home
+``/sandbox``, so a program sees the same user whichever container it lands in."""
 
 PACKAGES: tuple[str, ...] = ("python3", "g++", "python3-pytest", "procps")
 """Debian packages on top of ``minbase``: interpreters, compilers and pytest for repo mode."""
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 """Bump when the bootstrap changes in a way the package list does not show."""
 
 DEFAULT_PYTHON = "3.11"
@@ -78,7 +85,7 @@ def image_tag(python: str | None = None) -> str:
     The default image's tag does not mention the Python, so images built before
     variants existed keep their name.
     """
-    recipe = f"{RECIPE_VERSION}:{','.join(PACKAGES)}:{SANDBOX_UID}"
+    recipe = f"{RECIPE_VERSION}:{','.join(PACKAGES)}:{SANDBOX_UIDS.start}-{SANDBOX_UIDS.stop}"
     found = variant(python)
     if found is not None:
         recipe += f":python{found.python}:{found.suite}"

@@ -11,7 +11,8 @@ stream marks printed by a test, checker files changed in place without a visible
 OOM killer steered at the runtime, IPv6 and raw sockets, namespace, mount and kernel calls our
 seccomp profile must refuse, every directory of the image, files past the file-size limit, an
 inode flood in /dev/shm, a listener on an abstract socket left for later tests and batches, and
-check-mode tests passed without passing.
+check-mode tests passed without passing, and what the kernel counts per uid (inotify instances,
+queued real-time signals) used up for a test running at the same moment in another container.
 """
 
 from __future__ import annotations
@@ -845,3 +846,82 @@ async def test_a_check_is_passed_only_by_passing_it(docker_box: Sandbox, source:
     outcomes = await docker_box.run_tests(Program.single("python", source), tests, LIMITS)
     assert len(outcomes) == 2, describe(outcomes)
     assert all(o.verdict is not Verdict.AC for o in outcomes), describe(outcomes)
+
+
+# ================================================================ per-uid kernel accounting
+#
+# The kernel counts some things per user (uid), not per container: inotify instances, queued
+# real-time signals, POSIX message queue bytes. Containers that ran as one uid shared those
+# counts, so a test could use up its uid's share and make a test running at the same moment in
+# another container (another batch, another candidate) fail. Each container has a uid of its own.
+
+HOG = """
+import ctypes
+import time
+
+libc = ctypes.CDLL(None, use_errno=True)
+held = 0
+while libc.inotify_init1(0) >= 0:  # every inotify instance the uid may have
+    held += 1
+SIGRT = 40
+libc.pthread_sigmask.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+mask = (ctypes.c_ulong * 16)()
+mask[0] = 1 << (SIGRT - 1)
+libc.pthread_sigmask(0, mask, None)  # SIG_BLOCK: they stay queued
+queued = 0
+while queued < 200000 and libc.sigqueue(os.getpid(), SIGRT, ctypes.c_void_p(0)) == 0:
+    queued += 1  # every real-time signal the uid may have queued
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+queues = 0
+while queues < 64 and rt.mq_open(f"/hog{queues}".encode(), os.O_CREAT | os.O_RDWR, 0o600, None) >= 0:
+    queues += 1  # message queues until the uid's bytes are used up
+print(f"held {held} inotify instances, queued {queued} signals, {queues} queues", file=sys.stderr, flush=True)
+time.sleep(3)
+print("SAFE")
+"""
+
+VICTIM = """
+import ctypes
+import errno
+import time
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.pthread_sigmask.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+mask = (ctypes.c_ulong * 16)()
+mask[0] = 1 << (41 - 1)
+libc.pthread_sigmask(0, mask, None)  # the signal it queues below stays queued
+time.sleep(1.5)  # while the hog holds its uid's share
+found = []
+if libc.inotify_init1(0) < 0:
+    found.append(f"inotify_init1 refused: errno {errno.errorcode.get(ctypes.get_errno())}")
+if libc.sigqueue(os.getpid(), 41, ctypes.c_void_p(0)) != 0:
+    found.append(f"sigqueue refused: errno {errno.errorcode.get(ctypes.get_errno())}")
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+if rt.mq_open(b"/mine", os.O_CREAT | os.O_RDWR, 0o600, None) < 0:
+    found.append(f"mq_open refused: errno {errno.errorcode.get(ctypes.get_errno())}")
+report(found)
+"""
+
+
+async def test_a_test_cannot_use_up_what_the_kernel_counts_per_uid_for_another_container(
+    docker_available: bool,
+) -> None:
+    """Two batches at once on a pool of two: the hog's uid-wide use leaves the other alone."""
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    slow = Limits(cpu_seconds=4, wall_seconds=8, memory_mb=256, output_bytes=1 << 20)
+    outcomes: dict[str, list[TestOutcome]] = {}
+    async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-uids")) as box:
+        await box.warm(slow)
+
+        async def one(name: str, body: str) -> None:
+            outcomes[name] = await run(box, attack(body), limits=slow)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(one, "hog", HOG)
+            group.start_soon(one, "victim", VICTIM)
+    assert outcomes["hog"][0].verdict is Verdict.AC, describe(outcomes["hog"])
+    assert "held" in outcomes["hog"][0].stderr.text, describe(outcomes["hog"])
+    assert_safe(outcomes["victim"])
