@@ -5,6 +5,9 @@ refused with EPERM, per-architecture names) as it applies to a container with ev
 capability dropped, and refuses more:
 
 * ``io_uring_*``: a large kernel surface no judged program needs;
+* native AIO (``io_setup`` and the calls that use its contexts): every context holds part of
+  ``fs.aio-max-nr``, a limit of the whole machine, so one test could take all of it and leave
+  the host (and every other container) without AIO while it ran;
 * ``ptrace``, ``process_vm_readv``/``writev``, ``kcmp``, ``pidfd_getfd``: reaching into
   another process (the runtime's processes run as the same uid);
 * changing the scheduling state or rlimits of *another* process (``setpriority``,
@@ -63,7 +66,8 @@ timerfd_gettime timerfd_gettime64 timerfd_settime timerfd_settime64 times tkill 
 ugetrlimit umask uname unlink unlinkat utime utimensat utimensat_time64 utimes vfork vmsplice wait4
 waitid waitpid write writev
 """
-REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "ptrace", "process_vm_readv",
+REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "io_setup", "io_destroy", "io_submit",
+           "io_cancel", "io_getevents", "io_pgetevents", "io_pgetevents_time64", "ptrace", "process_vm_readv",
            "process_vm_writev", "kcmp", "pidfd_getfd")  # fmt: skip
 """Calls the engine's default profile allows (to a container without capabilities) and ours does not."""
 _SELF_ONLY = {"setpriority": 1, "ioprio_set": 1, "sched_setaffinity": 0, "sched_setscheduler": 0,

@@ -185,19 +185,24 @@ async def test_scheduling_state_changed_by_a_test_is_not_inherited(any_box: Sand
 
 
 async def test_our_seccomp_profile_refuses_risky_calls(docker_box: Sandbox) -> None:
-    """io_uring, ptrace and process_vm_readv are refused; scheduling calls on another process too."""
+    """io_uring, native AIO (its contexts are a limit of the whole machine), ptrace and
+    process_vm_readv are refused; scheduling calls on another process too."""
     program = attack(
         """
         import ctypes
         import errno
 
         libc = ctypes.CDLL(None, use_errno=True)
-        NR = {"x86_64": {"io_uring_setup": 425, "ptrace": 101, "process_vm_readv": 310, "pidfd_getfd": 438},
-              "aarch64": {"io_uring_setup": 425, "ptrace": 117, "process_vm_readv": 270, "pidfd_getfd": 438}}
+        NR = {"x86_64": {"io_uring_setup": 425, "ptrace": 101, "process_vm_readv": 310, "pidfd_getfd": 438,
+                         "io_setup": 206},
+              "aarch64": {"io_uring_setup": 425, "ptrace": 117, "process_vm_readv": 270, "pidfd_getfd": 438,
+                          "io_setup": 0}}
         found = []
         params = ctypes.create_string_buffer(120)
         # Each of these succeeds (or fails otherwise than EPERM) under the engine's default profile.
-        for name, args in (("io_uring_setup", (8, params)), ("ptrace", (0, 0, 0, 0)),
+        context = ctypes.c_ulong(0)
+        for name, args in (("io_uring_setup", (8, params)), ("io_setup", (65536, ctypes.byref(context))),
+                           ("ptrace", (0, 0, 0, 0)),
                            ("process_vm_readv", (os.getpid(), 0, 0, 0, 0, 0)), ("pidfd_getfd", (0, 0, 0))):
             ctypes.set_errno(0)
             result = libc.syscall(NR[os.uname().machine][name], *args)
@@ -213,7 +218,7 @@ async def test_our_seccomp_profile_refuses_risky_calls(docker_box: Sandbox) -> N
         """
     )
     assert_safe(await run(docker_box, program))
-    assert {"io_uring_setup", "ptrace"} <= set(seccomp.REFUSED)
+    assert {"io_uring_setup", "io_setup", "ptrace"} <= set(seccomp.REFUSED)
 
 
 THREADS_CPP = """
