@@ -68,6 +68,8 @@ class DockerSandbox:
         self._warming = 0
         self._hardened = True
         """Our seccomp profile and IPC sysctls are asked for (until an engine refuses them)."""
+        self._inet = False
+        """Internet sockets allowed: only where the memory limit counts socket buffers (cgroup v2)."""
         self._uids: Counter[int] = Counter()
         """Our containers per uid (see ``recipe.SANDBOX_UIDS``), counted from the moment one is chosen."""
         self._rng = random.Random()
@@ -91,8 +93,10 @@ class DockerSandbox:
                 f"sandbox image {self.image} is missing; build it with: codesolve sandbox build"
             ) from None
         await engine.call("reap", containers.reap, client)
+        info = await engine.call("engine info", client.info)
+        # Version 1 cgroups leave TCP and UDP buffers out of the memory limit (see _docker.seccomp).
+        self._inet = str(info.get("CgroupVersion", "1")) == "2"
         if config.pin_cpus:
-            info = await engine.call("engine info", client.info)
             cpus = int(info.get("NCPU") or 0)
             self._cpu_use = [0] * cpus if cpus > 1 else []
         return self
@@ -101,6 +105,8 @@ class DockerSandbox:
     def isolation(self) -> str:
         """How programs are isolated."""
         rules = "our seccomp profile and IPC limits" if self._hardened else "the engine's default seccomp profile"
+        if self._hardened and not self._inet:
+            rules += " (no Internet sockets: this engine's memory limit leaves socket buffers out)"
         return f"docker: no network, read-only root, all capabilities dropped, non-root, pids/memory capped, {rules}"
 
     async def run_tests(
@@ -360,7 +366,7 @@ class DockerSandbox:
         args = (self.image, shape, self.run_id, config.ttl_s, config.workdir_mb, config.cpus, cpu, uid)
         if self._hardened:
             try:
-                kwargs = containers.container_kwargs(*args)
+                kwargs = containers.container_kwargs(*args, inet=self._inet)
                 return await self.engine.call("create container", lambda: client.containers.run(**kwargs))
             except SandboxFault as exc:
                 if not containers.refused_hardening(exc):

@@ -98,9 +98,10 @@ def ipc_sysctls(shape: Shape) -> dict[str, str]:
     }
 
 
-def hardening(shape: Shape) -> dict[str, Any]:
-    """Our seccomp profile and IPC limits: what an engine that refuses them is asked without."""
-    return {"security_opt": ["no-new-privileges", seccomp.security_opt()], "sysctls": ipc_sysctls(shape)}
+def hardening(shape: Shape, inet: bool = True) -> dict[str, Any]:
+    """Our seccomp profile (``inet``: with Internet sockets) and IPC limits: what an engine that
+    refuses them is asked without."""
+    return {"security_opt": ["no-new-privileges", seccomp.security_opt(inet)], "sysctls": ipc_sysctls(shape)}
 
 
 def refused_hardening(exc: Exception) -> bool:
@@ -123,9 +124,11 @@ def container_kwargs(
     cpu: int | None = None,
     uid: int = SANDBOX_UID,
     hardened: bool = True,
+    inet: bool = True,
 ) -> dict[str, Any]:
     """Arguments of ``containers.run`` for one sandbox container: no network, no privileges, run
-    as ``uid``; pinned to CPU ``cpu`` when one is given; with :func:`hardening` unless told not to."""
+    as ``uid``; pinned to CPU ``cpu`` when one is given; with :func:`hardening` unless told not to
+    (``inet``: Internet sockets, even on loopback, allowed by it)."""
     mount = docker.types.Mount(
         target=WORK,
         source="",
@@ -165,7 +168,7 @@ def container_kwargs(
         # Nothing is read from container logs; none are kept, so nothing can fill them.
         "log_config": docker.types.LogConfig(type="none"),
         **({"cpuset_cpus": str(cpu)} if cpu is not None else {}),
-        **(hardening(shape) if hardened else {}),
+        **(hardening(shape, inet) if hardened else {}),
         "labels": {
             **({LABEL_CPU: str(cpu)} if cpu is not None else {}),
             LABEL_UID: str(uid),
