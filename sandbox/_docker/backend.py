@@ -69,7 +69,7 @@ class DockerSandbox:
         self._hardened = True
         """Our seccomp profile and IPC sysctls are asked for (until an engine refuses them)."""
         self._inet = False
-        """Internet sockets allowed: only where the memory limit counts socket buffers (cgroup v2)."""
+        """Internet and netlink sockets allowed: only where the memory limit counts their buffers (cgroup v2)."""
         self._uids: Counter[int] = Counter()
         """Our containers per uid (see ``recipe.SANDBOX_UIDS``), counted from the moment one is chosen."""
         self._rng = random.Random()
@@ -94,7 +94,7 @@ class DockerSandbox:
             ) from None
         await engine.call("reap", containers.reap, client)
         info = await engine.call("engine info", client.info)
-        # Version 1 cgroups leave TCP and UDP buffers out of the memory limit (see _docker.seccomp).
+        # Version 1 cgroups leave TCP, UDP and netlink buffers out of the memory limit (see _docker.seccomp).
         self._inet = str(info.get("CgroupVersion", "1")) == "2"
         if config.pin_cpus:
             cpus = int(info.get("NCPU") or 0)
@@ -106,7 +106,7 @@ class DockerSandbox:
         """How programs are isolated."""
         rules = "our seccomp profile and IPC limits" if self._hardened else "the engine's default seccomp profile"
         if self._hardened and not self._inet:
-            rules += " (no Internet sockets: this engine's memory limit leaves socket buffers out)"
+            rules += " (Unix sockets only: this engine's memory limit leaves other sockets' buffers out)"
         return f"docker: no network, read-only root, all capabilities dropped, non-root, pids/memory capped, {rules}"
 
     async def run_tests(

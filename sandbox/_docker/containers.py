@@ -99,7 +99,7 @@ def ipc_sysctls(shape: Shape) -> dict[str, str]:
 
 
 def hardening(shape: Shape, inet: bool = True) -> dict[str, Any]:
-    """Our seccomp profile (``inet``: with Internet sockets) and IPC limits: what an engine that
+    """Our seccomp profile (``inet``: with Internet and netlink sockets) and IPC limits: what an engine that
     refuses them is asked without."""
     return {"security_opt": ["no-new-privileges", seccomp.security_opt(inet)], "sysctls": ipc_sysctls(shape)}
 
@@ -128,7 +128,7 @@ def container_kwargs(
 ) -> dict[str, Any]:
     """Arguments of ``containers.run`` for one sandbox container: no network, no privileges, run
     as ``uid``; pinned to CPU ``cpu`` when one is given; with :func:`hardening` unless told not to
-    (``inet``: Internet sockets, even on loopback, allowed by it)."""
+    (``inet``: Internet sockets, even on loopback, and netlink ones allowed by it)."""
     mount = docker.types.Mount(
         target=WORK,
         source="",

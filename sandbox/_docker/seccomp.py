@@ -13,10 +13,10 @@ capability dropped, and refuses more:
 * changing the scheduling state or rlimits of *another* process (``setpriority``,
   ``sched_set*``, ``ioprio_set``, ``prlimit64`` are allowed on the caller only, pid 0): a
   test could otherwise slow every later batch down by renicing the agent;
-* Internet sockets (IPv4, IPv6) where the engine's cgroups are version 1: there the memory
-  limit does not count what the kernel holds in TCP and UDP buffers (one process held over a
-  gigabyte of loopback TCP buffers under a 64 MB limit); version 2 counts it, and loopback
-  stays open there;
+* sockets other than Unix ones (IPv4, IPv6, netlink) where the engine's cgroups are version 1:
+  there the memory limit does not count what the kernel holds in their buffers (one process
+  held over a gigabyte of loopback TCP buffers, another ~0.5 GB of netlink replies, under a
+  64 MB limit); version 2 counts it, and those sockets stay open there;
 * ``clone`` with namespace flags, ``clone3`` (ENOSYS, so that the C library falls back to
   ``clone``), sockets other than Unix, IPv4/6 and netlink, ``personality`` other than the
   usual values; ``remap_file_pages``, ``memfd_secret``, ``userfaultfd``, ``bpf``,
@@ -77,10 +77,10 @@ REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "io_setup", 
 _SELF_ONLY = {"setpriority": 1, "ioprio_set": 1, "sched_setaffinity": 0, "sched_setscheduler": 0,
               "sched_setparam": 0, "sched_setattr": 0, "prlimit64": 0}  # fmt: skip
 """Calls allowed only on the calling process: the index of their pid argument, which must be 0."""
-_LOCAL_FAMILIES = (1, 16)
-"""AF_UNIX, AF_NETLINK."""
-_INET_FAMILIES = (2, 10)
-"""AF_INET, AF_INET6: only where the memory limit counts socket buffers (see above)."""
+_LOCAL_FAMILIES = (1,)
+"""AF_UNIX (its buffers count against the memory limit everywhere)."""
+_NET_FAMILIES = (2, 10, 16)
+"""AF_INET, AF_INET6, AF_NETLINK: only where the memory limit counts their buffers (see above)."""
 _NAMESPACE_FLAGS = 0x7E020000
 """CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET."""
 _PERSONAS = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)
@@ -97,11 +97,11 @@ def _allow(names: list[str], *args: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def profile(inet: bool = True) -> dict[str, Any]:
-    """The profile, as the engine takes it (``inet``: Internet sockets allowed)."""
+    """The profile, as the engine takes it (``inet``: Internet and netlink sockets allowed)."""
     allowed = sorted(set(_ALLOWED.split()) - set(REFUSED))
     rules = [_allow(allowed)]
     rules += [_allow([name], _eq(index, 0)) for name, index in sorted(_SELF_ONLY.items())]
-    families = _LOCAL_FAMILIES + (_INET_FAMILIES if inet else ())
+    families = _LOCAL_FAMILIES + (_NET_FAMILIES if inet else ())
     rules += [_allow(["socket"], _eq(0, family)) for family in families]
     rules += [_allow(["personality"], _eq(0, persona)) for persona in _PERSONAS]
     mask = {"index": 0, "value": _NAMESPACE_FLAGS, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}
