@@ -157,6 +157,11 @@ def container_kwargs(
             # Ours, not the engine's IPC mount: that one has the size but the kernel's default
             # inode count (millions), and a test's flood of empty files there cost the wipe ~20 s.
             "/dev/shm": f"rw,size={SHM_MB}m,nr_inodes={inodes(SHM_MB)},mode=1777,nosuid,nodev,noexec",
+            # No pseudo-terminals: every container on the machine shares the kernel's pool of
+            # them (3,072 beyond the host's reserve, ~126 a process here, 64 processes a test),
+            # and their buffers are outside the memory limit. An empty read-only mount hides
+            # the container's /dev/pts, and /dev/ptmx with it (a link into it).
+            "/dev/pts": "ro,size=4k,mode=0755,nosuid,nodev,noexec",
         },
         "cap_drop": ["ALL"],
         "security_opt": ["no-new-privileges"],

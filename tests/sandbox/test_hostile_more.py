@@ -1018,3 +1018,28 @@ def test_network_sockets_are_allowed_only_where_the_memory_limit_counts_their_bu
 
     assert families(False) == {socket.AF_UNIX}
     assert families(True) == {socket.AF_UNIX, socket.AF_NETLINK, socket.AF_INET, socket.AF_INET6}
+
+
+async def test_no_pseudo_terminal_to_take_from_other_containers(docker_box: Sandbox) -> None:
+    """Every container shares the kernel's pool of pseudo-terminals (kernel.pty.max less the
+    host's reserve: 3,072 here); a test of 64 processes could take them all, and their buffers
+    sit outside the memory limit. A test has none to open."""
+    program = attack(
+        """
+        import pty
+
+        found = []
+        try:
+            pty.openpty()
+            found.append("opened a pseudo-terminal")
+        except OSError:
+            pass
+        try:
+            os.close(os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY))
+            found.append("opened /dev/ptmx")
+        except OSError:
+            pass
+        report(found)
+        """
+    )
+    assert_safe(await run(docker_box, program))
