@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
 import uuid
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +26,7 @@ from sandbox._bundle import (
 from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
+from sandbox._docker.placement import Placement
 from sandbox._docker.queue import BACKGROUND, SlotQueue
 from sandbox._docker.session import start_agent
 from sandbox._docker.slots import Slot, compiled_key, settled
@@ -66,16 +65,8 @@ class DockerSandbox:
         self._all: set[Slot] = set()
         self._seq = itertools.count(1)
         self._warming = 0
-        self._hardened = True
-        """Our seccomp profile and IPC sysctls are asked for (until an engine refuses them)."""
-        self._inet = False
-        """Internet and netlink sockets allowed: only where the memory limit counts their buffers (cgroup v2)."""
-        self._uids: Counter[int] = Counter()
-        """Our containers per uid (see ``recipe.SANDBOX_UIDS``), counted from the moment one is chosen."""
-        self._rng = random.Random()
-        self._cpu_use: list[int] = []
-        """Containers pinned to each engine CPU (empty: not pinning), counted from the
-        moment one is chosen, so that containers started at once spread out."""
+        self.placement = Placement(engine, config, self.image, self.run_id)
+        """Where and how a new container is made (its CPU, its uid, the settings the engine takes)."""
         # Waiting for an agent to settle blocks a thread (a batch itself is read on the
         # event loop): one per slot, apart from the threads that make Docker API calls.
         self._readers = anyio.CapacityLimiter(config.pool_size)
@@ -93,20 +84,13 @@ class DockerSandbox:
                 f"sandbox image {self.image} is missing; build it with: codesolve sandbox build"
             ) from None
         await engine.call("reap", containers.reap, client)
-        info = await engine.call("engine info", client.info)
-        # Version 1 cgroups leave TCP, UDP and netlink buffers out of the memory limit (see _docker.seccomp).
-        self._inet = str(info.get("CgroupVersion", "1")) == "2"
-        if config.pin_cpus:
-            cpus = int(info.get("NCPU") or 0)
-            self._cpu_use = [0] * cpus if cpus > 1 else []
+        self.placement.adopt(await engine.call("engine info", client.info))
         return self
 
     @property
     def isolation(self) -> str:
         """How programs are isolated."""
-        rules = "our seccomp profile and IPC limits" if self._hardened else "the engine's default seccomp profile"
-        if self._hardened and not self._inet:
-            rules += " (Unix sockets only: this engine's memory limit leaves other sockets' buffers out)"
+        rules = self.placement.rules
         return f"docker: no network, read-only root, all capabilities dropped, non-root, pids/memory capped, {rules}"
 
     async def run_tests(
@@ -313,12 +297,7 @@ class DockerSandbox:
 
     async def _start_container(self, shape: Shape) -> Slot:
         await self._trim_idle()
-        uid = await self._take_uid()
-        try:
-            container, cpu = await self._run_pinned(shape, uid)
-        except BaseException:
-            self._uids[uid] -= 1
-            raise
+        container, cpu, uid = await self.placement.make(shape)
         slot = Slot(container, cpu=cpu, uid=uid)
         self._all.add(slot)
         try:
@@ -330,67 +309,6 @@ class DockerSandbox:
             await self._drop(slot)
             raise
         return slot
-
-    async def _elsewhere(self, label: str) -> Counter[int]:
-        """Live containers of other runs by the value of their numeric ``label`` (CPU, uid)."""
-        client = self.engine.client
-        return await self.engine.call("list containers", containers.elsewhere, client, self.run_id, label)
-
-    async def _take_uid(self) -> int:
-        """A uid for a new container that no other live container runs as, if one is left (the
-        kernel counts some things per uid: see ``recipe.SANDBOX_UIDS``), now counted as ours."""
-        others = await self._elsewhere(containers.LABEL_UID)
-        uid = containers.pick_uid(others + self._uids, self._rng)
-        self._uids[uid] += 1
-        return uid
-
-    async def _run_pinned(self, shape: Shape, uid: int) -> tuple[Any, int | None]:
-        """A new container running as ``uid``, pinned to a CPU where the engine lets us; and that CPU."""
-        cpu = await self._take_cpu()
-        try:
-            return await self._run_container(shape, cpu, uid), cpu
-        except SandboxFault:
-            self._give_cpu(cpu)
-            if cpu is None:
-                raise
-        except BaseException:
-            self._give_cpu(cpu)
-            raise
-        # E.g. an engine whose CPUs are not those numbered from 0 (a restricted cpuset):
-        # "Requested CPUs are not available". Without pinning, or the same fault again.
-        self._cpu_use = []
-        return await self._run_container(shape, None, uid), None
-
-    async def _run_container(self, shape: Shape, cpu: int | None, uid: int) -> Any:
-        config, client = self.config, self.engine.client
-        args = (self.image, shape, self.run_id, config.ttl_s, config.workdir_mb, config.cpus, cpu, uid)
-        if self._hardened:
-            try:
-                kwargs = containers.container_kwargs(*args, inet=self._inet)
-                return await self.engine.call("create container", lambda: client.containers.run(**kwargs))
-            except SandboxFault as exc:
-                if not containers.refused_hardening(exc):
-                    raise
-            self._hardened = False  # this engine refuses our profile or IPC sysctls: its defaults, then
-        plain = containers.container_kwargs(*args, hardened=False)
-        return await self.engine.call("create container", lambda: client.containers.run(**plain))
-
-    async def _take_cpu(self) -> int | None:
-        """The engine CPU the fewest codesolve containers (of any run) are pinned to, now
-        counted as ours (None when not pinning, or when a container may use more than one)."""
-        if not self._cpu_use or self.config.cpus > 1:
-            return None
-        others = await self._elsewhere(containers.LABEL_CPU)
-        if not self._cpu_use:
-            return None  # pinning was given up while we waited
-        load = [mine + others.get(cpu, 0) for cpu, mine in enumerate(self._cpu_use)]
-        cpu = load.index(min(load))
-        self._cpu_use[cpu] += 1
-        return cpu
-
-    def _give_cpu(self, cpu: int | None) -> None:
-        if cpu is not None and cpu < len(self._cpu_use):
-            self._cpu_use[cpu] -= 1
 
     async def _trim_idle(self) -> None:
         # Keep at most pool_size containers alive: drop idle ones of other shapes first.
@@ -411,8 +329,7 @@ class DockerSandbox:
 
     async def _drop(self, slot: Slot) -> None:
         if slot in self._all:
-            self._give_cpu(slot.cpu)
-            self._uids[slot.uid] -= 1
+            self.placement.forget(slot.cpu, slot.uid)
         self._all.discard(slot)
         try:
             await self.engine.call("remove container", containers.remove, slot.container)

@@ -71,7 +71,7 @@ async def unhardened_box(docker_available: bool, anyio_backend: str) -> AsyncIte
     image = image_tag(os.environ.get("CODESOLVE_TEST_PYTHON") or None)  # as the session's docker_box
     box = await make_sandbox(DockerConfig(pool_size=1, run_id=f"pytest-zygote-{uuid.uuid4().hex[:8]}", image=image))
     assert isinstance(box, DockerSandbox)
-    box._hardened = False  # what the backend does itself when an engine refuses our profile
+    box.placement.hardened = False  # what the backend does itself when an engine refuses our profile
     try:
         yield box
     finally:
