@@ -860,24 +860,28 @@ async def test_a_check_is_passed_only_by_passing_it(docker_box: Sandbox, source:
 # counts, so a test could use up its uid's share and make a test running at the same moment in
 # another container (another batch, another candidate) fail. Each container has a uid of its own.
 
-HOG = """
+PER_UID = """
 import ctypes
+import errno
 import time
 
-libc = ctypes.CDLL(None, use_errno=True)
-held = 0
-while libc.inotify_init1(0) >= 0:  # every inotify instance the uid may have
-    held += 1
 SIGRT = 40
+libc = ctypes.CDLL(None, use_errno=True)
 libc.pthread_sigmask.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
 mask = (ctypes.c_ulong * 16)()
 mask[0] = 1 << (SIGRT - 1)
-libc.pthread_sigmask(0, mask, None)  # SIG_BLOCK: they stay queued
+libc.pthread_sigmask(0, mask, None)  # SIG_BLOCK: the signals queued below stay queued
+rt = ctypes.CDLL("librt.so.1", use_errno=True)
+rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+"""
+
+HOG = PER_UID + """
+held = 0
+while libc.inotify_init1(0) >= 0:  # every inotify instance the uid may have
+    held += 1
 queued = 0
 while queued < 200000 and libc.sigqueue(os.getpid(), SIGRT, ctypes.c_void_p(0)) == 0:
     queued += 1  # every real-time signal the uid may have queued
-rt = ctypes.CDLL("librt.so.1", use_errno=True)
-rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 queues = 0
 while queues < 64 and rt.mq_open(f"/hog{queues}".encode(), os.O_CREAT | os.O_RDWR, 0o600, None) >= 0:
     queues += 1  # message queues until the uid's bytes are used up
@@ -886,24 +890,13 @@ time.sleep(3)
 print("SAFE")
 """
 
-VICTIM = """
-import ctypes
-import errno
-import time
-
-libc = ctypes.CDLL(None, use_errno=True)
-libc.pthread_sigmask.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-mask = (ctypes.c_ulong * 16)()
-mask[0] = 1 << (41 - 1)
-libc.pthread_sigmask(0, mask, None)  # the signal it queues below stays queued
+VICTIM = PER_UID + """
 time.sleep(1.5)  # while the hog holds its uid's share
 found = []
 if libc.inotify_init1(0) < 0:
     found.append(f"inotify_init1 refused: errno {errno.errorcode.get(ctypes.get_errno())}")
-if libc.sigqueue(os.getpid(), 41, ctypes.c_void_p(0)) != 0:
+if libc.sigqueue(os.getpid(), SIGRT, ctypes.c_void_p(0)) != 0:
     found.append(f"sigqueue refused: errno {errno.errorcode.get(ctypes.get_errno())}")
-rt = ctypes.CDLL("librt.so.1", use_errno=True)
-rt.mq_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
 if rt.mq_open(b"/mine", os.O_CREAT | os.O_RDWR, 0o600, None) < 0:
     found.append(f"mq_open refused: errno {errno.errorcode.get(ctypes.get_errno())}")
 report(found)
