@@ -164,6 +164,8 @@ def container_kwargs(
             "/dev/pts": "ro,size=4k,mode=0755,nosuid,nodev,noexec",
         },
         "cap_drop": ["ALL"],
+        # Core dumps of neither kind (see runtime.rlimits.CORE_OFF); our profile keeps it so.
+        "ulimits": [docker.types.Ulimit(name="core", soft=1, hard=1)],
         "security_opt": ["no-new-privileges"],
         "pids_limit": shape.pids,
         "mem_limit": f"{shape.memory_mb}m",

@@ -13,6 +13,9 @@ capability dropped, and refuses more:
 * changing the scheduling state or rlimits of *another* process (``setpriority``,
   ``sched_set*``, ``ioprio_set``, ``prlimit64`` are allowed on the caller only, pid 0): a
   test could otherwise slow every later batch down by renicing the agent;
+* changing RLIMIT_CORE at all (``setrlimit``, ``prlimit64`` with a new value): containers
+  start at 1, which skips core dumps of both kinds; at 0, a host whose ``kernel.core_pattern``
+  pipes dumps to a crash handler runs that handler, on the host, for every crash of a test;
 * sockets other than Unix ones (IPv4, IPv6, netlink) where the engine's cgroups are version 1:
   there the memory limit does not count what the kernel holds in their buffers (one process
   held over a gigabyte of loopback TCP buffers, another ~0.5 GB of netlink replies, under a
@@ -61,7 +64,7 @@ sched_get_priority_max sched_get_priority_min sched_getscheduler sched_rr_get_in
 sched_rr_get_interval_time64 sched_yield seccomp select semctl semget semop semtimedop
 semtimedop_time64 send sendfile sendfile64 sendmmsg sendmsg sendto setfsgid setfsgid32 setfsuid
 setfsuid32 setgid setgid32 setgroups setgroups32 setitimer setpgid setregid setregid32 setresgid
-setresgid32 setresuid setresuid32 setreuid setreuid32 setrlimit set_robust_list setsid setsockopt
+setresgid32 setresuid setresuid32 setreuid setreuid32 set_robust_list setsid setsockopt
 set_thread_area set_tid_address setuid setuid32 setxattr shmat shmctl shmdt shmget shutdown sigaltstack
 signalfd signalfd4 sigprocmask sigreturn socketcall socketpair splice stat stat64 statfs statfs64 statx
 symlink symlinkat sync sync_file_range syncfs sysinfo tee tgkill time timer_create timer_delete
@@ -75,8 +78,10 @@ REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "io_setup", 
            "process_vm_writev", "kcmp", "pidfd_getfd")  # fmt: skip
 """Calls the engine's default profile allows (to a container without capabilities) and ours does not."""
 _SELF_ONLY = {"setpriority": 1, "ioprio_set": 1, "sched_setaffinity": 0, "sched_setscheduler": 0,
-              "sched_setparam": 0, "sched_setattr": 0, "prlimit64": 0}  # fmt: skip
-"""Calls allowed only on the calling process: the index of their pid argument, which must be 0."""
+              "sched_setparam": 0, "sched_setattr": 0}  # fmt: skip
+"""Calls allowed only on the calling process: the index of their pid argument, which must be 0
+(``prlimit64`` too, with its own rules: see :func:`profile`)."""
+_RLIMIT_CORE = 4
 _LOCAL_FAMILIES = (1,)
 """AF_UNIX (its buffers count against the memory limit everywhere)."""
 _NET_FAMILIES = (2, 10, 16)
@@ -91,6 +96,10 @@ def _eq(index: int, value: int) -> dict[str, Any]:
     return {"index": index, "value": value, "op": "SCMP_CMP_EQ"}
 
 
+def _ne(index: int, value: int) -> dict[str, Any]:
+    return {"index": index, "value": value, "op": "SCMP_CMP_NE"}
+
+
 def _allow(names: list[str], *args: dict[str, Any]) -> dict[str, Any]:
     return {"names": names, "action": "SCMP_ACT_ALLOW", "args": list(args)}
 
@@ -101,6 +110,9 @@ def profile(inet: bool = True) -> dict[str, Any]:
     allowed = sorted(set(_ALLOWED.split()) - set(REFUSED))
     rules = [_allow(allowed)]
     rules += [_allow([name], _eq(index, 0)) for name, index in sorted(_SELF_ONLY.items())]
+    # Its own rlimits, RLIMIT_CORE only read (no new value: a null pointer), never set.
+    rules += [_allow(["prlimit64"], _eq(0, 0), _ne(1, _RLIMIT_CORE)), _allow(["prlimit64"], _eq(0, 0), _eq(2, 0))]
+    rules.append(_allow(["setrlimit"], _ne(0, _RLIMIT_CORE)))
     families = _LOCAL_FAMILIES + (_NET_FAMILIES if inet else ())
     rules += [_allow(["socket"], _eq(0, family)) for family in families]
     rules += [_allow(["personality"], _eq(0, persona)) for persona in _PERSONAS]

@@ -31,6 +31,7 @@ from sandbox.runtime.artefacts import (
     program_files,
 )
 from sandbox.runtime.forkclient import SAFE_PATH, child_env
+from sandbox.runtime.rlimits import CORE_OFF, apply_limits
 
 if TYPE_CHECKING:
     from sandbox.runtime.wire import Outcome, Spec
@@ -108,7 +109,7 @@ def compile_now(spec: Spec) -> tuple[Outcome | None, bool]:
 def _limit_compiler() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (_COMPILE_CPU_S, _COMPILE_CPU_S + 1))
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    apply_limits([(resource.RLIMIT_CORE, CORE_OFF)])
 
 
 def compile_native(cmd: list[str], spec: Spec) -> tuple[Outcome | None, bool]:

@@ -27,6 +27,14 @@ _PER_CHILD = (resource.RLIMIT_CPU, getattr(resource, "RLIMIT_NPROC", -1))
 _RLIMITS = sorted({getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")})
 
 
+CORE_OFF = (1, 1)
+"""RLIMIT_CORE: no core dump of either kind. A core file needs at least a page; and where the
+host pipes dumps to a crash handler (``kernel.core_pattern`` of apport or systemd-coredump), the
+kernel skips it only at exactly 1: at 0 it still runs that handler, on the host, for every crash
+(300 crashes of one test, 300 runs). A container starts with it, and our seccomp profile keeps a
+test from lowering it (``sandbox._docker.seccomp``)."""
+
+
 def plan_limits(limits: RunLimits, as_slack: int, nproc: int = 0) -> list[tuple[int, tuple[int, int]]]:
     """The rlimits of a test: (resource, (soft, hard)) in the order they are set."""
     cpu = max(1, int(limits["cpu"] + 0.999))
@@ -34,12 +42,12 @@ def plan_limits(limits: RunLimits, as_slack: int, nproc: int = 0) -> list[tuple[
     plan = [
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),
         (resource.RLIMIT_FSIZE, (fsize, fsize)),
-        (resource.RLIMIT_CORE, (0, 0)),
+        (resource.RLIMIT_CORE, CORE_OFF),
         (resource.RLIMIT_NOFILE, (256, 256)),
     ]
     if nproc:
         # Local, non-root only: RLIMIT_NPROC counts every process of the uid on the
-        # machine, so in containers (one shared uid) the pids cgroup bounds tests instead.
+        # machine; in containers the pids cgroup bounds tests instead.
         plan.append((resource.RLIMIT_NPROC, (nproc, nproc)))
     mem = int(limits["memory_mb"]) * 1024 * 1024
     if as_slack:
@@ -64,6 +72,8 @@ def _stack_limit(mem: int, cap: int) -> tuple[int, int] | None:
 
 def apply_limits(plan: list[tuple[int, tuple[int, int]]]) -> None:
     for which, value in plan:
+        if resource.getrlimit(which) == value:
+            continue  # (in a container RLIMIT_CORE is CORE_OFF already, and may not be set at all)
         try:
             resource.setrlimit(which, value)
         except (ValueError, OSError):

@@ -1082,3 +1082,38 @@ async def test_path_lookups_cost_the_host_nothing_beyond_the_test(docker_box: Sa
     assert outcomes[0].verdict is Verdict.AC, describe(outcomes)
     used = outcomes[0].cpu_seconds
     assert spent < 0.5 * used, f"fuse-overlayfs spent {spent:.2f}s for the test's {used:.2f}s"
+
+
+async def test_a_crash_makes_no_core_dump_of_any_kind(docker_box: Sandbox) -> None:
+    """RLIMIT_CORE stays 1, which skips a core file and a run of the host's crash handler alike
+    (where ``kernel.core_pattern`` pipes dumps to one, 0 does not: the kernel ran it on the host
+    for every crash, 300 for one test's 300 crashing children); a test may read it, not change it."""
+    program = attack(
+        """
+        import ctypes
+        import resource
+
+        found = []
+        if resource.getrlimit(resource.RLIMIT_CORE) != (1, 1):
+            found.append(f"RLIMIT_CORE is {resource.getrlimit(resource.RLIMIT_CORE)}")
+        for value in ((0, 0), (0, 1)):
+            try:
+                resource.setrlimit(resource.RLIMIT_CORE, value)
+                found.append(f"set RLIMIT_CORE to {value}")
+            except (OSError, ValueError):
+                pass
+        libc = ctypes.CDLL(None, use_errno=True)
+        zero = (ctypes.c_ulonglong * 2)(0, 0)
+        if libc.prlimit(0, resource.RLIMIT_CORE, zero, None) == 0:
+            found.append("prlimit set RLIMIT_CORE to 0")
+        child = os.fork()
+        if child == 0:
+            ctypes.string_at(0)  # a crash
+            os._exit(0)
+        os.waitpid(child, 0)
+        if [name for name in os.listdir(".") if name.startswith("core")]:
+            found.append("a core file")
+        report(found)
+        """
+    )
+    assert_safe(await run(docker_box, program))
