@@ -270,14 +270,14 @@ def remove(container: Any) -> None:
             raise
 
 
-def elsewhere(client: Any, run_id: str, label: str) -> Counter[int]:
-    """How many live containers of other codesolve runs carry each value of the numeric ``label``
-    (the engine CPU they are pinned to, the uid they run as)."""
+def elsewhere(client: Any, label: str, skip_run: str | None = None) -> Counter[int]:
+    """How many live codesolve containers (but those of run ``skip_run``) carry each value of the
+    numeric ``label`` (the engine CPU they are pinned to, the uid they run as)."""
     counts: Counter[int] = Counter()
     for container in client.containers.list(filters={"label": label}, ignore_removed=True):
         labels = container.labels or {}
-        if labels.get(LABEL_RUN) == run_id:
-            continue  # ours: counted as we make them
+        if skip_run is not None and labels.get(LABEL_RUN) == skip_run:
+            continue
         try:
             counts[int(labels[label])] += 1
         except (KeyError, ValueError):

@@ -40,7 +40,8 @@ class Placement:
         moment one is chosen, so that containers started at once spread out."""
         self._uids: Counter[int] = Counter()
         """Our containers per uid, counted from the moment one is chosen."""
-        self._rng = random.Random()
+        self.rng = random.Random()
+        """Where uid choices come from (a test seeds it)."""
 
     def adopt(self, info: Mapping[str, Any]) -> None:
         """Read what matters from the engine's ``info``: its cgroup version and CPUs."""
@@ -74,14 +75,16 @@ class Placement:
         self._give_cpu(cpu)
         self._uids[uid] -= 1
 
-    async def _elsewhere(self, label: str) -> Counter[int]:
-        """Live containers of other runs by the value of their numeric ``label`` (CPU, uid)."""
+    async def _elsewhere(self, label: str, skip_run: str | None) -> Counter[int]:
+        """Live containers by the value of their numeric ``label`` (CPU, uid), but run ``skip_run``'s."""
         client = self.engine.client
-        return await self.engine.call("list containers", containers.elsewhere, client, self.run_id, label)
+        return await self.engine.call("list containers", containers.elsewhere, client, label, skip_run)
 
     async def _take_uid(self) -> int:
-        others = await self._elsewhere(containers.LABEL_UID)
-        uid = containers.pick_uid(others + self._uids, self._rng)
+        # Every live container counts, ours too (ours being made are not listed yet: counted
+        # here), and so does another process that was given the same run id.
+        listed = await self._elsewhere(containers.LABEL_UID, None)
+        uid = containers.pick_uid(listed + self._uids, self.rng)
         self._uids[uid] += 1
         return uid
 
@@ -90,7 +93,7 @@ class Placement:
         counted as ours (None when not pinning, or when a container may use more than one)."""
         if not self._cpu_use or self.config.cpus > 1:
             return None
-        others = await self._elsewhere(containers.LABEL_CPU)
+        others = await self._elsewhere(containers.LABEL_CPU, self.run_id)  # ours: counted as we make them
         if not self._cpu_use:
             return None  # pinning was given up while we waited
         load = [mine + others.get(cpu, 0) for cpu, mine in enumerate(self._cpu_use)]

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from sandbox import DockerConfig, Limits, Program, TestCase, open_sandbox
 from sandbox._docker import containers
+from sandbox._docker.backend import DockerSandbox
 from sandbox._docker.containers import LABEL_UID, Shape, container_kwargs, pick_uid, tar_of
 from sandbox.image.recipe import SANDBOX_UID, SANDBOX_UIDS
 
@@ -85,3 +86,24 @@ async def test_two_containers_of_a_pool_run_as_two_uids(docker_available: bool) 
         uid, gid = map(int, line.split())
         assert uid == gid
         assert uid in SANDBOX_UIDS
+
+
+@pytest.mark.anyio
+@pytest.mark.docker
+async def test_pools_of_two_processes_given_one_run_id_still_take_two_uids(docker_available: bool) -> None:
+    """Run ids are meant to be unique, but two processes may be given the same one (two test
+    workers): a container of the other is still counted when a uid is chosen."""
+    if not docker_available:
+        pytest.skip("no Docker engine reachable")
+    program = Program.single("python", "import os\nprint(os.getuid())\n")
+    async with (
+        open_sandbox(DockerConfig(pool_size=1, run_id="pytest-same-run")) as first,
+        open_sandbox(DockerConfig(pool_size=1, run_id="pytest-same-run")) as second,
+    ):
+        # The same choices on both sides: only counting the other's container tells them apart.
+        for box in (first, second):
+            assert isinstance(box, DockerSandbox)
+            box.placement.rng = random.Random(7)
+        [a] = await first.run_tests(program, [TestCase()], Limits())
+        [b] = await second.run_tests(program, [TestCase()], Limits())
+    assert a.stdout.text != b.stdout.text, (a.stdout.text, b.stdout.text)
