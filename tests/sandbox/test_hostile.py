@@ -21,7 +21,7 @@ import subprocess
 import textwrap
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -630,7 +630,9 @@ async def test_filling_the_work_dir_is_contained(docker_box: Sandbox) -> None:
             report([])
         """
     )
-    outcomes = await run(docker_box, program, ["fill\n", "after\n"])
+    # Time enough to fill everything on a slow machine (at 1 s of CPU the fill itself once ran out).
+    roomy = replace(LIMITS, cpu_seconds=5, wall_seconds=20)
+    outcomes = await run(docker_box, program, ["fill\n", "after\n"], limits=roomy)
     assert [o.verdict for o in outcomes] == [Verdict.AC, Verdict.AC], describe(outcomes)
     assert_safe(await run(docker_box, program, ["check\n"]))
     await assert_pool_healthy(docker_box)

@@ -8,6 +8,7 @@ got through and ``SAFE`` otherwise.
 from __future__ import annotations
 
 import os
+import platform
 import textwrap
 from collections.abc import AsyncIterator
 
@@ -221,6 +222,83 @@ async def test_our_seccomp_profile_refuses_risky_calls(docker_box: Sandbox) -> N
     assert {"io_uring_setup", "io_setup", "ptrace"} <= set(seccomp.REFUSED)
 
 
+async def test_huge_pages_of_the_host_cannot_be_taken(docker_box: Sandbox) -> None:
+    """No memory limit counts huge pages (cgroup v1, nor v2 by default): ``mmap`` with
+    ``MAP_HUGETLB`` and ``memfd_create`` with ``MFD_HUGETLB`` are refused (EPERM), so a test
+    cannot take the host's reserved pool. (Under the engine's default profile, on a host with
+    none reserved, the first fails with ENOMEM and the second succeeds.)"""
+    program = attack(
+        """
+        import ctypes
+        import errno
+        import mmap
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        found = []
+        try:
+            mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x40000)
+            found.append("mmap with MAP_HUGETLB succeeded")
+        except OSError as exc:
+            if exc.errno != errno.EPERM:
+                found.append(f"mmap with MAP_HUGETLB not refused: {exc}")
+        ctypes.set_errno(0)
+        fd = libc.memfd_create(b"huge", 0x4 | 0x1)
+        if fd >= 0 or ctypes.get_errno() != errno.EPERM:
+            found.append(f"memfd_create with MFD_HUGETLB not refused: {fd} errno {ctypes.get_errno()}")
+        plain = mmap.mmap(-1, 1 << 20)  # ordinary mappings and memfds still work
+        plain[0] = 1
+        os.close(os.memfd_create("plain"))
+        report(found)
+        """
+    )
+    assert_safe(await run(docker_box, program))
+
+
+INT80_CPP = r"""
+#include <cstdio>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+// A 32-bit system call from a 64-bit process: what seccomp rules written for registers miss
+// (socketcall reads the socket's family from memory).
+static long call32(long nr, long a, long b) {
+    long ret;
+    asm volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
+    return ret;
+}
+int main() {
+    unsigned int *args = (unsigned int *)mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
+                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    args[0] = AF_INET; args[1] = SOCK_STREAM; args[2] = 0;
+    int out[2];
+    if (pipe(out) != 0) return 1;
+    pid_t child = fork();
+    if (child == 0) {
+        long got[2] = {call32(20, 0, 0), call32(102, 1, (long)args)};  // getpid, socketcall(SOCKET)
+        if (write(out[1], got, sizeof got) != sizeof got) _exit(1);
+        _exit(0);
+    }
+    close(out[1]);
+    long got[2] = {0, 0};
+    long n = read(out[0], got, sizeof got);
+    int status = 0;
+    waitpid(child, &status, 0);
+    if (n == sizeof got && got[0] > 0) printf("PWNED: a 32-bit getpid ran (%ld)\n", got[0]);
+    if (n == sizeof got && got[1] >= 0) printf("PWNED: an IPv4 socket through 32-bit socketcall (%ld)\n", got[1]);
+    if (n != sizeof got || (got[0] <= 0 && got[1] < 0)) printf("SAFE\n");
+}
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="int 0x80 is x86's 32-bit entry")
+async def test_32_bit_system_calls_are_refused(docker_box: Sandbox) -> None:
+    """``int 0x80`` from a 64-bit program is refused outright (the calling process is killed):
+    through 32-bit ``socketcall`` a test made an IPv4 socket where our profile refuses ``socket``
+    for IPv4 (a version-1 engine), its arguments being in memory where no rule sees them."""
+    assert_safe(await run(docker_box, cpp(INT80_CPP), limits=BIG))
+
+
 THREADS_CPP = """
 #include <cstdio>
 #include <thread>
@@ -288,4 +366,7 @@ def test_profile_is_well_formed() -> None:
     allowed = {name for rule in profile["syscalls"] if rule["action"] == "SCMP_ACT_ALLOW" for name in rule["names"]}
     assert not allowed & set(seccomp.REFUSED)
     assert {"read", "write", "mmap", "clone", "futex", "execve", "wait4", "rseq"} <= allowed
+    assert all(not arch["subArchitectures"] for arch in profile["archMap"])  # no 32-bit calls
+    unconditional = {name for rule in profile["syscalls"] if not rule.get("args") for name in rule["names"]}
+    assert not {"mmap", "mmap2", "memfd_create", "socket", "clone"} & unconditional  # each has a rule on a flag
     assert textwrap.dedent(seccomp.security_opt()).startswith("seccomp={")
