@@ -258,35 +258,48 @@ INT80_CPP = r"""
 #include <cstdio>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-// A 32-bit system call from a 64-bit process: what seccomp rules written for registers miss
+// 32-bit system calls from a 64-bit process: what seccomp rules written for registers miss
 // (socketcall reads the socket's family from memory).
 static long call32(long nr, long a, long b) {
     long ret;
     asm volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b) : "memory");
     return ret;
 }
-int main() {
-    unsigned int *args = (unsigned int *)mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
-                                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
-    args[0] = AF_INET; args[1] = SOCK_STREAM; args[2] = 0;
+static unsigned int *args;
+static long attempt(int which) {
+    if (which == 0) return call32(20, 0, 0);                 // i386 getpid
+    if (which == 1) return call32(102, 1, (long)args);       // i386 socketcall(SOCKET, {AF_INET, ...})
+    return syscall(0x40000000 + SYS_getpid);                 // the x32 ABI's getpid
+}
+static long in_child(int which) {  // the call's result, or -1 when the child was killed
     int out[2];
-    if (pipe(out) != 0) return 1;
+    if (pipe(out) != 0) return -1;
     pid_t child = fork();
     if (child == 0) {
-        long got[2] = {call32(20, 0, 0), call32(102, 1, (long)args)};  // getpid, socketcall(SOCKET)
-        if (write(out[1], got, sizeof got) != sizeof got) _exit(1);
+        long got = attempt(which);
+        if (write(out[1], &got, sizeof got) != sizeof got) _exit(1);
         _exit(0);
     }
     close(out[1]);
-    long got[2] = {0, 0};
-    long n = read(out[0], got, sizeof got);
-    int status = 0;
-    waitpid(child, &status, 0);
-    if (n == sizeof got && got[0] > 0) printf("PWNED: a 32-bit getpid ran (%ld)\n", got[0]);
-    if (n == sizeof got && got[1] >= 0) printf("PWNED: an IPv4 socket through 32-bit socketcall (%ld)\n", got[1]);
-    if (n != sizeof got || (got[0] <= 0 && got[1] < 0)) printf("SAFE\n");
+    long got = -1;
+    if (read(out[0], &got, sizeof got) != sizeof got) got = -1;
+    waitpid(child, nullptr, 0);
+    close(out[0]);
+    return got;
+}
+int main() {
+    args = (unsigned int *)mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+    args[0] = AF_INET; args[1] = SOCK_STREAM; args[2] = 0;
+    const char *what[] = {"a 32-bit getpid ran", "an IPv4 socket through 32-bit socketcall", "an x32 getpid ran"};
+    bool safe = true;
+    for (int which = 0; which < 3; which++) {
+        long got = in_child(which);
+        if (got >= 0) { printf("PWNED: %s (%ld)\n", what[which], got); safe = false; }
+    }
+    if (safe) printf("SAFE\n");
 }
 """
 
