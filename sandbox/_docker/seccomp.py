@@ -10,6 +10,8 @@ capability dropped, and refuses more:
   the host (and every other container) without AIO while it ran;
 * ``ptrace``, ``process_vm_readv``/``writev``, ``kcmp``, ``pidfd_getfd``: reaching into
   another process (the runtime's processes run as the same uid);
+* ``modify_ldt``: x86 segment descriptors of a process's own, for 16- and 32-bit code (no judged
+  program runs any: see the 32-bit calls below), and a past source of kernel bugs;
 * changing the scheduling state or rlimits of *another* process (``setpriority``,
   ``sched_set*``, ``ioprio_set``, ``prlimit64`` are allowed on the caller only, pid 0): a
   test could otherwise slow every later batch down by renicing the agent;
@@ -85,7 +87,7 @@ waitid waitpid write writev
 """
 REFUSED = ("io_uring_setup", "io_uring_enter", "io_uring_register", "io_setup", "io_destroy", "io_submit",
            "io_cancel", "io_getevents", "io_pgetevents", "io_pgetevents_time64", "ptrace", "process_vm_readv",
-           "process_vm_writev", "kcmp", "pidfd_getfd")  # fmt: skip
+           "process_vm_writev", "kcmp", "pidfd_getfd", "modify_ldt")  # fmt: skip
 """Calls the engine's default profile allows (to a container without capabilities) and ours does not."""
 _SELF_ONLY = {"setpriority": 1, "ioprio_set": 1, "sched_setaffinity": 0, "sched_setscheduler": 0,
               "sched_setparam": 0, "sched_setattr": 0}  # fmt: skip

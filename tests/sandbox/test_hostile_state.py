@@ -186,8 +186,8 @@ async def test_scheduling_state_changed_by_a_test_is_not_inherited(any_box: Sand
 
 
 async def test_our_seccomp_profile_refuses_risky_calls(docker_box: Sandbox) -> None:
-    """io_uring, native AIO (its contexts are a limit of the whole machine), ptrace and
-    process_vm_readv are refused; scheduling calls on another process too."""
+    """io_uring, native AIO (its contexts are a limit of the whole machine), ptrace,
+    process_vm_readv and modify_ldt are refused; scheduling calls on another process too."""
     program = attack(
         """
         import ctypes
@@ -195,7 +195,7 @@ async def test_our_seccomp_profile_refuses_risky_calls(docker_box: Sandbox) -> N
 
         libc = ctypes.CDLL(None, use_errno=True)
         NR = {"x86_64": {"io_uring_setup": 425, "ptrace": 101, "process_vm_readv": 310, "pidfd_getfd": 438,
-                         "io_setup": 206},
+                         "io_setup": 206, "modify_ldt": 154},
               "aarch64": {"io_uring_setup": 425, "ptrace": 117, "process_vm_readv": 270, "pidfd_getfd": 438,
                           "io_setup": 0}}
         found = []
@@ -204,7 +204,10 @@ async def test_our_seccomp_profile_refuses_risky_calls(docker_box: Sandbox) -> N
         context = ctypes.c_ulong(0)
         for name, args in (("io_uring_setup", (8, params)), ("io_setup", (65536, ctypes.byref(context))),
                            ("ptrace", (0, 0, 0, 0)),
-                           ("process_vm_readv", (os.getpid(), 0, 0, 0, 0, 0)), ("pidfd_getfd", (0, 0, 0))):
+                           ("process_vm_readv", (os.getpid(), 0, 0, 0, 0, 0)), ("pidfd_getfd", (0, 0, 0)),
+                           ("modify_ldt", (0, params, 16))):
+            if name not in NR[os.uname().machine]:
+                continue  # (x86 only)
             ctypes.set_errno(0)
             result = libc.syscall(NR[os.uname().machine][name], *args)
             if result >= 0 or ctypes.get_errno() != errno.EPERM:
