@@ -42,6 +42,7 @@ from pathlib import Path
 
 import anyio
 import anyio.lowlevel
+from hostspeed import summary
 
 from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.runs.heap import freeze_startup_heap
@@ -195,6 +196,7 @@ async def main_async(args: argparse.Namespace) -> None:
     base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
     scenario = base.model_copy(update={"rules": [r.model_copy(update={"latency_s": args.latency}) for r in base.rules]})
     config = EngineConfig(n=args.n, rounds=args.rounds)
+    host = summary()  # before the pool: its containers' start-up would be in the figures
     async with open_sandbox(DockerConfig(pool_size=args.pool)) as box:
         if not args.cold:
             # As a long-running service (or a batch after its first problems) has it: the
@@ -220,6 +222,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 pool = f"{'cold' if args.cold else 'warm'} pool of {args.pool}"
                 pool += " (containers started in the measured time)" if args.cold else ""
                 print(f"{len(problems)} problems, N={args.n}, R={args.rounds}, model latency L={args.latency}s, {pool}")
+                print(f"  {host}")
             if args.timeline:
                 timeline.print(results, solve_start)
             print(f"  batch wall time            {wall:7.2f} s")

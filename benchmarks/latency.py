@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from hostspeed import summary
+
 PY = "import sys\nnums = list(map(int, sys.stdin.read().split()))\nprint(sum(nums[1:]))\n"
 CPP = (
     '#include <cstdio>\nint main(){int n;long long s=0,x;if(scanf("%d",&n)!=1)return 1;'
@@ -123,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
         anyio.run(serve)
         return
     before = load()
+    host = summary()
     sides = [Side("new", HERE)] + ([Side("old", args.old.resolve())] if args.old else [])
     times: dict[tuple[str, str, float], list[float]] = {}
     salt = 0
@@ -146,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
             side.close()
     print(f"one-test batch, ms: median / p90 / max; sides alternate every {args.block} batches")
     print(f"load average {before} -> {load()}; goal: python same <= 10 ms median")
+    print(host)
     for case in CASES:
         for spacing in (0.0, args.gap):
             label = f"{case:<12} {'back to back' if spacing == 0 else f'{spacing} s apart':<13}"
