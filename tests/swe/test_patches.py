@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codesolve.errors import RepositoryError
-from codesolve.tasks.swe.checkout import _made_once, commit_tree, fresh_tree, is_repository, mirror_for, tree_diff
+from codesolve.tasks.swe.checkout import _made_once, commit_tree, fresh_tree, git, is_repository, mirror_for, tree_diff
 from codesolve.tasks.swe.edits import (
     Edit,
     EditError,
@@ -91,6 +92,55 @@ def test_the_apply_chain_falls_back_to_fuzz_and_a_failure_keeps_earlier_changes(
     with pytest.raises(PatchFailed, match="does not apply"):
         apply_patch(tree, one_file_patch("intervals/merge.py", "@@ -1 +1 @@\n-no such line\n+x\n"))
     assert merge.read_bytes() == before  # the earlier change survives a failed attempt
+
+
+HIDDEN = "@@ -0,0 +1 @@\n+import os\n"
+VISIBLE = "--- /dev/null\n+++ b/intervals/extra.py\n@@ -0,0 +1 @@\n+x = 1\n"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "--- /dev/null\n+++  b/conftest.py\n",  # two spaces: the pattern once missed it, both tools did not
+        "--- /dev/null\n+++ \x0bb/conftest.py\n",  # a space then a vertical tab: only the tools' dry runs see it
+        "--- /dev/null\n+++ \"b/conftest.py\"\n",  # a quoted name
+        "---  /dev/null\n+++  b/tests/test_planted.py\n",
+        "---  a/.git/config\n+++  b/.git/config\n",
+    ],
+    ids=["two-spaces", "vertical-tab", "quoted", "a-test-file", "git-config"],
+)
+def test_a_file_the_tools_would_write_is_never_left_unnamed(tree: Path, headers: str, tmp_path: Path) -> None:
+    """Whatever header spelling ``git apply`` or GNU ``patch`` reads a file name from, the patch is
+    refused, or the file is among the paths it reports (so a planted conftest counts as an edit to
+    the tests); ``.git/config`` is never written (``core.fsmonitor`` there ran a command on the
+    host's next ``git status``)."""
+    marker = tmp_path / "ran"
+    body = f"@@ -1,1 +1,2 @@\n [core]\n+\tfsmonitor = touch {marker}\n" if ".git/config" in headers else HIDDEN
+    patch = VISIBLE + headers + body
+    config = (tree / ".git" / "config").read_bytes()
+    try:
+        applied = apply_patch(tree, patch)
+    except (PatchRefused, PatchFailed):
+        applied = None
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=tree, capture_output=True, text=True, check=True
+    )
+    changed = {line[3:] for line in status.stdout.splitlines()}
+    assert (tree / ".git" / "config").read_bytes() == config
+    assert not marker.exists()
+    if applied is None:
+        assert not changed  # a refused or failed patch leaves the tree as it was
+    else:
+        assert changed <= set(applied.paths), (changed, applied)
+        assert {p for p in changed if is_test_path(p)} <= set(edits_to_tests(patch))
+
+
+def test_our_git_never_runs_a_command_a_repository_config_names(tree: Path, tmp_path: Path) -> None:
+    """A repository's own ``core.fsmonitor`` (set here by hand) is not run by our ``git status``."""
+    marker = tmp_path / "ran"
+    subprocess.run(["git", "config", "core.fsmonitor", f"touch {marker}"], cwd=tree, check=True)
+    git(["status", "--porcelain"], tree)
+    assert not marker.exists()
 
 
 def test_test_files_are_recognised() -> None:

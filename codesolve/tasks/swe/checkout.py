@@ -41,9 +41,11 @@ def git(
     check: bool = True,
     extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run git with a clean config (no system config, no prompts, no hooks path from the user)."""
+    """Run git with a clean config (no system config, no prompts, no hooks path from the user, and
+    no ``core.fsmonitor``: a command a repository's own config names, which git runs on ``status``)."""
     env = {**os.environ, **_GIT_ENV, "HOME": str(cwd), **(extra_env or {})}
-    command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false", *args]
+    command = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "advice.detachedHead=false"]
+    command += args
     try:
         proc = subprocess.run(
             command, cwd=cwd, input=stdin, capture_output=True, env=env, timeout=GIT_TIMEOUT_S, check=False

@@ -4,10 +4,17 @@ A patch is data from a model (or a user): before any tool sees it, every path
 it names is checked: relative, no ``..``, nothing under ``.git`` or our own
 ``.codesolve`` folder, no packaging metadata or ``.pth`` that Python or pytest
 would load, no symlink modes. Applying also refuses a path that goes through a
-symlink already in the tree. With that proved, the host's ``git apply`` and
-``patch`` only write inside the tree. Applying falls back through
-``git apply``, ``git apply --3way`` and ``patch --fuzz``; a failed attempt
-leaves the tree as it was.
+symlink already in the tree. Applying falls back through ``git apply``,
+``git apply --3way`` and ``patch --fuzz``; a failed attempt leaves the tree as
+it was.
+
+The tools read headers more loosely than any pattern of ours: ``+++  b/x`` (two
+spaces) or a quoted name was invisible to the checks while ``git apply`` and GNU
+``patch`` both wrote the file, so a patch could add a ``conftest.py`` that fakes
+the tests' results, or set ``core.fsmonitor`` in ``.git/config``, which the host's
+next ``git status`` ran. So before each tool writes, its own dry run
+(``git apply --numstat``, ``patch --dry-run``) names the files it would touch,
+and the patch is refused unless every one of them is a path the checks passed.
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ from codesolve.tasks.swe.checkout import git
 
 MAX_PATCH_BYTES = 4 << 20
 _HEADER = re.compile(
-    r"^(?:diff --git a/(\S+) b/(\S+)|(?:---|\+\+\+|\*\*\*) (?:[ab]/)?(\S+)|(?:rename|copy) (?:from|to) (\S+)"
-    r"|Index: (\S+))",
+    r"^(?:diff[ \t]+--git[ \t]+a/(\S+)[ \t]+b/(\S+)|(?:---|\+\+\+|\*\*\*)[ \t]+(?:[ab]/)?(\S+)"
+    r"|(?:rename|copy)[ \t]+(?:from|to)[ \t]+(\S+)|Index:[ \t]*(\S+))",
     re.M,
 )
 _SYMLINK = re.compile(r"^(?:new file mode|new mode|old mode|deleted file mode|index \S+) 120000", re.M)
@@ -61,6 +68,8 @@ def touched_paths(patch: str) -> list[str]:
 def check_path(path: str) -> None:
     """PatchRefused when ``path`` could write outside the tree or into what runs the tests."""
     pure = PurePosixPath(path)
+    if path.startswith(("\"", "'")):
+        raise PatchRefused(f"path {path!r} is quoted: only plain file names are accepted")
     if pure.is_absolute() or "\\" in path or not path.strip():
         raise PatchRefused(f"path {path!r} is not relative to the repository")
     if ".." in pure.parts:
@@ -129,18 +138,15 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
         ("git apply", ["apply", "--whitespace=nowarn", "-"]),
         ("git apply --3way", ["apply", "--3way", "--whitespace=nowarn", "-"]),
     ):
+        _only_named(_git_targets(tree, data), paths, "git apply")
         proc = git(args, tree, stdin=data, check=False)
         if proc.returncode == 0:
             return Applied(method, tuple(paths))
         errors.append(_last_line(proc.stderr))
         _restore(tree, saved)
     try:
-        proc = subprocess.run(
-            # --unified: never read the input as an ed script (GNU patch once ran `!` commands from those).
-            ["patch", "-p1", "--unified", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch",
-             "--reject-file=-", "-s"],
-            cwd=tree, input=data, capture_output=True, timeout=120, check=False,
-        )  # fmt: skip
+        _only_named(_patch_targets(tree, data), paths, "patch")
+        proc = _gnu_patch(tree, data, "-s")
     except subprocess.TimeoutExpired:
         _restore(tree, saved)
         raise PatchFailed(f"the {name} does not apply: patch took longer than 120s") from None
@@ -149,6 +155,53 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
     errors.append(_last_line(proc.stdout + proc.stderr))
     _restore(tree, saved)
     raise PatchFailed(f"the {name} does not apply: {errors[0]}")
+
+
+def _gnu_patch(tree: Path, data: bytes, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    # --unified: never read the input as an ed script (GNU patch once ran `!` commands from those).
+    return subprocess.run(
+        ["patch", "-p1", "--unified", "--fuzz=3", "--batch", "--forward", "--no-backup-if-mismatch",
+         "--reject-file=-", *extra],
+        cwd=tree, input=data, capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def _git_targets(tree: Path, data: bytes) -> list[str]:
+    """The files ``git apply`` would write, as it reads the patch (none when it cannot read it)."""
+    proc = git(["apply", "--numstat", "-z", "-"], tree, stdin=data, check=False)
+    if proc.returncode != 0:
+        return []
+    fields = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    names: list[str] = []
+    index = 0
+    while index < len(fields):
+        # "added<TAB>deleted<TAB>path", or for a rename or copy "added<TAB>deleted<TAB>" then old and new.
+        path = fields[index].split("\t", 2)[-1] if fields[index].count("\t") >= 2 else ""
+        if fields[index] and not path:
+            names += fields[index + 1 : index + 3]
+            index += 3
+            continue
+        if path:
+            names.append(path)
+        index += 1
+    return names
+
+
+_CHECKING = re.compile(r"^checking file (.*?)(?: \((?:renamed|copied) from (.*)\))?$", re.M)
+
+
+def _patch_targets(tree: Path, data: bytes) -> list[str]:
+    """The files GNU ``patch`` would write, from its own dry run (quoted names come back quoted)."""
+    proc = _gnu_patch(tree, data, "--dry-run")
+    out = proc.stdout.decode("utf-8", "surrogateescape")
+    return [name for match in _CHECKING.finditer(out) for name in match.groups() if name]
+
+
+def _only_named(targets: Sequence[str], named: Sequence[str], tool: str) -> None:
+    """PatchRefused when ``tool`` would write a file the checked headers did not name."""
+    for target in targets:
+        if target not in named:
+            raise PatchRefused(f"{tool} reads the patch as writing {target!r}, which its headers do not name plainly")
 
 
 def _snapshot(tree: Path, paths: Sequence[str]) -> dict[str, bytes | None]:
