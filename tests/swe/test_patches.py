@@ -48,7 +48,8 @@ def one_file_patch(path: str, body: str = "@@ -1 +1 @@\n-a\n+b\n") -> str:
 @pytest.mark.parametrize(
     "path",
     ["../outside.py", "/etc/passwd", "a/../../x.py", ".git/hooks/post-checkout", ".codesolve/runner.py",
-     "src/evil.pth", "evil-1.0.dist-info/entry_points.txt", "sitecustomize.py", "pkg/__pycache__/m.cpython-311.pyc"],
+     "src/evil.pth", "evil-1.0.dist-info/entry_points.txt", "sitecustomize.py", "pkg/__pycache__/m.cpython-311.pyc",
+     ".GIT/config", ".git./hooks/pre-commit", "SiteCustomize.py", "src/EVIL.PTH", '"b/x.py"'],
 )  # fmt: skip
 def test_unsafe_paths_are_refused_before_any_tool_sees_them(tree: Path, path: str) -> None:
     with pytest.raises(PatchRefused):
@@ -144,7 +145,8 @@ def test_our_git_never_runs_a_command_a_repository_config_names(tree: Path, tmp_
 
 
 def test_test_files_are_recognised() -> None:
-    for path in ("tests/test_merge.py", "conftest.py", "pkg/conftest.py", "pytest.ini", "a/test/x.py", "x_test.py"):
+    for path in ("tests/test_merge.py", "conftest.py", "pkg/conftest.py", "pytest.ini", "a/test/x.py", "x_test.py",
+                 "CONFTEST.py", "Tests/x.py"):  # fmt: skip
         assert is_test_path(path)
     for path in ("intervals/merge.py", "src/flask/testing_utils.py", "contest.py"):
         assert not is_test_path(path)

@@ -74,13 +74,20 @@ def check_path(path: str) -> None:
         raise PatchRefused(f"path {path!r} is not relative to the repository")
     if ".." in pure.parts:
         raise PatchRefused(f"path {path!r} leaves the repository")
-    if any(part in _FORBIDDEN_PARTS for part in pure.parts):
+    # As a case-insensitive file system (macOS's, Windows's) reads them: `.GIT/config` is `.git/config`.
+    parts = [_folded(part) for part in pure.parts]
+    if any(part in _FORBIDDEN_PARTS for part in parts):
         raise PatchRefused(f"path {path!r} is inside a folder patches may not touch")
-    if any(part.endswith(_FORBIDDEN_SUFFIXES) for part in pure.parts) or pure.name in (
+    if any(part.endswith(_FORBIDDEN_SUFFIXES) for part in parts) or parts[-1] in (
         "sitecustomize.py",
         "usercustomize.py",
     ):
         raise PatchRefused(f"path {path!r} is code Python or pytest loads on its own")
+
+
+def _folded(part: str) -> str:
+    """A path part as case-insensitive file systems compare it (Windows also drops trailing dots and spaces)."""
+    return part.casefold().rstrip(". ") or part
 
 
 def check_patch(patch: str) -> list[str]:
@@ -101,11 +108,11 @@ def check_patch(patch: str) -> list[str]:
 
 def is_test_path(path: str) -> bool:
     """Test modules, conftest files, test folders and pytest's configuration files."""
-    pure = PurePosixPath(path)
-    name = pure.name
+    parts = [_folded(part) for part in PurePosixPath(path).parts] or [""]
+    name = parts[-1]
     if name in ("conftest.py", "pytest.ini", "tox.ini") or name.startswith("test_") or name.endswith("_test.py"):
         return True
-    return any(part in _TEST_DIRS for part in pure.parts[:-1])
+    return any(part in _TEST_DIRS for part in parts[:-1])
 
 
 def edits_to_tests(patch: str) -> list[str]:
