@@ -16,14 +16,14 @@ from codesolve.sstar.distinct import distinct
 from codesolve.sstar.prefetch import FreeRows
 from codesolve.tasks.base import SynthInput
 from codesolve.tasks.competitive import CompetitiveTask
-from sandbox import Sandbox
+from sandbox import Limits, Sandbox
 from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
 
 pytestmark = pytest.mark.anyio
 
-DEBUG_LATENCY_S = 1.0
+DEBUG_LATENCY_S = 2.0
 BROKEN = "def biggest(xs):\n    return min(xs) if xs else 0\n"  # fails the public tests: debugged
 # Three, so that their batches are told apart by size from the public tests' (two).
 MODEL_INPUTS = "".join(f"```input\n{text}\n```\n" for text in ("[[4, 4, 1]]", "[[10, 20, 30]]", "[[-3, -8]]"))
@@ -46,6 +46,9 @@ async def solve_with(box: Batches, candidates: list[str], fixed: str, config: En
             Rule(match="Implement `biggest`", content=[fenced(code) for code in candidates]),
         ]
     )
+    # Containers ready first: one made during the solve (the shared pool drops a container a
+    # hostile test ended badly) took longer than the debugger, on a loaded machine.
+    await box.warm(Limits(cpu_seconds=BIGGEST.time_limit_s, memory_mb=max(BIGGEST.memory_mb, 64)))
     with ScriptedServer(scenario) as server:
         solution, _trace = await solve(server, BIGGEST, box, config)
     return solution
