@@ -100,7 +100,7 @@ _NET_FAMILIES = (2, 10, 16)
 """AF_INET, AF_INET6, AF_NETLINK: only where the memory limit counts their buffers (see above)."""
 _NAMESPACE_FLAGS = 0x7E020000
 """CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET."""
-_HUGETLB_FLAG = {"mmap": (3, 0x40000), "mmap2": (3, 0x40000), "memfd_create": (1, 0x4)}
+_HUGETLB_FLAG = {"mmap": (3, 0x40000), "memfd_create": (1, 0x4)}
 """Calls that take huge pages when a flag is set: the index of their flags argument, and the flag
 (``MAP_HUGETLB``, ``MFD_HUGETLB``; the same values on x86-64 and arm64)."""
 _PERSONAS = (0x0, 0x8, 0x20000, 0x20008, 0xFFFFFFFF)

@@ -141,11 +141,11 @@ def apply_patch(tree: Path, patch: str, name: str = "patch") -> Applied:
     data = patch.encode() if patch.endswith("\n") else (patch + "\n").encode()
     saved = _snapshot(tree, paths)
     errors: list[str] = []
+    _only_named(_git_targets(tree, data), paths, "git apply")  # (both of its methods read the same names)
     for method, args in (
         ("git apply", ["apply", "--whitespace=nowarn", "-"]),
         ("git apply --3way", ["apply", "--3way", "--whitespace=nowarn", "-"]),
     ):
-        _only_named(_git_targets(tree, data), paths, "git apply")
         proc = git(args, tree, stdin=data, check=False)
         if proc.returncode == 0:
             return Applied(method, tuple(paths))
