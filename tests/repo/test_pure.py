@@ -110,6 +110,10 @@ def test_splice_into_a_method_with_crlf_and_the_class_wrapper() -> None:
         ("def target(a, b=2):\n    return a\ndef other(x):\n    return 0\n", "not a function to fix"),
         ("def helper():\n    return 1\n", "not a function to fix"),
         ("@other\ndef target(a, b=2):\n    return a\n", "decorators"),
+        # Nested past the parser: CPython raises RecursionError or a bare MemoryError, not SyntaxError.
+        ("def target(a, b=2):\n    return " + "1+" * 200_000 + "1\n", "nested too deeply"),
+        ("def target(a, b=2):\n    return " + "-" * 200_000 + "a\n", "nested too deeply"),
+        ("def target(a, b=2):\n    return a" + "()" * 200_000 + "\n", "nested too deeply"),
     ],
 )
 def test_refused_candidates_say_why(code: str, message: str) -> None:

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from codesolve.tasks import pyparse
 from codesolve.tasks.literals import LiteralError, parse_value, to_literal
 from codesolve.tasks.loaders._python import assert_example, docstring_examples, parse_signature
 
@@ -91,3 +92,12 @@ def test_examples() -> None:
     assert example is not None
     assert (example.call_args, example.expected) == ("[1, 'x']", "[2]")
     assert assert_example("assert f(1) > 2", "f") is None
+
+
+@pytest.mark.parametrize(
+    "text", ["[" + "1+" * 200_000 + "1]", "[" + "-" * 200_000 + "1]", "[x" + ".a" * 200_000 + "]"]
+)
+def test_a_literal_nested_past_the_parser_is_an_ordinary_refusal(text: str) -> None:
+    """SyntaxError or ValueError (what every caller handles), never RecursionError or MemoryError."""
+    with pytest.raises((SyntaxError, ValueError)):
+        pyparse.literal(text)
