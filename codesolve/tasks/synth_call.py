@@ -74,7 +74,7 @@ def signature_shapes(def_line: str | None) -> list[Shape]:
         return []
     try:
         tree = pyparse.parse(def_line.strip().rstrip(":") + ":\n    pass\n")
-    except (SyntaxError, ValueError, RecursionError):
+    except (SyntaxError, ValueError):  # (pyparse: too deep a nesting is a SyntaxError)
         return []
     fn = tree.body[0]
     if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
