@@ -243,9 +243,12 @@ def test_close_hangs_up_an_idle_kept_alive_connection_at_once() -> None:
 def test_the_latency_counts_from_the_requests_arrival() -> None:
     # A scenario slow to match (a backtracking pattern over a long prompt): the reply still
     # leaves the rule's latency after the request arrived, the matching inside it, as a real
-    # model's latency is measured; before, the matching was added on top of it.
-    latency = 0.6
-    prompt = "ab" * 14000
+    # model's latency is measured; before, the matching was added on top of it. The latency is
+    # well above the matching, so that the matching can slow down under a loaded machine (the
+    # suite's other worker) and still end inside it: the reply then leaves at the latency, give
+    # or take nothing, where the old server took the latency plus the matching.
+    latency = 2.0
+    prompt = "ab" * 10000
     scenario = Scenario(rules=[Rule(match="(?:a|b)*c", content="never"), Rule(content="ok", latency_s=latency)])
     with ScriptedServer(scenario) as srv:
         started = time.perf_counter()
@@ -255,7 +258,7 @@ def test_the_latency_counts_from_the_requests_arrival() -> None:
     assert status == 200
     assert body["choices"][0]["message"]["content"] == "ok"
     assert matching > 0.15, f"the scenario matched in {matching:.3f} s: too fast to tell the two apart"
-    assert latency <= took < latency + matching * 0.8, (took, matching)
+    assert latency <= took < latency + matching * 0.5, (took, matching)
 
 
 def _time_matching(srv: ScriptedServer, prompt: str) -> float:
