@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -131,3 +132,17 @@ def test_any_record_loads_or_fails_in_one_line(
     event(f"loaded as {result.format}")
     for problem in result.problems:
         problem.model_dump_json()  # every text encodes: surrogates were scrubbed at load
+
+
+@pytest.mark.parametrize("key", ["\n" * 5000, "x" * 100_000, "bad" * 2000 + "\t"])
+def test_an_unknown_field_with_a_huge_name_is_quoted_short(tmp_path: Path, key: str) -> None:
+    # The name of an unknown key is the record's own text: it was quoted whole (the fuzz test
+    # above found a 1,947-character message for a key of a thousand newlines).
+    path = tmp_path / "long-key.jsonl"
+    path.write_text(json.dumps({**_competitive(), key: None}) + "\n")
+    with pytest.raises(ProblemFormatError) as caught:
+        read_problems(path)
+    message = str(caught.value)
+    assert "Extra inputs are not permitted" in message
+    assert "\n" not in message
+    assert len(message) < len(str(path)) + 200, message

@@ -41,10 +41,15 @@ class FieldError(Exception):
         super().__init__(f"{field}: {problem}")
 
 
+FIELD_CHARS = 60
+"""The most of one field name an error message quotes: an unknown key is the record's own text."""
+
+
 def _loc(parts: tuple[int | str, ...]) -> str:
     text = ""
     for part in parts:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        name = part[: FIELD_CHARS - 1] + "…" if isinstance(part, str) and len(part) > FIELD_CHARS else part
+        text += f"[{name}]" if isinstance(name, int) else (f".{name}" if text else str(name))
     return text
 
 
