@@ -25,14 +25,16 @@ class Block:
     body: str
 
 
-# A fence opens on a line starting (after blanks) with ``` and ending in a newline, the tag
-# right after the backticks; it closes on a line holding only ``` between blanks (a CR before
-# the newline counts as a blank). Each pattern is anchored at line starts, its quantifiers are
-# possessive (a tag then the rest of a line without a newline would otherwise backtrack
-# quadratically), and every search starts where the last one ended: one linear pass in C, with
-# Python work per block only, and bodies sliced out of the reply.
-_OPENING = re.compile(r"^[ \t]*+```[ \t]*+([\w+#.-]*+)[^\n]*+\n", re.MULTILINE)
-_CLOSING = re.compile(r"^[ \t]*+```[ \t\r]*+$", re.MULTILINE)
+# A fence opens on a line starting (after blanks) with three or more backticks and ending in a
+# newline, the tag right after the backticks; it closes on a line holding only backticks between
+# blanks (a CR before the newline counts as a blank), at least as many as opened it: a shorter
+# run is the block's text, as in CommonMark, so a model answering in the longer fence it was shown
+# (codesolve.tasks.fences) can keep ``` in its code. Each pattern is anchored at line starts, its
+# quantifiers are possessive (a tag then the rest of a line without a newline would otherwise
+# backtrack quadratically), and every search starts where the last one ended: one linear pass in
+# C, with Python work per fence line only, and bodies sliced out of the reply.
+_OPENING = re.compile(r"^[ \t]*+(`{3,}+)[ \t]*+([\w+#.-]*+)[^\n]*+\n", re.MULTILINE)
+_CLOSING = re.compile(r"^[ \t]*+(`{3,}+)[ \t\r]*+$", re.MULTILINE)
 
 
 def fenced_blocks(text: str) -> list[Block]:
@@ -40,12 +42,19 @@ def fenced_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     position = 0
     while (opening := _OPENING.search(text, position)) is not None:
-        closing = _CLOSING.search(text, opening.end())
+        closing = _closing(text, opening.end(), len(opening.group(1)))
         if closing is None:
             break
-        blocks.append(Block(opening.group(1).lower(), text[opening.end() : closing.start()]))
+        blocks.append(Block(opening.group(2).lower(), text[opening.end() : closing.start()]))
         position = closing.end()
     return blocks
+
+
+def _closing(text: str, start: int, length: int) -> re.Match[str] | None:
+    """The first line from ``start`` that closes a fence of ``length`` backticks."""
+    while (closing := _CLOSING.search(text, start)) is not None and len(closing.group(1)) < length:
+        start = closing.end()
+    return closing
 
 
 def extract_code(text: str, language: str, required_name: str | None = None) -> Extracted:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
+from codesolve.tasks.fences import fenced
 from sandbox import Limits, TestCase, TestOutcome, Verdict
 
 MAX_FAILURES_SHOWN = 3
@@ -39,23 +40,30 @@ def headline(outcome: TestOutcome, limits: Limits) -> str:
     return f"Test {outcome.name}: {verdict.value}" + (f" — {detail}" if detail else "")
 
 
+def field(label: str, text: str) -> str:
+    """A labelled field of feedback, its text fenced: what a program printed must not read as
+    the feedback's own lines (a forged "3/3 public tests passed") to the model it is shown to."""
+    body = text.removesuffix("\n")  # (the fence ends the line already)
+    return f"{label}:\n{fenced(body)}"
+
+
 def describe_failure(test: TestCase, outcome: TestOutcome, limits: Limits) -> str:
     """One failing test: verdict, input, expected vs actual (a diff when long), stderr tail."""
     parts = [headline(outcome, limits)]
     shown_input = test.call_args if test.call_args is not None else test.stdin
-    parts.append(f"Input:\n{clip(shown_input)}")
+    parts.append(field("Input", clip(shown_input)))
     actual = outcome.answer.text
     if test.expected is not None and outcome.verdict is Verdict.WA:
         if len(test.expected) + len(actual) > FIELD_CHARS * 2:
-            parts.append(f"Difference (expected vs yours):\n{_diff(test.expected, actual)}")
+            parts.append(field("Difference (expected vs yours)", _diff(test.expected, actual)))
         else:
-            parts.append(f"Expected output:\n{test.expected}\nYour output:\n{actual}")
+            parts += [field("Expected output", test.expected), field("Your output", actual)]
     elif actual:
-        parts.append(f"Your output:\n{clip(actual)}")
+        parts.append(field("Your output", clip(actual)))
     if outcome.result is not None and outcome.stdout.size:
-        parts.append(f"Printed (not part of the answer):\n{clip(outcome.stdout.text)}")
+        parts.append(field("Printed (not part of the answer)", clip(outcome.stdout.text)))
     if outcome.stderr.size:
-        parts.append(f"Stderr (end):\n{clip(outcome.stderr.tail or outcome.stderr.head)}")
+        parts.append(field("Stderr (end)", clip(outcome.stderr.tail or outcome.stderr.head)))
     return "\n".join(parts)
 
 
@@ -67,7 +75,8 @@ def compile_error(outcome: TestOutcome) -> str:
     """A compile error once, with the compiler's first errors (every test shares it)."""
     text = outcome.stderr.head or outcome.stderr.text
     first = "\n".join(text.splitlines()[:COMPILER_LINES])
-    return f"Your program did not compile (CE: {outcome.message}). The compiler's first errors:\n{clip(first, 2000)}"
+    label = f"Your program did not compile (CE: {outcome.message}). The compiler's first errors"
+    return field(label, clip(first, 2000))
 
 
 def render(tests: Sequence[TestCase], outcomes: Sequence[TestOutcome], limits: Limits) -> str:

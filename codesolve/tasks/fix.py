@@ -35,6 +35,7 @@ from codesolve.tasks import fix_prompts as prompts
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip
+from codesolve.tasks.fences import fenced
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
 from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
 from codesolve.tasks.repo.testrun import RUNNER_DIR, Selection
@@ -111,7 +112,7 @@ class FunctionFix(RepoTask[FixSetup]):
                 text = "\n# ...\n".join(
                     f"# lines {s.first}-{s.last}\n" + "".join(lines[s.first - 1 : s.last]) for s in spans
                 )
-            parts.append(f"`{path}`:\n```python\n{text}\n```")
+            parts.append(f"`{path}`:\n{fenced(text, 'python')}")
         return "\n\n".join(parts)
 
     def extract(self, completion: str) -> Extracted:

@@ -9,9 +9,13 @@ from collections.abc import Sequence
 from codesolve.llm import Message
 from codesolve.tasks.base import DebugTurn, Evidence, recent_rounds
 from codesolve.tasks.feedback import clip
+from codesolve.tasks.fences import fenced
+from codesolve.tasks.prompts import UNTRUSTED
 
 SYSTEM = "You are an expert Python engineer. You fix bugs with small, correct changes."
-JUDGE_SYSTEM = "You are a careful judge of code. You reason from the code, the tests and real execution results."
+JUDGE_SYSTEM = (
+    f"You are a careful judge of code. You reason from the code, the tests and real execution results. {UNTRUSTED}"
+)
 CODE_CHARS = 8000
 
 
@@ -24,11 +28,15 @@ def _answer_rules(targets: Sequence[str]) -> str:
     )
 
 
+def _versions(code_a: str, code_b: str) -> str:
+    return f"A:\n{fenced(clip(code_a, 3000), 'python')}\n\nB:\n{fenced(clip(code_b, 3000), 'python')}"
+
+
 def generation(context: str, failures: str, targets: Sequence[str], description: str) -> list[Message]:
     """The first prompt: the code to fix, the failing tests' real output, the rules."""
     issue = f"\nWhat is wrong, as reported:\n{clip(description, 3000)}\n" if description.strip() else ""
     user = (
-        f"# Fix the failing tests\n{issue}\nThese tests fail now:\n```\n{failures}\n```\n\n"
+        f"# Fix the failing tests\n{issue}\nThese tests fail now:\n{fenced(failures)}\n\n"
         f"The code (the function(s) to fix are {', '.join(targets)}):\n{clip(context, CODE_CHARS)}\n\n"
         f"{_answer_rules(targets)}"
     )
@@ -40,15 +48,15 @@ def debug(first: list[Message], history: Sequence[DebugTurn], targets: Sequence[
     turns: list[Message] = []
     for turn in recent_rounds(history, max_chars):
         turns += [
-            Message("assistant", f"```python\n{turn.code}\n```"),
-            Message("user", f"Your fix still fails.\n```\n{turn.report.feedback}\n```\n{_answer_rules(targets)}"),
+            Message("assistant", fenced(turn.code, "python")),
+            Message("user", f"Your fix still fails.\n{fenced(turn.report.feedback)}\n{_answer_rules(targets)}"),
         ]
     return [*first, *turns]
 
 
 def synthesis(signature: str, codes: Sequence[str], count: int) -> list[Message]:
     """Ask for argument lists on which versions of the function may disagree."""
-    shown = "\n\n".join(f"Version {i + 1}:\n```python\n{clip(c, 3000)}\n```" for i, c in enumerate(codes[:4]))
+    shown = "\n\n".join(f"Version {i + 1}:\n{fenced(clip(c, 3000), 'python')}" for i, c in enumerate(codes[:4]))
     user = (
         f"Propose inputs that test `{signature}` where these versions may disagree.\n\n{shown}\n\n"
         f"Give up to {count} inputs, each in its own ```input block holding a Python list literal "
@@ -60,8 +68,8 @@ def synthesis(signature: str, codes: Sequence[str], count: int) -> list[Message]
 def distinguish(signature: str, code_a: str, code_b: str) -> list[Message]:
     """Ask the judge for one input on which two versions differ."""
     user = (
-        f"Two versions of `{signature}`:\n\nA:\n```python\n{clip(code_a, 3000)}\n```\n\nB:\n```python\n"
-        f"{clip(code_b, 3000)}\n```\n\nGive one distinguishing input on which they return different results: "
+        f"Two versions of `{signature}`:\n\n{_versions(code_a, code_b)}\n\n"
+        "Give one distinguishing input on which they return different results: "
         "one ```input block holding a Python list literal of the positional arguments."
     )
     return [Message("system", JUDGE_SYSTEM), Message("user", user)]
@@ -70,13 +78,13 @@ def distinguish(signature: str, code_a: str, code_b: str) -> list[Message]:
 def judge(signature: str, context: str, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
     """Ask which version is right, shown what each REALLY returned."""
     rows = "\n\n".join(
-        f"Input: `{clip(e.input.text, 300)}`\nResult of A (real execution):\n```\n{e.a.shown}\n```\n"
-        f"Result of B (real execution):\n```\n{e.b.shown}\n```"
+        f"Input:\n{fenced(clip(e.input.text, 300))}\nResult of A (real execution):\n{fenced(e.a.shown)}\n"
+        f"Result of B (real execution):\n{fenced(e.b.shown)}"
         for e in evidence
     )
     user = (
         f"Which version of `{signature}` is correct?\n\nThe code around it:\n{clip(context, 4000)}\n\n"
-        f"A:\n```python\n{clip(code_a, 3000)}\n```\n\nB:\n```python\n{clip(code_b, 3000)}\n```\n\n{rows}\n\n"
+        f"{_versions(code_a, code_b)}\n\n{rows}\n\n"
         "Both pass the tests. Reason briefly, then end with a last line holding only A or B."
     )
     return [Message("system", JUDGE_SYSTEM), Message("user", user)]

@@ -168,7 +168,7 @@ async def test_llm_free_inputs_tell_fixes_apart_when_the_model_gives_none(tmp_pa
         judged = [r for r in server.chat_requests if "(real execution)" in r.messages[-1].content]
     # ratio(6, 3) from the tests, moved to ratio(6, 0): one version raises, the other returns 0.
     assert result.solution.clusters == 2
-    assert "Input: `[6, 0]`" in judged[0].messages[-1].content
+    assert "Input:\n```\n[6, 0]\n```" in judged[0].messages[-1].content
     assert "if b else 0" in result.diff
 
 
