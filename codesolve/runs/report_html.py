@@ -29,6 +29,12 @@ white-space:pre-wrap}.done{color:#176117}.failed{color:#a11}.AC{color:#176117;fo
 details{margin:2px 0}summary{cursor:pointer}svg text{font-size:11px}
 """
 COLOURS = ("#1f6fb4", "#d9730d")
+CSP = (
+    '<meta http-equiv="Content-Security-Policy" '
+    "content=\"default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">"
+)
+"""The page's own rule, behind the escaping: no script runs, nothing is fetched, no form is sent,
+so a slip in escaping model output (or a page edited by hand) still cannot act or call out."""
 
 
 def _cell(text: object, cls: str = "") -> str:
@@ -169,7 +175,7 @@ def html_report(runs: list[tuple[str, sqlite3.Connection]]) -> str:
         body += ["<h2>Side by side</h2>", _side_by_side(names, series)]
     body += [f"<h2>Problems of {escape(names[0])}</h2>", _problem_rows(runs[0][1], series[0])]
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{CSP}'
         f"<title>codesolve: {escape(title)}</title><style>{_CSS}</style></head><body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"

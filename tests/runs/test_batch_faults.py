@@ -190,3 +190,27 @@ async def test_the_html_report_renders_in_chromium_with_the_stores_numbers(
         assert cells.by_id[f"{prefix}-pass1"].strip() == f"{100 * solved / finished:.1f}%"
     assert cells.problem_rows == finished
     assert f"{solved} solved, {tokens} tokens" in cells.by_id["plot"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/install.sh installs it)")
+async def test_the_html_reports_own_rule_runs_no_script_even_past_the_escaping(
+    faults_run: tuple[RunStore, Tally, int], tmp_path: Path
+) -> None:
+    # Behind the escaping, the page's Content-Security-Policy: markup planted in the page as if
+    # an escape had been missed (a script, an event handler) does nothing in a real browser.
+    db = sqlite3.connect(faults_run[0].db_path)
+    planted = (
+        "<script>document.body.setAttribute('data-ran', 'script')</script>"
+        "<img src=\"data:,\" onerror=\"document.body.setAttribute('data-ran', 'handler')\">"
+        "<svg onload=\"document.body.setAttribute('data-ran', 'svg')\"></svg>"
+    )
+    page = tmp_path / "report.html"
+    page.write_text(html_report([("faults", db)]).replace("</body>", f"{planted}</body>"))
+    dom = subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    assert 'id="summary"' in dom  # the page itself rendered
+    body = dom[dom.index("<body") : dom.index(">", dom.index("<body"))]
+    assert "data-ran" not in body, body  # nothing planted ran
