@@ -91,19 +91,22 @@ class FunctionFix(RepoTask[FixSetup]):
         # Replies that differ outside the spliced functions give the same tree: judged once.
         self.judged: dict[str, TestReport] = {}
         self.judging: dict[str, anyio.Lock] = {}
-        self.first_messages = prompts.generation(
-            self.context(), self.setup.baseline_feedback, [t.name for t in self.setup.targets], self.setup.description
-        )
+        names = [t.name for t in self.setup.targets]
+        context = self.context(prompts.CODE_CHARS)
+        self.first_messages = prompts.generation(context, self.setup.baseline_feedback, names, self.setup.description)
 
     @property
     def task_id(self) -> str:
         """The repository's folder name and the targets."""
         return f"{self.setup.repo.name}:{'+'.join(t.qualname for t in self.setup.targets)}"
 
-    def context(self) -> str:
-        """Each target file as the model sees it: whole when short, else the targets themselves."""
+    def context(self, limit: int) -> str:
+        """Each target file as the model sees it: whole when short, else the targets themselves;
+        each clipped to its share of ``limit`` before it is fenced (a clip of the fenced whole could
+        cut one file's closing fence and the next one's opening, and leave the rest unclosed)."""
         parts = []
-        for path in dict.fromkeys(t.path for t in self.setup.targets):
+        paths = list(dict.fromkeys(t.path for t in self.setup.targets))
+        for path in paths:
             text = self.setup.originals[path].decode("utf-8", "replace")
             if len(text) > FILE_CHARS:
                 source = self.setup.originals[path]
@@ -112,7 +115,7 @@ class FunctionFix(RepoTask[FixSetup]):
                 text = "\n# ...\n".join(
                     f"# lines {s.first}-{s.last}\n" + "".join(lines[s.first - 1 : s.last]) for s in spans
                 )
-            parts.append(f"`{path}`:\n{fenced(text, 'python')}")
+            parts.append(f"`{path}`:\n{fenced(clip(text, limit // len(paths)), 'python')}")
         return "\n\n".join(parts)
 
     def extract(self, completion: str) -> Extracted:
@@ -216,7 +219,7 @@ class FunctionFix(RepoTask[FixSetup]):
 
     def judge_messages(self, code_a: str, code_b: str, evidence: Sequence[Evidence]) -> list[Message]:
         """See :class:`codesolve.tasks.base.Task`."""
-        return prompts.judge(self.signature(), self.context(), code_a, code_b, evidence)
+        return prompts.judge(self.signature(), self.context(prompts.CONTEXT_CHARS), code_a, code_b, evidence)
 
     def synthetic_inputs(self, count: int, seed: int) -> list[SynthInput]:
         """The plugged-in sources' inputs (gathered in :meth:`prepare`), then argument lists drawn

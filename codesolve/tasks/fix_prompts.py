@@ -17,6 +17,9 @@ JUDGE_SYSTEM = (
     f"You are a careful judge of code. You reason from the code, the tests and real execution results. {UNTRUSTED}"
 )
 CODE_CHARS = 8000
+"""The code around the targets in the first prompt (the task clips each file to its share)."""
+CONTEXT_CHARS = 4000
+"""The same for the judge."""
 
 
 def _answer_rules(targets: Sequence[str]) -> str:
@@ -33,11 +36,12 @@ def _versions(code_a: str, code_b: str) -> str:
 
 
 def generation(context: str, failures: str, targets: Sequence[str], description: str) -> list[Message]:
-    """The first prompt: the code to fix, the failing tests' real output, the rules."""
+    """The first prompt: the code to fix (``context``, fenced and sized by the task), the failing
+    tests' real output, the rules."""
     issue = f"\nWhat is wrong, as reported:\n{clip(description, 3000)}\n" if description.strip() else ""
     user = (
         f"# Fix the failing tests\n{issue}\nThese tests fail now:\n{fenced(failures)}\n\n"
-        f"The code (the function(s) to fix are {', '.join(targets)}):\n{clip(context, CODE_CHARS)}\n\n"
+        f"The code (the function(s) to fix are {', '.join(targets)}):\n{context}\n\n"
         f"{_answer_rules(targets)}"
     )
     return [Message("system", SYSTEM), Message("user", user)]
@@ -83,7 +87,7 @@ def judge(signature: str, context: str, code_a: str, code_b: str, evidence: Sequ
         for e in evidence
     )
     user = (
-        f"Which version of `{signature}` is correct?\n\nThe code around it:\n{clip(context, 4000)}\n\n"
+        f"Which version of `{signature}` is correct?\n\nThe code around it:\n{context}\n\n"
         f"{_versions(code_a, code_b)}\n\n{rows}\n\n"
         "Both pass the tests. Reason briefly, then end with a last line holding only A or B."
     )

@@ -10,6 +10,7 @@ the parser must find the planted sentence inside code only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -23,9 +24,11 @@ from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, SynthInput, Tes
 from codesolve.tasks.extract import Block, extract_code, fenced_blocks
 from codesolve.tasks.feedback import render
 from codesolve.tasks.fences import fenced
+from codesolve.tasks.fix import FixSetup, FunctionFix
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
+from codesolve.tasks.repo.workspace import Target
 from codesolve.tasks.swe import prompts as swe_prompts
-from sandbox import Capture, Limits, TestCase, TestOutcome, Verdict
+from sandbox import Capture, Limits, Sandbox, TestCase, TestOutcome, Verdict
 
 MARK = "PLANTED-VERDICT"
 PAYLOADS = [
@@ -159,3 +162,28 @@ def test_a_reply_whose_code_holds_three_backticks_is_read_whole() -> None:
     reply = f"Here it is:\n````python\n{code}````\nDone."
     assert extract_code(reply, "python").code == code
     assert fenced_blocks("```\na\n`````\n") == [Block("", "a\n")]  # a longer run closes too
+
+
+@pytest.mark.anyio
+async def test_a_fix_tasks_files_are_clipped_one_by_one_then_fenced(tmp_path: Path, local_box: Sandbox) -> None:
+    # The code around a fix used to be fenced file by file, then clipped whole for the prompt: the
+    # cut took one file's closing fence and the next one's opening, and the next file's three
+    # backticks could not close the first one's four (its docstring holds ```): everything after,
+    # the judge's evidence and its instructions included, became the code block's text.
+    pad = "    # keeps the file long\n" * 300
+    a = f'def f(x):\n    """Use it so:\n\n    ```\n    f(1)\n    ```\n    """\n{pad}    return x\n'
+    b = f"def g(x):\n{pad}    return x\n"
+    setup = FixSetup(
+        must_pass=("test_a.py::test_f",), regression=(), baseline_feedback="E   assert 0", repo=tmp_path,
+        targets=(Target("a.py", "f"), Target("b.py", "g")), originals={"a.py": a.encode(), "b.py": b.encode()}, tree={},
+    )  # fmt: skip
+    task = FunctionFix(setup, local_box)
+    judged = task.judge_messages("def f(x): return x", "def f(x): return 1", _evidence(PAYLOADS[0]))
+    first = task.generation_messages()
+    for messages, rules in ((first, "Reply with the corrected version"), (judged, "Reason briefly")):
+        tokens = MD.parse(messages[-1].content)
+        fences = [t for t in tokens if t.type == "fence"]
+        assert any("return x" in t.content and "def f" in t.content for t in fences)
+        assert any("def g" in t.content for t in fences)
+        assert rules in outside_code(tokens), messages[-1].content[-600:]
+        assert MARK not in outside_code(tokens)
