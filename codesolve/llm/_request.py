@@ -28,6 +28,7 @@ from codesolve.errors import LLMUnreachable
 from codesolve.llm._config import EndpointConfig
 from codesolve.llm._gate import Gate
 from codesolve.llm._retry import Fault, MalformedResponse, RequestRejected, classify, one_line, retry_delay
+from codesolve.llm._tokens import defused
 from codesolve.llm._transport import capped, reply_cap
 from codesolve.llm._types import Message
 from codesolve.llm._usage import trusted_tokens
@@ -160,8 +161,9 @@ def _bounded_int(digits: str) -> int | float:
 
 
 def to_wire(message: Message) -> ChatCompletionMessageParam:
-    """The openai request form of ``message`` (always encodable: see :func:`valid_text`)."""
-    content = valid_text(message.content)
+    """The openai request form of ``message``: always encodable (see :func:`valid_text`), and with
+    no chat-template control token spelled in it (see :mod:`codesolve.llm._tokens`)."""
+    content = defused(valid_text(message.content))
     if message.role == "system":
         return {"role": "system", "content": content}
     if message.role == "assistant":
