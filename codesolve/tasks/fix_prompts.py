@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from codesolve.llm import Message
 from codesolve.tasks.base import DebugTurn, Evidence, recent_rounds
 from codesolve.tasks.feedback import clip
-from codesolve.tasks.fences import fenced
-from codesolve.tasks.prompts import UNTRUSTED
+from codesolve.tasks.fences import UNTRUSTED, fenced
 
 SYSTEM = "You are an expert Python engineer. You fix bugs with small, correct changes."
 JUDGE_SYSTEM = (

@@ -249,13 +249,20 @@ async def test_containers_started_at_once_are_pinned_to_different_cpus(docker_av
     if not docker_available:
         pytest.skip("no Docker engine reachable")
     cpus = int(subprocess.run(["docker", "info", "-f", "{{.NCPU}}"], capture_output=True, text=True, check=True).stdout)
-    async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-pin")) as box:
-        await box.warm(LIMITS)
-        pinned = _cpusets("pytest-pin")
-        [outcome] = await box.run_tests(Program.single("python", "print(1)"), [TestCase(expected="1")], LIMITS)
-        assert outcome.verdict is Verdict.AC
-    expected = ["0", "1"] if cpus >= 2 else ["", ""]
-    assert pinned == expected, (pinned, cpus)
+    # Each container takes the CPU the fewest codesolve containers are pinned to, the suite's other
+    # worker's included, which come and go meanwhile (one on CPU 1 put both of ours on CPU 0 once):
+    # a try whose others changed between before and after is taken again.
+    for _ in range(5):
+        others = _pinned_by_others(cpus) if cpus >= 2 else []
+        async with open_sandbox(DockerConfig(pool_size=2, run_id="pytest-pin")) as box:
+            await box.warm(LIMITS)
+            pinned = _cpusets("pytest-pin")
+            [outcome] = await box.run_tests(Program.single("python", "print(1)"), [TestCase(expected="1")], LIMITS)
+            assert outcome.verdict is Verdict.AC
+        expected = _spread(others, 2) if cpus >= 2 else ["", ""]
+        if pinned == expected or cpus < 2 or _pinned_by_others(cpus) == others:
+            break  # placed as expected, or a real miss: the others held still
+    assert pinned == expected, (pinned, cpus, f"other runs' containers per CPU: {others}")
     async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-nopin", pin_cpus=False)) as box:
         await box.warm(LIMITS)
         assert _cpusets("pytest-nopin") == [""]
@@ -286,6 +293,16 @@ async def test_two_runs_at_once_pin_their_containers_to_different_cpus(docker_av
         if chosen == expected and _pinned_by_others(cpus) == others:
             return
     assert chosen == expected, f"other runs' containers per CPU: {others}"
+
+
+def _spread(others: list[int], count: int) -> list[str]:
+    """The CPUs ``count`` containers started at once take, given other runs' per CPU (sorted)."""
+    use, taken = list(others), []
+    for _ in range(count):
+        cpu = use.index(min(use))
+        use[cpu] += 1
+        taken.append(str(cpu))
+    return sorted(taken)
 
 
 def _pinned_by_others(cpus: int) -> list[int]:

@@ -23,7 +23,7 @@ from codesolve.tasks import fix_prompts, prompts
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, SynthInput, TestReport
 from codesolve.tasks.extract import Block, extract_code, fenced_blocks
 from codesolve.tasks.feedback import render
-from codesolve.tasks.fences import fenced
+from codesolve.tasks.fences import UNTRUSTED, fenced
 from codesolve.tasks.fix import FixSetup, FunctionFix
 from codesolve.tasks.models import CompetitiveProblem, TestSpec
 from codesolve.tasks.repo.workspace import Target
@@ -126,7 +126,7 @@ def test_untrusted_text_never_speaks_as_the_prompt(name: str, payload: str) -> N
 
 def test_the_judges_are_told_that_fenced_text_is_material() -> None:
     for system in (prompts.JUDGE_SYSTEM, fix_prompts.JUDGE_SYSTEM, swe_prompts.JUDGE_SYSTEM):
-        assert prompts.UNTRUSTED in system
+        assert UNTRUSTED in system
 
 
 def test_text_without_backticks_keeps_the_usual_fence() -> None:

@@ -10,8 +10,7 @@ from collections.abc import Mapping, Sequence
 from codesolve.llm import Message
 from codesolve.tasks.base import DebugTurn, Evidence, recent_rounds
 from codesolve.tasks.feedback import clip
-from codesolve.tasks.fences import fenced
-from codesolve.tasks.prompts import UNTRUSTED
+from codesolve.tasks.fences import UNTRUSTED, fenced
 
 SYSTEM = "You are an expert software engineer. You resolve repository issues with small, correct patches."
 JUDGE_SYSTEM = f"You are a careful reviewer. You reason from the issue, the patches and real test results. {UNTRUSTED}"
