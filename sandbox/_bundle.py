@@ -51,6 +51,7 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/slate.py", "runtime/slate.py"),
     ("sandbox/runtime/procs.py", "runtime/procs.py"),
     ("sandbox/runtime/ipc.py", "runtime/ipc.py"),
+    ("sandbox/runtime/nearby.py", "runtime/nearby.py"),
     ("sandbox/runtime/teardown.py", "runtime/teardown.py"),
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),

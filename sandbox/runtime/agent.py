@@ -83,6 +83,8 @@ def read_exactly(fd: int, size: int) -> bytes | None:
 
 def read_request(fd: int) -> AgentRequest | None:
     """The next request with its files written under its root, or None at the end of input."""
+    from sandbox.runtime.nearby import near  # (not at the top: see serve)
+
     head = read_exactly(fd, HEADER.size)
     if head is None:
         return None
@@ -96,7 +98,7 @@ def read_request(fd: int) -> AgentRequest | None:
     root = Path(request["root"])
     # Never an existing directory: the last wipe left nothing, and a root that
     # is already there would be something a test prepared for this batch.
-    os.mkdir(root, 0o700)
+    os.mkdir(near(root), 0o700)
     for rel, size in request["files"]:
         data = read_exactly(fd, int(size)) if size else b""
         if data is None:
@@ -107,6 +109,9 @@ def read_request(fd: int) -> AgentRequest | None:
 
 def write_file(path: Path, data: bytes) -> None:
     """Write one batch file, private to the sandbox user (as the tar of the one-shot path)."""
+    from sandbox.runtime.nearby import near
+
+    path = Path(near(path))
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
@@ -141,12 +146,15 @@ def serve() -> int:
     # Imported here, not at the top: the host imports this module for its constants.
     from sandbox.runtime import driver, forkclient, zygoteclient
     from sandbox.runtime.artefacts import ArtefactCache
+    from sandbox.runtime.nearby import work_from_here
     from sandbox.runtime.procs import sched_state
 
     forget_runtime_on_disk()
     driver.harden()
     channel = take_requests_channel()
     if ZYGOTE_FLAG in sys.argv:
+        # In a container: the work dir is the mount point we run in (see runtime.nearby).
+        work_from_here()
         # Before we say we are ready, so before any test can run: PID 1 accepts one connection.
         zygoteclient.start(forkclient.SERVER_CODE)
     out = sys.stdout

@@ -25,6 +25,8 @@ import shutil
 from collections import OrderedDict
 from typing import TYPE_CHECKING, NamedTuple
 
+from sandbox.runtime.nearby import near, unwritable
+
 if TYPE_CHECKING:
     from sandbox.runtime.wire import Outcome
 
@@ -81,6 +83,7 @@ class ArtefactCache:
 def program_files(directory: str) -> dict[str, tuple[int, int]]:
     """Regular files under ``directory``: relative path -> (size, mtime_ns)."""
     found: dict[str, tuple[int, int]] = {}
+    directory = near(directory)
     for folder, dirs, files in os.walk(directory):
         dirs.sort()
         for name in sorted(files):
@@ -92,7 +95,7 @@ def program_files(directory: str) -> dict[str, tuple[int, int]]:
 
 
 def _file_bytes(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = os.open(near(path), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     try:
         chunks = []
         while chunk := os.read(fd, 1 << 20):
@@ -102,14 +105,27 @@ def _file_bytes(path: str) -> bytes:
         os.close(fd)
 
 
+_IDENTITIES: dict[tuple[str, str], str] = {}
+"""Compilers found in places no test can write (kept for the process's life)."""
+
+
 def compiler_identity(program: str, path: str) -> str:
-    """The compiler ``program`` resolves to on ``path``: its real path, size and mtime."""
+    """The compiler ``program`` resolves to on ``path``: its real path, size and mtime.
+
+    Remembered when neither the compiler nor any directory on ``path`` can be written by us (and
+    so by a test, which runs as our uid): finding it again walks a dozen paths from ``/``."""
+    known = _IDENTITIES.get((program, path))
+    if known is not None:
+        return known
     found = shutil.which(program, path=path)
     if found is None:
         return f"{program}: not found"
     real = os.path.realpath(found)
     st = os.stat(real)
-    return f"{real}:{st.st_size}:{st.st_mtime_ns}"
+    identity = f"{real}:{st.st_size}:{st.st_mtime_ns}"
+    if unwritable([real, *path.split(os.pathsep)]):
+        _IDENTITIES[(program, path)] = identity
+    return identity
 
 
 def artefact_key(directory: str, command: list[str], compiler: str, extra: str = "") -> str:
@@ -128,7 +144,7 @@ def produced(directory: str, before: dict[str, tuple[int, int]]) -> tuple[tuple[
     out = []
     for rel, stamp in program_files(directory).items():
         if before.get(rel) != stamp:
-            path = os.path.join(directory, rel)
+            path = near(os.path.join(directory, rel))
             out.append((rel, _file_bytes(path), os.lstat(path).st_mode & 0o777))
     return tuple(out)
 
@@ -136,7 +152,7 @@ def produced(directory: str, before: dict[str, tuple[int, int]]) -> tuple[tuple[
 def install(directory: str, files: tuple[tuple[str, bytes, int], ...]) -> None:
     """Write an artefact's files into a program directory (replacing what is there)."""
     for rel, data, mode in files:
-        path = os.path.join(directory, rel)
+        path = near(os.path.join(directory, rel))
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sandbox.runtime import zygoteclient
 from sandbox.runtime.forkserver import RUN, stdlib_names
+from sandbox.runtime.nearby import near
 from sandbox.runtime.zygoteclient import ForkedProcess
 
 if TYPE_CHECKING:
@@ -247,7 +248,7 @@ def warm_list(run: RunParameters) -> list[str]:
     from its entry file (a call's arguments need none: ``harness.literal`` reads them)."""
     try:
         # Never blocking on a FIFO nor following a link a test left where the program was.
-        fd = os.open(run["entry"], os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(near(run["entry"]), os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             source = os.read(fd, _SOURCE_CAP) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
         finally:

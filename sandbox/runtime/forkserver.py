@@ -169,9 +169,23 @@ def precompile(entry: str) -> None:
     limited child, and the driver has just restored it to the bytes checked (a failure here
     only means each child compiles it itself)."""
     try:
-        SERVER.compiled[entry] = SERVER.harness.load_code(entry)
+        SERVER.compiled[entry] = SERVER.harness.load_code(entry, beneath_here(entry))
     except Exception:
         SERVER.compiled.pop(entry, None)
+
+
+def beneath_here(path: str) -> str:
+    """``path`` relative to our working directory when it lies beneath it, else as given: it
+    names the same file (the working directory is at ``path``'s start right now), and on some
+    Docker engines a walk from ``/`` is a round trip to a FUSE daemon (see runtime.nearby)."""
+    here = os.getcwd()
+    if here != "/" and path.startswith(here):
+        rest = path[len(here) :]
+        if not rest:
+            return "."
+        if rest[0] == "/":
+            return rest.lstrip("/") or "."
+    return path
 
 
 def setup(req: SetupRequest) -> None:
@@ -179,7 +193,7 @@ def setup(req: SetupRequest) -> None:
     run = req["run"]
     SERVER.batch = dict(run)
     limit_batch(plan_limits(run["limits"], int(run["as_slack"]), int(run["nproc"])))
-    os.chdir(req["cwd"])
+    os.chdir(beneath_here(req["cwd"]))
     os.environ.clear()
     os.environ.update(req["env"])
     warm(list(req["warm"]))

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from sandbox.runtime.nearby import near
+
 MAX_SNAPSHOT_BYTES = 256 << 20
 _FORCE_S = 120
 
@@ -120,17 +122,18 @@ class Snapshot:
 
     def __init__(self, roots: list[Path], anchors: Anchors) -> None:
         self.anchors = anchors
-        self.roots = [r for r in roots if r.is_dir()]
+        self.roots = [r for r in roots if Path(near(r)).is_dir()]
         self.files: dict[Path, tuple[bytes, int]] = {}
         total = 0
         for root in self.roots:
-            for path in sorted(root.rglob("*")):
+            here = Path(near(root))  # (read from here; kept under the absolute path the anchors know)
+            for path in sorted(here.rglob("*")):
                 if path.is_file() and not path.is_symlink():
                     data = _read_own(path)
                     total += len(data)
                     if total > MAX_SNAPSHOT_BYTES:
                         raise RuntimeError(f"program files exceed {MAX_SNAPSHOT_BYTES >> 20} MiB")
-                    self.files[path] = (data, path.stat().st_mode & 0o777)
+                    self.files[root / path.relative_to(here)] = (data, path.stat().st_mode & 0o777)
         self.seen = self._signatures()
 
     def _signatures(self) -> dict[str, tuple[int, ...]]:

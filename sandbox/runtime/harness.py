@@ -72,9 +72,10 @@ def run(req: Run, stdio: tuple[IO[str], IO[str], IO[str]], home: str, code: type
                 pass  # e.g. past the output limit: the verdict says so
 
 
-def load_code(entry: str) -> types.CodeType:
-    """Compile the entry file under its bare name (tracebacks, hence debug prompts, stay stable)."""
-    with open(entry, encoding="utf-8") as fh:
+def load_code(entry: str, path: str = "") -> types.CodeType:
+    """Compile the entry file under its bare name (tracebacks, hence debug prompts, stay stable),
+    read from ``path`` (the same file, reached another way) when one is given."""
+    with open(path or entry, encoding="utf-8") as fh:
         return compile(fh.read(), os.path.basename(entry), "exec")
 
 

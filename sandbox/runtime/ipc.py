@@ -15,6 +15,8 @@ from __future__ import annotations
 import ctypes
 import os
 
+from sandbox.runtime.nearby import proc
+
 IPC_RMID = 0
 KINDS = ("shm", "msg", "sem")
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -28,8 +30,9 @@ class IpcSweeper:
         for kind in KINDS:
             try:
                 # Opened once: /proc/sysvipc/* regenerates its text on each read from offset 0.
-                self.fds[kind] = os.open(f"/proc/sysvipc/{kind}", os.O_RDONLY | os.O_CLOEXEC)
-            except OSError:
+                # (From /proc held open: a walk from / may cost more than the test; see runtime.nearby.)
+                self.fds[kind] = os.open(f"sysvipc/{kind}", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc())
+            except (OSError, TypeError):  # (TypeError: no /proc to open at all)
                 continue
 
     def ids(self, kind: str) -> list[int]:

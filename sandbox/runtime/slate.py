@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sandbox.runtime.guard import Anchors, Keep, Snapshot, Tampered, fresh_dir, wipe_except
+from sandbox.runtime.nearby import near
 
 if TYPE_CHECKING:
     from sandbox.runtime.wire import Spec
@@ -78,7 +79,7 @@ def resolved_work(work: str) -> str:
     own name. The directory was made by the agent or the host just now, not a link (and no
     test has run yet): the same as ``os.path.realpath``, without walking every step again."""
     parent, name = os.path.split(os.path.abspath(work))
-    if os.path.islink(work) or name in ("", ".", ".."):
+    if os.path.islink(near(work)) or name in ("", ".", ".."):
         return os.path.realpath(work)
     return os.path.join(resolved_top(parent), name)
 

@@ -14,6 +14,7 @@ import time
 
 from sandbox.runtime.guard import Anchors, Keep, leftovers, wipe_except
 from sandbox.runtime.ipc import IpcSweeper
+from sandbox.runtime.nearby import proc
 from sandbox.runtime.procs import kill_descendants
 
 __all__ = ["end_of_batch", "kill_all_but_us", "others_alive"]
@@ -61,13 +62,16 @@ def end_of_batch(wipe: list[str]) -> None:
 def others_alive(attempts: int = 20) -> list[int]:
     """Processes of our uid other than us and PID 1 (some may take a moment to be reaped)."""
     me, uid = os.getpid(), os.getuid()
+    # From /proc held open, not by walks from / (see runtime.nearby).
+    at = proc()
+    table: int | str = "/proc" if at is None else at
     alive: list[int] = []
     for _ in range(attempts):
         alive = []
-        for name in os.listdir("/proc"):
+        for name in os.listdir(table):
             if name.isdigit() and int(name) not in (1, me):
                 try:
-                    if os.stat(f"/proc/{name}").st_uid == uid:
+                    if os.stat(name if at is not None else f"/proc/{name}", dir_fd=at).st_uid == uid:
                         alive.append(int(name))
                 except OSError:
                     continue  # gone meanwhile

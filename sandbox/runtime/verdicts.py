@@ -14,6 +14,8 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sandbox.runtime.nearby import held
+
 if TYPE_CHECKING:
     from sandbox.runtime.wire import CaptureWire, ExecReport, Outcome, RunReport
 
@@ -47,11 +49,10 @@ class OomCounter:
     def __init__(self, paths: tuple[str, ...] = _OOM_FILES) -> None:
         self.fd: int | None = None
         for path in paths:
-            try:
-                self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            kept = held(path)  # (opened once per process: see runtime.nearby)
+            if kept is not None:
+                self.fd = os.dup(kept)
                 return
-            except OSError:
-                continue
 
     def read(self) -> int:
         """The counter now (the kernel regenerates the file's text on each read from offset 0)."""

@@ -209,7 +209,8 @@ class Zygote:
             os.dup2(sock, SERVER_FD)
             os.closerange(SERVER_FD + 1, 1 << 16)
             _signal.pthread_sigmask(_signal.SIG_SETMASK, [])  # PID 1 blocks what it waits for
-            os.chdir(request["cwd"])
+            if request["cwd"] != os.getcwd():  # (the same directory: a walk from / can cost a FUSE round trip)
+                os.chdir(request["cwd"])
             os.environ.clear()
             os.environ.update(request["env"])
             # As a new process: main() writes its /proc files, then makes itself not dumpable.
