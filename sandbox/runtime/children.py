@@ -85,6 +85,10 @@ def start_child(req: Run, fds: list[int], compiled: int = -1) -> None:
         if req["runner"] == "fork":
             os._exit(SERVER.harness.run(req, SERVER.stdio, SERVER.home, SERVER.compiled.get(req["entry"])))
         argv = req["argv"]
+        if argv[0].startswith("/"):
+            # From the test's directory too (the program is beside it, in the batch's directory):
+            # the same file, since getcwd() says where we are; argv[0] stays as given.
+            os.execve(os.path.relpath(argv[0], os.getcwd()), argv, req["env"])
         os.execvpe(argv[0], argv, req["env"])
     except BaseException as exc:
         try:

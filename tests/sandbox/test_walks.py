@@ -28,7 +28,10 @@ from sandbox.runtime.artefacts import compiler_identity
 from sandbox.runtime.nearby import beneath, unwritable
 
 LIMITS = Limits(cpu_seconds=1, wall_seconds=2, memory_mb=128)
-SOURCE = "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)\n"
+SOURCES = {
+    "python": "import sys\na, b = map(int, sys.stdin.read().split())\nprint(a + b)\n",
+    "cpp": "#include <iostream>\nint main() { long a, b; std::cin >> a >> b; std::cout << a + b << std::endl; }\n",
+}
 WALK = re.compile(r'(?:\(|AT_FDCWD, )"/(?:sandbox|proc/sysvipc|proc"|proc/\d|sys/)')
 """A path the agent used to walk from ``/`` on every batch: the work dir, /proc's tables, the cgroup."""
 
@@ -95,19 +98,22 @@ def _attach(pids: list[str], log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.mark.anyio
-async def test_a_warm_batch_walks_no_path_from_the_containers_root(docker_available: bool, tmp_path: Path) -> None:
+@pytest.mark.parametrize("language", sorted(SOURCES))
+async def test_a_warm_batch_walks_no_path_from_the_containers_root(
+    docker_available: bool, tmp_path: Path, language: str
+) -> None:
     if not docker_available:
         pytest.skip("no Docker engine reachable")
     if shutil.which("strace") is None:
         pytest.skip("strace is not installed")
-    program = Program.single("python", SOURCE)
+    program = Program.single(language, SOURCES[language])
     tests = [TestCase(stdin="1 2\n", expected="3\n", name="0")]
     log = tmp_path / "trace"
-    async with open_sandbox(DockerConfig(pool_size=1, run_id="pytest-walks")) as box:
+    async with open_sandbox(DockerConfig(pool_size=1, run_id=f"pytest-walks-{language}")) as box:
         await box.warm(LIMITS)
         # The first batch of a program checks its syntax and fills the agent's caches.
         assert [o.verdict for o in await box.run_tests(program, tests, LIMITS)] == [Verdict.AC]
-        ask = ["docker", "ps", "-q", "--filter", f"label={LABEL_RUN}=pytest-walks"]
+        ask = ["docker", "ps", "-q", "--filter", f"label={LABEL_RUN}=pytest-walks-{language}"]
         found = subprocess.run(ask, capture_output=True, text=True, check=True)
         [container] = found.stdout.split()
         tracer = _attach(_pids(container), log)
@@ -119,8 +125,10 @@ async def test_a_warm_batch_walks_no_path_from_the_containers_root(docker_availa
             tracer.wait(10)
     assert [o.verdict for o in outcomes] == [Verdict.AC]
     lines = log.read_text().splitlines()
-    # The trace saw the batch: its directory made, its program written (both from the work dir).
+    # The trace saw the batch: its directory made, its program written (both from the work dir),
+    # and (C++) the compiled program run (from the test's directory).
     assert any("mkdir" in line and '"b' in line for line in lines), lines[:20]
-    assert any("main.py" in line for line in lines), lines[:20]
+    assert any("main." in line for line in lines), lines[:20]
+    assert language != "cpp" or any('execve("../prog/main.bin"' in line for line in lines), lines
     # (getcwd reads the kernel's own record of the directory: no walk.)
     assert [line for line in lines if WALK.search(line) and "getcwd(" not in line] == []
