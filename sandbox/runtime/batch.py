@@ -119,11 +119,12 @@ class Batch:
     def prepare(self) -> Outcome | None:
         """Compile the program (once: see :mod:`.compiling`) and build the checker program; then
         remember every file the tests must not change. A CE or SE outcome, or None."""
-        failure, self.servers.precompiled, self.syntax_check = compile_once(self.spec, self.artefacts)
+        prepared = compile_once(self.spec, self.artefacts)
+        failure, self.servers.precompiled, self.syntax_check = prepared[:3]
         if failure is None:
             failure, self.checker.checker_argv = prepare_checker(self.spec)
         if failure is None:
-            self.slate.remember()
+            self.slate.remember(prepared.files)
         return failure
 
     def checked_syntax(self, report: RunReport | None, stderr: Any) -> None:

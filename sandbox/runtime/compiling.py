@@ -50,6 +50,9 @@ class Prepared(NamedTuple):
     syntax_check: str | None = None
     """Python not yet syntax-checked: the first test checks it (see :func:`syntax_passed`);
     the cache key to note the result under ("" when there is no cache)."""
+    files: tuple[tuple[str, bytes, int], ...] = ()
+    """What compiling put in the program's directory (relative path, bytes, mode), as it is on
+    disk now: the snapshot takes the bytes from here instead of reading back a large binary."""
 
 
 def compile_once(spec: Spec, artefacts: ArtefactCache | None) -> Prepared:
@@ -65,14 +68,16 @@ def compile_once(spec: Spec, artefacts: ArtefactCache | None) -> Prepared:
         if hit.failure is not None:
             return Prepared(hit.failure.copy())
         install(prog, hit.files)
-        return Prepared(None, precompiled=fork)
+        return Prepared(None, precompiled=fork, files=hit.files)
     if fork:
         return Prepared(None, syntax_check=key)
     before = program_files(prog)
     failure, deterministic = compile_now(spec)
     if failure is None:
-        artefacts.put(key, Artefact(produced(prog, before)))
-    elif deterministic:
+        made = produced(prog, before)
+        artefacts.put(key, Artefact(made))
+        return Prepared(None, files=made)
+    if deterministic:
         artefacts.put(key, Artefact((), failure))
     return Prepared(failure)
 

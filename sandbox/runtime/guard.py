@@ -120,8 +120,11 @@ class Snapshot:
     a possibly large binary before every test.
     """
 
-    def __init__(self, roots: list[Path], anchors: Anchors) -> None:
+    def __init__(self, roots: list[Path], anchors: Anchors, known: dict[Path, bytes] | None = None) -> None:
+        """``known``: bytes of files under the roots already in memory, exactly as they are on disk
+        (what compiling just put there): taken as they are when the size agrees, not read again."""
         self.anchors = anchors
+        known = known or {}
         self.roots = [r for r in roots if Path(near(r)).is_dir()]
         self.files: dict[Path, tuple[bytes, int]] = {}
         total = 0
@@ -129,11 +132,14 @@ class Snapshot:
             here = Path(near(root))  # (read from here; kept under the absolute path the anchors know)
             for path in sorted(here.rglob("*")):
                 if path.is_file() and not path.is_symlink():
-                    data = _read_own(path)
+                    full, st = root / path.relative_to(here), path.stat()
+                    data = known.get(full)
+                    if data is None or len(data) != st.st_size:
+                        data = _read_own(path)
                     total += len(data)
                     if total > MAX_SNAPSHOT_BYTES:
                         raise RuntimeError(f"program files exceed {MAX_SNAPSHOT_BYTES >> 20} MiB")
-                    self.files[root / path.relative_to(here)] = (data, path.stat().st_mode & 0o777)
+                    self.files[full] = (data, st.st_mode & 0o777)
         self.seen = self._signatures()
 
     def _signatures(self) -> dict[str, tuple[int, ...]]:

@@ -35,9 +35,12 @@ class Slate:
         self.anchors = Anchors(self.wipe_tops)
         self.snapshot: Snapshot | None = None
 
-    def remember(self) -> None:
-        """Everything the tests must not change is built: remember it exactly."""
-        self.snapshot = Snapshot(self.program_dirs, self.anchors)
+    def remember(self, compiled: tuple[tuple[str, bytes, int], ...] = ()) -> None:
+        """Everything the tests must not change is built: remember it exactly (``compiled``: files
+        in the program's directory whose bytes are known already, as they are on disk)."""
+        prog = self.program_dirs[0]
+        known = {prog / rel: data for rel, data, _ in compiled}
+        self.snapshot = Snapshot(self.program_dirs, self.anchors, known)
 
     def scratch_dir(self) -> int:
         """Undo what earlier tests did (see :meth:`clean`), and hand out the emptied scratch

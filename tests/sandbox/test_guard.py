@@ -107,6 +107,23 @@ def test_snapshot_sees_a_touched_file_and_restores_it(tree: Path) -> None:
         anchors.close()
 
 
+def test_snapshot_takes_bytes_it_was_given_and_reads_the_rest(tree: Path) -> None:
+    anchors = Anchors([str(tree)])
+    try:
+        prog = tree / "work" / "prog"
+        (prog / "main.bin").write_bytes(b"\x7fELF-on-disk")
+        given = {prog / "main.bin": b"\x7fELF-in-mem!", prog / "main.py": b"too long to be it"}
+        snap = Snapshot([prog], anchors, given)
+        # The compiled file's bytes came from memory (same size); main.py's size differs: read.
+        assert snap.files[prog / "main.bin"][0] == b"\x7fELF-in-mem!"
+        assert snap.files[prog / "main.py"][0] == b"print(1)\n"
+        (prog / "main.bin").write_bytes(b"tampered")
+        assert snap.restore()
+        assert (prog / "main.bin").read_bytes() == b"\x7fELF-in-mem!"
+    finally:
+        anchors.close()
+
+
 def test_the_oom_counter_is_zero_where_there_is_no_cgroup_file(tmp_path: Path) -> None:
     counter = OomCounter((str(tmp_path / "missing"),))
     assert counter.fd is None
