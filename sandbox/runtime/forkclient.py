@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sandbox.runtime.wire import QuitRequest, RunParameters, RunReport, RunRequest, SetupRequest, Spec, ZygoteFork
 
 _FUTURE = "from __future__ import annotations\n"
-_SERVER_MODULES = ("procs.py", "rlimits.py", "children.py", "forkserver.py")
+_SERVER_MODULES = ("nearby.py", "procs.py", "rlimits.py", "children.py", "forkserver.py")
 SERVER_SOURCE = _FUTURE + "".join(
     Path(__file__).with_name(name).read_text().replace(_FUTURE, "") for name in _SERVER_MODULES
 )

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from sandbox.runtime.wire import Hello, SetupRequest
 if __name__ != "__main__":  # in the fork server, these run first, in this same namespace
     from sandbox.runtime.children import SERVER, reap_test, start_child
+    from sandbox.runtime.nearby import beneath
     from sandbox.runtime.procs import LIBC, kill_descendants, watch_children
     from sandbox.runtime.rlimits import limit_batch, plan_limits
 
@@ -179,13 +180,7 @@ def beneath_here(path: str) -> str:
     names the same file (the working directory is at ``path``'s start right now), and on some
     Docker engines a walk from ``/`` is a round trip to a FUSE daemon (see runtime.nearby)."""
     here = os.getcwd()
-    if here != "/" and path.startswith(here):
-        rest = path[len(here) :]
-        if not rest:
-            return "."
-        if rest[0] == "/":
-            return rest.lstrip("/") or "."
-    return path
+    return beneath(path, here) if here != "/" else path
 
 
 def setup(req: SetupRequest) -> None:

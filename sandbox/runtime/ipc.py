@@ -27,12 +27,14 @@ class IpcSweeper:
 
     def __init__(self) -> None:
         self.fds: dict[str, int] = {}
+        # From /proc held open: a walk from / may cost more than the test (see runtime.nearby).
+        at = proc()
         for kind in KINDS:
             try:
                 # Opened once: /proc/sysvipc/* regenerates its text on each read from offset 0.
-                # (From /proc held open: a walk from / may cost more than the test; see runtime.nearby.)
-                self.fds[kind] = os.open(f"sysvipc/{kind}", os.O_RDONLY | os.O_CLOEXEC, dir_fd=proc())
-            except (OSError, TypeError):  # (TypeError: no /proc to open at all)
+                path = f"sysvipc/{kind}" if at is not None else f"/proc/sysvipc/{kind}"
+                self.fds[kind] = os.open(path, os.O_RDONLY | os.O_CLOEXEC, dir_fd=at)
+            except OSError:
                 continue
 
     def ids(self, kind: str) -> list[int]:

@@ -46,8 +46,8 @@ def near(path: str | os.PathLike[str]) -> str:
 
 def beneath(path: str, base: str) -> str:
     """``path`` relative to the directory ``base`` (absolute, not ``/``) when it lies under it
-    (``.`` for ``base`` itself); unchanged otherwise. The fork server has its own copy
-    (``forkserver.beneath_here``: it imports nothing of ours)."""
+    (``.`` for ``base`` itself); unchanged otherwise. (Part of the fork server's code too: see
+    ``forkserver.beneath_here``.)"""
     if path.startswith(base):
         rest = path[len(base) :]
         if not rest:

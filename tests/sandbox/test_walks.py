@@ -61,7 +61,7 @@ def test_a_path_elsewhere_is_left_as_it_is(parts: list[str]) -> None:
 
 
 @given(_parts)
-def test_the_fork_servers_copy_agrees(parts: list[str]) -> None:
+def test_the_fork_server_goes_from_where_it_is(parts: list[str]) -> None:
     here = os.getcwd()
     path = _join([*here.strip("/").split("/"), *parts]) if parts else "/elsewhere"
     assert forkserver.beneath_here(path) == (beneath(path, here) if here != "/" else path)
