@@ -94,6 +94,7 @@ def defunct(place: str, at: int | None = None) -> bool:
         data = os.read(fd, 1024)
     finally:
         os.close(fd)
-    # After the command name's closing parenthesis: state, then ..., num_threads (the 18th field on).
+    # After the command name's closing parenthesis: the state (field 3 of proc(5)'s stat) at index
+    # 0, the number of threads (field 20) at index 17.
     fields = data[data.rfind(b")") + 2 :].split()
     return len(fields) > 17 and fields[0] == b"Z" and fields[17] == b"1"
