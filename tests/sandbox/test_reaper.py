@@ -89,9 +89,12 @@ def test_stale_rules() -> None:
     assert not is_stale({**fresh, LABEL_OWNER: f"another-host:{dead.pid}"}, now)
 
 
-def _stale_containers(client: Any, count: int, run_id: str) -> list[Any]:
-    """Created (never started) containers whose labels say they expired long ago."""
-    labels = {LABEL: "1", LABEL_RUN: run_id, LABEL_EXPIRES: "0", LABEL_OWNER: owner()}
+def _run_of_containers(client: Any, count: int, run_id: str) -> list[Any]:
+    """Created (never started) containers of one run, owned by this live process and not
+    expired: reaped here by their run id. (Expired ones would be anybody's to remove: another
+    test's sandbox, starting meanwhile in a parallel worker, reaps stale containers first, and
+    the counts asserted here would be off.)"""
+    labels = {LABEL: "1", LABEL_RUN: run_id, LABEL_EXPIRES: str(int(time.time()) + 3600), LABEL_OWNER: owner()}
     return [client.containers.create(image_tag(), ["true"], labels=labels) for _ in range(count)]
 
 
@@ -114,7 +117,7 @@ def test_container_removed_between_list_and_inspect_counts_as_reaped(docker_avai
         pytest.skip("no Docker engine reachable")
     run_id = f"vanish{os.getpid()}"
     client = connect(30)
-    made = _stale_containers(client, 3, run_id)
+    made = _run_of_containers(client, 3, run_id)
     try:
         racing = docker.DockerClient.__new__(docker.DockerClient)
         racing.api = _RemovingApi(**docker.utils.kwargs_from_env(), timeout=30)
@@ -134,7 +137,7 @@ def test_reaper_races_concurrent_removals(docker_available: bool) -> None:
     client = connect(30)
     try:
         for _ in range(3):
-            made = _stale_containers(client, 6, run_id)
+            made = _run_of_containers(client, 6, run_id)
             errors: list[BaseException] = []
 
             def remove_all(targets: list[Any] = made, errors: list[BaseException] = errors) -> None:
