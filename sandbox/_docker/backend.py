@@ -67,9 +67,6 @@ class DockerSandbox:
         self._warming = 0
         self.placement = Placement(engine, config, self.image, self.run_id)
         """Where and how a new container is made (its CPU, its uid, the settings the engine takes)."""
-        # Waiting for an agent to settle blocks a thread (a batch itself is read on the
-        # event loop): one per slot, apart from the threads that make Docker API calls.
-        self._readers = anyio.CapacityLimiter(config.pool_size)
 
     @classmethod
     async def open(cls, config: DockerConfig) -> DockerSandbox:
@@ -286,7 +283,7 @@ class DockerSandbox:
         return await self._create(shape)
 
     async def _settled(self, slot: Slot) -> bool:
-        return await settled(slot, self._readers, _SETTLE_S)
+        return await settled(slot, _SETTLE_S)
 
     async def _create(self, shape: Shape) -> Slot:
         # Shielded (every call in it has a deadline): a container made but not yet

@@ -4,8 +4,9 @@ One ``docker exec`` per container, with stdin attached, starts the agent; each
 batch is then a write of its request and a read of the exec's multiplexed
 output up to the agent's end mark. A batch is sent and read on the event loop
 (:meth:`AgentSession.run_async`: no thread, and no hop back to the loop per piece
-of output); the other calls block: the backend runs them in worker threads and
-bounds them with its own deadlines (dropping the container ends a blocked read).
+of output), and so is the wait for the agent's word that it cleaned up after it
+(:meth:`AgentSession.settle`); the start-up calls block: the backend runs them in worker
+threads and bounds them with its own deadlines.
 """
 
 from __future__ import annotations
@@ -101,7 +102,6 @@ class AgentSession:
         def keep_stderr(data: bytes) -> None:
             stderr.extend(data[: max(0, _STDERR_CAP - len(stderr))])
 
-        mark = (END_MARK + nonce + "\n").encode()
         self._sock.setblocking(False)
         try:
             view = memoryview(request)
@@ -110,18 +110,31 @@ class AgentSession:
                     view = view[self._sock.send(view) :]
                 except (BlockingIOError, InterruptedError):
                     await anyio.wait_writable(self._sock)
+        finally:
+            self._sock.setblocking(True)
+        if not await self._read_async((END_MARK + nonce + "\n").encode(), forward, keep_stderr):
+            return False
+        self.unsettled = nonce
+        return True
+
+    async def _read_async(
+        self,
+        mark: bytes,
+        on_stdout: Callable[[bytes], None],
+        on_stderr: Callable[[bytes], None],
+        deadline: float | None = None,
+    ) -> bool:
+        """:meth:`_read_past` on the event loop: read whatever is waiting, then wait until the
+        socket is readable again (the reads are resumable: a frame read in part is kept)."""
+        self._sock.setblocking(False)
+        try:
             while True:
                 try:
-                    found = self._read_past(mark, forward, keep_stderr)
-                    break
+                    return self._read_past(mark, on_stdout, on_stderr, deadline)
                 except (BlockingIOError, InterruptedError):
                     await anyio.wait_readable(self._sock)
         finally:
             self._sock.setblocking(True)
-        if not found:
-            return False
-        self.unsettled = nonce
-        return True
 
     def settled_now(self) -> bool:
         """Whether the agent's word that the last batch is taken down is already here: reads
@@ -141,24 +154,26 @@ class AgentSession:
             self.unsettled = None
         return found
 
-    def settle(self, timeout_s: float) -> bool:
-        """Wait for the agent's word that the last batch is taken down and nothing of it is
-        left; False when it does not come (the agent gave up on a dirty container, or died)."""
-        if self.unsettled is None:
+    async def settle(self, timeout_s: float) -> bool:
+        """Wait, on the event loop, for the agent's word that the last batch is taken down and
+        nothing of it is left; False when it does not come within ``timeout_s`` (the agent gave
+        up on a dirty container, or died). (A worker thread used to wait for it: on a busy
+        machine the hop there and back cost more than the wait, ~1.5 ms, itself.)"""
+        if self.settled_now():
             return True
+        assert self.unsettled is not None  # (settled_now says so when there is nothing to wait for)
+        mark = (CLEAN_MARK + self.unsettled + "\n").encode()
         # One deadline for the whole wait, not per read: an agent that keeps writing
-        # (a stream of stderr frames) must not hold the container past it.
-        deadline = time.monotonic() + timeout_s
-        self._sock.settimeout(timeout_s)
-        try:
-            if not self._read_past((CLEAN_MARK + self.unsettled + "\n").encode(), _ignore, _ignore, deadline):
+        # (a stream of stderr frames, never a pause to wait in) must not hold the container past it.
+        with anyio.move_on_after(timeout_s):
+            try:
+                found = await self._read_async(mark, _ignore, _ignore, time.monotonic() + timeout_s)
+            except OSError:  # TimeoutError included
                 return False
-        except OSError:  # TimeoutError included
-            return False
-        finally:
-            self._sock.settimeout(None)
-        self.unsettled = None
-        return True
+            if found:
+                self.unsettled = None
+            return found
+        return False
 
     def _read_past(
         self,
@@ -197,11 +212,8 @@ class AgentSession:
             early, self._early = self._early, b""
             return early
         while (frame := self.frame()) is not None:
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError("the agent did not settle in time")
-                self._sock.settimeout(left)
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("the agent did not settle in time")
             kind, payload = frame
             if kind == STDOUT:
                 return payload

@@ -52,17 +52,18 @@ def compiled_key(program: Program) -> str:
     return digest.hexdigest()
 
 
-async def settled(slot: Slot, readers: anyio.CapacityLimiter, timeout_s: float) -> bool:
+async def settled(slot: Slot, timeout_s: float) -> bool:
     """Whether the slot's agent has said its last batch is taken down: read at once when the word
-    is already there (usually), else waited for in a reader thread up to ``timeout_s``. A slot
-    that never says so is logged (a container lost, and a batch that waited)."""
+    is already there, else waited for on the event loop up to ``timeout_s``. A slot that never
+    says so is logged (a container lost, and a batch that waited)."""
     agent = slot.agent
     if agent is None:
         return False
-    if agent.settled_now():
-        return True
     started = time.monotonic()
-    done = await anyio.to_thread.run_sync(agent.settle, timeout_s, limiter=readers)
+    # Shielded (it has its own deadline): a wait cancelled half-way would leave the agent's
+    # stream anywhere, and the slot, already taken from the idle list, in nobody's hands.
+    with anyio.CancelScope(shield=True):
+        done = await agent.settle(timeout_s)
     if not done:
         container = str(getattr(slot.container, "id", "?"))[:12]
         log.warning(

@@ -83,10 +83,10 @@ async def test_session_settles_only_on_the_clean_mark_of_its_last_batch() -> Non
     other = (CLEAN_MARK + "old\n").encode()
     frames = [mux(1, end), mux(2, b"cleanup noise\n"), mux(1, other + clean[:7]), mux(1, clean[7:])]
     session, thread, _ = serve_frames(frames)
-    assert session.settle(5) is True, "nothing to wait for before any batch"
+    assert await session.settle(5) is True, "nothing to wait for before any batch"
     assert await session.run_async(b"R", "abc", lambda _chunk: None, bytearray()) is True
     assert session.unsettled == "abc"
-    assert session.settle(5) is True
+    assert await session.settle(5) is True
     assert session.unsettled is None
     thread.join(5)
     session.close()
@@ -96,7 +96,7 @@ async def test_session_settles_only_on_the_clean_mark_of_its_last_batch() -> Non
 async def test_session_does_not_settle_when_the_agent_quits_instead() -> None:
     session, thread, _ = serve_frames([mux(1, (END_MARK + "abc\n").encode()), mux(2, b"cleanup failed\n")])
     assert await session.run_async(b"R", "abc", lambda _chunk: None, bytearray()) is True
-    assert session.settle(5) is False
+    assert await session.settle(5) is False
     thread.join(5)
     session.close()
 
