@@ -56,6 +56,7 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/verdicts.py", "runtime/verdicts.py"),
     ("sandbox/runtime/custom_checker.py", "runtime/custom_checker.py"),
     ("sandbox/runtime/guard.py", "runtime/guard.py"),
+    ("sandbox/runtime/stamps.py", "runtime/stamps.py"),
     ("sandbox/runtime/harness.py", "runtime/harness.py"),
     ("sandbox/runtime/testio.py", "runtime/testio.py"),
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sandbox.runtime.nearby import near
+from sandbox.runtime.stamps import stamps_pass
 
 MAX_SNAPSHOT_BYTES = 256 << 20
 _FORCE_S = 120
@@ -117,13 +118,22 @@ class Snapshot:
     Checking is by ``lstat`` only: any write, rename or ``utime`` updates a
     file's ctime (which no unprivileged call can set back), so an unchanged
     (inode, size, mode, mtime, ctime) means unchanged content, without reading
-    a possibly large binary before every test.
+    a possibly large binary before every test. For that, a change must get a
+    later ctime than the one recorded: after recording, the driver waits until
+    the file system's clock has moved on (:mod:`sandbox.runtime.stamps`; on a
+    coarse clock at most a tick, on a kernel with fine-grained times not at all).
     """
 
-    def __init__(self, roots: list[Path], anchors: Anchors, known: dict[Path, bytes] | None = None) -> None:
+    def __init__(
+        self, roots: list[Path], anchors: Anchors, known: dict[Path, bytes] | None = None, probe: Path | None = None
+    ) -> None:
         """``known``: bytes of files under the roots already in memory, exactly as they are on disk
-        (what compiling just put there): taken as they are when the size agrees, not read again."""
+        (what compiling just put there): taken as they are when the size agrees, not read again.
+        ``probe``: a directory of ours on the roots' file system where the clock is read (the
+        batch's scratch directory); without it nothing is waited for (for callers whose files no
+        test changes right after)."""
         self.anchors = anchors
+        self.probe = probe
         known = known or {}
         self.roots = [r for r in roots if Path(near(r)).is_dir()]
         self.files: dict[Path, tuple[bytes, int]] = {}
@@ -141,6 +151,7 @@ class Snapshot:
                         raise RuntimeError(f"program files exceed {MAX_SNAPSHOT_BYTES >> 20} MiB")
                     self.files[full] = (data, st.st_mode & 0o777)
         self.seen = self._signatures()
+        self._clock_past()
 
     def _signatures(self) -> dict[str, tuple[int, ...]]:
         # Descriptors and os.scandir, not pathlib: this runs before every test.
@@ -166,7 +177,20 @@ class Snapshot:
         for path, (data, mode) in self.files.items():
             write_at(self.anchors, str(path), data, mode)
         self.seen = self._signatures()
+        self._clock_past()
         return True
+
+    def _clock_past(self) -> None:
+        """Return once a change to anything signed gets a later ctime than every one recorded."""
+        if self.probe is None or not self.seen:
+            return
+        directory = self.anchors.open_dir(str(self.probe))
+        try:
+            passed = stamps_pass(directory, max(signature[4] for signature in self.seen.values()))
+        finally:
+            os.close(directory)
+        if not passed:
+            raise RuntimeError("the file system's clock did not move past the program files' change times")
 
 
 def _read_own(path: Path) -> bytes:

@@ -40,7 +40,8 @@ class Slate:
         in the program's directory whose bytes are known already, as they are on disk)."""
         prog = self.program_dirs[0]
         known = {prog / rel: data for rel, data, _ in compiled}
-        self.snapshot = Snapshot(self.program_dirs, self.anchors, known)
+        fresh_dir(self.scratch, self.anchors)  # (where the snapshot reads the file system's clock)
+        self.snapshot = Snapshot(self.program_dirs, self.anchors, known, probe=self.scratch)
 
     def scratch_dir(self) -> int:
         """Undo what earlier tests did (see :meth:`clean`), and hand out the emptied scratch
