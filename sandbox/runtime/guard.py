@@ -119,9 +119,10 @@ class Snapshot:
     file's ctime (which no unprivileged call can set back), so an unchanged
     (inode, size, mode, mtime, ctime) means unchanged content, without reading
     a possibly large binary before every test. For that, a change must get a
-    later ctime than the one recorded: after recording, the driver waits until
-    the file system's clock has moved on (:mod:`sandbox.runtime.stamps`; on a
-    coarse clock at most a tick, on a kernel with fine-grained times not at all).
+    later ctime than the one recorded: before the next test after a recording,
+    the driver makes sure the file system's clock has moved on (:meth:`clock_past`,
+    :mod:`sandbox.runtime.stamps`; on a coarse clock at most a tick, usually past
+    already; on a kernel with fine-grained times at once).
     """
 
     def __init__(
@@ -151,7 +152,8 @@ class Snapshot:
                         raise RuntimeError(f"program files exceed {MAX_SNAPSHOT_BYTES >> 20} MiB")
                     self.files[full] = (data, st.st_mode & 0o777)
         self.seen = self._signatures()
-        self._clock_past()
+        self.unstamped = True
+        """Signatures recorded since the clock was last seen past them (see :meth:`clock_past`)."""
 
     def _signatures(self) -> dict[str, tuple[int, ...]]:
         # Descriptors and os.scandir, not pathlib: this runs before every test.
@@ -177,12 +179,13 @@ class Snapshot:
         for path, (data, mode) in self.files.items():
             write_at(self.anchors, str(path), data, mode)
         self.seen = self._signatures()
-        self._clock_past()
+        self.unstamped = True
         return True
 
-    def _clock_past(self) -> None:
-        """Return once a change to anything signed gets a later ctime than every one recorded."""
-        if self.probe is None or not self.seen:
+    def clock_past(self) -> None:
+        """Return once a change to anything signed gets a later ctime than every one recorded:
+        called before a test runs (late, so that on a coarse clock the tick has usually passed)."""
+        if not self.unstamped or self.probe is None or not self.seen:
             return
         directory = self.anchors.open_dir(str(self.probe))
         try:
@@ -191,6 +194,7 @@ class Snapshot:
             os.close(directory)
         if not passed:
             raise RuntimeError("the file system's clock did not move past the program files' change times")
+        self.unstamped = False
 
 
 def _read_own(path: Path) -> bytes:

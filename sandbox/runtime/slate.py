@@ -40,7 +40,6 @@ class Slate:
         in the program's directory whose bytes are known already, as they are on disk)."""
         prog = self.program_dirs[0]
         known = {prog / rel: data for rel, data, _ in compiled}
-        fresh_dir(self.scratch, self.anchors)  # (where the snapshot reads the file system's clock)
         self.snapshot = Snapshot(self.program_dirs, self.anchors, known, probe=self.scratch)
 
     def scratch_dir(self) -> int:
@@ -64,6 +63,7 @@ class Slate:
                 self.snapshot.restore()
             except OSError as exc:  # the program took what the restore needs (outside our places)
                 raise Tampered(f"the program's files could not be restored after a test: {exc}") from exc
+            self.snapshot.clock_past()  # (what runs next, a test or a checker, may change them)
 
     def close(self) -> None:
         """Release the anchors."""

@@ -15,6 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sandbox.runtime.guard import Anchors, Snapshot
+from sandbox.runtime.slate import Slate
 from sandbox.runtime.stamps import PROBE, STEP_S, later_stamps
 
 
@@ -111,6 +112,8 @@ def test_a_rewrite_right_after_a_snapshot_or_a_restore_is_always_seen(work: Path
     try:
         snap = Snapshot([work / "prog"], anchors, probe=work / "scratch")
         for _ in range(200):  # many times: a coarse tick would otherwise hide some of them
+            snap.clock_past()  # (as the slate does before every test)
+            assert not snap.unstamped
             _rewrite_in_place(work / "prog" / "main.py")
             assert not snap.intact()
             assert snap.restore()
@@ -127,8 +130,30 @@ def test_the_probe_is_never_followed_through_a_link(work: Path, tmp_path: Path) 
     (work / "scratch" / PROBE).symlink_to(outside)
     anchors = Anchors([str(work)])
     try:
-        Snapshot([work / "prog"], anchors, probe=work / "scratch")
+        Snapshot([work / "prog"], anchors, probe=work / "scratch").clock_past()
         assert outside.read_text() == "not ours\n"
         assert not (work / "scratch" / PROBE).exists()
     finally:
         anchors.close()
+
+
+def test_the_slate_waits_for_the_clock_before_each_test_that_follows_a_recording(work: Path) -> None:
+    """A batch's snapshot is taken when its program is built; the clock is read before the first
+    test (late: on a coarse clock the tick has usually passed by then), and again before the
+    test after every restore, never otherwise."""
+    slate = Slate({"work": str(work), "prog": str(work / "prog"), "wipe": []})  # type: ignore[typeddict-item]
+    try:
+        slate.remember()
+        assert slate.snapshot is not None
+        assert slate.snapshot.unstamped
+        os.close(slate.scratch_dir())
+        assert not slate.snapshot.unstamped
+        os.close(slate.scratch_dir())  # nothing changed: nothing recorded, nothing to wait for
+        assert not slate.snapshot.unstamped
+        _rewrite_in_place(work / "prog" / "main.py")
+        os.close(slate.scratch_dir())  # restored, then the clock read before the next test
+        assert not slate.snapshot.unstamped
+        assert (work / "prog" / "main.py").read_text() == "print('the real program')\n"
+        assert os.listdir(work / "scratch") == []
+    finally:
+        slate.close()
