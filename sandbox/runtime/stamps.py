@@ -12,9 +12,10 @@ field of the signature as it was, and the next checker run is the test's (a forg
 Since 6.13 (multigrain timestamps) a change right after a ``stat`` gets a fine-grained time,
 and there is no such window.
 
-So after recording signatures, the driver waits (:func:`stamps_pass`) until a change made
-from now on gets a later ctime than every one it recorded: on a kernel with fine-grained
-times at once, on one with a coarse clock at most one tick.
+So before the first test (or checker) after signatures were recorded, the driver waits
+(:func:`stamps_pass`) until a change made from then on gets a later ctime than every one it
+recorded: on a kernel with fine-grained times at once, on one with a coarse clock at most one
+tick (and usually not at all: the clock is read late, after the fork server's set-up).
 """
 
 from __future__ import annotations
