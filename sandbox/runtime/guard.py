@@ -118,11 +118,8 @@ class Snapshot:
     Checking is by ``lstat`` only: any write, rename or ``utime`` updates a
     file's ctime (which no unprivileged call can set back), so an unchanged
     (inode, size, mode, mtime, ctime) means unchanged content, without reading
-    a possibly large binary before every test. For that, a change must get a
-    later ctime than the one recorded: before the next test after a recording,
-    the driver makes sure the file system's clock has moved on (:meth:`clock_past`,
-    :mod:`sandbox.runtime.stamps`; on a coarse clock at most a tick, usually past
-    already; on a kernel with fine-grained times at once).
+    a possibly large binary before every test. For that, a change must get a later
+    ctime than the one recorded: :meth:`clock_past` (see :mod:`sandbox.runtime.stamps`).
     """
 
     def __init__(
@@ -130,9 +127,8 @@ class Snapshot:
     ) -> None:
         """``known``: bytes of files under the roots already in memory, exactly as they are on disk
         (what compiling just put there): taken as they are when the size agrees, not read again.
-        ``probe``: a directory of ours on the roots' file system where the clock is read (the
-        batch's scratch directory); without it nothing is waited for (for callers whose files no
-        test changes right after)."""
+        ``probe``: a directory of ours on the roots' file system where :meth:`clock_past` reads
+        the clock (the batch's scratch directory; without one it waits for nothing)."""
         self.anchors = anchors
         self.probe = probe
         known = known or {}
