@@ -33,7 +33,14 @@ from sandbox import DockerConfig, Limits, Program, TestCase, open_sandbox
 PY = "import sys\nnums = list(map(int, sys.stdin.read().split()))\nprint(sum(nums[1:]))\n"
 ROLES = ("test child", "fork server", "agent", "host", "zygote", "dockerd+shim", "fuse daemon")
 KINDS = ("faults", "fork", "exit", "syscalls", "kernel, other", "user")
-_ENTRIES = {"exc_page_fault": "faults", "__do_sys_clone": "fork", "__do_sys_clone3": "fork"}
+_ENTRIES = {
+    "exc_page_fault": "faults",
+    "__do_sys_clone": "fork",
+    "__do_sys_clone3": "fork",
+    "__x64_sys_exit_group": "exit",
+    "__x64_sys_exit": "exit",
+    "do_exit": "exit",
+}
 _HEAD = re.compile(r"^(?P<comm>\S.*?)\s+(?P<pid>\d+)\s+(?P<event>[\w:-]+):\s*(?P<rest>.*)$")
 
 
@@ -42,11 +49,9 @@ def entry(stack: list[str]) -> str:
     if not stack or not stack[0].startswith("ffffffff"):
         return "user"
     for frame in reversed(stack):
-        name = frame.split()[1] if len(frame.split()) > 1 else ""
+        name = [*frame.split(), ""][1]  # ("address symbol (dso)")
         if name in _ENTRIES:
             return _ENTRIES[name]
-        if name in ("__x64_sys_exit_group", "__x64_sys_exit", "do_exit"):
-            return "exit"
         if name.startswith(("__x64_sys_", "__do_sys_", "__se_sys_")):
             return "syscalls"
     return "kernel, other"
