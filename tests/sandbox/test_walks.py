@@ -93,6 +93,20 @@ def _pids(container: str) -> list[str]:
     return [line.strip() for line in out.stdout.splitlines()[1:] if line.strip()]
 
 
+def _settled_pids(container: str) -> list[str]:
+    """The container's processes once the last batch's clean-up is over and its spare fork
+    server is up: a list read mid-way misses the spare (it then runs the batch untraced, as
+    ``strace -f`` follows only children born after the attach)."""
+    seen = _pids(container)
+    for _ in range(50):
+        time.sleep(0.2)
+        now = _pids(container)
+        if now == seen:
+            return now
+        seen = now
+    pytest.fail(f"the container's processes never settled: {seen}")
+
+
 def _attach(pids: list[str], log: Path) -> subprocess.Popen[bytes]:
     args = [arg for pid in pids for arg in ("-p", pid)]
     tracer = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=%file", "-o", str(log), *args])
@@ -121,7 +135,7 @@ async def test_a_warm_batch_walks_no_path_from_the_containers_root(
         ask = ["docker", "ps", "-q", "--filter", f"label={LABEL_RUN}=pytest-walks-{language}"]
         found = subprocess.run(ask, capture_output=True, text=True, check=True)
         [container] = found.stdout.split()
-        tracer = _attach(_pids(container), log)
+        tracer = _attach(_settled_pids(container), log)
         try:
             outcomes = await box.run_tests(program, tests, LIMITS)
             await anyio.sleep(0.3)  # the batch's clean-up, and the next batch's fork server
