@@ -16,19 +16,13 @@ like it, so the next debugging round can quote them exactly.
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from codesolve.tasks.swe.blocks import edit_blocks, most_like
 from codesolve.tasks.swe.patches import PatchRefused, check_path, is_test_path, through_symlink
 
-_BLOCK = re.compile(
-    r"^[`\s]*(?P<path>[^\s`]+\.\w+)[`\s]*\n(?:```\w*\n)?"
-    r"<{7} SEARCH\n(?P<search>.*?)^={7}\n(?P<replace>.*?)^>{7} REPLACE",
-    re.M | re.S,
-)
 NEAREST_LINES = 8
 
 
@@ -47,7 +41,7 @@ class Edit:
 
 def parse_edits(text: str) -> list[Edit]:
     """Every search/replace block in ``text``, in order."""
-    return [Edit(m["path"], m["search"], m["replace"]) for m in _BLOCK.finditer(text)]
+    return [Edit(path, search, replace) for path, search, replace in edit_blocks(text)]
 
 
 def render_edits(edits: Sequence[Edit]) -> str:
@@ -58,15 +52,8 @@ def render_edits(edits: Sequence[Edit]) -> str:
 def nearest(text: str, search: str, count: int = NEAREST_LINES) -> str:
     """The window of ``text`` most like ``search`` (line numbers shown), for the model to quote."""
     lines = text.splitlines()
-    wanted = search.splitlines() or [""]
-    size = max(1, min(len(wanted), len(lines)))
-    best, best_at = -1.0, 0
-    for start in range(max(1, len(lines) - size + 1)):
-        ratio = difflib.SequenceMatcher(
-            None, "\n".join(lines[start : start + size]), search, autojunk=False
-        ).quick_ratio()
-        if ratio > best:
-            best, best_at = ratio, start
+    size = max(1, min(len(search.splitlines() or [""]), len(lines)))
+    best_at = most_like(lines, search, size)
     first, last = max(0, best_at - 1), min(len(lines), best_at + max(size, count) + 1)
     return "\n".join(f"{n + 1:5}| {lines[n]}" for n in range(first, last))
 

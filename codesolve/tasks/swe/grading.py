@@ -13,7 +13,6 @@ verdict is one of:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,6 @@ from sandbox import Limits, Sandbox
 
 Status = Literal["resolved", "unresolved", "infra_error"]
 GRADE_LIMITS = Limits(cpu_seconds=900, wall_seconds=1800, memory_mb=3072, processes=256)
-_PARAMS = re.compile(r"\[.*\]$")
 
 
 @dataclass(frozen=True)
@@ -65,9 +63,19 @@ def nodes_for(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> lis
         return [n for n in run.results if n.split(" ", 1)[0] == name]
     for nodeid in run.results:
         last = nodeid.rsplit("::", 1)[-1]
-        if last == name or _PARAMS.sub("", last) == name:
+        if last == name or without_params(last) == name:
             return [nodeid]
     return []
+
+
+def without_params(name: str) -> str:
+    """A node id's last part less its parameters: from the first ``[`` on, when it ends with ``]``.
+
+    (Not a pattern: ``\\[.*\\]$`` tried every ``[`` to the end, quadratic in a name a candidate's
+    own tests could make long; node ids hold no newline.)
+    """
+    at = name.find("[")
+    return name[:at] if at >= 0 and name.endswith("]") else name
 
 
 def outcome(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> str:
