@@ -134,7 +134,9 @@ def _classify_status(exc: openai.APIStatusError, endpoint: EndpointConfig) -> Fa
     return Fault("bad_request", said)
 
 
-_SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)")
+_SSL_SOURCE = re.compile(r"(?<!\s)\s*\(_ssl\.c:\d+\)")
+"""The TLS library's source line in its messages, with the blanks before it (a match starts only
+where a run of blanks does: from every blank of a long run, each try was the run's length)."""
 
 
 def _root_cause(exc: BaseException) -> str:

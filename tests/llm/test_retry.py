@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -11,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from codesolve.llm import EndpointConfig
-from codesolve.llm._retry import Fault, retry_after, retry_delay
+from codesolve.llm._retry import _SSL_SOURCE, Fault, retry_after, retry_delay
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -56,3 +58,16 @@ def test_retryable_kinds() -> None:
     assert Fault("malformed", "x").retryable
     assert not Fault("auth", "x").retryable
     assert not Fault("context_length", "x").retryable
+
+
+@given(st.text(alphabet=" \t\nx(_ssl.c:1)", max_size=30))
+def test_the_tls_source_is_cut_as_before(message: str) -> None:
+    before = re.sub(r"\s*\(_ssl\.c:\d+\)", "", message)
+    assert _SSL_SOURCE.sub("", message) == before
+
+
+def test_a_long_run_of_blanks_in_a_tls_message_is_read_at_once() -> None:
+    message = "x" + " " * 200_000 + "y (_ssl.c:1000)"
+    started = time.perf_counter()
+    assert _SSL_SOURCE.sub("", message) == "x" + " " * 200_000 + "y"
+    assert time.perf_counter() - started < 1.0  # (from every blank of the run: ~50 s)
