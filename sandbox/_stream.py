@@ -55,19 +55,26 @@ class DriverStream:
         """True once the driver entered its test loop (a death after that is a test's doing)."""
         self.stalled = False
         """Set by the backend when the driver went silent for longer than :meth:`patience`."""
-        self._pending = b""
+        self._pending: list[bytes] = []
+        """The pieces of an unfinished line, joined once its newline comes (joining them as they
+        came copied a long line once per piece: an 8 MiB event in 32 KiB pieces took 0.56 s of
+        the event loop, 32 MiB 19 s)."""
 
     def feed_chunk(self, chunk: bytes) -> None:
         """Take a piece of the stream as it arrives (lines may be split across pieces)."""
-        self._pending += chunk
-        *lines, self._pending = self._pending.split(b"\n")
+        if b"\n" not in chunk:
+            self._pending.append(chunk)
+            return
+        self._pending.append(chunk)
+        *lines, rest = b"".join(self._pending).split(b"\n")
+        self._pending = [rest] if rest else []
         for line in lines:
             self.feed_line(line)
 
     def finish(self) -> None:
         """The stream ended: take what is left."""
-        self.feed_line(self._pending)
-        self._pending = b""
+        self.feed_line(b"".join(self._pending))
+        self._pending = []
 
     def running(self) -> bool:
         """True once the driver is in its test loop and until it is done."""
@@ -89,7 +96,7 @@ class DriverStream:
             return
         try:
             event = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # (nested past the stack: not one of the driver's)
             self.garbage += 1
             return
         if not isinstance(event, dict) or event.get("nonce") != self.nonce or not isinstance(event.get("event"), str):

@@ -30,7 +30,7 @@ from codesolve.tasks.repo.workspace import source_paths
 from codesolve.tasks.swe import prompts
 from codesolve.tasks.swe.checkout import tree_diff
 from codesolve.tasks.swe.edits import EditError, write_files
-from codesolve.tasks.swe.grading import files_of_test_patch, nodes_for
+from codesolve.tasks.swe.grading import NodeIndex, files_of_test_patch
 from codesolve.tasks.swe.patches import apply_patch
 from codesolve.tasks.swe.repomap import build_map, excerpt, named_symbols, nearby_tests, rank, render_map
 from codesolve.tasks.swe.task import REPRO_FILE, SweSetup, SweTask
@@ -97,7 +97,8 @@ async def setup_for(prepared: Prepared, tree: Path, box: Sandbox, llm: LLM, publ
     fails = [n for n, r in run.results.items() if not run.passed(n) and r.outcome != "skipped"]
     must = [n for n in fails if n.startswith(REPRO_FILE + "::")]
     if public:
-        listed = [n for name in instance.FAIL_TO_PASS for n in nodes_for(name, run, spec.test_names)]
+        index = NodeIndex(run, spec.test_names)
+        listed = [n for name in instance.FAIL_TO_PASS for n in index.nodes(name)]
         must += [n for n in dict.fromkeys(listed) if n in fails]
     regression = [n for n in run.results if run.passed(n) and not n.startswith(REPRO_FILE + "::")]
     return replace(setup, must_pass=tuple(must), regression=tuple(regression), baseline_feedback=render(run, must))

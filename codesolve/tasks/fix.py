@@ -238,9 +238,9 @@ def _is_list(text: str) -> bool:
 def _behaviours(data: bytes | None, count: int) -> list[Behaviour]:
     try:
         rows = json.loads(data) if data is not None else None
-    except ValueError:
+    except (ValueError, RecursionError):  # (the probe's output is the candidate's to spoil)
         rows = None
-    if not isinstance(rows, list) or len(rows) != count:
+    if not isinstance(rows, list) or len(rows) != count or not all(isinstance(row, dict) for row in rows):
         return [Behaviour("no-result", "[the call produced no result]", False) for _ in range(count)]
     out = []
     for row in rows:

@@ -47,7 +47,12 @@ def to_literal(value: Any) -> str:
     """
     # Most values (ints, strings, lists of them) are their own repr: one walk to
     # check, one C-level repr, instead of a join per container.
-    return repr(value) if _plain(value) else _literal(value)
+    try:
+        return repr(value) if _plain(value) else _literal(value)
+    except ValueError as exc:  # an int past the interpreter's limit on digits printed (4,300)
+        if isinstance(exc, LiteralError):
+            raise
+        raise LiteralError(f"no literal for this value: {exc}") from None
 
 
 def _plain(value: Any) -> bool:

@@ -13,6 +13,7 @@ so the same problem and seed always give the same inputs.
 from __future__ import annotations
 
 import ast
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -89,6 +90,8 @@ def value_shape(value: Any) -> Shape:
     """The shape of one literal value seen in an example."""
     if isinstance(value, bool):
         return Shape("bool")
+    if isinstance(value, float) and not math.isfinite(value):
+        return Shape("float")  # (an infinity or NaN has no range to draw from: the default one)
     if isinstance(value, int | float):
         return Shape("int" if isinstance(value, int) else "float", lo=value, hi=value)
     if isinstance(value, str):

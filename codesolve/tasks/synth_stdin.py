@@ -15,6 +15,7 @@ Lines that are not numbers are kept as they are. Draws come from a seeded
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Sequence
@@ -24,6 +25,14 @@ _INT = re.compile(r"[+-]?\d+")
 _DEC = re.compile(r"[+-]?\d+\.(\d+)")
 MAX_COUNT = 40
 """Largest count a mutation grows a list to (inputs stay small enough to read and to run)."""
+MAX_DIGITS = 4000
+"""Longest numeric token read as a number (``int()`` refuses more than 4,300 digits, and a
+big-number problem's 10^5-digit operand is kept as it is, not perturbed)."""
+
+
+def _numeric(token: str) -> bool:
+    """An integer or a decimal short enough to read as one."""
+    return len(token) <= MAX_DIGITS and bool(_INT.fullmatch(token) or _DEC.fullmatch(token))
 
 
 @dataclass(frozen=True)
@@ -38,12 +47,15 @@ class Header:
 def headers(lines: Sequence[str]) -> list[Header]:
     """Count headers found in one input, outermost first, non-overlapping."""
     found: list[Header] = []
+    # The last blank line: the lines after ``i`` are all records when it is at or before ``i``
+    # (testing them afresh for every ``i`` was quadratic in the input's lines).
+    last_blank = max((k for k, line in enumerate(lines) if not line.strip()), default=-1)
     i = 0
     while i < len(lines) - 1:
         tokens = lines[i].split()
-        if len(tokens) == 1 and _INT.fullmatch(tokens[0]) and 0 < int(tokens[0]) <= 10_000:
+        if len(tokens) == 1 and _numeric(tokens[0]) and _INT.fullmatch(tokens[0]) and 0 < int(tokens[0]) <= 10_000:
             n = int(tokens[0])
-            if i + 1 + n == len(lines) and all(line.strip() for line in lines[i + 1 :]):
+            if i + 1 + n == len(lines) and last_blank <= i:
                 found.append(Header(i, n, per_line=True))  # the rest is n records: the likelier reading
                 break
             if len(lines[i + 1].split()) == n and (n > 1 or i + 2 == len(lines)):
@@ -56,8 +68,9 @@ def headers(lines: Sequence[str]) -> list[Header]:
 
 def ranges(inputs: Sequence[str]) -> tuple[float, float]:
     """The numeric range the public inputs' tokens show (integers and decimals alike)."""
-    values = [float(t) for text in inputs for t in text.split() if _INT.fullmatch(t) or _DEC.fullmatch(t)]
-    return (min(values), max(values)) if values else (0.0, 10.0)
+    values = [float(t) for text in inputs for t in text.split() if _numeric(t)]
+    finite = [v for v in values if math.isfinite(v)]  # (a 400-digit integer reads as inf)
+    return (min(finite), max(finite)) if finite else (0.0, 10.0)
 
 
 def perturb(token: str, lo: float, hi: float, rng: random.Random) -> str:
@@ -66,6 +79,8 @@ def perturb(token: str, lo: float, hi: float, rng: random.Random) -> str:
     Near its own value, because a small number beside large ones is usually a
     size or an index: growing it to the largest value seen breaks the input.
     """
+    if len(token) > MAX_DIGITS:
+        return token
     if _INT.fullmatch(token):
         value = int(token)
         near = rng.randint(int(lo), max(int(lo), min(int(hi), 2 * abs(value) + 2)))

@@ -50,22 +50,39 @@ def files_of_test_patch(instance: SweInstance) -> list[str]:
     return [p for p in touched_paths(instance.test_patch) if p.endswith(".py")]
 
 
+class NodeIndex:
+    """A report's node ids by the names a listed test may give them, built once per run: looking
+    each of thousands of listed names up by a scan of the report was quadratic (8,000 names
+    against 8,000 results: 10 s of the event loop)."""
+
+    def __init__(self, run: TestRun, by: Literal["nodeid", "function"]) -> None:
+        self.by = by
+        self.results = run.results
+        self._named: dict[str, list[str]] = {}
+        for nodeid in run.results:
+            if by == "nodeid":
+                self._named.setdefault(nodeid.split(" ", 1)[0], []).append(nodeid)
+                continue
+            last = nodeid.rsplit("::", 1)[-1]
+            for key in (last, without_params(last)):
+                self._named.setdefault(key, [nodeid])  # the first node id that answers to it
+
+    def nodes(self, name: str) -> list[str]:
+        """The node ids ``name`` stands for (see :func:`nodes_for`)."""
+        if self.by == "nodeid" and name in self.results:
+            return [name]
+        return list(self._named.get(name, []))
+
+
 def nodes_for(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> list[str]:
     """The report's node ids for a listed test: a node id, or a bare function name.
 
     SWE-bench's lists cut a node id at its first space (its log parser splits
     on whitespace), so a listed id also names every node id that starts with it
-    followed by a space: all of them must pass.
+    followed by a space: all of them must pass. (For many names, build one
+    :class:`NodeIndex`.)
     """
-    if by == "nodeid":
-        if name in run.results:
-            return [name]
-        return [n for n in run.results if n.split(" ", 1)[0] == name]
-    for nodeid in run.results:
-        last = nodeid.rsplit("::", 1)[-1]
-        if last == name or without_params(last) == name:
-            return [nodeid]
-    return []
+    return NodeIndex(run, by).nodes(name)
 
 
 def without_params(name: str) -> str:
@@ -78,9 +95,9 @@ def without_params(name: str) -> str:
     return name[:at] if at >= 0 and name.endswith("]") else name
 
 
-def outcome(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> str:
+def outcome(name: str, run: TestRun, by: Literal["nodeid", "function"], index: NodeIndex | None = None) -> str:
     """PASSED only when the cross-checked report says so (for every node the name stands for)."""
-    nodes = nodes_for(name, run, by)
+    nodes = (index or NodeIndex(run, by)).nodes(name)
     if not nodes:
         return "NOT RUN"
     bad = [n for n in nodes if not run.passed(n)]
@@ -95,8 +112,9 @@ def verdict_of(instance: SweInstance, run: TestRun, spec: EnvSpec, applied_with:
     """The grade a finished test run gives."""
     if run.infra_error:
         return Grade(instance.instance_id, "infra_error", f"the sandbox failed: {run.infra_error}")
-    f2p = {t: outcome(t, run, spec.test_names) for t in instance.FAIL_TO_PASS}
-    p2p = {t: outcome(t, run, spec.test_names) for t in instance.PASS_TO_PASS}
+    index = NodeIndex(run, spec.test_names)
+    f2p = {t: outcome(t, run, spec.test_names, index) for t in instance.FAIL_TO_PASS}
+    p2p = {t: outcome(t, run, spec.test_names, index) for t in instance.PASS_TO_PASS}
     bad = [t for t, o in {**f2p, **p2p}.items() if o != "PASSED"]
     if not bad:
         return Grade(instance.instance_id, "resolved", "", f2p, p2p, applied_with)
