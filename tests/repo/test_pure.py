@@ -318,3 +318,41 @@ def test_lines_never_outrank_the_functions_own_spectra() -> None:
     lines = {"fail": {"m.py::total": [2], "m.py::combine": [5, 6], "m.py::big": [9]}, "ok": {"m.py::total": [2],
              "m.py::combine": [5, 7]}}  # fmt: skip
     assert [t.target for t in localise(s, ["fail"], ["ok"], None, lines).targets] == ["m:big"]
+
+
+def _reference_collapse_depths(calls: dict[str, str]) -> dict[str, int]:
+    """The depths as the recursive walk gave them (the reference for the iterative one)."""
+    from codesolve.tasks.repo.localise import outer
+
+    parent = {outer(k): outer(v) if v else "" for k, v in reversed(list(calls.items()))}
+    depth: dict[str, int] = {}
+
+    def depth_of(key: str, seen: frozenset[str]) -> int:
+        if key in depth:
+            return depth[key]
+        up = parent.get(key, "")
+        d = 1 if not up or up == key or up in seen or up not in parent else depth_of(up, seen | {key}) + 1
+        depth[key] = d
+        return d
+
+    for key in parent:
+        depth_of(key, frozenset())
+    return depth
+
+
+_FUNCTION = st.sampled_from([f"pkg/m.py::f{i}" for i in range(7)] + ["pkg/m.py::C.g", ""])
+
+
+@given(st.dictionaries(_FUNCTION.filter(bool), _FUNCTION, max_size=8))
+def test_call_depths_are_those_of_the_recursive_walk(calls: dict[str, str]) -> None:
+    from codesolve.tasks.repo.localise import collapse
+
+    assert dict(collapse(calls).depth) == _reference_collapse_depths(calls)  # (no test file among them)
+
+
+def test_a_chain_of_thousands_of_callers_has_its_depths() -> None:
+    from codesolve.tasks.repo.localise import collapse
+
+    calls = {f"pkg/m.py::f{i}": f"pkg/m.py::f{i + 1}" for i in range(5000)}
+    # f4999's caller never ran (no entry of its own): f4999 is at depth 1, f0 at 5,000
+    assert collapse(calls).depth["pkg/m.py::f0"] == 5000  # (recursion: out of stack at ~1,000)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from codesolve.tasks.repo import parse_report
 from codesolve.tasks.repo.regression import regression_set, safe_deselect
@@ -82,3 +86,19 @@ def test_the_regression_set_leaves_out_failures_and_broken_files(tmp_path: Path)
 def test_deselect_never_takes_a_kept_test_with_it() -> None:
     keep = ["t.py::test_a1", "t.py::test_b[1]", "t.py::K::test_c"]
     assert safe_deselect(["t.py::test_a", "t.py::test_b", "t.py::test_d", "t.py::K"], keep) == ["t.py::test_d"]
+
+
+_NODE = st.text(alphabet="ab:_[]", max_size=6)
+
+
+@given(st.lists(_NODE, max_size=10), st.lists(_NODE, max_size=10))
+def test_safe_deselect_drops_what_a_scan_of_the_kept_ids_would(drop: list[str], keep: list[str]) -> None:
+    assert safe_deselect(drop, keep) == [d for d in drop if not any(k.startswith(d) for k in keep)]
+
+
+def test_safe_deselect_on_a_large_suite_takes_no_time() -> None:
+    keep = [f"tests/test_m{i % 50}.py::test_case_{i}" for i in range(16_000)]
+    drop = [f"tests/test_m{i % 50}.py::test_other_{i}" for i in range(4_000)]
+    started = time.perf_counter()
+    assert safe_deselect(drop, keep) == drop
+    assert time.perf_counter() - started < 2.0  # (every kept id tested for every dropped one: 7.6 s)

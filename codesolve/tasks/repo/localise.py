@@ -123,19 +123,33 @@ def collapse(calls: Mapping[str, str]) -> Spectrum:
     """A test's spectrum at the function level: each outer function, its call depth and caller."""
     parent = {outer(k): outer(v) if v else "" for k, v in reversed(list(calls.items()))}
     depth: dict[str, int] = {}
-
-    def depth_of(key: str, seen: frozenset[str]) -> int:
-        if key in depth:
-            return depth[key]
-        up = parent.get(key, "")
-        d = 1 if not up or up == key or up in seen or up not in parent else depth_of(up, seen | {key}) + 1
-        depth[key] = d
-        return d
-
     for key in parent:
-        depth_of(key, frozenset())
+        _settle_depths(key, parent, depth)
     kept = {k: d for k, d in depth.items() if not is_test_file(k.partition("::")[0])}
     return Spectrum(kept, {k: parent[k] for k in kept})
+
+
+def _settle_depths(start: str, parent: Mapping[str, str], depth: dict[str, int]) -> None:
+    """The call depth of ``start`` and of the callers above it, walked up iteratively: a function
+    with no caller, its own caller, a caller already on the walk or one the test did not run is
+    at depth 1, and each below it one deeper. (Recursion ran out of stack at a chain of ~1,000
+    callers, which code under test can write into its spectrum, and copied the walk's set at
+    every step.)"""
+    chain: list[str] = []
+    on_chain: set[str] = set()
+    key = start
+    while key not in depth:
+        chain.append(key)
+        on_chain.add(key)
+        up = parent.get(key, "")
+        if not up or up in on_chain or up not in parent:
+            depth[chain.pop()] = 1
+            break
+        key = up
+    below = depth[key]  # (the one the walk stopped at: known before, or a top just settled)
+    for each in reversed(chain):
+        below += 1
+        depth[each] = below
 
 
 def traceback_functions(details: str) -> set[tuple[str, str]]:
