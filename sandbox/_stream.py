@@ -62,10 +62,9 @@ class DriverStream:
 
     def feed_chunk(self, chunk: bytes) -> None:
         """Take a piece of the stream as it arrives (lines may be split across pieces)."""
-        if b"\n" not in chunk:
-            self._pending.append(chunk)
-            return
         self._pending.append(chunk)
+        if b"\n" not in chunk:
+            return
         *lines, rest = b"".join(self._pending).split(b"\n")
         self._pending = [rest] if rest else []
         for line in lines:

@@ -49,9 +49,9 @@ def to_literal(value: Any) -> str:
     # check, one C-level repr, instead of a join per container.
     try:
         return repr(value) if _plain(value) else _literal(value)
+    except LiteralError:
+        raise
     except ValueError as exc:  # an int past the interpreter's limit on digits printed (4,300)
-        if isinstance(exc, LiteralError):
-            raise
         raise LiteralError(f"no literal for this value: {exc}") from None
 
 
