@@ -122,3 +122,26 @@ def test_the_index_finds_the_nodes_a_scan_found(results: list[str], names: list[
     index = NodeIndex(run, "nodeid" if by == "nodeid" else "function")
     for name in names + results[:3]:
         assert index.nodes(name) == _reference_nodes(name, results, by)
+
+
+def test_a_wrong_answer_against_a_huge_expected_output_is_diffed_at_once() -> None:
+    from codesolve.tasks.feedback import DIFF_LINES, _diff
+
+    expected = "".join(f"{i}\n" for i in range(100_000))
+    captured = "".join(f"{i if i % 2 else -i}\n" for i in range(400))  # (a head capture, every other line wrong)
+    started = time.perf_counter()
+    shown = _diff(expected, captured)
+    assert time.perf_counter() - started < 2.0  # (every line of both sides: 3.3 s)
+    assert shown.startswith("--- expected\n+++ yours\n@@ -2,")  # (line 1, "0", is right)
+    assert shown.endswith(f"(only the first {DIFF_LINES} lines of each side were compared)")
+
+
+def test_a_diff_within_the_bound_is_difflibs_own() -> None:
+    import difflib
+
+    from codesolve.tasks.feedback import FIELD_CHARS, _diff, clip
+
+    expected, actual = "a\nb\nc\nd\n" * 50, "a\nb\nx\nd\n" * 50
+    hunks = difflib.unified_diff(expected.splitlines(), actual.splitlines(), "expected", "yours", lineterm="", n=1)
+    whole = "\n".join(hunks)
+    assert _diff(expected, actual) == clip(whole, FIELD_CHARS * 2)
