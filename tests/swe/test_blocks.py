@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesolve.tasks.swe.blocks import edit_blocks
-from codesolve.tasks.swe.edits import nearest
+from codesolve.tasks.swe.edits import canonical_edits, nearest
 from codesolve.tasks.swe.grading import without_params
 
 _REFERENCE = re.compile(
@@ -145,3 +145,45 @@ def test_a_name_of_many_brackets_is_read_at_once() -> None:
     started = time.perf_counter()
     assert without_params("test_a" + "[" * 200_000) == "test_a" + "[" * 200_000
     assert time.perf_counter() - started < 1.0  # (the pattern: ~18 s)
+
+
+def _reference_canonical(old: str, new: str) -> tuple[str, str]:
+    """The SEARCH and REPLACE the line-at-a-time widening gave (the reference for the halving)."""
+    a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    lo, hi = head, len(a) - tail
+
+    def only_at(search: str, offset: int) -> bool:
+        return old.find(search) == offset and old.find(search, offset + 1) < 0
+
+    while (lo > 0 or hi < len(a)) and (lo == hi or not only_at("".join(a[lo:hi]), len("".join(a[:lo])))):
+        lo, hi = max(0, lo - 1), min(len(a), hi + 1)
+    return "".join(a[lo:hi]), "".join(b[lo : len(b) - (len(a) - hi)])
+
+
+_FILE = st.lists(st.sampled_from(["a\n", "b\n", "a\n", "c", "\n", "b"]), min_size=1, max_size=12).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FILE, _FILE)
+def test_canonical_edits_widen_as_far_as_the_line_at_a_time_widening(old: str, new: str) -> None:
+    edits = canonical_edits({"m.py": old}, {"m.py": new})
+    if old == new:
+        assert edits == []
+        return
+    [edit] = edits
+    assert (edit.search, edit.replace) == _reference_canonical(old, new)
+
+
+def test_a_change_in_a_file_of_repeated_lines_is_made_canonical_at_once() -> None:
+    old = "x = 1\n" * 40_000
+    new = old[: 6 * 20_000] + "x = 2\n" + old[6 * 20_001 :]
+    started = time.perf_counter()
+    [edit] = canonical_edits({"m.py": old}, {"m.py": new})
+    assert time.perf_counter() - started < 1.0  # (a line at a time: 7 s here)
+    assert edit.replace.count("x = 2") == 1
