@@ -106,7 +106,7 @@ def test_the_nearest_lines_are_those_difflib_picks(lines: list[str], wanted: lis
 
 
 _HOSTILE_REPLIES = {
-    "blocks that never divide": "a.py\n<<<<<<< SEARCH\nx\n" * 4000,
+    "blocks that never divide": "a.py\n<<<<<<< SEARCH\nx\n" * 8000,
     "blocks that never end": "a.py\n<<<<<<< SEARCH\nx\n=======\n" * 2000,
     "blank lines": "\n" * 64_000,
     "backtick lines": "`\n" * 32_000,
