@@ -132,7 +132,7 @@ async def make_patch(
         edited: dict[str, str] = {}
         if solution.code is not None:
             try:
-                edited = task.files_for(solution.code)
+                edited = task.files_for(solution.code, explain=False)
             except EditError:
                 edited = {}
     finally:

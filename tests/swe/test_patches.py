@@ -163,6 +163,14 @@ def test_edits_apply_in_memory_and_git_makes_the_diff(tree: Path) -> None:
     assert check_patch(diff) == ["intervals/merge.py"]
 
 
+def test_an_edit_asked_only_whether_it_applies_is_not_explained(tree: Path) -> None:
+    # (candidates' extraction, normal forms and patches only ask; the debugging round explains)
+    with pytest.raises(EditError) as caught:
+        edited_files(tree, parse_edits(UNAPPLIABLE), explain=False)
+    assert "is not in the file" in str(caught.value)
+    assert "|" not in str(caught.value)  # no numbered lines
+
+
 def test_an_edit_that_does_not_apply_shows_the_nearest_lines(tree: Path) -> None:
     with pytest.raises(EditError) as caught:
         edited_files(tree, parse_edits(UNAPPLIABLE))

@@ -58,10 +58,11 @@ def nearest(text: str, search: str, count: int = NEAREST_LINES) -> str:
     return "\n".join(f"{n + 1:5}| {lines[n]}" for n in range(first, last))
 
 
-def edited_files(tree: Path, edits: Sequence[Edit]) -> dict[str, str]:
+def edited_files(tree: Path, edits: Sequence[Edit], explain: bool = True) -> dict[str, str]:
     """The new text of every file the edits touch, read from ``tree`` and edited in memory, in order.
 
-    EditError (for the model, with the nearest lines) at the first edit that does not apply.
+    EditError (for the model, with the nearest lines unless ``explain`` is False: a caller that
+    only asks whether the edits apply need not pay for them) at the first edit that does not apply.
     """
     current: dict[str, str] = {}
     for edit in edits:
@@ -81,17 +82,19 @@ def edited_files(tree: Path, edits: Sequence[Edit]) -> dict[str, str]:
                 raise EditError(f"{edit.path} does not exist (an empty SEARCH creates a new file)")
             else:
                 current[edit.path] = ""
-        current[edit.path] = _replace(current[edit.path], edit)
+        current[edit.path] = _replace(current[edit.path], edit, explain)
     return current
 
 
-def _replace(text: str, edit: Edit) -> str:
+def _replace(text: str, edit: Edit, explain: bool = True) -> str:
     if not text and not edit.search.strip():
         return edit.replace
     found = occurrences(text, edit.search) if edit.search else 0
     if found == 1:
         return text.replace(edit.search, edit.replace, 1)
     why = "occurs more than once" if found > 1 else "is not in the file"
+    if not explain:
+        raise EditError(f"The SEARCH text for {edit.path} {why}.")
     raise EditError(
         f"The SEARCH text for {edit.path} {why}. The lines of {edit.path} most like it are:\n"
         f"{nearest(text, edit.search)}\nQuote them exactly (without the line numbers)."

@@ -88,7 +88,7 @@ class SweTask(RepoTask[SweSetup]):
         if not edits:
             return Extracted(None, "no search/replace edit in the reply")
         try:
-            files = edited_files(self.setup.tree, edits)
+            files = edited_files(self.setup.tree, edits, explain=False)  # (the debugging round explains)
         except EditError:
             return Extracted(render_edits(edits))
         originals = {p: self._original(p) for p in files}
@@ -105,14 +105,15 @@ class SweTask(RepoTask[SweSetup]):
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.debug(self.first_messages, history, self.history_chars)
 
-    def files_for(self, code: str) -> dict[str, str]:
-        """The edited files (EditError, for the model, when an edit does not apply)."""
-        return edited_files(self.setup.tree, parse_edits(code))
+    def files_for(self, code: str, explain: bool = True) -> dict[str, str]:
+        """The edited files (EditError, for the model, when an edit does not apply; with the file's
+        nearest lines unless ``explain`` is False)."""
+        return edited_files(self.setup.tree, parse_edits(code), explain)
 
     def normal_form(self, code: str) -> str | None:
         """The candidate's patch normalised (:mod:`codesolve.tasks.swe.normal`); None when its edits do not apply."""
         try:
-            files = self.files_for(code)
+            files = self.files_for(code, explain=False)
         except EditError:
             return None
         return normal_form({p: self._original(p) for p in files}, files)
@@ -120,7 +121,7 @@ class SweTask(RepoTask[SweSetup]):
     def patch_for(self, code: str) -> str:
         """The candidate as a unified diff against the checkout ("" when its edits do not apply)."""
         try:
-            files = self.files_for(code)
+            files = self.files_for(code, explain=False)
         except EditError:
             return ""
         before = {p: (self.setup.tree / p).read_bytes() if (self.setup.tree / p).is_file() else b"" for p in files}
