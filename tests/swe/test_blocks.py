@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from codesolve.tasks.swe.blocks import edit_blocks
-from codesolve.tasks.swe.edits import canonical_edits, nearest
+from codesolve.tasks.swe.edits import canonical_edits, changed_span, nearest
 from codesolve.tasks.swe.grading import without_params
 
 _REFERENCE = re.compile(
@@ -150,13 +150,7 @@ def test_a_name_of_many_brackets_is_read_at_once() -> None:
 def _reference_canonical(old: str, new: str) -> tuple[str, str]:
     """The SEARCH and REPLACE the line-at-a-time widening gave (the reference for the halving)."""
     a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    head = 0
-    while head < min(len(a), len(b)) and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-        tail += 1
-    lo, hi = head, len(a) - tail
+    lo, hi = changed_span(a, b)
 
     def only_at(search: str, offset: int) -> bool:
         return old.find(search) == offset and old.find(search, offset + 1) < 0

@@ -124,15 +124,20 @@ def canonical_edits(originals: Mapping[str, str], files: Mapping[str, str]) -> l
             edits.append(Edit(path, "", new))
             continue
         a, b = old.splitlines(keepends=True), new.splitlines(keepends=True)
-        head = 0
-        while head < min(len(a), len(b)) and a[head] == b[head]:
-            head += 1
-        tail = 0
-        while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
-            tail += 1
-        lo, hi = _unique_span(old, a, head, len(a) - tail)
+        lo, hi = _unique_span(old, a, *changed_span(a, b))
         edits.append(Edit(path, "".join(a[lo:hi]), "".join(b[lo : len(b) - (len(a) - hi)])))
     return edits
+
+
+def changed_span(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
+    """The lines ``lo:hi`` of ``a`` that ``b`` changes: all but the lines the two begin and end with."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, len(a) - tail
 
 
 def _unique_span(old: str, a: Sequence[str], lo: int, hi: int) -> tuple[int, int]:

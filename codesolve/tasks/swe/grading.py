@@ -68,21 +68,15 @@ class NodeIndex:
                 self._named.setdefault(key, [nodeid])  # the first node id that answers to it
 
     def nodes(self, name: str) -> list[str]:
-        """The node ids ``name`` stands for (see :func:`nodes_for`)."""
+        """The report's node ids for a listed test: a node id, or a bare function name.
+
+        SWE-bench's lists cut a node id at its first space (its log parser splits
+        on whitespace), so a listed id also names every node id that starts with it
+        followed by a space: all of them must pass.
+        """
         if self.by == "nodeid" and name in self.results:
             return [name]
         return list(self._named.get(name, []))
-
-
-def nodes_for(name: str, run: TestRun, by: Literal["nodeid", "function"]) -> list[str]:
-    """The report's node ids for a listed test: a node id, or a bare function name.
-
-    SWE-bench's lists cut a node id at its first space (its log parser splits
-    on whitespace), so a listed id also names every node id that starts with it
-    followed by a space: all of them must pass. (For many names, build one
-    :class:`NodeIndex`.)
-    """
-    return NodeIndex(run, by).nodes(name)
 
 
 def without_params(name: str) -> str:
@@ -95,9 +89,9 @@ def without_params(name: str) -> str:
     return name[:at] if at >= 0 and name.endswith("]") else name
 
 
-def outcome(name: str, run: TestRun, by: Literal["nodeid", "function"], index: NodeIndex | None = None) -> str:
+def outcome(name: str, run: TestRun, index: NodeIndex) -> str:
     """PASSED only when the cross-checked report says so (for every node the name stands for)."""
-    nodes = (index or NodeIndex(run, by)).nodes(name)
+    nodes = index.nodes(name)
     if not nodes:
         return "NOT RUN"
     bad = [n for n in nodes if not run.passed(n)]
@@ -113,8 +107,8 @@ def verdict_of(instance: SweInstance, run: TestRun, spec: EnvSpec, applied_with:
     if run.infra_error:
         return Grade(instance.instance_id, "infra_error", f"the sandbox failed: {run.infra_error}")
     index = NodeIndex(run, spec.test_names)
-    f2p = {t: outcome(t, run, spec.test_names, index) for t in instance.FAIL_TO_PASS}
-    p2p = {t: outcome(t, run, spec.test_names, index) for t in instance.PASS_TO_PASS}
+    f2p = {t: outcome(t, run, index) for t in instance.FAIL_TO_PASS}
+    p2p = {t: outcome(t, run, index) for t in instance.PASS_TO_PASS}
     bad = [t for t, o in {**f2p, **p2p}.items() if o != "PASSED"]
     if not bad:
         return Grade(instance.instance_id, "resolved", "", f2p, p2p, applied_with)
