@@ -29,7 +29,10 @@ beyond L, medians over the repeats (the replayed ones only, with ``--replay``).
 
     .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2] [--skip-sequential] [--cold]
         [--timeline] [--repeat 1] [--pool 2] [--replay] [--only examples/second-largest]
-        [--stretches]
+        [--stretches] [--no-judge-ahead]
+
+``--no-judge-ahead`` turns off asking the judge's first call beside synthesis
+(:mod:`codesolve.sstar.ahead`): the chain then has one more step, as before it existed.
 """
 
 from __future__ import annotations
@@ -195,7 +198,7 @@ async def main_async(args: argparse.Namespace) -> None:
             raise SystemExit(f"--only: no example problem {args.only!r}")
     base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
     scenario = base.model_copy(update={"rules": [r.model_copy(update={"latency_s": args.latency}) for r in base.rules]})
-    config = EngineConfig(n=args.n, rounds=args.rounds)
+    config = EngineConfig(n=args.n, rounds=args.rounds, judge_ahead=not args.no_judge_ahead)
     host = summary()  # before the pool: its containers' start-up would be in the figures
     async with open_sandbox(DockerConfig(pool_size=args.pool)) as box:
         if not args.cold:
@@ -205,6 +208,7 @@ async def main_async(args: argparse.Namespace) -> None:
             first = problems[0]
             await box.warm(Limits(cpu_seconds=first.time_limit_s, memory_mb=max(first.memory_mb, 64)))
         ratios: list[float] = []
+        walls: list[float] = []
         parts: list[list[tuple[str, float]]] = []
         replay = Replay(box)
         for repeat in range(args.repeat):
@@ -217,6 +221,7 @@ async def main_async(args: argparse.Namespace) -> None:
             longest = max(chain_length(trace) for _, trace in results)
             critical = longest * args.latency
             ratios.append(wall / critical)
+            walls.append(wall)
             parts.append(longest_stretches(results, args.latency))
             if len(ratios) == 1:
                 pool = f"{'cold' if args.cold else 'warm'} pool of {args.pool}"
@@ -232,6 +237,7 @@ async def main_async(args: argparse.Namespace) -> None:
         seq_wall = 0.0 if args.skip_sequential else (await run_batch(problems, box, scenario, config, True))[0]
     if len(ratios) > 1:
         print(f"  ratios {', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.2f}x")
+        print(f"  wall times {', '.join(f'{w:.2f}' for w in walls)} s: median {statistics.median(walls):.2f} s")
     if args.replay and len(ratios) > 1:
         print(f"  replayed repeats only: median {statistics.median(ratios[1:]):.2f}x")
     if args.stretches:
@@ -260,6 +266,9 @@ def main() -> None:
     parser.add_argument("--replay", action="store_true", help="repeats after the first replay its batches at once")
     parser.add_argument("--only", default="", help="solve only this example problem (e.g. examples/mean)")
     parser.add_argument("--stretches", action="store_true", help="where the longest chain's time went (medians)")
+    parser.add_argument(
+        "--no-judge-ahead", action="store_true", help="the judge's first call only after the whole table (as before)"
+    )
     args = parser.parse_args()
     if args.repeat < 1 or args.pool < 1:
         parser.error("--repeat and --pool must be at least 1")

@@ -19,6 +19,10 @@ distinct program runs every input of its task in ONE sandbox test, through a
 harness that calls the function once per input under a per-call time limit.
 
     .venv/bin/python benchmarks/selection_offline.py [--tasks 164] [--subsets 10] [--cache FILE] [--from-cache]
+        [--ahead]
+
+``--ahead`` also prints how often the judge's first call, asked ahead on the LLM-free rows
+(:mod:`codesolve.sstar.ahead`), names the pair the whole table does.
 
 The run is incremental: the cache is rewritten after every task, so a stopped run resumes where it
 stopped, and ``--from-cache`` reports on the tasks the cache holds whole (in the samples file's
@@ -41,6 +45,8 @@ from typing import Any
 import anyio
 
 from codesolve.runs.samples import recorded_samples
+from codesolve.sstar import EngineConfig
+from codesolve.sstar.ahead import first_pair
 from codesolve.sstar.clusters import by_agreement, cluster, code_key
 from codesolve.sstar.codet import consensus_sets
 from codesolve.tasks import load_problems
@@ -243,6 +249,31 @@ def report(tasks: list[TaskData], subsets: int) -> dict[tuple[int, str], float]:
     return figures
 
 
+def ahead_report(tasks: list[TaskData], subsets: int) -> None:
+    """How often the judge's first call, asked ahead on the LLM-free rows, names the pair the whole
+    table does (:mod:`codesolve.sstar.ahead`). The first inputs of the asserts stand for the model's,
+    as many as the engine asks for by default (``synth_inputs``)."""
+    width = EngineConfig().synth_inputs
+    for n in (8, 16, 100):
+        rng = random.Random(n)
+        judged = asked = held = 0
+        for data in tasks:
+            for pool in [list(range(100))] if n == 100 else [sorted(rng.sample(range(100), n)) for _ in range(subsets)]:
+                weights = Counter(data.keys[i] for i in pool)
+                alive = sorted({k for k in weights if data.public_ok[k]})
+                early = first_pair(by_agreement(cluster({k: data.free[k] for k in alive}, weights)))
+                whole = first_pair(
+                    by_agreement(cluster({k: data.free[k] + data.model_in[k][:width] for k in alive}, weights))
+                )
+                judged += whole is not None
+                asked += early is not None
+                held += early is not None and early == whole
+        print(f"  N={n:<4} solves the judge decides {judged:5d}; asked ahead {asked:5d} "
+              f"({100 * asked / max(judged, 1):.1f}% of them); the pair held {held:5d} "
+              f"({100 * held / max(asked, 1):.1f}%); calls dropped {asked - held} "
+              f"(per judged solve {(asked - held) / max(judged, 1):.3f})")  # fmt: skip
+
+
 def main() -> int:
     """Run, select, print the table and the goals."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -251,6 +282,7 @@ def main() -> int:
     parser.add_argument("--pool", type=int, default=3, help="warm containers")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/codesolve-selection-offline.json"))
     parser.add_argument("--from-cache", action="store_true", help="report on the cached tasks, run nothing")
+    parser.add_argument("--ahead", action="store_true", help="also: how often a judge call asked ahead holds")
     args = parser.parse_args()
     problems = {p.id: p for p in load_problems(HUMANEVAL) if isinstance(p, CompetitiveProblem)}
     started = time.monotonic()
@@ -275,6 +307,9 @@ def main() -> int:
     print(f"goal: ours (majority, LLM-free) >= codet at N=100: {ours:.2f} vs {codet:.2f}: "
           f"{'met' if ours >= codet else 'not met'}")  # fmt: skip
     print(f"goal: >= 45% pass@1 at N=100: {ours:.2f}: {'met' if ours >= 45 else 'not met'}")
+    if args.ahead:
+        print("the judge's first call asked ahead on the LLM-free rows (per pool; survivors = public-passing):")
+        ahead_report(tasks, args.subsets)
     return 0
 
 

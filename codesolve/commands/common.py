@@ -69,6 +69,11 @@ def add_engine_flags(parser: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--adaptive", action="store_true", help="sample in waves: stop when survivors agree, more when none survive"
     )
+    p.add_argument(
+        "--no-judge-ahead",
+        action="store_true",
+        help="never ask the judge's first call beside synthesis (saves the calls dropped when its pair changes)",
+    )
     add_language_flag(p, "the candidates (cpp: stdin problems only)", default="python")
     p.add_argument("--temperature", type=float, default=0.7)
     p.add_argument("--budget-usd", type=float, help="dollar cap per problem")

@@ -96,6 +96,7 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
         budget=budget,
         synth=args.synth,
         adaptive=args.adaptive,
+        judge_ahead=not args.no_judge_ahead,
         lang=args.lang,
     )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from codesolve.errors import StoreError, UsageError
 from codesolve.runs.records import RunConfig
 
@@ -102,6 +104,16 @@ def config_diff(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> l
     return names
 
 
+def with_defaults(old: dict[str, Any]) -> dict[str, Any]:
+    """A stored run config with the fields added since it was written read as their defaults, so
+    that an upgrade alone does not make a run's config differ (one that no longer reads as a
+    config at all is compared as it is)."""
+    try:
+        return RunConfig.model_validate(old).model_dump(mode="json")
+    except ValidationError:
+        return old
+
+
 @dataclass(frozen=True)
 class RunStore:
     """A run's directory and its store file."""
@@ -151,8 +163,7 @@ class RunStore:
                 db.execute("INSERT INTO meta VALUES ('config', ?)", (config.model_dump_json(),))
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 return store
-        old = json.loads(row[0])
-        differing = config_diff(old, config.model_dump(mode="json"))
+        differing = config_diff(with_defaults(json.loads(row[0])), config.model_dump(mode="json"))
         if differing:
             raise UsageError(
                 f"run {config.name!r} exists with a different config ({', '.join(differing)}); "

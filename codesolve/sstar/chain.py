@@ -3,10 +3,12 @@
 The shortest a solve can take is its longest chain of model calls that wait on one another:
 the generation, the debugging rounds of the candidate debugged longest, the synthesis, then
 each knockout comparison's distinguishing input and its two verdicts (asked at once, so one
-step). Everything else on the way (public tests, re-tests, runs on synthesized inputs, the
-engine's own work) sits in the gaps between those steps or makes a call take longer than the
-model's latency. :func:`stretches` names each of those pieces, so a benchmark can say where a
-run's time beyond the chain went (``benchmarks/engine_overhead.py --stretches``).
+step). Calls of different phases out at the same time are one step too (the first
+comparison's distinguishing input, asked beside synthesis: :mod:`codesolve.sstar.ahead`).
+Everything else on the way (public tests, re-tests, runs on synthesized inputs, the engine's own
+work) sits in the gaps between those steps or makes a call take longer than the model's latency.
+:func:`stretches` names each of those pieces, so a benchmark can say where a run's time beyond
+the chain went (``benchmarks/engine_overhead.py --stretches``).
 
 Times come from the trace alone: a call's event is recorded as it returns (``at``), and its
 completions carry the request's latency, so the call began ``latency_s`` earlier.
@@ -72,7 +74,21 @@ def chain(trace: Trace) -> list[Step]:
         # Generation waves and debugging rounds are each one after the other; the judge's
         # verdicts overlap (one step); synthesis is one call.
         steps.extend(_steps(phase, of_phase))
-    return steps
+    return _concurrent_merged(steps)
+
+
+def _concurrent_merged(steps: list[Step]) -> list[Step]:
+    """Steps of different phases that were out at the same time are one step, named by both
+    (``synthesize+judge``: the judge's first call asked beside synthesis, :mod:`codesolve.sstar.ahead`):
+    neither waited on the other, so together they are one model latency of the chain."""
+    merged: list[Step] = []
+    for step in steps:
+        last = merged[-1] if merged else None
+        if last is not None and step.start < last.end - _OVERLAP_S and last.start < step.end - _OVERLAP_S:
+            merged[-1] = Step(f"{last.phase}+{step.phase}", min(last.start, step.start), max(last.end, step.end))
+        else:
+            merged.append(step)
+    return merged
 
 
 def stretches(steps: list[Step], latency_s: float, end: float | None = None) -> list[tuple[str, float]]:

@@ -58,6 +58,10 @@ class EngineConfig(BaseModel):
     """The language candidates are written in (``cpp``: stdin problems only)."""
     adaptive: bool = False
     """Sample in waves: stop early when the survivors agree, sample more when none survive."""
+    judge_ahead: bool = True
+    """Ask the judge's first distinguishing input beside synthesis when the LLM-free rows already
+    split the survivors (:mod:`codesolve.sstar.ahead`): a model latency sooner, at the price of a
+    call dropped when the whole table names another pair."""
     first_wave: int = Field(default=4, ge=1, le=128)
     """Candidates in the first wave of an adaptive run."""
     seed: int = 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -27,7 +27,12 @@ class Gathered:
     validator: str | None = None
 
 
-async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extra: int = 0) -> tuple[Gathered, Table]:
+async def gather_and_run(
+    ctx: SelectionContext,
+    alive: Sequence[Candidate],
+    extra: int = 0,
+    on_early: Callable[[Table], None] | None = None,
+) -> tuple[Gathered, Table]:
     """Selection's inputs and every survivor's behaviour on them.
 
     The inputs: LLM-free ones first (cheap), then the model's; deduplicated. ``extra`` asks for
@@ -38,6 +43,9 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
     going (at a model latency of 0.25 s, first the whole table after the reply, then waiting
     for the LLM-free runs before starting the model's, was the longest wait on the engine's
     critical path). The table is the one a single run on all the inputs would give.
+
+    ``on_early`` is called once with the LLM-free rows when every survivor's is in (the judge's
+    first call may be asked ahead on them: :mod:`codesolve.sstar.ahead`).
     """
     sources = synth_sources(ctx.config)
     free_count = ctx.config.free_inputs + extra if sources in ("hypothesis", "both") else 0
@@ -57,6 +65,8 @@ async def gather_and_run(ctx: SelectionContext, alive: Sequence[Candidate], extr
         code = candidate.code or ""
         if rows is early:  # most are ready, or running, since the survivor passed its tests
             rows[candidate.key] = await ctx.free_rows.behaviours(candidate.key, code, inputs)
+            if len(rows) == len(alive) and on_early is not None:
+                on_early(dict(rows))
         else:
             rows[candidate.key] = await ctx.task.behaviours(code, inputs) if inputs else []
         # Clean outputs that differ, or (once a table is whole) clusters that differ in any way

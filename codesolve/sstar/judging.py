@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
+from codesolve.llm import Completion
+from codesolve.sstar.ahead import AskedAhead
 from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import Cluster, differing_inputs, tie_break, valid_inputs
 from codesolve.sstar.context import SelectionContext
@@ -53,10 +55,13 @@ def judge_comparator(
     inputs: Sequence[SynthInput],
     table: Table,
     groups: Sequence[Cluster],
+    ahead: AskedAhead | None = None,
 ) -> Compare:
     """The grounded comparison, with evidence from the valid synthesized inputs.
 
     ``groups`` is the clusters' order of preference: a split or abstaining judge keeps the earlier one.
+    ``ahead`` holds the first comparison's distinguishing-input call if it was asked early
+    (:mod:`codesolve.sstar.ahead`): taken when the pair is the one asked about.
     """
     kept = valid_inputs(table)
     order = {group: i for i, group in enumerate(groups)}
@@ -67,7 +72,10 @@ def judge_comparator(
             for i in differing_inputs(a, b)[:2]
         ]
         try:
-            return await compare(ctx, a, b, by_key, evidence, lambda x, y: min((x, y), key=order.__getitem__))
+            asked = await ahead.take((a.representative, b.representative)) if ahead is not None else None
+            return await compare(
+                ctx, a, b, by_key, evidence, lambda x, y: min((x, y), key=order.__getitem__), asked=asked
+            )
         except JudgeCapReached:
             return None
 
@@ -81,10 +89,14 @@ async def compare(
     by_key: dict[str, Candidate],
     evidence: list[Evidence],
     tie: Callable[[Cluster, Cluster], Cluster] = tie_break,
+    asked: list[Completion] | None = None,
 ) -> tuple[Cluster, str]:
-    """One adaptive comparison: a judge-proposed input, then two grounded verdicts (``tie`` when they split)."""
+    """One adaptive comparison: a judge-proposed input, then two grounded verdicts (``tie`` when they split).
+
+    ``asked`` is the distinguishing-input call's reply when it was asked ahead for this pair.
+    """
     code_a, code_b = by_key[a.representative].code or "", by_key[b.representative].code or ""
-    evidence = await distinguishing_evidence(ctx, code_a, code_b) + evidence
+    evidence = await distinguishing_evidence(ctx, code_a, code_b, asked) + evidence
     answers: dict[int, str | None] = {}
     capped: list[JudgeCapReached] = []
 
@@ -119,9 +131,14 @@ async def compare(
     return winner, f"{a.representative[:8]} vs {b.representative[:8]} → {winner.representative[:8]} ({how})"
 
 
-async def distinguishing_evidence(ctx: SelectionContext, code_a: str, code_b: str) -> list[Evidence]:
-    """Ask the judge for an input that separates the pair, and run both on it."""
-    [reply] = await ctx.ask("judge", ctx.task.distinguish_messages(code_a, code_b), "judge")
+async def distinguishing_evidence(
+    ctx: SelectionContext, code_a: str, code_b: str, asked: list[Completion] | None = None
+) -> list[Evidence]:
+    """Ask the judge for an input that separates the pair (unless ``asked`` is its reply, asked
+    ahead), and run both on it."""
+    if asked is None:
+        asked = await ctx.ask("judge", ctx.task.distinguish_messages(code_a, code_b), "judge")
+    [reply] = asked
     proposed = await ctx.task.parse_inputs(reply.text, 1)
     if not proposed:
         return []

@@ -19,6 +19,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import anyio
+
+from codesolve.sstar.ahead import AskedAhead
 from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import by_agreement, cluster
 from codesolve.sstar.codet import consensus_sets, pass_table, written_tests
@@ -111,11 +114,46 @@ def by_vote(ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[
     return Pick(by_key[best.representative], why, len(alive), len(groups))
 
 
+def judged(ctx: SelectionContext) -> bool:
+    """Whether :func:`by_behaviour` lets the judge decide between clusters (every selector that
+    reaches it but ``majority``: ``sstar``, and ``codet`` when no test was written)."""
+    return ctx.config.selector != "majority"
+
+
 async def by_behaviour(
     ctx: SelectionContext, candidates: Sequence[Candidate], alive: list[Candidate], extra_inputs: int = 0
 ) -> Pick:
-    """Cluster by behaviour on valid inputs; the most agreed-with (``majority``) or the judge's pick (``sstar``)."""
-    gathered, table = await gather_and_run(ctx, alive, extra_inputs)
+    """Cluster by behaviour on valid inputs; the most agreed-with (``majority``) or the judge's pick (``sstar``).
+
+    With the judge, its first call may be asked while synthesis is out (:mod:`codesolve.sstar.ahead`).
+    """
+    by_key = {c.key: c for c in alive}
+    picked: list[Pick] = []
+    failed: list[Exception] = []
+    async with anyio.create_task_group() as group:
+        asking = judged(ctx) and ctx.config.judge_ahead
+        ahead = AskedAhead(ctx, by_key, weights(candidates), group) if asking else None
+        try:
+            picked.append(await _by_behaviour(ctx, candidates, alive, extra_inputs, ahead))
+        except Exception as exc:  # raised bare below: a task group would wrap it in an exception group
+            failed.append(exc)
+        finally:
+            if ahead is not None:
+                ahead.drop()  # an early call nobody took is cancelled, so the group ends now
+    if failed:
+        raise failed[0]
+    return picked[0]
+
+
+async def _by_behaviour(
+    ctx: SelectionContext,
+    candidates: Sequence[Candidate],
+    alive: list[Candidate],
+    extra_inputs: int,
+    ahead: AskedAhead | None,
+) -> Pick:
+    on_early = ahead.consider if ahead is not None else None
+    gathered, table = await gather_and_run(ctx, alive, extra_inputs, on_early)
     inputs = gathered.inputs
     if gathered.validator is not None:  # many right answers: the ones it accepts are one behaviour
         table = await validated_table(ctx, gathered.validator, inputs, table)
@@ -127,10 +165,10 @@ async def by_behaviour(
         return Pick(
             by_key[groups[0].representative], "all survivors behave identically: no judge needed", len(alive), 1
         )
-    if ctx.config.selector == "majority":
+    if not judged(ctx):
         why = f"most agreed-with of {len(groups)} behaviour clusters ({groups[0].size} samples)"
         return Pick(by_key[groups[0].representative], why, len(alive), len(groups))
-    winner, notes = await knockout(groups, judge_comparator(ctx, by_key, inputs, table, groups))
+    winner, notes = await knockout(groups, judge_comparator(ctx, by_key, inputs, table, groups, ahead))
     why = f"judge over {len(groups)} behaviour clusters: " + "; ".join(notes)
     return Pick(by_key[winner.representative], why, len(alive), len(groups))
 

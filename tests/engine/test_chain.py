@@ -99,3 +99,43 @@ def test_overlapping_calls_of_a_phase_are_one_step() -> None:
 def test_a_trace_without_model_calls_has_no_chain() -> None:
     assert chain(Trace(task_id="t", events=[TraceEvent(at=0.1, kind="note", phase="x")])) == []
     assert stretches([], L, 0.5) == [("-> end", 0.5)]
+
+
+def test_a_judge_call_out_beside_synthesis_is_one_step_with_it() -> None:
+    # The first comparison's distinguishing input asked ahead (codesolve.sstar.ahead): it waited
+    # on nothing synthesis did, so the two calls are one latency of the chain, not two.
+    trace = Trace(
+        task_id="t",
+        events=[
+            call("generate", 0.0, 0.26),
+            call("synthesize", 0.3, 0.25),
+            call("judge", 0.35, 0.25),
+            call("judge", 0.62, 0.25),
+            call("judge", 0.62, 0.26),
+        ],
+    )
+    steps = chain(trace)
+    assert [s.phase for s in steps] == ["generate", "synthesize+judge", "judge"]
+    assert [(round(s.start, 6), round(s.end, 6)) for s in steps] == [(0.0, 0.26), (0.3, 0.6), (0.62, 0.88)]
+    parts = stretches(chain(trace), L, 0.9)
+    assert ("synthesize+judge > L", parts[3][1]) == parts[3]
+    assert math.isclose(parts[3][1], 0.05)
+
+
+@given(st.floats(0.0, 0.5), st.floats(0.0, 0.5), st.floats(0.2, 0.4), st.floats(0.2, 0.4))
+def test_steps_of_the_chain_never_overlap_with_a_judge_call_asked_ahead(
+    synth_at: float, judge_at: float, synth_took: float, judge_took: float
+) -> None:
+    # The early call goes out no sooner than synthesis (selection asks both; synthesis first).
+    judge_at = max(judge_at, synth_at)
+    trace = Trace(
+        task_id="t",
+        events=[call("synthesize", 1.0 + synth_at, synth_took), call("judge", 1.0 + judge_at, judge_took)],
+    )
+    steps = chain(trace)
+    assert all(a.end <= b.start + 0.001 for a, b in itertools.pairwise(steps))
+    spans = [(1.0 + synth_at, 1.0 + synth_at + synth_took), (1.0 + judge_at, 1.0 + judge_at + judge_took)]
+    for start, end in spans:  # every call lies within one step
+        assert any(s.start <= start + 1e-9 and end <= s.end + 1e-9 for s in steps)
+    overlapping = spans[0][0] < spans[1][1] - 0.001 and spans[1][0] < spans[0][1] - 0.001
+    assert len(steps) == (1 if overlapping else 2)

@@ -88,6 +88,22 @@ def test_a_run_is_resumed_with_its_config_refused_with_another_and_restarted_wit
     assert store.config().engine.n == 5
 
 
+def test_a_run_written_before_a_config_field_existed_resumes_with_its_default(tmp_path: Path) -> None:
+    store = RunStore.create_or_resume(tmp_path, run_config(n=4))
+    with store.read() as db:  # the config as an older version wrote it: no judge_ahead field
+        stored = json.loads(db.execute("SELECT value FROM meta WHERE key = 'config'").fetchone()[0])
+        del stored["engine"]["judge_ahead"]
+        db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(stored),))
+    assert RunStore.create_or_resume(tmp_path, run_config(n=4)) == store
+    with pytest.raises(UsageError, match=r"different config \(engine\.judge_ahead\)"):
+        RunStore.create_or_resume(tmp_path, run_config(n=4, judge_ahead=False))
+    with store.read() as db:  # a field since removed: still compared, and named
+        stored["engine"]["gone"] = 1
+        db.execute("UPDATE meta SET value = ? WHERE key = 'config'", (json.dumps(stored),))
+    with pytest.raises(UsageError, match=r"different config \(.*engine\.gone"):
+        RunStore.create_or_resume(tmp_path, run_config(n=4))
+
+
 @pytest.mark.anyio
 async def test_the_writer_applies_every_message_in_order_and_writes_traces_from_the_store(tmp_path: Path) -> None:
     store = RunStore.create_or_resume(tmp_path, run_config())

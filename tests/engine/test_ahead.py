@@ -1,0 +1,151 @@
+"""The judge's first call asked ahead, beside synthesis (codesolve.sstar.ahead).
+
+Pure properties of what it relies on, then the real engine (scripted model over loopback HTTP,
+real sandbox): the call overlaps synthesis and is taken when the pair holds, and is dropped, and
+the right pair asked, when the whole table names another.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.evaluate import evaluate
+from codesolve.sstar import EngineConfig, Trace
+from codesolve.sstar.ahead import first_pair, knockout_calls
+from codesolve.sstar.chain import chain
+from codesolve.sstar.clusters import by_agreement, cluster, code_key
+from codesolve.tasks import load_problems
+from codesolve.tasks.base import Behaviour
+from codesolve.tasks.extract import extract_code
+from codesolve.tasks.models import CompetitiveProblem
+from sandbox import Sandbox
+from tests.engine.test_engine_e2e import EXAMPLES, fenced, solve
+from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
+
+signature = st.sampled_from(["AC:1", "AC:2", "AC:3", "WA", "TLE", "RE"])
+
+
+@st.composite
+def split_tables(draw: st.DrawFn) -> tuple[dict[str, list[Behaviour]], dict[str, list[Behaviour]]]:
+    """Survivors' LLM-free rows, and the same rows followed by the model inputs' columns."""
+    names = draw(st.lists(st.text("0123456789abcdef", min_size=6, max_size=6), min_size=1, max_size=8, unique=True))
+    early_width, late_width = draw(st.integers(0, 5)), draw(st.integers(0, 4))
+    early, whole = {}, {}
+    for name in names:
+        sigs = draw(st.lists(signature, min_size=early_width + late_width, max_size=early_width + late_width))
+        rows = [Behaviour(s, s, s.startswith("AC")) for s in sigs]
+        early[name], whole[name] = rows[:early_width], rows
+    return early, whole
+
+
+@given(split_tables())
+def test_rows_that_split_early_split_the_whole_table(tables: tuple[dict[str, list[Behaviour]], ...]) -> None:
+    # Asking ahead rests on this: more inputs only refine the clusters, so a judge the LLM-free
+    # rows call for is needed whatever the model's inputs show.
+    early, whole = tables
+    before, after = cluster(early), cluster(whole)
+    if len(before) >= 2:
+        assert len(after) >= 2
+        assert first_pair(by_agreement(after)) is not None
+    for group in after:
+        assert any(set(group.members) <= set(old.members) for old in before)
+
+
+@given(split_tables())
+def test_the_pair_asked_is_the_knockouts_first(tables: tuple[dict[str, list[Behaviour]], ...]) -> None:
+    _, whole = tables
+    groups = by_agreement(cluster(whole))
+    pair = first_pair(groups)
+    if len(groups) < 2:
+        assert pair is None
+    else:
+        assert pair == (groups[0].representative, groups[1].representative)
+    assert knockout_calls(len(groups)) == 3 * max(len(groups) - 1, 0)
+
+
+def judge_events(trace: Trace) -> list[tuple[float, float]]:
+    """(start, end) of each judge call, from the trace."""
+    spans = []
+    for event in trace.events:
+        if event.kind == "llm" and event.phase == "judge":
+            latency = max(float(c["latency_s"]) for c in event.data["completions"])
+            spans.append((event.at - latency, event.at))
+    return sorted(spans)
+
+
+def notes(trace: Trace, key: str) -> list[dict[str, object]]:
+    return [e.data for e in trace.events if e.kind == "note" and key in e.data]
+
+
+@pytest.mark.anyio
+async def test_the_first_judge_call_goes_out_beside_synthesis(docker_box: Sandbox) -> None:
+    # The demo's second-largest: the LLM-free rows already split the survivors as the whole table
+    # does, so the distinguishing input is asked while synthesis is out, and taken.
+    [problem] = [
+        p
+        for p in load_problems(EXAMPLES / "examples.yaml")
+        if isinstance(p, CompetitiveProblem) and p.id == "examples/second-largest"
+    ]
+    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
+    slow = base.model_copy(update={"rules": [r.model_copy(update={"latency_s": 0.3}) for r in base.rules]})
+    with ScriptedServer(slow) as server:
+        solution, trace = await solve(server, problem, docker_box, EngineConfig(n=4, rounds=2))
+    synthesis = [e for e in trace.events if e.kind == "llm" and e.phase == "synthesize"]
+    assert len(synthesis) == 1
+    first_judge_start, _ = judge_events(trace)[0]
+    assert first_judge_start < synthesis[0].at - 0.1  # out while synthesis was (0.3 s each)
+    assert notes(trace, "ahead")
+    assert not notes(trace, "ahead_dropped")
+    assert solution.judge_calls == 3  # nothing wasted: the distinguishing input and two verdicts
+    assert [s.phase for s in chain(trace)] == ["generate", "debug", "synthesize+judge", "judge"]
+    assert solution.code is not None
+    assert (await evaluate(problem, solution.code, docker_box)).all_passed
+
+
+def key_of(code: str) -> str:
+    """The candidate key the engine gives the program it extracts from ``fenced(code)``."""
+    extracted = extract_code(fenced(code), "python").code
+    assert extracted is not None
+    return code_key(extracted)
+
+
+# A right program that the model's inputs alone catch out (the LLM-free ones never hold this list).
+ODD_ONE = "def biggest(xs):\n    if xs == [10, 20, 30]:\n        return 31\n    return max(xs) if xs else 0\n"
+
+
+@pytest.mark.anyio
+async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_asked(docker_box: Sandbox) -> None:
+    # Early: {three right programs} vs {WRONG} (only an empty list tells WRONG apart). The model's
+    # input [10, 20, 30] then splits ODD_ONE off. ODD_ONE is made the right cluster's
+    # representative (the smallest code key) by choosing which right program it replaces, so the
+    # pair asked ahead cannot be the knockout's first.
+    rights = [RIGHT_1, RIGHT_2, RIGHT_3]
+    smallest = min(range(3), key=lambda i: key_of(rights[i]))
+    odd = next(c for k in range(256) if key_of(c := ODD_ONE + "#" * k) < min(map(key_of, rights)))
+    rights[smallest] = odd
+    scenario = Scenario(
+        rules=[
+            Rule(match="real execution", content="The first is right.\nA", latency_s=0.2),
+            Rule(match="Write ONE small", content="```input\n[[2, 9, 4]]\n```\n", latency_s=0.2),
+            Rule(match="VALID test inputs", content="```input\n[[10, 20, 30]]\n```\n", latency_s=0.2),
+            Rule(match="Implement `biggest`", content=[fenced(c) for c in [WRONG, *rights]]),
+        ]
+    )
+    with ScriptedServer(scenario) as server:
+        solution, trace = await solve(server, BIGGEST, docker_box, EngineConfig(n=4, rounds=0))
+        asked = [r.messages[-1].content for r in server.chat_requests if "Write ONE small" in r.messages[-1].content]
+    [ahead] = notes(trace, "ahead")
+    [dropped] = notes(trace, "ahead_dropped")
+    assert dropped["ahead_dropped"] == ahead["ahead"]
+    assert ahead["ahead"] == [key_of(odd)[:12], key_of(WRONG)[:12]]
+    assert solution.clusters == 3
+    # The dropped call was sent (it counts against the cap), then the knockout's own two comparisons,
+    # neither of them the pair asked ahead (the champion, never ODD_ONE, is every prompt's A).
+    assert len(asked) == 3
+    assert asked[0] not in asked[1:]
+    assert solution.judge_calls == 1 + 2 * 3
+    assert solution.code is not None
+    assert (await evaluate(BIGGEST, solution.code, docker_box)).all_passed
