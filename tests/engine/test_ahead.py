@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from codesolve.llm import Rule, Scenario, ScriptedServer
 from codesolve.runs.evaluate import evaluate
-from codesolve.sstar import EngineConfig, Trace
+from codesolve.sstar import Budget, EngineConfig, Trace
 from codesolve.sstar.ahead import first_pair, knockout_calls
 from codesolve.sstar.chain import chain
 from codesolve.sstar.clusters import by_agreement, cluster, code_key
@@ -117,7 +117,10 @@ ODD_ONE = "def biggest(xs):\n    if xs == [10, 20, 30]:\n        return 31\n    
 
 
 @pytest.mark.anyio
-async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_asked(docker_box: Sandbox) -> None:
+@pytest.mark.parametrize("early_latency", [0.0, 1.5], ids=["answered-then-unused", "cancelled-while-out"])
+async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_asked(
+    docker_box: Sandbox, early_latency: float
+) -> None:
     # Early: {three right programs} vs {WRONG} (only an empty list tells WRONG apart). The model's
     # input [10, 20, 30] then splits ODD_ONE off. ODD_ONE is made the right cluster's
     # representative (the smallest code key) by choosing which right program it replaces, so the
@@ -129,6 +132,12 @@ async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_ask
     scenario = Scenario(
         rules=[
             Rule(match="real execution", content="The first is right.\nA", latency_s=0.2),
+            # The early pair only (ODD_ONE as program A, before WRONG): answered at its own pace.
+            Rule(
+                match=r"^(?=[\s\S]*Write ONE small)[\s\S]*return 31[\s\S]*sorted\(xs\)",
+                content="```input\n[[2, 9, 4]]\n```\n",
+                latency_s=early_latency,
+            ),
             Rule(match="Write ONE small", content="```input\n[[2, 9, 4]]\n```\n", latency_s=0.2),
             Rule(match="VALID test inputs", content="```input\n[[10, 20, 30]]\n```\n", latency_s=0.2),
             Rule(match="Implement `biggest`", content=[fenced(c) for c in [WRONG, *rights]]),
@@ -147,5 +156,27 @@ async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_ask
     assert len(asked) == 3
     assert asked[0] not in asked[1:]
     assert solution.judge_calls == 1 + 2 * 3
+    # A call cancelled while out never returns, so the trace holds only the knockout's six.
+    answered = sum(1 for e in trace.events if e.kind == "llm" and e.phase == "judge")
+    assert answered == (7 if early_latency < 1 else 6)
     assert solution.code is not None
     assert (await evaluate(BIGGEST, solution.code, docker_box)).all_passed
+
+
+@pytest.mark.anyio
+async def test_nothing_is_asked_ahead_without_room_in_the_judge_cap_or_when_turned_off(docker_box: Sandbox) -> None:
+    # A cap of 3 judge calls holds one comparison exactly: a dropped early call could cost it.
+    [problem] = [
+        p
+        for p in load_problems(EXAMPLES / "examples.yaml")
+        if isinstance(p, CompetitiveProblem) and p.id == "examples/second-largest"
+    ]
+    for config in (
+        EngineConfig(n=4, rounds=2, budget=Budget(max_judge_calls=3)),
+        EngineConfig(n=4, rounds=2, judge_ahead=False),
+    ):
+        with ScriptedServer(Scenario.from_file(EXAMPLES / "demo_scenario.yaml")) as server:
+            solution, trace = await solve(server, problem, docker_box, config)
+        assert not notes(trace, "ahead")
+        assert solution.judge_calls == 3
+        assert solution.clusters == 2
