@@ -69,11 +69,6 @@ class AskedAhead:
         self._error: CodesolveError | None = None
         self._settled = False
 
-    @property
-    def pair(self) -> Pair | None:
-        """The pair asked about ahead (``None``: nothing was asked)."""
-        return self._pair
-
     def consider(self, early: Table) -> None:
         """Every survivor's LLM-free row is in: ask the first comparison's call now if they split
         and the judge-call cap has room (at most once per solve)."""

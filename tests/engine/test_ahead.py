@@ -76,6 +76,16 @@ def judge_events(trace: Trace) -> list[tuple[float, float]]:
     return sorted(spans)
 
 
+def second_largest() -> CompetitiveProblem:
+    """The demo problem whose survivors the judge decides between."""
+    [problem] = [
+        p
+        for p in load_problems(EXAMPLES / "examples.yaml")
+        if isinstance(p, CompetitiveProblem) and p.id == "examples/second-largest"
+    ]
+    return problem
+
+
 def notes(trace: Trace, key: str) -> list[dict[str, object]]:
     return [e.data for e in trace.events if e.kind == "note" and key in e.data]
 
@@ -84,11 +94,7 @@ def notes(trace: Trace, key: str) -> list[dict[str, object]]:
 async def test_the_first_judge_call_goes_out_beside_synthesis(docker_box: Sandbox) -> None:
     # The demo's second-largest: the LLM-free rows already split the survivors as the whole table
     # does, so the distinguishing input is asked while synthesis is out, and taken.
-    [problem] = [
-        p
-        for p in load_problems(EXAMPLES / "examples.yaml")
-        if isinstance(p, CompetitiveProblem) and p.id == "examples/second-largest"
-    ]
+    problem = second_largest()
     base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
     slow = base.model_copy(update={"rules": [r.model_copy(update={"latency_s": 0.3}) for r in base.rules]})
     with ScriptedServer(slow) as server:
@@ -166,11 +172,7 @@ async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_ask
 @pytest.mark.anyio
 async def test_nothing_is_asked_ahead_without_room_in_the_judge_cap_or_when_turned_off(docker_box: Sandbox) -> None:
     # A cap of 3 judge calls holds one comparison exactly: a dropped early call could cost it.
-    [problem] = [
-        p
-        for p in load_problems(EXAMPLES / "examples.yaml")
-        if isinstance(p, CompetitiveProblem) and p.id == "examples/second-largest"
-    ]
+    problem = second_largest()
     for config in (
         EngineConfig(n=4, rounds=2, budget=Budget(max_judge_calls=3)),
         EngineConfig(n=4, rounds=2, judge_ahead=False),
