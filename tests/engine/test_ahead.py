@@ -16,7 +16,8 @@ from codesolve.runs.evaluate import evaluate
 from codesolve.sstar import Budget, EngineConfig, Trace
 from codesolve.sstar.ahead import first_pair, knockout_calls
 from codesolve.sstar.chain import chain
-from codesolve.sstar.clusters import by_agreement, cluster, code_key
+from codesolve.sstar.clusters import Cluster, by_agreement, cluster, code_key
+from codesolve.sstar.judging import knockout
 from codesolve.tasks import load_problems
 from codesolve.tasks.base import Behaviour
 from codesolve.tasks.extract import extract_code
@@ -24,6 +25,7 @@ from codesolve.tasks.models import CompetitiveProblem
 from sandbox import Sandbox
 from tests.engine.test_engine_e2e import EXAMPLES, fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
+from tests.engine.test_selection_properties import drive
 
 signature = st.sampled_from(["AC:1", "AC:2", "AC:3", "WA", "TLE", "RE"])
 
@@ -56,14 +58,19 @@ def test_rows_that_split_early_split_the_whole_table(tables: tuple[dict[str, lis
 
 @given(split_tables())
 def test_the_pair_asked_is_the_knockouts_first(tables: tuple[dict[str, list[Behaviour]], ...]) -> None:
+    # Checked against the knockout itself: the pair it compares first, A and B in that order, and
+    # the calls it makes (three a comparison) when every comparison is decided.
     _, whole = tables
     groups = by_agreement(cluster(whole))
-    pair = first_pair(groups)
-    if len(groups) < 2:
-        assert pair is None
-    else:
-        assert pair == (groups[0].representative, groups[1].representative)
-    assert knockout_calls(len(groups)) == 3 * max(len(groups) - 1, 0)
+    compared: list[tuple[str, str]] = []
+
+    async def compare(a: Cluster, b: Cluster) -> tuple[Cluster, str]:
+        compared.append((a.representative, b.representative))
+        return b, "the challenger"
+
+    drive(knockout(groups, compare))
+    assert first_pair(groups) == (compared[0] if compared else None)
+    assert knockout_calls(len(groups)) == 3 * len(compared)
 
 
 def judge_events(trace: Trace) -> list[tuple[float, float]]:
