@@ -44,8 +44,9 @@ async def gather_and_run(
     for the LLM-free runs before starting the model's, was the longest wait on the engine's
     critical path). The table is the one a single run on all the inputs would give.
 
-    ``on_early`` is called once with the LLM-free rows when every survivor's is in (the judge's
-    first call may be asked ahead on them: :mod:`codesolve.sstar.ahead`).
+    ``on_early`` is called once with the LLM-free rows when every survivor's is in, unless the
+    model's rows are all in already (the judge's first call may be asked ahead on them:
+    :mod:`codesolve.sstar.ahead`).
     """
     sources = synth_sources(ctx.config)
     free_count = ctx.config.free_inputs + extra if sources in ("hypothesis", "both") else 0
@@ -65,8 +66,8 @@ async def gather_and_run(
         code = candidate.code or ""
         if rows is early:  # most are ready, or running, since the survivor passed its tests
             rows[candidate.key] = await ctx.free_rows.behaviours(candidate.key, code, inputs)
-            if len(rows) == len(alive) and on_early is not None:
-                on_early(dict(rows))
+            if len(rows) == len(alive) and len(late) < len(alive) and on_early is not None:
+                on_early(dict(rows))  # (not once the model's rows are in: the table is whole then)
         else:
             rows[candidate.key] = await ctx.task.behaviours(code, inputs) if inputs else []
         # Clean outputs that differ, or (once a table is whole) clusters that differ in any way

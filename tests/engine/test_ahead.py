@@ -130,7 +130,10 @@ ODD_ONE = "def biggest(xs):\n    if xs == [10, 20, 30]:\n        return 31\n    
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize("early_latency", [0.0, 1.5], ids=["answered-then-unused", "cancelled-while-out"])
+# Latencies far apart, so that a loaded machine (slow rows) cannot swap the cases: the LLM-free
+# rows are in long before synthesis returns (2 s), and the early call is answered at once, or is
+# still out when the table is whole (a shutdown wakes its reply).
+@pytest.mark.parametrize("early_latency", [0.0, 30.0], ids=["answered-then-unused", "cancelled-while-out"])
 async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_asked(
     docker_box: Sandbox, early_latency: float
 ) -> None:
@@ -152,7 +155,7 @@ async def test_a_pair_the_whole_table_overturns_is_dropped_and_the_right_one_ask
                 latency_s=early_latency,
             ),
             Rule(match="Write ONE small", content="```input\n[[2, 9, 4]]\n```\n", latency_s=0.2),
-            Rule(match="VALID test inputs", content="```input\n[[10, 20, 30]]\n```\n", latency_s=0.2),
+            Rule(match="VALID test inputs", content="```input\n[[10, 20, 30]]\n```\n", latency_s=2.0),
             Rule(match="Implement `biggest`", content=[fenced(c) for c in [WRONG, *rights]]),
         ]
     )
