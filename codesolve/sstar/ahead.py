@@ -10,10 +10,10 @@ started while debugging: :mod:`codesolve.sstar.prefetch`). Once every survivor's
 two of them differ, the judge is certain to be needed (more inputs only split clusters further),
 and the first pair the knockout would take on those rows is a prediction of the final one. The
 call for that pair is asked at once, beside synthesis (not when the model's rows are all in
-already: the table is whole then, and the call would only be dropped or taken at once). When the whole table names the same pair
-(in the same order), the knockout takes that reply: the same prompt, asked earlier. When it names
-another, the early call is cancelled, the knockout asks its own, and the trace says a call was
-dropped.
+already: the table is whole then, and the call would only be dropped or taken at once). When
+the whole table names the same pair (in the same order), the knockout takes that reply: the same
+prompt, asked earlier. When it names another, the early call is cancelled, the knockout asks its
+own, and the trace says a call was dropped.
 
 What it costs: a dropped call's tokens (if the endpoint had started on it) and one judge call of
 the solve's cap, which is why nothing is asked ahead unless the cap leaves room for a knockout
