@@ -134,7 +134,7 @@ async def by_behaviour(
         asking = judged(ctx) and ctx.config.judge_ahead
         ahead = AskedAhead(ctx, by_key, weights(candidates), group) if asking else None
         try:
-            picked.append(await _by_behaviour(ctx, candidates, alive, extra_inputs, ahead))
+            picked.append(await _by_behaviour(ctx, candidates, by_key, extra_inputs, ahead))
         except Exception as exc:  # raised bare below: a task group would wrap it in an exception group
             failed.append(exc)
         finally:
@@ -148,17 +148,17 @@ async def by_behaviour(
 async def _by_behaviour(
     ctx: SelectionContext,
     candidates: Sequence[Candidate],
-    alive: list[Candidate],
+    by_key: dict[str, Candidate],
     extra_inputs: int,
     ahead: AskedAhead | None,
 ) -> Pick:
+    alive = list(by_key.values())
     on_early = ahead.consider if ahead is not None else None
     gathered, table = await gather_and_run(ctx, alive, extra_inputs, on_early)
     inputs = gathered.inputs
     if gathered.validator is not None:  # many right answers: the ones it accepts are one behaviour
         table = await validated_table(ctx, gathered.validator, inputs, table)
     groups = by_agreement(cluster(table, weights(candidates)))
-    by_key = {c.key: c for c in alive}
     ctx.record("decision", "select", inputs=[i.text[:200] for i in inputs], clusters=[list(g.members) for g in groups])
     ctx.progress(f"{len(alive)} survivors in {len(groups)} behaviour cluster(s) on {len(inputs)} synthesized inputs")
     if len(groups) == 1:
