@@ -118,21 +118,35 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send(error_reply(404, f"no route {self.path}", code="not_found"))
             return
+        # In flight from arrival until the reply is ready, not until its last byte is written: a
+        # client gives its lease back only after that byte, and this thread may wait for the GIL
+        # between writing and counting down, so a count kept until then overlapped the client's
+        # next request (3 in flight seen under a cluster-wide limit of 2).
         with self.server.counter_lock:
             self.server.in_flight += 1
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
         try:
-            self._send(self.server.state.chat_reply(self.path, body), arrived)
+            reply = self.server.state.chat_reply(self.path, body)
+            ready = self._wait(reply, arrived)
         finally:
             with self.server.counter_lock:
                 self.server.in_flight -= 1
+        if ready:
+            self._write(reply)
 
-    def _send(self, reply: Reply, arrived: float | None = None) -> None:
-        # A shutdown wakes the sleep early; the client then sees a dropped connection.
+    def _send(self, reply: Reply) -> None:
+        if self._wait(reply, None):
+            self._write(reply)
+
+    def _wait(self, reply: Reply, arrived: float | None) -> bool:
+        # A shutdown wakes the sleep early (False); the client then sees a dropped connection.
         wait = reply.latency_s - (0.0 if arrived is None else time.monotonic() - arrived)
         if reply.latency_s and self.server.stopping.wait(max(0.0, wait)):
             self.close_connection = True
-            return
+            return False
+        return True
+
+    def _write(self, reply: Reply) -> None:
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json")
@@ -234,7 +248,7 @@ class ScriptedServer:
 
     @property
     def max_in_flight(self) -> int:
-        """The most chat requests that were being answered at once."""
+        """The most chat requests being answered at once (from arrival until the reply was ready to write)."""
         return 0 if self._server is None else self._server.max_in_flight
 
     @property

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import http.client
 import json
+import multiprocessing
 import socket
+import sys
 import threading
 import time
 import urllib.error
@@ -205,6 +207,47 @@ def test_a_burst_of_concurrent_calls_is_answered_together() -> None:
         for thread in threads:
             thread.join()
         assert srv.max_in_flight == callers
+
+
+def _take_turns(port: int, lease: Any, turns: int) -> None:
+    # A client in its own process, as a cluster node is: one request at a time under a shared lease.
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    for turn in range(turns):
+        with lease:
+            conn.request("POST", "/v1/chat/completions", json.dumps(_chat(f"turn {turn}")))
+            conn.getresponse().read()
+
+
+def _spin(stop: threading.Event) -> None:
+    while not stop.is_set():
+        sum(range(1000))
+
+
+def test_a_request_is_no_longer_in_flight_once_its_client_has_the_reply() -> None:
+    # Two processes pass one lease between them (a limit of 1). A thread of this process keeps
+    # the GIL busy, so a handler that has written its reply waits for it before it counts down:
+    # a count held until then overlapped the other process's next request (in 3 of 4 runs here).
+    ctx = multiprocessing.get_context("spawn")
+    lease, stop = ctx.Lock(), threading.Event()
+    spinner = threading.Thread(target=_spin, args=(stop,))
+    with ScriptedServer(Scenario(rules=[Rule(content="ok")])) as srv:
+        port = int(srv.base_url.rsplit(":", 1)[1].split("/")[0])
+        clients = [ctx.Process(target=_take_turns, args=(port, lease, 40)) for _ in range(2)]
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.01)  # twice the default: the wait for the GIL is what is being tested
+        spinner.start()
+        try:
+            for client in clients:
+                client.start()
+            for client in clients:
+                client.join(20)
+        finally:
+            stop.set()
+            spinner.join()
+            sys.setswitchinterval(switch)
+        assert [client.exitcode for client in clients] == [0, 0]
+        assert len(srv.chat_requests) == 80
+        assert srv.max_in_flight == 1
 
 
 def _keep_alive_post(conn: http.client.HTTPConnection, text: str) -> int:
