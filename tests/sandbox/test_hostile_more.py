@@ -804,42 +804,10 @@ def add(a, b):
 @pytest.mark.parametrize(
     "source",
     [
-        pytest.param(
-            ALWAYS_EQUAL,
-            id="always-equal",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG: a check runs in the program's own interpreter: a result whose __eq__ says "
-                "True passes every `assert f(x) == y` (AC for a program that computes nothing)",
-            ),
-        ),
-        pytest.param(
-            FORGED_PASS,
-            id="nonce-from-frames",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG (documented limit of the in-process harness, harness.py): module code "
-                "reads the nonce from the harness's frame and writes a pass record on fd 200 itself",
-            ),
-        ),
-        pytest.param(
-            SORTED_SHADOWED,
-            id="builtin-shadowed-at-module-level",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG (a limit of running the check in the module's namespace): a module-level "
-                "`def sorted` shadows the builtin the check reads",
-            ),
-        ),
-        pytest.param(
-            HARNESS_PATCHED,
-            id="harness-names-patched-from-a-frame",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="BUG (documented limit of the in-process harness, harness.py): module code "
-                "reaches the harness's globals through a frame and makes its exec a no-op",
-            ),
-        ),
+        pytest.param(ALWAYS_EQUAL, id="always-equal"),
+        pytest.param(FORGED_PASS, id="nonce-from-frames"),
+        pytest.param(SORTED_SHADOWED, id="builtin-shadowed-at-module-level"),
+        pytest.param(HARNESS_PATCHED, id="harness-names-patched-from-a-frame"),
         pytest.param(CHECK_SWAPPED, id="compile-replaced"),
         pytest.param(EXEC_SWAPPED, id="exec-replaced"),
         pytest.param(SORTED_SWAPPED, id="builtin-the-check-uses-replaced"),

@@ -1,0 +1,117 @@
+"""What crosses between a check's process and its program's (pure: ``sandbox/runtime/harness.py``).
+
+Plain data sent either way is rebuilt with the same types and values (nan, infinities, -0.0,
+sets and big ints included); subclasses of plain types arrive as their base value, read
+through the base type's own methods; anything else stays where it is, as a handle.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any, cast
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sandbox.runtime import harness
+
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=10**5000, max_value=10**5001)
+    | st.floats()
+    | st.complex_numbers()
+    | st.text()
+    | st.binary()
+)
+HASHABLE = st.integers() | st.text() | st.tuples(st.integers(), st.text())
+PLAIN = st.recursive(
+    SCALARS | st.sets(HASHABLE, max_size=4) | st.frozensets(HASHABLE, max_size=4),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(HASHABLE, inner, max_size=4),
+    max_leaves=20,
+)
+NO_LINK = cast(Any, None)  # plain data never needs the link (only handles do)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal with the same types all the way down (nan equal to nan, -0.0 told from 0.0)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+    if isinstance(a, complex):
+        return same(a.real, b.real) and same(a.imag, b.imag)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+def through(sent: Any) -> Any:
+    """What the other side parses from the text of ``sent`` (as _send and _receive carry it)."""
+    limit = sys.get_int_max_str_digits()
+    harness._no_digit_limit()  # (as both processes run: a big int's text is ours to write and read)
+    try:
+        return harness.literal(repr(sent))
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+@given(PLAIN)
+def test_plain_data_from_the_program_is_rebuilt_as_it_was(value: Any) -> None:
+    objects: list[Any] = []
+    assert same(harness._in(through(harness._out(value, objects)), NO_LINK), value)
+    assert objects == []  # no handle for plain data
+
+
+@given(PLAIN)
+def test_plain_data_from_the_check_is_rebuilt_as_it_was(value: Any) -> None:
+    assert same(harness._resolve(through(harness._wire(value)), []), value)
+
+
+class Lying(int):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = int.__hash__
+
+    def __int__(self) -> int:
+        return 12345
+
+
+class LyingText(str):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = str.__hash__
+
+    def __str__(self) -> str:
+        return "anything"
+
+
+@given(st.integers(), st.text())
+def test_a_subclass_arrives_as_the_value_it_holds_not_what_its_methods_say(n: int, s: str) -> None:
+    got = harness._in(through(harness._out([Lying(n), LyingText(s)], [])), NO_LINK)
+    assert same(got, [n, s])
+
+
+def test_an_object_stays_with_the_program_as_a_handle() -> None:
+    class Anything:
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = object.__hash__
+
+    objects: list[Any] = []
+    thing = Anything()
+    sent = through(harness._out({"x": [thing]}, objects))
+    assert objects == [thing]
+    assert sent == {"x": [(harness._MARK, "object", 0, Anything.__qualname__)]}
+    assert harness._resolve(sent, objects) == {"x": [thing]}
+
+
+def test_a_builtin_or_a_module_crosses_by_name() -> None:
+    assert harness._resolve(through(harness._wire([int, len, math])), []) == [int, len, math]
