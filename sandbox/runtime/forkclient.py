@@ -35,8 +35,11 @@ SERVER_SOURCE = _FUTURE + "".join(
 """Read once, at start-up, before any candidate code runs: the fork server's modules as one
 script (each imports the ones before it only when it is not that script), so that it imports
 nothing from disk."""
-HARNESS_SOURCE = Path(__file__).with_name("harness.py").read_text()
-"""How a test child runs Python (:mod:`sandbox.runtime.harness`), read with the fork server's source."""
+HARNESS_SOURCE = _FUTURE + "".join(
+    Path(__file__).with_name(name).read_text().replace(_FUTURE, "") for name in ("harness.py", "crossing.py")
+)
+"""How a test child runs Python (:mod:`sandbox.runtime.harness`, then :mod:`sandbox.runtime.crossing`
+in the same namespace), read with the fork server's source."""
 SERVER_CODE = marshal.dumps(
     (compile(SERVER_SOURCE, "<fork server>", "exec"), compile(HARNESS_SOURCE, "<sandbox harness>", "exec"))
 )

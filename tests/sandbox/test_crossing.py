@@ -1,4 +1,4 @@
-"""What crosses between a check's process and its program's (pure: ``sandbox/runtime/harness.py``).
+"""What crosses between a check's process and its program's (pure: ``sandbox/runtime/crossing.py``).
 
 Plain data sent either way is rebuilt with the same types and values (nan, infinities, -0.0,
 sets and big ints included); subclasses of plain types arrive as their base value, read
@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import Any, cast
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox.runtime import harness
+from sandbox.runtime import crossing, harness
 
 SCALARS = (
     st.none()
@@ -32,7 +33,11 @@ PLAIN = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(HASHABLE, inner, max_size=4),
     max_leaves=20,
 )
-NO_LINK = cast(Any, None)  # plain data never needs the link (only handles do)
+
+
+def sides() -> tuple[crossing.Side, crossing.Side]:
+    """The program's side and the check's (no pipes: only their encoding is used here)."""
+    return crossing.Side(-1, -1, program=True), crossing.Side(-1, -1, program=False, peer=-1)
 
 
 def same(a: Any, b: Any) -> bool:
@@ -53,7 +58,7 @@ def same(a: Any, b: Any) -> bool:
 def through(sent: Any) -> Any:
     """What the other side parses from the text of ``sent`` (as _send and _receive carry it)."""
     limit = sys.get_int_max_str_digits()
-    harness._no_digit_limit()  # (as both processes run: a big int's text is ours to write and read)
+    crossing._no_digit_limit()  # (as both processes run: a big int's text is ours to write and read)
     try:
         return harness.literal(repr(sent))
     finally:
@@ -61,15 +66,11 @@ def through(sent: Any) -> Any:
 
 
 @given(PLAIN)
-def test_plain_data_from_the_program_is_rebuilt_as_it_was(value: Any) -> None:
-    objects: list[Any] = []
-    assert same(harness._in(through(harness._out(value, objects)), NO_LINK), value)
-    assert objects == []  # no handle for plain data
-
-
-@given(PLAIN)
-def test_plain_data_from_the_check_is_rebuilt_as_it_was(value: Any) -> None:
-    assert same(harness._resolve(through(harness._wire(value)), []), value)
+def test_plain_data_is_rebuilt_as_it_was_either_way(value: Any) -> None:
+    program, check = sides()
+    assert same(check.decode(through(program.encode(value))), value)
+    assert same(program.decode(through(check.encode(value))), value)
+    assert program.objects == check.objects == []  # no handle for plain data
 
 
 class Lying(int):
@@ -94,8 +95,8 @@ class LyingText(str):
 
 @given(st.integers(), st.text())
 def test_a_subclass_arrives_as_the_value_it_holds_not_what_its_methods_say(n: int, s: str) -> None:
-    got = harness._in(through(harness._out([Lying(n), LyingText(s)], [])), NO_LINK)
-    assert same(got, [n, s])
+    program, check = sides()
+    assert same(check.decode(through(program.encode([Lying(n), LyingText(s)]))), [n, s])
 
 
 def test_an_object_stays_with_the_program_as_a_handle() -> None:
@@ -105,13 +106,26 @@ def test_an_object_stays_with_the_program_as_a_handle() -> None:
 
         __hash__ = object.__hash__
 
-    objects: list[Any] = []
+    program, check = sides()
     thing = Anything()
-    sent = through(harness._out({"x": [thing]}, objects))
-    assert objects == [thing]
-    assert sent == {"x": [(harness._MARK, "object", 0, Anything.__qualname__)]}
-    assert harness._resolve(sent, objects) == {"x": [thing]}
+    got = check.decode(through(program.encode({"x": [thing, thing]})))
+    assert program.objects == [thing]  # one handle, however often it crosses
+    first, second = got["x"]
+    assert isinstance(first, crossing.Remote)
+    assert first is second  # the same handle each time: `is` holds on the other side
+    assert (first == 5) is False  # equal to nothing the check holds
+    assert program.decode(through(check.encode(got))) == {"x": [thing, thing]}
 
 
 def test_a_builtin_or_a_module_crosses_by_name() -> None:
-    assert harness._resolve(through(harness._wire([int, len, math])), []) == [int, len, math]
+    program, check = sides()
+    assert program.decode(through(check.encode([int, len, math]))) == [int, len, math]
+
+
+def test_the_program_reads_no_private_name_of_the_checks_objects() -> None:
+    _, check = sides()
+    check.handle(object())
+    with pytest.raises(AttributeError):
+        check.serve(("getattr", 0, "__class__"))
+    with pytest.raises(AttributeError):
+        check.serve(("setattr", 0, "_hidden", 1))

@@ -52,6 +52,22 @@ HONEST = [
         id="a-method-of-an-instance",
     ),
     pytest.param(
+        "from collections import deque\n\n"
+        "def reachable(start, goal):\n    seen, todo = {start}, deque([start])\n    while todo:\n"
+        "        node = todo.popleft()\n        if node is goal:\n            return True\n"
+        "        for nxt in node.successors:\n            if nxt not in seen:\n"
+        "                seen.add(nxt)\n                todo.append(nxt)\n    return False\n\n"
+        "def reverse(node):\n    prev = None\n    while node:\n"
+        "        node.successor, prev, node = prev, node, node.successor\n    return prev\n",
+        "class Node:\n    def __init__(self, value, successors=()):\n"
+        "        self.value, self.successors, self.successor = value, list(successors), None\n\n"
+        "c = Node('c')\nb = Node('b', [c])\na = Node('a', [b, c])\nassert reachable(a, c) is True\n"
+        "assert reachable(c, a) is False\n"
+        "a.successor, b.successor = b, c\nhead = reverse(a)\n"
+        "assert head is c and c.successor is b and b.successor is a and a.successor is None\n",
+        id="the-checks-own-graph-nodes",  # (QuixBugs' checks build their graphs themselves)
+    ),
+    pytest.param(
         "def upto(n):\n    yield from range(n)\n",
         "assert list(upto(3)) == [0, 1, 2]\nassert 2 in upto(3)\nassert 5 not in upto(3)\n",
         id="a-generator",
@@ -235,6 +251,23 @@ def f(x):
     return x
 """
 
+THROUGH_A_NODE = """
+def always(*args):
+    return True
+
+
+def f(node):
+    # Raw requests on the handle of one of the check's objects: to its class, then the class's
+    # __eq__ made ours (the check's nodes then equal whatever we say).
+    side = node._side
+    try:
+        cls = side.value("getattr", node._index, "__class__")
+        side.request("setattr", cls._index, "__eq__", side.encode(always))
+    except Exception as exc:
+        print("refused", type(exc).__name__)
+    return node
+"""
+
 HOSTILE = [
     pytest.param(ALWAYS, "assert f(1) == 2\n", id="equal-to-everything"),
     pytest.param(ALWAYS, "assert f(1) != 2 or 1\nassert 3 in f(1)\n", id="contains-everything"),
@@ -247,6 +280,13 @@ HOSTILE = [
     pytest.param(PLANTED, "from fractions import Fraction\nassert Fraction(5) == f(1)\n", id="planted-module"),
     pytest.param(THROUGH_PROC, "assert f(1) == 5\n", id="result-channel-through-proc"),
     pytest.param(KILLS_THE_CHECK, "assert f(1) == 1\nassert f(2) == 5\n", id="kills-the-check"),
+    pytest.param(
+        THROUGH_A_NODE,
+        "class Node:\n    def __init__(self, v):\n        self.v = v\n\n"
+        "    def __eq__(self, other):\n        return isinstance(other, Node) and other.v == self.v\n\n"
+        "assert f(Node(1)) == Node(5)\n",
+        id="from-a-check-object-to-its-class",
+    ),
     pytest.param(ANSWERS_FOR_ITSELF, "assert f(1) == 1\nassert not f(2)\n", id="answer-loop-replaced"),
 ]
 

@@ -1,0 +1,568 @@
+"""A check beside the program: the check runs in the test child, the program in a child of it.
+
+Standard library only; in the fork server this source runs after :mod:`sandbox.runtime.harness`
+in the same namespace (``forkclient.HARNESS_SOURCE``).
+
+The test child forks the program's process before any of the program's code runs, runs the
+dataset's check itself, and reaches the module's names across two pipes. Each side hands the
+other plain data, rebuilt there from its text, or a *handle* on one of its own objects, whose
+operations then run on its side (:class:`Remote`):
+
+* a value the program returns is read through the base types' own methods (a ``Counter``, a
+  namedtuple, an ``IntEnum`` arrive as dict, tuple, int), so no ``__eq__`` of the program's
+  answers ``f(x) == y``; the program's own objects (a tree's nodes, a ``Solution``, a
+  generator, a ``re.Match``) stay there, and a handle on one equals nothing but another of its
+  objects;
+* the check's own objects (QuixBugs' graph nodes) stay here: the program reads and sets their
+  public attributes and calls their methods, never a name that starts with ``_`` (no way from
+  a node to the check's globals or builtins);
+* lists, dicts and sets a call's arguments hold come back as the function left them.
+
+Nothing of the program's runs in this process: the builtins the check reads, its code and the
+result channel are out of the program's reach (this process is not dumpable while the program
+runs: ``/proc`` gives it neither our memory nor our descriptors), and modules are imported
+here from the standard places only, never from the program's directory.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import sys
+import types
+
+_signal: Any = __import__("_signal")  # the C core of `signal` (whose enums pull in more)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from sandbox.runtime.wire import Run
+if __name__ != "_sandbox_harness":  # in the fork server this runs after the harness, in its namespace
+    from sandbox.runtime.harness import RESULT_FD, _deliver, _exit_code, _load, _show, literal
+
+_MARK = "\x00codesolve"
+"""First item of a tuple that stands for what plain data cannot say (a handle, a nan, a set)."""
+_DEPTH = 100
+"""Nesting past which a value crosses as a handle (self-referencing lists, deep trees)."""
+_PR_SET_DUMPABLE = 4
+_NO_MIRROR = ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration", "StopAsyncIteration")
+_BUILTIN_NAMES = frozenset(builtins.__dict__)
+_BUILTIN_EXCEPTIONS = {
+    k: v for k, v in builtins.__dict__.items() if isinstance(v, type) and issubclass(v, BaseException)
+}
+_SCALARS = (int, str, bytes, bool, type(None))
+
+
+def split_check(req: Run, nonce: str, code: types.CodeType, check: str) -> int:
+    """Run ``check`` here against the program run in a child: 0 and a pass record once it completes."""
+    check_code = compile(check, "<check>", "exec")
+    _dumpable(0)
+    asks, asked = os.pipe()
+    answered, answers = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(RESULT_FD)
+        os.close(asked)
+        os.close(answered)
+        _dumpable(1)
+        os._exit(_program_side(req["entry"], code, Side(asks, answers, program=True)))
+    os.close(asks)
+    os.close(answers)
+    # Nothing the program's process can write may be imported here: not its directory.
+    sys.path[:] = [p for p in sys.path[1:] if p]
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)  # (no KeyboardInterrupt the program could send us)
+    _no_digit_limit()
+    side = Side(answered, asked, program=False, peer=pid)
+    side.expect_ready()
+    entry = str(req.get("function") or "").partition(".")[0]
+    names = _read_names(check_code) - (_BUILTIN_NAMES - {entry})
+    namespace: dict[str, Any] = {"__name__": "__check__", "__builtins__": builtins}
+    namespace.update(side.names(sorted(names)))
+    exec(check_code, namespace)
+    _deliver(nonce, "pass")
+    side.close()
+    return 0
+
+
+def _dumpable(flag: int) -> None:
+    __import__("ctypes").CDLL(None).prctl(_PR_SET_DUMPABLE, flag, 0, 0, 0)
+
+
+def _read_names(code: types.CodeType) -> set[str]:
+    """Every global name the check's code (and the code it defines) may read."""
+    names = {n for n in code.co_names if not n.startswith("__")}
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _read_names(const)
+    return names
+
+
+def _program_side(entry: str, code: types.CodeType, side: Side) -> int:
+    """In the program's process: run the module, then answer the check until it is done."""
+    try:
+        side.module = _load(entry, code, True)
+    except SystemExit as exc:
+        return _leave(_exit_code(exc))
+    except BaseException as exc:
+        _show(exc)
+        return _leave(1)
+    _flush()
+    side.send(("ready",))
+    try:
+        side.serve_until_closed()
+    except _Exit as leaving:
+        return _leave(leaving.status)
+    return _leave(0)
+
+
+def _leave(status: int) -> int:
+    _flush()
+    return status
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+class _Exit(BaseException):
+    """The program called ``exit`` while answering: its process ends with that status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class ProgramError(Exception):
+    """An exception the other side raised whose type cannot be named here (or a broken channel)."""
+
+
+def _broken() -> ProgramError:
+    return ProgramError("the program's process broke the check's channel")
+
+
+class Side:
+    """One process's end of the two pipes: requests out, answers in, and the other side's
+    requests served meanwhile (a call of the program's may read a node of the check's)."""
+
+    def __init__(self, inbox: int, out: int, *, program: bool, peer: int = 0) -> None:
+        self.inbox, self.out, self.program, self.peer = inbox, out, program, peer
+        self.module: types.ModuleType | None = None
+        self.objects: list[Any] = []
+        """Our objects the other side holds handles on, by index."""
+        self.index_of: dict[int, int] = {}
+        self.remotes: dict[int, Remote] = {}
+        """The other side's objects, one handle each (so ``is`` works on them)."""
+
+    # ------------------------------------------------------------ the wire
+
+    def send(self, message: Any) -> None:
+        """Write one message (its text, after its length)."""
+        limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
+        _no_digit_limit()  # (our own text of a big int)
+        try:
+            body = repr(message).encode("utf-8", "surrogateescape")
+        finally:
+            if limit is not None:
+                sys.set_int_max_str_digits(limit)
+        data = len(body).to_bytes(8, "big") + body
+        while data:
+            data = data[os.write(self.out, data) :]
+
+    def receive(self) -> Any:
+        """The next message, or ``None`` once the other side is gone."""
+        head = _read_exactly(self.inbox, 8)
+        body = None if head is None else _read_exactly(self.inbox, int.from_bytes(head, "big"))
+        if body is None:
+            return None
+        try:
+            message = literal(body.decode("utf-8", "surrogateescape"))
+        except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
+            raise _broken() from exc
+        if type(message) is not tuple or not message:
+            raise _broken()
+        return message
+
+    # ------------------------------------------------------------ asking
+
+    def request(self, *message: Any) -> tuple[Any, ...]:
+        """Ask the other side; serve what it asks meanwhile; raise what it raised."""
+        self.send(("ask", *message))
+        while True:
+            got = self.receive()
+            if got is None:
+                self.gone()
+            if got[0] == "ask":
+                self.send(self.answer(got[1:]))
+                continue
+            if got[0] != "answer" or len(got) < 2:
+                raise _broken()
+            if got[1] == "raise":
+                raise _mirror(got)
+            return tuple(got[1:])
+
+    def value(self, *message: Any) -> Any:
+        """The value an operation on the other side gave."""
+        answer = self.request(*message)
+        return self.decode(answer[1]) if len(answer) > 1 else None
+
+    def call(self, index: int, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call one of the other side's objects; lists, dicts and sets passed come back as it left them."""
+        answer = self.request("call", index, self.encode(list(args)), self.encode(kwargs))
+        if len(answer) != 3 or type(answer[2]) is not list:
+            raise _broken()
+        for given, now in zip(args, answer[2]):
+            if now is not None:
+                _update(given, self.decode(now))
+        return self.decode(answer[1])
+
+    def expect_ready(self) -> None:
+        """Wait for the program's first word (its module has run)."""
+        got = self.receive()
+        if got is None:
+            self.gone()
+        if got != ("ready",):
+            raise _broken()
+
+    def names(self, wanted: list[str]) -> dict[str, Any]:
+        """The program's module-level values of ``wanted`` (those it has)."""
+        found = self.request("names", wanted)[1]
+        if type(found) is not list:
+            raise _broken()
+        return {n: self.decode(v) for n, v in found if type(n) is str and n in wanted}
+
+    def gone(self) -> NoReturn:
+        """The other side is gone: the program ends here; the check ends as the program did."""
+        if self.program:
+            raise _Exit(0)
+        _, status = os.waitpid(self.peer, 0)
+        _flush()
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            _signal.signal(sig, _signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1
+        os.write(2, f"the program exited (status {code}) before the check finished\n".encode())
+        os._exit(code)
+
+    def close(self) -> None:
+        """The check is done: let the program's process go."""
+        os.close(self.out)
+        os.close(self.inbox)
+        try:
+            os.kill(self.peer, _signal.SIGKILL)
+            os.waitpid(self.peer, 0)
+        except OSError:
+            pass
+
+    # ------------------------------------------------------------ answering
+
+    def serve_until_closed(self) -> None:
+        """The program's side: answer the check until it closes the pipes."""
+        while True:
+            got = self.receive()
+            if got is None:
+                return
+            if got[0] != "ask":
+                raise _broken()
+            self.send(self.answer(got[1:]))
+
+    def answer(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Our answer to one request (what it raised, as the other side will raise it)."""
+        try:
+            return ("answer", *self.serve(message))
+        except SystemExit as exc:
+            if self.program:
+                raise _Exit(_exit_code(exc)) from None
+            return ("answer", *_raised(exc))
+        except (_Exit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:  # (the traceback of a call of the program's: feedback; not of a probe)
+            return ("answer", *_raised(exc, show=self.program and message[0] == "call"))
+        finally:
+            _flush()
+
+    def serve(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Carry out one request on our objects."""
+        op = message[0]
+        if op == "names" and self.module is not None:
+            found = self.module.__dict__
+            return ("value", [(n, self.encode(found[n])) for n in message[1] if type(n) is str and n in found])
+        target = self.objects[int(message[1])]
+        if op == "call":
+            args, kwargs = self.decode(message[2]), self.decode(message[3])
+            result = target(*args, **kwargs)
+            after = [self.encode(a) if type(a) in (list, dict, set) else None for a in args]
+            return ("value", self.encode(result), after)
+        if op in ("getattr", "setattr"):
+            name = str(message[2])
+            if not self.program and name.startswith("_"):
+                raise AttributeError(f"the program may not read {name!r} of the check's objects")
+            if op == "getattr":
+                return ("value", self.encode(getattr(target, name)))
+            setattr(target, name, self.decode(message[3]))
+            return ("value", None)
+        if op == "setitem":
+            target[self.decode(message[2])] = self.decode(message[3])
+            return ("value", None)
+        if op == "next":
+            try:
+                return ("value", self.encode(next(target)))
+            except StopIteration:
+                return ("stop",)
+        return ("value", self.encode(_OPS[str(op)](target, self.decode(message[2]))))
+
+    # ------------------------------------------------------------ values
+
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        """One of our values as the other side can rebuild it."""
+        kind = type(value)
+        if kind in _SCALARS:
+            return value
+        if kind is float or kind is complex:
+            return value if value - value == 0 else (_MARK, kind.__name__, repr(value))
+        if kind is Remote and value._side is self:
+            return (_MARK, "yours", value._index)
+        if depth > _DEPTH:
+            return self.handle(value)
+        if kind is list or kind is tuple:
+            items = [self.encode(v, depth + 1) for v in value]
+            return items if kind is list else tuple(items)
+        if kind is dict:
+            return {self.encode(k, depth + 1): self.encode(v, depth + 1) for k, v in value.items()}
+        if kind is set or kind is frozenset:
+            return (_MARK, kind.__name__, [self.encode(v, depth + 1) for v in value])
+        if kind is types.ModuleType and type(value.__name__) is str:
+            return (_MARK, "module", value.__name__)  # the other side's own import of it
+        called = getattr(value, "__name__", None) if not self.program else None
+        if isinstance(called, str) and builtins.__dict__.get(called) is value:
+            return (_MARK, "builtin", called)
+        base = _base_value(value) if self.program else _NOTHING
+        return self.handle(value) if base is _NOTHING else self.encode(base, depth + 1)
+
+    def handle(self, value: Any) -> tuple[Any, ...]:
+        """A handle on one of our objects (the same one each time it crosses)."""
+        index = self.index_of.get(id(value))
+        if index is None:
+            index = self.index_of[id(value)] = len(self.objects)
+            self.objects.append(value)  # (kept alive here: its id stays its own)
+        name = getattr(type(value), "__qualname__", "")
+        return (_MARK, "mine", index, name[:100] if type(name) is str else "")
+
+    def decode(self, value: Any) -> Any:
+        """What the other side sent, rebuilt: plain data as our own objects, its objects as handles."""
+        kind = type(value)
+        if kind is tuple and value and value[0] == _MARK:
+            return self._marked(value)
+        if kind is list or kind is tuple:
+            items = [self.decode(v) for v in value]
+            return items if kind is list else tuple(items)
+        if kind is dict:
+            return {self.decode(k): self.decode(v) for k, v in value.items()}
+        return value
+
+    def _marked(self, value: tuple[Any, ...]) -> Any:
+        what = value[1] if len(value) > 1 else None
+        if what == "mine":  # theirs, to us
+            index = int(value[2])
+            if index not in self.remotes:
+                self.remotes[index] = Remote(self, index, str(value[3]))
+            return self.remotes[index]
+        if what == "yours":
+            return self.objects[int(value[2])]
+        if what in ("float", "complex"):
+            return (float if what == "float" else complex)(str(value[2]))
+        if what in ("set", "frozenset"):
+            return (set if what == "set" else frozenset)(self.decode(v) for v in value[2])
+        if what == "module":  # (here: from the standard places only; see split_check)
+            return __import__(str(value[2]))
+        if what == "builtin" and self.program:
+            return getattr(builtins, str(value[2]))
+        raise _broken()
+
+
+def _no_digit_limit() -> None:
+    # Our own text of a big int (Python 3.11 refuses past 4,300 digits by default).
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _raised(exc: BaseException, show: bool = False) -> tuple[str, str, str]:
+    """An exception as the other side will raise it (the program's traceback goes to its stderr)."""
+    try:
+        if show:
+            _show(exc)
+        text = str(exc)
+        message = text[:2000] if type(text) is str else ""
+    except BaseException:
+        message = ""
+    return ("raise", type(exc).__name__, message)
+
+
+def _mirror(answer: tuple[Any, ...]) -> BaseException:
+    name = str(answer[2]) if len(answer) > 2 else "?"
+    message = str(answer[3]) if len(answer) > 3 else ""
+    kind = _BUILTIN_EXCEPTIONS.get(name)
+    if kind is not None and name not in _NO_MIRROR:
+        try:
+            return kind(message)
+        except Exception:
+            pass
+    return ProgramError(f"{name}: {message}")
+
+
+def _update(given: Any, now: Any) -> None:
+    # In place, as the function left it (a check may read an argument it sorted).
+    if type(given) is list and type(now) is list:
+        given[:] = now
+    elif type(given) in (dict, set) and type(now) is type(given):
+        given.clear()
+        given.update(now)
+
+
+_OPS: dict[str, Any] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "getitem": lambda a, b: a[b],
+    "len": lambda a, _b: len(a),
+    "iter": lambda a, _b: iter(a),
+    "hash": lambda a, _b: hash(a),
+    "bool": lambda a, _b: bool(a),
+    "str": lambda a, _b: str(a),
+}
+
+_NOTHING = object()
+
+
+def _base_value(value: Any) -> Any:
+    """What a program's subclass of a plain type, number or array holds as plain data (read
+    through the base type's own method: no override of the program's decides it)."""
+    deque = __import__("_collections").deque
+    for base, read in _BASES:
+        if isinstance(value, base):
+            return read(value)
+    if isinstance(value, deque):
+        return list(value)
+    if callable(getattr(type(value), "tolist", None)):  # numpy's arrays and scalars
+        return value.tolist()
+    if hasattr(type(value), "__index__"):
+        return __import__("_operator").index(value)
+    numbers = sys.modules.get("numbers")  # (Fraction, Decimal, numpy: registered with it)
+    if numbers is not None and isinstance(value, numbers.Complex):
+        return float(value) if isinstance(value, numbers.Real) else complex(value)
+    return _NOTHING
+
+
+_BASES: tuple[tuple[type, Any], ...] = (
+    (int, int.__int__),
+    (float, float.__float__),
+    (str, str.__str__),
+    (bytes, lambda v: bytes.__getitem__(v, slice(None))),
+    (dict, dict.copy),
+    (list, lambda v: list.__getitem__(v, slice(None))),
+    (tuple, lambda v: tuple.__getitem__(v, slice(None))),
+    (set, set.copy),
+    (frozenset, frozenset.copy),
+)
+
+
+class Remote:
+    """One of the other side's objects: its operations run there. On the check's side, compared
+    with anything but another of the program's objects it equals nothing (a result that is not
+    plain data cannot be equal to whatever a check expects)."""
+
+    __slots__ = ("_index", "_kind", "_side")
+
+    def __init__(self, side: Side, index: int, kind: str) -> None:
+        object.__setattr__(self, "_side", side)
+        object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_kind", kind)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._side.call(self._index, args, kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return self._side.value("getattr", self._index, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._side.request("setattr", self._index, name, self._side.encode(value))
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._side.value("getitem", self._index, self._side.encode(key))
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        side = self._side
+        side.request("setitem", self._index, side.encode(key), side.encode(value))
+
+    def __len__(self) -> int:
+        return int(self._side.value("len", self._index, None))
+
+    def __iter__(self) -> Any:
+        return self._side.value("iter", self._index, None)
+
+    def __next__(self) -> Any:
+        answer = self._side.request("next", self._index)
+        if answer[0] == "stop":
+            raise StopIteration
+        return self._side.decode(answer[1])
+
+    def __contains__(self, item: Any) -> bool:
+        return any(item == each for each in self)  # decided here, on what iterating it gives
+
+    def __hash__(self) -> int:
+        return int(self._side.value("hash", self._index, None))
+
+    def __bool__(self) -> bool:
+        # Its own side's word, which gains a program nothing: an object true for every check is
+        # no more than `return True` (an object equal to every answer would be: see _compare).
+        truth = self._side.value("bool", self._index, None)
+        if type(truth) is not bool:
+            raise TypeError(f"the truth value of a {self._kind} object is not a bool")
+        return truth
+
+    def __str__(self) -> str:
+        return str(self._side.value("str", self._index, None))
+
+    def __repr__(self) -> str:
+        return f"<{self._kind} object of the {'check' if self._side.program else 'program'}>"
+
+    def _compare(self, op: str, other: Any) -> Any:
+        if not isinstance(other, Remote) and not self._side.program:
+            return NotImplemented
+        return self._side.value(op, self._index, self._side.encode(other))
+
+    def __eq__(self, other: object) -> Any:
+        return self._compare("eq", other)
+
+    def __ne__(self, other: object) -> Any:
+        return self._compare("ne", other)
+
+    def __lt__(self, other: Any) -> Any:
+        return self._compare("lt", other)
+
+    def __le__(self, other: Any) -> Any:
+        return self._compare("le", other)
+
+    def __gt__(self, other: Any) -> Any:
+        return self._compare("gt", other)
+
+    def __ge__(self, other: Any) -> Any:
+        return self._compare("ge", other)
