@@ -14,8 +14,9 @@ operations then run on its side (:class:`Remote`):
   generator, a ``re.Match``) stay there, and a handle on one equals nothing but another of its
   objects;
 * the check's own objects (QuixBugs' graph nodes) stay here: the program reads and sets their
-  public attributes and calls their methods, never a name that starts with ``_`` (no way from
-  a node to the check's globals or builtins);
+  public attributes and calls their methods, never a name that starts with ``_`` nor a frame,
+  traceback or code object (no way from a node or a generator to the check's globals, its
+  builtins or this module's classes);
 * lists, dicts and sets a call's arguments hold come back as the function left them.
 
 Nothing of the program's runs in this process: the builtins the check reads, its code and the
@@ -51,6 +52,9 @@ _BUILTIN_EXCEPTIONS = {
     k: v for k, v in builtins.__dict__.items() if isinstance(v, type) and issubclass(v, BaseException)
 }
 _SCALARS = (int, str, bytes, bool, type(None))
+_INTERNALS = (types.FrameType, types.TracebackType, types.CodeType)
+"""Where public names lead from a generator or a traceback of the check's (``gi_frame``,
+``f_back``, ``f_globals``...) into its process: never handed to the program."""
 
 
 def split_check(req: Run, nonce: str, code: types.CodeType, check: str) -> int:
@@ -302,7 +306,10 @@ class Side:
             if not self.program and name.startswith("_"):
                 raise AttributeError(f"the program may not read {name!r} of the check's objects")
             if op == "getattr":
-                return ("value", self.encode(getattr(target, name)))
+                found = getattr(target, name)
+                if not self.program and isinstance(found, _INTERNALS):
+                    raise AttributeError(f"the program may not read {name!r}: it leads into the check's process")
+                return ("value", self.encode(found))
             setattr(target, name, self.decode(message[3]))
             return ("value", None)
         if op == "setitem":

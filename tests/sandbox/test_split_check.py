@@ -268,6 +268,19 @@ def f(node):
     return node
 """
 
+THROUGH_A_FRAME = """
+def f(items):
+    # A generator of the check's: its public gi_frame would lead on (f_back, f_globals) to the
+    # check's globals and the harness's own classes.
+    side = items._side
+    try:
+        frame = side.value("getattr", items._index, "gi_frame")
+        print("got a frame", frame)
+    except Exception as exc:
+        print("refused", type(exc).__name__)
+    return 0
+"""
+
 HOSTILE = [
     pytest.param(ALWAYS, "assert f(1) == 2\n", id="equal-to-everything"),
     pytest.param(ALWAYS, "assert f(1) != 2 or 1\nassert 3 in f(1)\n", id="contains-everything"),
@@ -287,6 +300,7 @@ HOSTILE = [
         "assert f(Node(1)) == Node(5)\n",
         id="from-a-check-object-to-its-class",
     ),
+    pytest.param(THROUGH_A_FRAME, "assert f(x for x in range(3)) == 3\n", id="a-generator-of-the-checks-frame"),
     pytest.param(ANSWERS_FOR_ITSELF, "assert f(1) == 1\nassert not f(2)\n", id="answer-loop-replaced"),
 ]
 
@@ -296,3 +310,4 @@ async def test_a_check_meets_only_what_the_program_computes(docker_box: Sandbox,
     outcome = await judge(docker_box, source, check)
     assert outcome.verdict is not Verdict.AC, describe([outcome])
     assert "OPENED" not in outcome.stdout.text, describe([outcome])
+    assert "got a frame" not in outcome.stdout.text, describe([outcome])
