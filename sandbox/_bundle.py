@@ -58,6 +58,7 @@ _RUNTIME_FILES = (
     ("sandbox/runtime/guard.py", "runtime/guard.py"),
     ("sandbox/runtime/stamps.py", "runtime/stamps.py"),
     ("sandbox/runtime/harness.py", "runtime/harness.py"),
+    ("sandbox/runtime/remote.py", "runtime/remote.py"),
     ("sandbox/runtime/crossing.py", "runtime/crossing.py"),
     ("sandbox/runtime/testio.py", "runtime/testio.py"),
     ("sandbox/runtime/zygote.py", "runtime/zygote.py"),

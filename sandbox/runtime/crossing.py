@@ -40,17 +40,14 @@ if TYPE_CHECKING:
     from sandbox.runtime.wire import Run
 if __name__ != "_sandbox_harness":  # in the fork server this runs after the harness, in its namespace
     from sandbox.runtime.harness import RESULT_FD, _deliver, _exit_code, _load, _show, literal
+    from sandbox.runtime.remote import NOTHING, OPS, ProgramError, Remote, base_value, mirror, raised, update_in_place
 
 _MARK = "\x00codesolve"
 """First item of a tuple that stands for what plain data cannot say (a handle, a nan, a set)."""
 _DEPTH = 100
 """Nesting past which a value crosses as a handle (self-referencing lists, deep trees)."""
 _PR_SET_DUMPABLE = 4
-_NO_MIRROR = ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration", "StopAsyncIteration")
 _BUILTIN_NAMES = frozenset(builtins.__dict__)
-_BUILTIN_EXCEPTIONS = {
-    k: v for k, v in builtins.__dict__.items() if isinstance(v, type) and issubclass(v, BaseException)
-}
 _SCALARS = (int, str, bytes, bool, type(None))
 _INTERNALS = (types.FrameType, types.TracebackType, types.CodeType)
 """Where public names lead from a generator or a traceback of the check's (``gi_frame``,
@@ -140,10 +137,6 @@ class _Exit(BaseException):
         self.status = status
 
 
-class ProgramError(Exception):
-    """An exception the other side raised whose type cannot be named here (or a broken channel)."""
-
-
 def _broken() -> ProgramError:
     return ProgramError("the program's process broke the check's channel")
 
@@ -154,6 +147,8 @@ class Side:
 
     def __init__(self, inbox: int, out: int, *, program: bool, peer: int = 0) -> None:
         self.inbox, self.out, self.program, self.peer = inbox, out, program, peer
+        # Buffered: a whole message (or several) per read; opened before any of the program's code runs.
+        self.reader = open(inbox, "rb", closefd=False) if inbox >= 0 else None  # noqa: SIM115 (lives as long as the side)
         self.module: types.ModuleType | None = None
         self.objects: list[Any] = []
         """Our objects the other side holds handles on, by index."""
@@ -178,10 +173,18 @@ class Side:
 
     def receive(self) -> Any:
         """The next message, or ``None`` once the other side is gone."""
-        head = _read_exactly(self.inbox, 8)
-        body = None if head is None else _read_exactly(self.inbox, int.from_bytes(head, "big"))
-        if body is None:
+        if self.reader is None:
             return None
+        head = self.reader.read(8)
+        if len(head) != 8:
+            return None
+        # A megabyte at a time: the length is the other side's word, not an allocation to make.
+        size, body = int.from_bytes(head, "big"), bytearray()
+        while len(body) < size:
+            chunk = self.reader.read(min(size - len(body), 1 << 20))
+            if not chunk:
+                return None  # (the other side left mid-message)
+            body += chunk
         try:
             message = literal(body.decode("utf-8", "surrogateescape"))
         except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
@@ -205,7 +208,7 @@ class Side:
             if got[0] != "answer" or len(got) < 2:
                 raise _broken()
             if got[1] == "raise":
-                raise _mirror(got)
+                raise mirror(got)
             return tuple(got[1:])
 
     def value(self, *message: Any) -> Any:
@@ -220,7 +223,7 @@ class Side:
             raise _broken()
         for given, now in zip(args, answer[2]):
             if now is not None:
-                _update(given, self.decode(now))
+                update_in_place(given, self.decode(now))
         return self.decode(answer[1])
 
     def expect_ready(self) -> None:
@@ -281,11 +284,11 @@ class Side:
         except SystemExit as exc:
             if self.program:
                 raise _Exit(_exit_code(exc)) from None
-            return ("answer", *_raised(exc))
+            return ("answer", *raised(exc))
         except (_Exit, KeyboardInterrupt):
             raise
         except BaseException as exc:  # (the traceback of a call of the program's: feedback; not of a probe)
-            return ("answer", *_raised(exc, show=self.program and message[0] == "call"))
+            return ("answer", *raised(exc, show=self.program and message[0] == "call"))
         finally:
             _flush()
 
@@ -320,7 +323,7 @@ class Side:
                 return ("value", self.encode(next(target)))
             except StopIteration:
                 return ("stop",)
-        return ("value", self.encode(_OPS[str(op)](target, self.decode(message[2]))))
+        return ("value", self.encode(OPS[str(op)](target, self.decode(message[2]))))
 
     # ------------------------------------------------------------ values
 
@@ -347,8 +350,8 @@ class Side:
         called = getattr(value, "__name__", None) if not self.program else None
         if isinstance(called, str) and builtins.__dict__.get(called) is value:
             return (_MARK, "builtin", called)
-        base = _base_value(value) if self.program else _NOTHING
-        return self.handle(value) if base is _NOTHING else self.encode(base, depth + 1)
+        base = base_value(value) if self.program else NOTHING
+        return self.handle(value) if base is NOTHING else self.encode(base, depth + 1)
 
     def handle(self, value: Any) -> tuple[Any, ...]:
         """A handle on one of our objects (the same one each time it crosses)."""
@@ -395,181 +398,3 @@ def _no_digit_limit() -> None:
     # Our own text of a big int (Python 3.11 refuses past 4,300 digits by default).
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    chunks, left = [], size
-    while left:
-        chunk = os.read(fd, min(left, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _raised(exc: BaseException, show: bool = False) -> tuple[str, str, str]:
-    """An exception as the other side will raise it (the program's traceback goes to its stderr)."""
-    try:
-        if show:
-            _show(exc)
-        text = str(exc)
-        message = text[:2000] if type(text) is str else ""
-    except BaseException:
-        message = ""
-    return ("raise", type(exc).__name__, message)
-
-
-def _mirror(answer: tuple[Any, ...]) -> BaseException:
-    name = str(answer[2]) if len(answer) > 2 else "?"
-    message = str(answer[3]) if len(answer) > 3 else ""
-    kind = _BUILTIN_EXCEPTIONS.get(name)
-    if kind is not None and name not in _NO_MIRROR:
-        try:
-            return kind(message)
-        except Exception:
-            pass
-    return ProgramError(f"{name}: {message}")
-
-
-def _update(given: Any, now: Any) -> None:
-    # In place, as the function left it (a check may read an argument it sorted).
-    if type(given) is list and type(now) is list:
-        given[:] = now
-    elif type(given) in (dict, set) and type(now) is type(given):
-        given.clear()
-        given.update(now)
-
-
-_OPS: dict[str, Any] = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-    "getitem": lambda a, b: a[b],
-    "len": lambda a, _b: len(a),
-    "iter": lambda a, _b: iter(a),
-    "hash": lambda a, _b: hash(a),
-    "bool": lambda a, _b: bool(a),
-    "str": lambda a, _b: str(a),
-}
-
-_NOTHING = object()
-
-
-def _base_value(value: Any) -> Any:
-    """What a program's subclass of a plain type, number or array holds as plain data (read
-    through the base type's own method: no override of the program's decides it)."""
-    deque = __import__("_collections").deque
-    for base, read in _BASES:
-        if isinstance(value, base):
-            return read(value)
-    if isinstance(value, deque):
-        return list(value)
-    if callable(getattr(type(value), "tolist", None)):  # numpy's arrays and scalars
-        return value.tolist()
-    if hasattr(type(value), "__index__"):
-        return __import__("_operator").index(value)
-    numbers = sys.modules.get("numbers")  # (Fraction, Decimal, numpy: registered with it)
-    if numbers is not None and isinstance(value, numbers.Complex):
-        return float(value) if isinstance(value, numbers.Real) else complex(value)
-    return _NOTHING
-
-
-_BASES: tuple[tuple[type, Any], ...] = (
-    (int, int.__int__),
-    (float, float.__float__),
-    (str, str.__str__),
-    (bytes, lambda v: bytes.__getitem__(v, slice(None))),
-    (dict, dict.copy),
-    (list, lambda v: list.__getitem__(v, slice(None))),
-    (tuple, lambda v: tuple.__getitem__(v, slice(None))),
-    (set, set.copy),
-    (frozenset, frozenset.copy),
-)
-
-
-class Remote:
-    """One of the other side's objects: its operations run there. On the check's side, compared
-    with anything but another of the program's objects it equals nothing (a result that is not
-    plain data cannot be equal to whatever a check expects)."""
-
-    __slots__ = ("_index", "_kind", "_side")
-
-    def __init__(self, side: Side, index: int, kind: str) -> None:
-        object.__setattr__(self, "_side", side)
-        object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "_kind", kind)
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._side.call(self._index, args, kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return self._side.value("getattr", self._index, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._side.request("setattr", self._index, name, self._side.encode(value))
-
-    def __getitem__(self, key: Any) -> Any:
-        return self._side.value("getitem", self._index, self._side.encode(key))
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        side = self._side
-        side.request("setitem", self._index, side.encode(key), side.encode(value))
-
-    def __len__(self) -> int:
-        return int(self._side.value("len", self._index, None))
-
-    def __iter__(self) -> Any:
-        return self._side.value("iter", self._index, None)
-
-    def __next__(self) -> Any:
-        answer = self._side.request("next", self._index)
-        if answer[0] == "stop":
-            raise StopIteration
-        return self._side.decode(answer[1])
-
-    def __contains__(self, item: Any) -> bool:
-        return any(item == each for each in self)  # decided here, on what iterating it gives
-
-    def __hash__(self) -> int:
-        return int(self._side.value("hash", self._index, None))
-
-    def __bool__(self) -> bool:
-        # Its own side's word, which gains a program nothing: an object true for every check is
-        # no more than `return True` (an object equal to every answer would be: see _compare).
-        truth = self._side.value("bool", self._index, None)
-        if type(truth) is not bool:
-            raise TypeError(f"the truth value of a {self._kind} object is not a bool")
-        return truth
-
-    def __str__(self) -> str:
-        return str(self._side.value("str", self._index, None))
-
-    def __repr__(self) -> str:
-        return f"<{self._kind} object of the {'check' if self._side.program else 'program'}>"
-
-    def _compare(self, op: str, other: Any) -> Any:
-        if not isinstance(other, Remote) and not self._side.program:
-            return NotImplemented
-        return self._side.value(op, self._index, self._side.encode(other))
-
-    def __eq__(self, other: object) -> Any:
-        return self._compare("eq", other)
-
-    def __ne__(self, other: object) -> Any:
-        return self._compare("ne", other)
-
-    def __lt__(self, other: Any) -> Any:
-        return self._compare("lt", other)
-
-    def __le__(self, other: Any) -> Any:
-        return self._compare("le", other)
-
-    def __gt__(self, other: Any) -> Any:
-        return self._compare("gt", other)
-
-    def __ge__(self, other: Any) -> Any:
-        return self._compare("ge", other)

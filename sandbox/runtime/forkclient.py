@@ -35,11 +35,12 @@ SERVER_SOURCE = _FUTURE + "".join(
 """Read once, at start-up, before any candidate code runs: the fork server's modules as one
 script (each imports the ones before it only when it is not that script), so that it imports
 nothing from disk."""
+_HARNESS_MODULES = ("harness.py", "remote.py", "crossing.py")
 HARNESS_SOURCE = _FUTURE + "".join(
-    Path(__file__).with_name(name).read_text().replace(_FUTURE, "") for name in ("harness.py", "crossing.py")
+    Path(__file__).with_name(name).read_text().replace(_FUTURE, "") for name in _HARNESS_MODULES
 )
-"""How a test child runs Python (:mod:`sandbox.runtime.harness`, then :mod:`sandbox.runtime.crossing`
-in the same namespace), read with the fork server's source."""
+"""How a test child runs Python (:mod:`sandbox.runtime.harness`, then :mod:`sandbox.runtime.remote`
+and :mod:`sandbox.runtime.crossing` in the same namespace), read with the fork server's source."""
 SERVER_CODE = marshal.dumps(
     (compile(SERVER_SOURCE, "<fork server>", "exec"), compile(HARNESS_SOURCE, "<sandbox harness>", "exec"))
 )
