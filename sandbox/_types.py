@@ -120,9 +120,10 @@ class TestCase:
     how synthesized inputs are run. ``call_args`` is a Python literal of the
     argument list (``"[1, [2, 3]]"``) for call-based programs. ``check`` is
     Python source (a dataset's ``check`` function and its call, asserts...)
-    run in the program's namespace after the module (Python only); the test
-    passes when it completes, as told on the result channel, whatever the
-    program prints.
+    run beside the program, in a process of its own, reaching the module's
+    names across the two (Python only: ``sandbox/runtime/crossing.py``); the
+    test passes when it completes, as told on the result channel, whatever
+    the program prints.
     """
 
     __test__ = False  # not a pytest class

@@ -294,9 +294,10 @@ def check_test(problem: ProblemCore, code: str, name: str) -> tuple[Program, Tes
     is the dataset's check code and its call.
 
     The sandbox runs the module under a name other than ``__main__`` (as the
-    datasets' own harnesses do), then the check in its namespace; the pass
-    travels on a result channel with a per-test nonce, so neither what the
-    candidate prints nor an early exit with status 0 decides it.
+    datasets' own harnesses do) in a process of its own, and the check beside it,
+    reaching the module's names across the two (``sandbox/runtime/crossing.py``);
+    the pass travels on a result channel the program never holds, so neither what
+    it prints, nor an early exit, nor an object equal to everything decides it.
     """
     return problem.program(code), TestCase(name=name, check=problem.check_source())
 

@@ -332,8 +332,10 @@ class Side:
         kind = type(value)
         if kind in _SCALARS:
             return value
-        if kind is float or kind is complex:
-            return value if value - value == 0 else (_MARK, kind.__name__, repr(value))
+        if kind is float:
+            return value if value - value == 0 else (_MARK, "float", repr(value))
+        if kind is complex:  # (as its two floats: the text of a complex loses a zero's sign)
+            return (_MARK, "complex", repr(value.real), repr(value.imag))
         if kind is Remote and value._side is self:
             return (_MARK, "yours", value._index)
         if depth > _DEPTH:
@@ -383,8 +385,10 @@ class Side:
             return self.remotes[index]
         if what == "yours":
             return self.objects[int(value[2])]
-        if what in ("float", "complex"):
-            return (float if what == "float" else complex)(str(value[2]))
+        if what == "float":
+            return float(str(value[2]))
+        if what == "complex":
+            return complex(float(str(value[2])), float(str(value[3])))
         if what in ("set", "frozenset"):
             return (set if what == "set" else frozenset)(self.decode(v) for v in value[2])
         if what == "module":  # (here: from the standard places only; see split_check)
