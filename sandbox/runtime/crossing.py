@@ -40,15 +40,10 @@ if TYPE_CHECKING:
     from sandbox.runtime.wire import Run
 if __name__ != "_sandbox_harness":  # in the fork server this runs after the harness, in its namespace
     from sandbox.runtime.harness import RESULT_FD, _deliver, _exit_code, _load, _show, literal
-    from sandbox.runtime.remote import NOTHING, OPS, ProgramError, Remote, base_value, mirror, raised, update_in_place
+    from sandbox.runtime.remote import OPS, Remote, Values, broken, mirror, raised, update_in_place
 
-_MARK = "\x00codesolve"
-"""First item of a tuple that stands for what plain data cannot say (a handle, a nan, a set)."""
-_DEPTH = 100
-"""Nesting past which a value crosses as a handle (self-referencing lists, deep trees)."""
 _PR_SET_DUMPABLE = 4
 _BUILTIN_NAMES = frozenset(builtins.__dict__)
-_SCALARS = (int, str, bytes, bool, type(None))
 _INTERNALS = (types.FrameType, types.TracebackType, types.CodeType)
 """Where public names lead from a generator or a traceback of the check's (``gi_frame``,
 ``f_back``, ``f_globals``...) into its process: never handed to the program."""
@@ -137,11 +132,7 @@ class _Exit(BaseException):
         self.status = status
 
 
-def _broken() -> ProgramError:
-    return ProgramError("the program's process broke the check's channel")
-
-
-class Side:
+class Side(Values):
     """One process's end of the two pipes: requests out, answers in, and the other side's
     requests served meanwhile (a call of the program's may read a node of the check's)."""
 
@@ -188,9 +179,9 @@ class Side:
         try:
             message = literal(body.decode("utf-8", "surrogateescape"))
         except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
-            raise _broken() from exc
+            raise broken() from exc
         if type(message) is not tuple or not message:
-            raise _broken()
+            raise broken()
         return message
 
     # ------------------------------------------------------------ asking
@@ -206,7 +197,7 @@ class Side:
                 self.send(self.answer(got[1:]))
                 continue
             if got[0] != "answer" or len(got) < 2:
-                raise _broken()
+                raise broken()
             if got[1] == "raise":
                 raise mirror(got)
             return tuple(got[1:])
@@ -220,7 +211,7 @@ class Side:
         """Call one of the other side's objects; lists, dicts and sets passed come back as it left them."""
         answer = self.request("call", index, self.encode(list(args)), self.encode(kwargs))
         if len(answer) != 3 or type(answer[2]) is not list:
-            raise _broken()
+            raise broken()
         for given, now in zip(args, answer[2]):
             if now is not None:
                 update_in_place(given, self.decode(now))
@@ -232,13 +223,13 @@ class Side:
         if got is None:
             self.gone()
         if got != ("ready",):
-            raise _broken()
+            raise broken()
 
     def names(self, wanted: list[str]) -> dict[str, Any]:
         """The program's module-level values of ``wanted`` (those it has)."""
         found = self.request("names", wanted)[1]
         if type(found) is not list:
-            raise _broken()
+            raise broken()
         return {n: self.decode(v) for n, v in found if type(n) is str and n in wanted}
 
     def gone(self) -> NoReturn:
@@ -274,7 +265,7 @@ class Side:
             if got is None:
                 return
             if got[0] != "ask":
-                raise _broken()
+                raise broken()
             self.send(self.answer(got[1:]))
 
     def answer(self, message: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -324,78 +315,6 @@ class Side:
             except StopIteration:
                 return ("stop",)
         return ("value", self.encode(OPS[str(op)](target, self.decode(message[2]))))
-
-    # ------------------------------------------------------------ values
-
-    def encode(self, value: Any, depth: int = 0) -> Any:
-        """One of our values as the other side can rebuild it."""
-        kind = type(value)
-        if kind in _SCALARS:
-            return value
-        if kind is float:
-            return value if value - value == 0 else (_MARK, "float", repr(value))
-        if kind is complex:  # (as its two floats: the text of a complex loses a zero's sign)
-            return (_MARK, "complex", repr(value.real), repr(value.imag))
-        if kind is Remote and value._side is self:
-            return (_MARK, "yours", value._index)
-        if depth > _DEPTH:
-            return self.handle(value)
-        if kind is list or kind is tuple:
-            items = [self.encode(v, depth + 1) for v in value]
-            return items if kind is list else tuple(items)
-        if kind is dict:
-            return {self.encode(k, depth + 1): self.encode(v, depth + 1) for k, v in value.items()}
-        if kind is set or kind is frozenset:
-            return (_MARK, kind.__name__, [self.encode(v, depth + 1) for v in value])
-        if kind is types.ModuleType and type(value.__name__) is str:
-            return (_MARK, "module", value.__name__)  # the other side's own import of it
-        called = getattr(value, "__name__", None) if not self.program else None
-        if isinstance(called, str) and builtins.__dict__.get(called) is value:
-            return (_MARK, "builtin", called)
-        base = base_value(value) if self.program else NOTHING
-        return self.handle(value) if base is NOTHING else self.encode(base, depth + 1)
-
-    def handle(self, value: Any) -> tuple[Any, ...]:
-        """A handle on one of our objects (the same one each time it crosses)."""
-        index = self.index_of.get(id(value))
-        if index is None:
-            index = self.index_of[id(value)] = len(self.objects)
-            self.objects.append(value)  # (kept alive here: its id stays its own)
-        name = getattr(type(value), "__qualname__", "")
-        return (_MARK, "mine", index, name[:100] if type(name) is str else "")
-
-    def decode(self, value: Any) -> Any:
-        """What the other side sent, rebuilt: plain data as our own objects, its objects as handles."""
-        kind = type(value)
-        if kind is tuple and value and value[0] == _MARK:
-            return self._marked(value)
-        if kind is list or kind is tuple:
-            items = [self.decode(v) for v in value]
-            return items if kind is list else tuple(items)
-        if kind is dict:
-            return {self.decode(k): self.decode(v) for k, v in value.items()}
-        return value
-
-    def _marked(self, value: tuple[Any, ...]) -> Any:
-        what = value[1] if len(value) > 1 else None
-        if what == "mine":  # theirs, to us
-            index = int(value[2])
-            if index not in self.remotes:
-                self.remotes[index] = Remote(self, index, str(value[3]))
-            return self.remotes[index]
-        if what == "yours":
-            return self.objects[int(value[2])]
-        if what == "float":
-            return float(str(value[2]))
-        if what == "complex":
-            return complex(float(str(value[2])), float(str(value[3])))
-        if what in ("set", "frozenset"):
-            return (set if what == "set" else frozenset)(self.decode(v) for v in value[2])
-        if what == "module":  # (here: from the standard places only; see split_check)
-            return __import__(str(value[2]))
-        if what == "builtin" and self.program:
-            return getattr(builtins, str(value[2]))
-        raise _broken()
 
 
 def _no_digit_limit() -> None:

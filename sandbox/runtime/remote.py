@@ -1,15 +1,18 @@
-"""The other side's objects, and what a value of the program's is on arrival. Standard library only.
+"""What crosses between a check's process and its program's. Standard library only.
 
 Used by :mod:`sandbox.runtime.crossing` (a check beside the program); in the fork server this
 source runs after :mod:`sandbox.runtime.harness`, before crossing's, in the same namespace.
-A :class:`Remote` stands for an object that stays in the other process: its operations are
-requests to that side (``side`` is a :class:`sandbox.runtime.crossing.Side`).
+:class:`Values` turns one side's values into text the other side rebuilds (plain data, read
+through the base types' own methods on the program's side) or into handles on objects that
+stay where they are; a :class:`Remote` stands for such an object of the other side, and its
+operations are requests to that side.
 """
 
 from __future__ import annotations
 
 import builtins
 import sys
+import types
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,6 +24,11 @@ NO_MIRROR = ("SystemExit", "KeyboardInterrupt", "GeneratorExit", "StopIteration"
 BUILTIN_EXCEPTIONS = {
     k: v for k, v in builtins.__dict__.items() if isinstance(v, type) and issubclass(v, BaseException)
 }
+
+
+def broken() -> ProgramError:
+    """The error of a channel the other side wrote what no side of ours writes on."""
+    return ProgramError("the program's process broke the check's channel")
 
 
 class ProgramError(Exception):
@@ -192,3 +200,90 @@ class Remote:
 
     def __ge__(self, other: Any) -> Any:
         return self._compare("ge", other)
+
+
+MARK = "\x00codesolve"
+"""First item of a tuple that stands for what plain data cannot say (a handle, a nan, a set)."""
+DEPTH = 100
+"""Nesting past which a value crosses as a handle (self-referencing lists, deep trees)."""
+SCALARS = (int, str, bytes, bool, type(None))
+
+
+class Values:
+    """What crosses, for one side (:class:`sandbox.runtime.crossing.Side`): its values as the other
+    side can rebuild them, and the other side's as its own (plain data) or as handles."""
+
+    program: bool
+    objects: list[Any]
+    index_of: dict[int, int]
+    remotes: dict[int, Remote]
+
+    def encode(self, value: Any, depth: int = 0) -> Any:
+        """One of our values as the other side can rebuild it."""
+        kind = type(value)
+        if kind in SCALARS:
+            return value
+        if kind is float:
+            return value if value - value == 0 else (MARK, "float", repr(value))
+        if kind is complex:  # (as its two floats: the text of a complex loses a zero's sign)
+            return (MARK, "complex", repr(value.real), repr(value.imag))
+        if kind is Remote and value._side is self:
+            return (MARK, "yours", value._index)
+        if depth > DEPTH:
+            return self.handle(value)
+        if kind is list or kind is tuple:
+            items = [self.encode(v, depth + 1) for v in value]
+            return items if kind is list else tuple(items)
+        if kind is dict:
+            return {self.encode(k, depth + 1): self.encode(v, depth + 1) for k, v in value.items()}
+        if kind is set or kind is frozenset:
+            return (MARK, kind.__name__, [self.encode(v, depth + 1) for v in value])
+        if kind is types.ModuleType and type(value.__name__) is str:
+            return (MARK, "module", value.__name__)  # the other side's own import of it
+        called = getattr(value, "__name__", None) if not self.program else None
+        if isinstance(called, str) and builtins.__dict__.get(called) is value:
+            return (MARK, "builtin", called)
+        base = base_value(value) if self.program else NOTHING
+        return self.handle(value) if base is NOTHING else self.encode(base, depth + 1)
+
+    def handle(self, value: Any) -> tuple[Any, ...]:
+        """A handle on one of our objects (the same one each time it crosses)."""
+        index = self.index_of.get(id(value))
+        if index is None:
+            index = self.index_of[id(value)] = len(self.objects)
+            self.objects.append(value)  # (kept alive here: its id stays its own)
+        name = getattr(type(value), "__qualname__", "")
+        return (MARK, "mine", index, name[:100] if type(name) is str else "")
+
+    def decode(self, value: Any) -> Any:
+        """What the other side sent, rebuilt: plain data as our own objects, its objects as handles."""
+        kind = type(value)
+        if kind is tuple and value and value[0] == MARK:
+            return self._marked(value)
+        if kind is list or kind is tuple:
+            items = [self.decode(v) for v in value]
+            return items if kind is list else tuple(items)
+        if kind is dict:
+            return {self.decode(k): self.decode(v) for k, v in value.items()}
+        return value
+
+    def _marked(self, value: tuple[Any, ...]) -> Any:
+        what = value[1] if len(value) > 1 else None
+        if what == "mine":  # theirs, to us
+            index = int(value[2])
+            if index not in self.remotes:
+                self.remotes[index] = Remote(self, index, str(value[3]))
+            return self.remotes[index]
+        if what == "yours":
+            return self.objects[int(value[2])]
+        if what == "float":
+            return float(str(value[2]))
+        if what == "complex":
+            return complex(float(str(value[2])), float(str(value[3])))
+        if what in ("set", "frozenset"):
+            return (set if what == "set" else frozenset)(self.decode(v) for v in value[2])
+        if what == "module":  # (here: from the standard places only; see split_check)
+            return __import__(str(value[2]))
+        if what == "builtin" and self.program:
+            return getattr(builtins, str(value[2]))
+        raise broken()
