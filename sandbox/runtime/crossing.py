@@ -151,13 +151,7 @@ class Side(Values):
 
     def send(self, message: Any) -> None:
         """Write one message (its text, after its length)."""
-        limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
-        _no_digit_limit()  # (our own text of a big int)
-        try:
-            body = repr(message).encode("utf-8", "surrogateescape")
-        finally:
-            if limit is not None:
-                sys.set_int_max_str_digits(limit)
+        body = _unlimited(repr, message).encode("utf-8", "surrogateescape")
         data = len(body).to_bytes(8, "big") + body
         while data:
             data = data[os.write(self.out, data) :]
@@ -177,7 +171,7 @@ class Side(Values):
                 return None  # (the other side left mid-message)
             body += chunk
         try:
-            message = literal(body.decode("utf-8", "surrogateescape"))
+            message = _unlimited(literal, body.decode("utf-8", "surrogateescape"))
         except (ValueError, SyntaxError, MemoryError, RecursionError) as exc:
             raise broken() from exc
         if type(message) is not tuple or not message:
@@ -321,3 +315,15 @@ def _no_digit_limit() -> None:
     # Our own text of a big int (Python 3.11 refuses past 4,300 digits by default).
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(0)
+
+
+def _unlimited(work: Any, text: Any) -> Any:
+    """``work(text)`` with no limit on an int's digits, the process's own limit kept around it
+    (the program's side: its code still meets the limit it set, or the default)."""
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else None
+    _no_digit_limit()
+    try:
+        return work(text)
+    finally:
+        if limit is not None:
+            sys.set_int_max_str_digits(limit)

@@ -8,7 +8,6 @@ through the base type's own methods; anything else stays where it is, as a handl
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import pytest
@@ -56,13 +55,8 @@ def same(a: Any, b: Any) -> bool:
 
 
 def through(sent: Any) -> Any:
-    """What the other side parses from the text of ``sent`` (as _send and _receive carry it)."""
-    limit = sys.get_int_max_str_digits()
-    crossing._no_digit_limit()  # (as both processes run: a big int's text is ours to write and read)
-    try:
-        return harness.literal(repr(sent))
-    finally:
-        sys.set_int_max_str_digits(limit)
+    """What the other side parses from the text of ``sent`` (as Side.send and Side.receive carry it)."""
+    return crossing._unlimited(harness.literal, crossing._unlimited(repr, sent))
 
 
 @given(PLAIN)

@@ -107,6 +107,11 @@ HONEST = [
         "assert big() == 7 ** 10000\n",
         id="an-int-of-thousands-of-digits",
     ),
+    pytest.param(
+        "def last(n):\n    return n % 10\n",
+        "assert last(7 ** 10000) == 1\n",  # (7 ** 4 ends in 1)
+        id="an-int-of-thousands-of-digits-handed-over",
+    ),
 ]
 
 
