@@ -49,6 +49,7 @@ from codesolve.sstar import EngineConfig
 from codesolve.sstar.ahead import first_pair
 from codesolve.sstar.clusters import by_agreement, cluster, code_key
 from codesolve.sstar.codet import consensus_sets
+from codesolve.sstar.foresee import HEAD, foresee, split_first
 from codesolve.tasks import load_problems
 from codesolve.tasks.base import Behaviour
 from codesolve.tasks.competitive import CompetitiveTask, check_test, written_tests
@@ -250,40 +251,62 @@ def report(tasks: list[TaskData], subsets: int) -> dict[tuple[int, str], float]:
 
 
 def ahead_pairs(data: TaskData, pool: list[int], width: int, rng: random.Random) -> list[tuple[str, str] | None]:
-    """The first pair on the LLM-free rows, on them less one survivor's (a random one, as if its
-    row were still running), and on the whole table (its model inputs: ``width`` assert inputs)."""
+    """The first pair on the LLM-free rows; on them less one survivor's (a random one, as if its
+    row were still running); on them with that row foreseen from its first batch
+    (:mod:`codesolve.sstar.foresee`; ``None`` when it cannot be); and on the whole table (its
+    model inputs: ``width`` assert inputs)."""
     weights = Counter(data.keys[i] for i in pool)
     alive = sorted({k for k in weights if data.public_ok[k]})
     late = rng.choice(alive) if alive else ""
-    rows = [
+    others = {k: data.free[k] for k in alive if k != late}
+    rows: list[dict[str, list[Behaviour]] | None] = [
         {k: data.free[k] for k in alive},
-        {k: data.free[k] for k in alive if k != late},
+        others,
+        foreseen(late, data.free[late], others) if alive else None,
         {k: data.free[k] + data.model_in[k][:width] for k in alive},
     ]
-    return [first_pair(by_agreement(cluster(table, weights))) for table in rows]
+    return [None if table is None else first_pair(by_agreement(cluster(table, weights))) for table in rows]
+
+
+def foreseen(
+    key: str, late: list[Behaviour], others: dict[str, list[Behaviour]]
+) -> dict[str, list[Behaviour]] | None:
+    """The LLM-free rows with ``key``'s (``late``) foreseen from its first batch, as the engine runs it."""
+    done = list(others.values())
+    if not done:
+        return None
+    head = split_first(done, len(late))[:HEAD]
+    row = foresee({i: late[i] for i in head}, done, len(late))
+    return None if row is None else {**others, key: row}
 
 
 def ahead_report(tasks: list[TaskData], subsets: int) -> None:
     """How often the judge's first call, asked ahead on the LLM-free rows, names the pair the whole
-    table does (:mod:`codesolve.sstar.ahead`), and how often it would if it did not wait for the
-    last survivor's row. The first inputs of the asserts stand for the model's, as many as the
-    engine asks for by default (``synth_inputs``)."""
+    table does (:mod:`codesolve.sstar.ahead`); how often it would if it did not wait for the last
+    survivor's row; and how often that row is foreseen from its first batch, and the pair then
+    differs from the one its whole row gives (a call asked again). The first inputs of the asserts
+    stand for the model's, as many as the engine asks for by default (``synth_inputs``)."""
     width = EngineConfig().synth_inputs
     for n in (8, 16, 100):
         rng, late = random.Random(n), random.Random(1)
-        judged, asked, held = 0, [0, 0], [0, 0]
+        judged, asked, held, guessed, overturned = 0, [0, 0], [0, 0], 0, 0
         for data in tasks:
             for pool in [list(range(100))] if n == 100 else [sorted(rng.sample(range(100), n)) for _ in range(subsets)]:
-                *early, whole = ahead_pairs(data, pool, width, late)
+                first, without, foreseen_pair, whole = ahead_pairs(data, pool, width, late)
                 judged += whole is not None
-                for i, pair in enumerate(early):
+                for i, pair in enumerate((first, without)):
                     asked[i] += pair is not None
                     held[i] += pair is not None and pair == whole
+                if first is not None and foreseen_pair is not None:
+                    guessed += 1
+                    overturned += foreseen_pair != first
         print(f"  N={n:<4} solves the judge decides {judged:5d}; asked ahead {asked[0]:5d} "
               f"({100 * asked[0] / max(judged, 1):.1f}% of them); the pair held {held[0]:5d} "
               f"({100 * held[0] / max(asked[0], 1):.1f}%); calls dropped {asked[0] - held[0]} "
               f"(per judged solve {(asked[0] - held[0]) / max(judged, 1):.3f}); without one survivor's "
-              f"row: held {held[1]} of {asked[1]} ({100 * held[1] / max(asked[1], 1):.1f}%)")  # fmt: skip
+              f"row: held {held[1]} of {asked[1]} ({100 * held[1] / max(asked[1], 1):.1f}%); that row "
+              f"foreseen in {guessed} of {asked[0]} ({100 * guessed / max(asked[0], 1):.1f}%), its pair "
+              f"overturned by the whole row in {overturned} ({100 * overturned / max(guessed, 1):.1f}%)")  # fmt: skip
 
 
 def main() -> int:

@@ -15,6 +15,12 @@ the whole table names the same pair (in the same order), the knockout takes that
 prompt, asked earlier. When it names another, the early call is cancelled, the knockout asks its
 own, and the trace says a call was dropped.
 
+The last survivor's row (a debugged program's, started after the others) need not be whole: when
+its first inputs show which finished behaviour it shares, its row is foreseen
+(:mod:`codesolve.sstar.foresee`) and the call goes out on that, ~50 ms sooner on a busy machine.
+Should the whole rows then name another pair, that call is dropped and theirs asked at once (the
+moment it would have been asked without foreseeing): a wrong guess costs a call, never time.
+
 What it costs: a dropped call's tokens (if the endpoint had started on it) and one judge call of
 the solve's cap, which is why nothing is asked ahead unless the cap leaves room for a knockout
 over the rows' clusters and one call more. On CodeGen's recorded HumanEval samples the pair held
@@ -53,8 +59,24 @@ def knockout_calls(clusters: int) -> int:
     return 3 * max(clusters - 1, 0)
 
 
+class _Call:
+    """One early call: its pair, and its reply once in (or what it raised)."""
+
+    def __init__(self, pair: Pair) -> None:
+        self.pair = pair
+        self.scope = anyio.CancelScope()
+        self.done = anyio.Event()
+        self.reply: list[Completion] = []
+        self.error: CodesolveError | None = None
+
+
 class AskedAhead:
-    """One solve's early distinguishing-input call: started by :meth:`consider`, taken or dropped once."""
+    """One solve's early distinguishing-input call: started by :meth:`consider`, taken or dropped once.
+
+    It may be asked on a late survivor's row foreseen from its first inputs
+    (:mod:`codesolve.sstar.foresee`); when the whole rows then name another pair, that call is
+    dropped and the whole rows' pair asked instead (at most two calls a solve).
+    """
 
     def __init__(
         self, ctx: SelectionContext, by_key: Mapping[str, Candidate], weights: Mapping[str, int], group: TaskGroup
@@ -63,56 +85,66 @@ class AskedAhead:
         self._by_key = by_key
         self._weights = weights
         self._group = group
-        self._pair: Pair | None = None
-        self._scope = anyio.CancelScope()
-        self._done = anyio.Event()
-        self._reply: list[Completion] = []
-        self._error: CodesolveError | None = None
+        self._call: _Call | None = None
         self._settled = False
 
-    def consider(self, early: Table) -> None:
-        """Every survivor's LLM-free row is in: ask the first comparison's call now if they split
-        and the judge-call cap has room (at most once per solve)."""
-        if self._pair is not None or self._settled:
+    def consider(self, early: Table, whole: bool = True) -> None:
+        """Every survivor's LLM-free row is in (``whole``), or foreseen: ask the first comparison's
+        call now if they split and the judge-call cap has room. A call asked on foreseen rows is
+        kept unless the whole rows name another pair: then that one is asked instead."""
+        if self._settled:
             return
         groups = by_agreement(cluster(early, self._weights))
         pair = first_pair(groups)
+        if self._call is not None:
+            if not whole or pair == self._call.pair:
+                return
+            self._cancel(f"the whole LLM-free rows' first pair is {_named(pair)}")
         spend = self._ctx.spend
         if pair is None or spend.judge_calls + knockout_calls(len(groups)) + 1 > spend.budget.max_judge_calls:
             return
-        self._pair = pair
-        self._ctx.record("note", "judge", ahead=[pair[0][:12], pair[1][:12]], clusters=len(groups))
-        self._group.start_soon(self._ask, pair)
+        self._call = _Call(pair)
+        self._ctx.record("note", "judge", ahead=[pair[0][:12], pair[1][:12]], clusters=len(groups), foreseen=not whole)
+        self._group.start_soon(self._ask, self._call)
 
-    async def _ask(self, pair: Pair) -> None:
-        a, b = (self._by_key[key].code or "" for key in pair)
-        with self._scope:
+    async def _ask(self, call: _Call) -> None:
+        a, b = (self._by_key[key].code or "" for key in call.pair)
+        with call.scope:
             try:
-                self._reply = await self._ctx.ask("judge", self._ctx.task.distinguish_messages(a, b), "judge")
+                call.reply = await self._ctx.ask("judge", self._ctx.task.distinguish_messages(a, b), "judge")
             except CodesolveError as exc:  # raised where the reply is taken, as the call would have been
-                self._error = exc
+                call.error = exc
             finally:
-                self._done.set()
+                call.done.set()
 
     async def take(self, pair: Pair) -> list[Completion] | None:
         """The early reply when ``pair`` is the one asked about (waiting for it if it is still
         out); else ``None``, the early call dropped. Raises what the early call raised."""
-        if self._pair is None or self._settled:
+        call = self._call
+        if call is None or self._settled:
             return None
-        if pair != self._pair:
-            self.drop(f"the whole table's first pair is {pair[0][:12]} vs {pair[1][:12]}")
+        if pair != call.pair:
+            self.drop(f"the whole table's first pair is {_named(pair)}")
             return None
         self._settled = True
-        await self._done.wait()
-        if self._error is not None:
-            raise self._error
-        return self._reply
+        await call.done.wait()
+        if call.error is not None:
+            raise call.error
+        return call.reply
 
     def drop(self, why: str = "no comparison took it") -> None:
         """Cancel the early call if it is not taken (idempotent; nothing asked: nothing to do)."""
         if self._settled:
             return
         self._settled = True
-        if self._pair is not None:
-            self._scope.cancel()
-            self._ctx.record("note", "judge", ahead_dropped=[self._pair[0][:12], self._pair[1][:12]], why=why)
+        self._cancel(why)
+
+    def _cancel(self, why: str) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.scope.cancel()
+            self._ctx.record("note", "judge", ahead_dropped=[call.pair[0][:12], call.pair[1][:12]], why=why)
+
+
+def _named(pair: Pair | None) -> str:
+    return "none (no judge)" if pair is None else f"{pair[0][:12]} vs {pair[1][:12]}"

@@ -31,7 +31,7 @@ async def gather_and_run(
     ctx: SelectionContext,
     alive: Sequence[Candidate],
     extra: int = 0,
-    on_early: Callable[[Table], None] | None = None,
+    on_early: Callable[[Table, bool], None] | None = None,
 ) -> tuple[Gathered, Table]:
     """Selection's inputs and every survivor's behaviour on them.
 
@@ -44,9 +44,10 @@ async def gather_and_run(
     for the LLM-free runs before starting the model's, was the longest wait on the engine's
     critical path). The table is the one a single run on all the inputs would give.
 
-    ``on_early`` is called once with the LLM-free rows when every survivor's is in, unless the
-    model's rows are all in already (the judge's first call may be asked ahead on them:
-    :mod:`codesolve.sstar.ahead`).
+    ``on_early`` is called with the LLM-free rows when every survivor's is in (``True``: whole),
+    and before that when they are whole or foreseen (``False``: :meth:`FreeRows.foreseen`),
+    unless the model's rows are all in already (the judge's first call may be asked ahead on
+    them: :mod:`codesolve.sstar.ahead`).
     """
     sources = synth_sources(ctx.config)
     free_count = ctx.config.free_inputs + extra if sources in ("hypothesis", "both") else 0
@@ -61,13 +62,27 @@ async def gather_and_run(
     # waiting ones too from the moment two finished rows differ, on either kind of input.
     # The flag is the solve's: rows run ahead (codesolve.sstar.prefetch) may have raised it.
     split = ctx.free_rows.urgency
+    foresight = anyio.CancelScope()
+
+    def early_rows(table: Table, whole: bool) -> None:
+        # Not once the model's rows are all in: the table is whole then.
+        if len(late) < len(alive) and on_early is not None:
+            on_early(table, whole)
+
+    async def foresee() -> None:
+        with foresight:
+            keys = [c.key for c in alive]
+            while (seen := ctx.free_rows.foreseen(keys)) is None:
+                await ctx.free_rows.changed()
+            early_rows(*seen)
 
     async def run_on(candidate: Candidate, inputs: Sequence[SynthInput], rows: Table) -> None:
         code = candidate.code or ""
         if rows is early:  # most are ready, or running, since the survivor passed its tests
             rows[candidate.key] = await ctx.free_rows.behaviours(candidate.key, code, inputs)
-            if len(rows) == len(alive) and len(late) < len(alive) and on_early is not None:
-                on_early(dict(rows))  # (not once the model's rows are in: the table is whole then)
+            if len(rows) == len(alive):
+                foresight.cancel()
+                early_rows(dict(rows), True)
         else:
             rows[candidate.key] = await ctx.task.behaviours(code, inputs) if inputs else []
         # Clean outputs that differ, or (once a table is whole) clusters that differ in any way
@@ -84,6 +99,8 @@ async def gather_and_run(
 
     async with anyio.create_task_group() as group:
         with urgent(split):
+            if on_early is not None:
+                group.start_soon(foresee)
             group.start_soon(run_free)
             if sources in ("llm", "both"):
                 made, validator = await model_inputs(ctx, alive, ctx.config.synth_inputs + extra)

@@ -16,6 +16,11 @@ The first rows that differ also raise the solve's :class:`~sandbox.Urgency`: tha
 need the judge, a longer chain of model calls than a solve whose survivors agree, so its
 batches go first from then on (see :mod:`sandbox.urgency`).
 
+A row that starts once other rows are in and differ (a debugged program's, usually the last) runs
+in two batches, the inputs that tell the finished behaviours apart first, so that the judge's first
+call can be asked on its row foreseen from those (see :mod:`codesolve.sstar.foresee`) instead of
+waiting for all of it: :meth:`FreeRows.foreseen`.
+
 The inputs themselves are made here too, once per count, in a worker thread, starting once the
 task is prepared (they may use what it gathered), while the generation call is out: mutating the
 examples is ~5 ms of CPU a problem, and on the event loop it held up every solve's steps at the
@@ -35,6 +40,7 @@ from anyio.abc import TaskGroup
 from codesolve.sstar.clusters import disagree
 from codesolve.sstar.config import EngineConfig, synth_sources
 from codesolve.sstar.distinct import distinct
+from codesolve.sstar.foresee import HEAD, foresee, split_first
 from codesolve.sstar.once import OnceEach
 from codesolve.tasks.base import Behaviour, SynthInput, Task
 from sandbox import Urgency, urgent
@@ -53,6 +59,9 @@ class FreeRows:
         self._started: set[str] = set()
         self._runs: OnceEach[str, list[Behaviour]] = OnceEach()
         self._rows: dict[str, list[Behaviour]] = {}
+        self._heads: dict[str, dict[int, Behaviour]] = {}
+        """A row's behaviours by input position, while only its first batch is in."""
+        self._changed = anyio.Event()
         self._group: TaskGroup | None = None
 
     @property
@@ -128,11 +137,49 @@ class FreeRows:
 
     async def _free_rows(self, key: str, code: str) -> list[Behaviour]:
         inputs = await self.inputs()
-        rows, _ = await self._runs.get(key, lambda: self.task.behaviours(code, inputs))
+        rows, _ = await self._runs.get(key, lambda: self._run(key, code, inputs))
         self._rows[key] = rows
+        self._heads.pop(key, None)
+        self._touch()
         if disagree(list(self._rows.values())):
             self.urgency.raise_now()
         return rows
+
+    async def _run(self, key: str, code: str, inputs: list[SynthInput]) -> list[Behaviour]:
+        done = list(self._rows.values())
+        if not (self.urgency.raised and done) or len(inputs) <= HEAD:
+            return await self.task.behaviours(code, inputs)
+        # Others' rows are in and differ: the judge will be asked, and waits on this row.
+        order = split_first(done, len(inputs))
+        head, tail = order[:HEAD], order[HEAD:]
+        known = dict(zip(head, await self.task.behaviours(code, [inputs[i] for i in head]), strict=True))
+        self._heads[key] = dict(known)
+        self._touch()
+        known.update(zip(tail, await self.task.behaviours(code, [inputs[i] for i in tail]), strict=True))
+        return [known[i] for i in range(len(inputs))]
+
+    def _touch(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def foreseen(self, keys: Sequence[str]) -> tuple[dict[str, list[Behaviour]], bool] | None:
+        """Every one of ``keys``' LLM-free rows, whole or foreseen from its first batch
+        (:func:`~codesolve.sstar.foresee.foresee`, on the whole rows in now), and whether all are
+        whole; ``None`` while one is neither (not run ahead, still running, or not foreseeable)."""
+        done = list(self._rows.values())
+        table: dict[str, list[Behaviour]] = {}
+        for key in keys:
+            row = self._rows.get(key)
+            if row is None and key in self._heads and done:
+                row = foresee(self._heads[key], done, len(done[0]))
+            if row is None:
+                return None
+            table[key] = row
+        return table, all(key in self._rows for key in keys)
+
+    async def changed(self) -> None:
+        """Return once a row, or a row's first batch, is next in."""
+        await self._changed.wait()
 
     async def behaviours(self, key: str, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
         """``code``'s behaviours on ``inputs``: what was (or is being) run ahead is reused where the

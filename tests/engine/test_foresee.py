@@ -1,0 +1,155 @@
+"""A late survivor's LLM-free row foreseen from its first batch (codesolve.sstar.foresee), and the
+judge's first call asked on it, then asked again when the whole row names another pair.
+
+Pure properties first, then the real engine (scripted model over loopback HTTP, real sandbox).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.runs.evaluate import evaluate
+from codesolve.runs.single import task_for
+from codesolve.sstar import EngineConfig, Trace
+from codesolve.sstar.distinct import distinct
+from codesolve.sstar.foresee import HEAD, foresee, split_first
+from codesolve.tasks.base import Behaviour
+from sandbox import Limits, Sandbox
+from tests.engine.batches import Batches
+from tests.engine.test_ahead import key_of, notes
+from tests.engine.test_engine_e2e import fenced, solve
+from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, WRONG
+
+signature = st.sampled_from(["AC:1", "AC:2", "AC:3", "WA", "TLE"])
+
+
+def row_of(sigs: list[str]) -> list[Behaviour]:
+    return [Behaviour(s, s, s != "TLE") for s in sigs]
+
+
+@st.composite
+def finished_rows(draw: st.DrawFn) -> tuple[list[list[Behaviour]], int]:
+    """Finished rows of one width (at least one row)."""
+    width = draw(st.integers(1, 12))
+    rows = draw(st.lists(st.lists(signature, min_size=width, max_size=width), min_size=1, max_size=6))
+    return [row_of(r) for r in rows], width
+
+
+def signatures(row: list[Behaviour]) -> list[str]:
+    return [b.signature for b in row]
+
+
+@given(finished_rows())
+def test_the_inputs_that_tell_rows_apart_come_first(case: tuple[list[list[Behaviour]], int]) -> None:
+    rows, width = case
+    order = split_first(rows, width)
+    assert sorted(order) == list(range(width))
+    apart = [i for i in range(width) if len({r[i].signature for r in rows}) > 1]
+    assert order[: len(apart)] == apart
+    assert order[len(apart) :] == sorted(order[len(apart) :])
+
+
+@given(finished_rows(), st.data())
+def test_a_program_that_behaves_as_a_finished_row_is_foreseen_exactly(
+    case: tuple[list[list[Behaviour]], int], data: st.DataObject
+) -> None:
+    # Why the first batch takes the inputs that tell rows apart: once it holds all of them, a
+    # program that behaves as some finished row does is foreseen as exactly that row.
+    rows, width = case
+    true = rows[data.draw(st.integers(0, len(rows) - 1))]
+    order = split_first(rows, width)
+    apart = sum(1 for i in order if len({r[i].signature for r in rows}) > 1)
+    head = order[: data.draw(st.integers(apart, width))]
+    row = foresee({i: true[i] for i in head}, rows, width)
+    assert row is not None
+    assert signatures(row) == signatures(true)
+
+
+@given(finished_rows(), st.lists(signature, min_size=12, max_size=12), st.data())
+def test_a_foreseen_row_keeps_what_was_run_and_follows_one_behaviour_elsewhere(
+    case: tuple[list[list[Behaviour]], int], mine: list[str], data: st.DataObject
+) -> None:
+    rows, width = case
+    program = row_of(mine[:width])
+    head = data.draw(st.lists(st.integers(0, width - 1), unique=True, max_size=width))
+    known = {i: program[i] for i in head}
+    row = foresee(known, rows, width)
+    matching = [r for r in rows if all(r[i].signature == b.signature for i, b in known.items())]
+    alike = {tuple(signatures(r)) for r in matching}
+    if len(alike) != 1:  # none matches, or the matching ones differ: nothing is guessed
+        assert row is None
+        return
+    assert row is not None
+    assert len(row) == width
+    assert all(row[i] is known[i] for i in head)
+    assert signatures(row) == list(next(iter(alike)))
+
+
+CONFIG = EngineConfig(n=3, rounds=1, selector="sstar", free_inputs=14)
+BROKEN = "def biggest(xs):\n    return min(xs) if xs else 0\n"  # fails the public tests: debugged
+
+
+async def judged_solve(box: Sandbox, fixed: str, right: bool = True) -> tuple[Batches, Trace, int]:
+    """RIGHT_1 and WRONG pass and differ (on the empty list), BROKEN is debugged into ``fixed``
+    two seconds later: its row starts last, once the other two are in. Returns the batches seen,
+    the trace and the judge calls (and checks the pick is right, if ``right``)."""
+    scenario = Scenario(
+        rules=[
+            Rule(match="failed on the public tests", content=fenced(fixed), latency_s=2.0),
+            Rule(match="VALID test inputs", content="```input\n[[4, 4, 1]]\n```\n", latency_s=2.0),
+            Rule(match="Write ONE small, valid input", content="```input\n[[]]\n```\n"),
+            Rule(match="Output of program A", content="A"),
+            Rule(match="Implement `biggest`", content=[fenced(c) for c in (RIGHT_1, WRONG, BROKEN)]),
+        ]
+    )
+    batches = Batches(box)
+    await box.warm(Limits(cpu_seconds=BIGGEST.time_limit_s, memory_mb=max(BIGGEST.memory_mb, 64)))
+    with ScriptedServer(scenario) as server:
+        solution, trace = await solve(server, BIGGEST, batches, CONFIG)
+    assert solution.code is not None
+    assert not right or (await evaluate(BIGGEST, solution.code, box)).all_passed
+    return batches, trace, solution.judge_calls
+
+
+def llm_free_inputs(box: Sandbox) -> list[str]:
+    return [i.text for i in distinct(task_for(BIGGEST, box, CONFIG).synthetic_inputs(CONFIG.free_inputs, CONFIG.seed))]
+
+
+@pytest.mark.anyio
+async def test_the_judge_is_asked_on_a_late_row_foreseen_from_its_first_batch(docker_box: Sandbox) -> None:
+    free = len(llm_free_inputs(docker_box))
+    assert free > HEAD
+    batches, trace, judge_calls = await judged_solve(docker_box, RIGHT_2)
+    assert [b.size for b in batches.of(RIGHT_1) if b.size > 2] == [free]  # run whole, ahead
+    # The debugged program: its public tests, then its row in two batches, the first HEAD long.
+    assert [b.size for b in batches.of(RIGHT_2)][:3] == [2, HEAD, free - HEAD]
+    [ahead] = notes(trace, "ahead")
+    assert ahead["foreseen"] is True  # asked before the second batch was in
+    assert not notes(trace, "ahead_dropped")
+    assert judge_calls == 3
+
+
+@pytest.mark.anyio
+async def test_a_foreseen_pair_the_whole_row_overturns_is_asked_again(docker_box: Sandbox) -> None:
+    # The fixed program answers RIGHT_1's answers on every LLM-free input but the last (a list
+    # its first batch does not hold: the inputs that tell RIGHT_1 and WRONG apart, then the first
+    # others). Its smallest code key makes it the foreseen cluster's representative; its whole
+    # row puts it in a cluster of its own, so the whole rows' first pair is another.
+    texts = llm_free_inputs(docker_box)
+    odd = texts[-1]
+    special = f"def biggest(xs):\n    if [xs] == {odd}:\n        return 777\n    return max(xs) if xs else 0\n"
+    fixed = next(c for k in range(256) if key_of(c := special + "#" * k) < min(key_of(RIGHT_1), key_of(WRONG)))
+    _, trace, judge_calls = await judged_solve(docker_box, fixed, right=False)
+    first, second = notes(trace, "ahead")
+    assert first["foreseen"] is True
+    assert second["foreseen"] is False
+    assert key_of(fixed)[:12] in first["ahead"]  # type: ignore[operator]
+    assert first["ahead"] != second["ahead"]
+    [dropped] = notes(trace, "ahead_dropped")
+    assert dropped["ahead_dropped"] == first["ahead"]
+    assert "whole LLM-free rows" in str(dropped["why"])
+    # The dropped call counts against the cap, then the knockout over three clusters.
+    assert judge_calls == 1 + 3 * 2
