@@ -139,7 +139,6 @@ class FreeRows:
         inputs = await self.inputs()
         rows, _ = await self._runs.get(key, lambda: self._run(key, code, inputs))
         self._rows[key] = rows
-        self._heads.pop(key, None)
         self._touch()
         if disagree(list(self._rows.values())):
             self.urgency.raise_now()
@@ -155,7 +154,10 @@ class FreeRows:
         known = dict(zip(head, await self.task.behaviours(code, [inputs[i] for i in head]), strict=True))
         self._heads[key] = dict(known)
         self._touch()
-        known.update(zip(tail, await self.task.behaviours(code, [inputs[i] for i in tail]), strict=True))
+        try:
+            known.update(zip(tail, await self.task.behaviours(code, [inputs[i] for i in tail]), strict=True))
+        finally:
+            self._heads.pop(key, None)  # (whole now, or failed: then selection runs it again)
         return [known[i] for i in range(len(inputs))]
 
     def _touch(self) -> None:

@@ -6,6 +6,10 @@ Pure properties first, then the real engine (scripted model over loopback HTTP, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,7 +20,9 @@ from codesolve.runs.single import task_for
 from codesolve.sstar import EngineConfig, Trace
 from codesolve.sstar.distinct import distinct
 from codesolve.sstar.foresee import HEAD, foresee, split_first
-from codesolve.tasks.base import Behaviour
+from codesolve.sstar.prefetch import FreeRows
+from codesolve.tasks.base import Behaviour, SynthInput
+from codesolve.tasks.competitive import CompetitiveTask
 from sandbox import Limits, Sandbox
 from tests.engine.batches import Batches
 from tests.engine.test_ahead import key_of, notes
@@ -153,3 +159,53 @@ async def test_a_foreseen_pair_the_whole_row_overturns_is_asked_again(docker_box
     assert "whole LLM-free rows" in str(dropped["why"])
     # The dropped call counts against the cap, then the knockout over three clusters.
     assert judge_calls == 1 + 3 * 2
+
+
+@dataclass
+class HeldTail(CompetitiveTask):
+    """The task, holding a late row's second batch (its size) until released; failing it if told."""
+
+    tail: int = 0
+    release: anyio.Event = field(default_factory=anyio.Event)
+    fail: bool = False
+
+    async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:
+        if len(inputs) == self.tail:
+            await self.release.wait()
+            if self.fail:
+                raise RuntimeError("the sandbox went away")
+        return await super().behaviours(code, inputs)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fail", [False, True], ids=["whole", "second-batch-failed"])
+async def test_a_row_is_foreseen_between_its_two_batches_and_only_then(docker_box: Sandbox, fail: bool) -> None:
+    free = len(llm_free_inputs(docker_box))
+    task = HeldTail(BIGGEST.public_view(), docker_box, tail=free - HEAD, fail=fail)
+    rows = FreeRows(task, CONFIG)
+    keys = ["a", "b", "c"]
+    inputs = await rows.inputs()
+    async with rows.running():
+        rows.passed("a", RIGHT_1)
+        rows.passed("b", WRONG)
+        with anyio.fail_after(60):
+            right = await rows.behaviours("a", RIGHT_1, inputs)
+            await rows.behaviours("b", WRONG, inputs)
+            assert rows.urgency.raised  # the two differ: a row started now is split
+            assert rows.foreseen(keys) is None
+            rows.passed("c", RIGHT_2)
+            while (seen := rows.foreseen(keys)) is None:
+                await rows.changed()
+            table, whole = seen
+            assert not whole
+            assert signatures(table["c"]) == signatures(right)  # foreseen as RIGHT_1's behaviour
+            task.release.set()
+            if fail:
+                while rows.foreseen(keys) is not None:  # nothing is guessed from a row that failed
+                    await anyio.sleep(0.01)
+                return
+            assert signatures(await rows.behaviours("c", RIGHT_2, inputs)) == signatures(right)
+            final = rows.foreseen(keys)
+    assert final is not None
+    assert final[1] is True  # whole now
+    assert signatures(final[0]["c"]) == signatures(right)
