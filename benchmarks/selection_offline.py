@@ -47,7 +47,7 @@ import anyio
 from codesolve.runs.samples import recorded_samples
 from codesolve.sstar import EngineConfig
 from codesolve.sstar.ahead import first_pair
-from codesolve.sstar.clusters import by_agreement, cluster, code_key
+from codesolve.sstar.clusters import by_agreement, cluster, code_key, disagree
 from codesolve.sstar.codet import consensus_sets
 from codesolve.sstar.foresee import HEAD, foresee, split_first
 from codesolve.tasks import load_problems
@@ -271,9 +271,10 @@ def ahead_pairs(data: TaskData, pool: list[int], width: int, rng: random.Random)
 def foreseen(
     key: str, late: list[Behaviour], others: dict[str, list[Behaviour]]
 ) -> dict[str, list[Behaviour]] | None:
-    """The LLM-free rows with ``key``'s (``late``) foreseen from its first batch, as the engine runs it."""
+    """The LLM-free rows with ``key``'s (``late``) foreseen from its first batch, as the engine runs
+    it (``None`` where the engine would not split it: the others' rows agree, or it is too short)."""
     done = list(others.values())
-    if not done:
+    if not disagree(done) or len(late) <= HEAD:
         return None
     head = split_first(done, len(late))[:HEAD]
     row = foresee({i: late[i] for i in head}, done, len(late))

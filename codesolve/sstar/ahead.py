@@ -19,7 +19,9 @@ The last survivor's row (a debugged program's, started after the others) need no
 its first inputs show which finished behaviour it shares, its row is foreseen
 (:mod:`codesolve.sstar.foresee`) and the call goes out on that, ~50 ms sooner on a busy machine.
 Should the whole rows then name another pair, that call is dropped and theirs asked at once (the
-moment it would have been asked without foreseeing): a wrong guess costs a call, never time.
+moment it would have been asked without foreseeing, but for the row's second batch boundary): a
+wrong guess costs a call. A call on foreseen rows is asked only if the cap has room for it, one
+asked again and a knockout over every survivor, so a dropped guess never cuts a knockout short.
 
 What it costs: a dropped call's tokens (if the endpoint had started on it) and one judge call of
 the solve's cap, which is why nothing is asked ahead unless the cap leaves room for a knockout
@@ -34,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import anyio
+import anyio.lowlevel
 from anyio.abc import TaskGroup
 
 from codesolve.errors import CodesolveError
@@ -100,16 +103,23 @@ class AskedAhead:
             if not whole or pair == self._call.pair:
                 return
             self._cancel(f"the whole LLM-free rows' first pair is {_named(pair)}")
-        spend = self._ctx.spend
-        if pair is None or spend.judge_calls + knockout_calls(len(groups)) + 1 > spend.budget.max_judge_calls:
+        if pair is None or not self._room(len(groups) if whole else len(early), whole):
             return
         self._call = _Call(pair)
         self._ctx.record("note", "judge", ahead=[pair[0][:12], pair[1][:12]], clusters=len(groups), foreseen=not whole)
         self._group.start_soon(self._ask, self._call)
 
+    def _room(self, clusters: int, whole: bool) -> bool:
+        # Room for a knockout over `clusters` and this call; on foreseen rows, whose clusters the
+        # whole rows may split further, a knockout over every survivor, this call and one asked
+        # again: a dropped guess never leaves the knockout short of calls.
+        spend = self._ctx.spend
+        return spend.judge_calls + knockout_calls(clusters) + (1 if whole else 2) <= spend.budget.max_judge_calls
+
     async def _ask(self, call: _Call) -> None:
         a, b = (self._by_key[key].code or "" for key in call.pair)
         with call.scope:
+            await anyio.lowlevel.checkpoint()  # (a call dropped before it started is never sent, nor charged)
             try:
                 call.reply = await self._ctx.ask("judge", self._ctx.task.distinguish_messages(a, b), "judge")
             except CodesolveError as exc:  # raised where the reply is taken, as the call would have been

@@ -10,11 +10,12 @@ When its first batch behaves exactly as one behaviour among the finished rows do
 one, its row is foreseen as that behaviour on the inputs not yet run (:func:`foresee`), and the
 early call can be asked on it. When the whole row is in and names another pair, the early call
 is asked again (:meth:`codesolve.sstar.ahead.AskedAhead.consider`): a wrong guess costs a
-dropped call, never a later one.
+dropped call. The split itself costs the row one more batch boundary (~7 ms of CPU), also when
+nothing can be foreseen.
 
 Measured on CodeGen's recorded HumanEval samples (``benchmarks/selection_offline.py --ahead``,
 60 tasks, a random survivor's row taken as the late one): of the judged solves asked ahead, the
-late row is foreseen in 58-68%, and the pair it names is overturned by the whole row in 0-5% of
+late row is foreseen in 56-66%, and the pair it names is overturned by the whole row in 0-5% of
 those (a call dropped and asked again).
 """
 

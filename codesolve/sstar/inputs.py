@@ -45,9 +45,9 @@ async def gather_and_run(
     critical path). The table is the one a single run on all the inputs would give.
 
     ``on_early`` is called with the LLM-free rows when every survivor's is in (``True``: whole),
-    and before that when they are whole or foreseen (``False``: :meth:`FreeRows.foreseen`),
-    unless the model's rows are all in already (the judge's first call may be asked ahead on
-    them: :mod:`codesolve.sstar.ahead`).
+    and before that, when ``extra`` is 0, once one is foreseen and the others are whole
+    (``False``: :meth:`~codesolve.sstar.prefetch.FreeRows.foreseen`); not once the model's rows
+    are all in (the judge's first call may be asked ahead on them: :mod:`codesolve.sstar.ahead`).
     """
     sources = synth_sources(ctx.config)
     free_count = ctx.config.free_inputs + extra if sources in ("hypothesis", "both") else 0
@@ -70,11 +70,14 @@ async def gather_and_run(
             on_early(table, whole)
 
     async def foresee() -> None:
+        # Rows foreseen before the last is whole (prefetch); whole ones are run_on's to report.
         with foresight:
             keys = [c.key for c in alive]
             while (seen := ctx.free_rows.foreseen(keys)) is None:
                 await ctx.free_rows.changed()
-            early_rows(*seen)
+            table, whole = seen
+            if not whole:
+                early_rows(table, False)
 
     async def run_on(candidate: Candidate, inputs: Sequence[SynthInput], rows: Table) -> None:
         code = candidate.code or ""
@@ -99,7 +102,7 @@ async def gather_and_run(
 
     async with anyio.create_task_group() as group:
         with urgent(split):
-            if on_early is not None:
+            if on_early is not None and extra == 0:  # (foreseen rows are as wide as those run ahead)
                 group.start_soon(foresee)
             group.start_soon(run_free)
             if sources in ("llm", "both"):

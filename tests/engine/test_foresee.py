@@ -6,20 +6,25 @@ Pure properties first, then the real engine (scripted model over loopback HTTP, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import anyio
 import pytest
+from anyio.abc import TaskGroup
 from hypothesis import given
 from hypothesis import strategies as st
 
-from codesolve.llm import Rule, Scenario, ScriptedServer
+from codesolve.llm import LLM, LLMConfig, Rule, Scenario, ScriptedServer, scripted_endpoint
 from codesolve.runs.evaluate import evaluate
 from codesolve.runs.single import task_for
-from codesolve.sstar import EngineConfig, Trace
+from codesolve.sstar import Budget, Engine, EngineConfig, Trace
+from codesolve.sstar.ahead import AskedAhead
+from codesolve.sstar.candidate import Candidate
+from codesolve.sstar.clusters import by_agreement, cluster, code_key
 from codesolve.sstar.distinct import distinct
 from codesolve.sstar.foresee import HEAD, foresee, split_first
+from codesolve.sstar.inputs import gather_and_run
 from codesolve.sstar.prefetch import FreeRows
 from codesolve.tasks.base import Behaviour, SynthInput
 from codesolve.tasks.competitive import CompetitiveTask
@@ -98,7 +103,9 @@ CONFIG = EngineConfig(n=3, rounds=1, selector="sstar", free_inputs=14)
 BROKEN = "def biggest(xs):\n    return min(xs) if xs else 0\n"  # fails the public tests: debugged
 
 
-async def judged_solve(box: Sandbox, fixed: str, right: bool = True) -> tuple[Batches, Trace, int]:
+async def judged_solve(
+    box: Sandbox, fixed: str, right: bool = True, config: EngineConfig = CONFIG
+) -> tuple[Batches, Trace, int]:
     """RIGHT_1 and WRONG pass and differ (on the empty list), BROKEN is debugged into ``fixed``
     two seconds later: its row starts last, once the other two are in. Returns the batches seen,
     the trace and the judge calls (and checks the pick is right, if ``right``)."""
@@ -114,7 +121,7 @@ async def judged_solve(box: Sandbox, fixed: str, right: bool = True) -> tuple[Ba
     batches = Batches(box)
     await box.warm(Limits(cpu_seconds=BIGGEST.time_limit_s, memory_mb=max(BIGGEST.memory_mb, 64)))
     with ScriptedServer(scenario) as server:
-        solution, trace = await solve(server, BIGGEST, batches, CONFIG)
+        solution, trace = await solve(server, BIGGEST, batches, config)
     assert solution.code is not None
     assert not right or (await evaluate(BIGGEST, solution.code, box)).all_passed
     return batches, trace, solution.judge_calls
@@ -136,6 +143,17 @@ async def test_the_judge_is_asked_on_a_late_row_foreseen_from_its_first_batch(do
     assert ahead["foreseen"] is True  # asked before the second batch was in
     assert not notes(trace, "ahead_dropped")
     assert judge_calls == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("change", [{"judge_ahead": False}, {"selector": "majority"}], ids=["not-ahead", "majority"])
+async def test_a_late_row_runs_whole_when_no_judge_call_is_asked_ahead(
+    docker_box: Sandbox, change: dict[str, object]
+) -> None:
+    free = len(llm_free_inputs(docker_box))
+    batches, trace, _ = await judged_solve(docker_box, RIGHT_2, config=CONFIG.model_copy(update=change))
+    assert [b.size for b in batches.of(RIGHT_2)][:2] == [2, free]
+    assert not notes(trace, "ahead")
 
 
 @pytest.mark.anyio
@@ -209,3 +227,126 @@ async def test_a_row_is_foreseen_between_its_two_batches_and_only_then(docker_bo
     assert final is not None
     assert final[1] is True  # whole now
     assert signatures(final[0]["c"]) == signatures(right)
+
+
+class Asked:
+    """An AskedAhead on a real engine's selection context (scripted model over loopback HTTP):
+    the distinguishing-input prompts the server saw, and the judge calls charged."""
+
+    def __init__(self, engine: Engine, server: ScriptedServer, codes: list[str], group: TaskGroup) -> None:
+        self.server = server
+        self.ctx = engine.context()
+        self.by_key = {code_key(c): Candidate(i, c) for i, c in enumerate(codes)}
+        self.ahead = AskedAhead(self.ctx, self.by_key, {}, group)
+
+    def sent(self) -> int:
+        return sum(1 for r in self.server.chat_requests if "Write ONE small" in r.messages[-1].content)
+
+
+def table(rows: dict[str, list[str]]) -> dict[str, list[Behaviour]]:
+    return {code_key(code): row_of(sigs) for code, sigs in rows.items()}
+
+
+THREE = [RIGHT_1, RIGHT_2, WRONG]
+
+
+async def with_asked(config: EngineConfig, body: Callable[[Asked], Awaitable[None]], box: Sandbox) -> None:
+    scenario = Scenario(rules=[Rule(match="Write ONE small", content="```input\n[[]]\n```\n", latency_s=0.2)])
+    task = task_for(BIGGEST, box, config)
+    with ScriptedServer(scenario) as server:
+        endpoint = scripted_endpoint(server, timeout_s=5)
+        async with LLM(LLMConfig(default=endpoint), env=server.env) as llm, anyio.create_task_group() as group:
+            asked = Asked(Engine(task, llm, config), server, THREE, group)
+            with anyio.fail_after(30):
+                await body(asked)
+            asked.ahead.drop()
+
+
+@pytest.mark.anyio
+async def test_a_foreseen_call_the_whole_rows_confirm_is_kept(docker_box: Sandbox) -> None:
+    rows = table({RIGHT_1: ["AC:1", "AC:2"], RIGHT_2: ["AC:1", "AC:2"], WRONG: ["AC:1", "AC:3"]})
+
+    async def body(asked: Asked) -> None:
+        asked.ahead.consider(rows, False)
+        asked.ahead.consider(rows, True)  # the same pair: nothing more is asked
+        pair = (min(code_key(RIGHT_1), code_key(RIGHT_2)), code_key(WRONG))
+        reply = await asked.ahead.take(pair)
+        assert reply is not None
+        assert asked.sent() == 1
+        assert asked.ctx.spend.judge_calls == 1
+
+    await with_asked(CONFIG, body, docker_box)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("started", [True, False], ids=["dropped-while-out", "dropped-before-it-started"])
+async def test_a_foreseen_call_the_whole_rows_overturn_is_dropped_and_theirs_asked(
+    docker_box: Sandbox, started: bool
+) -> None:
+    foreseen = table({RIGHT_1: ["AC:1", "AC:2"], RIGHT_2: ["AC:1", "AC:2"], WRONG: ["AC:1", "AC:3"]})
+    # The guess put RIGHT_2 with RIGHT_1 and WRONG apart; the whole rows put WRONG with RIGHT_1 and
+    # RIGHT_2 apart: the second of the pair differs whatever the code keys' order.
+    whole = table({RIGHT_1: ["AC:1", "AC:2"], RIGHT_2: ["AC:1", "AC:3"], WRONG: ["AC:1", "AC:2"]})
+
+    async def body(asked: Asked) -> None:
+        asked.ahead.consider(foreseen, False)
+        if started:
+            while asked.ctx.spend.judge_calls == 0:
+                await anyio.sleep(0.01)
+        asked.ahead.consider(whole, True)
+        first = by_agreement(cluster(whole))
+        assert await asked.ahead.take((first[0].representative, first[1].representative)) is not None
+        # Only a call that had started was sent and charged; the whole rows' was asked either way.
+        assert asked.ctx.spend.judge_calls == (2 if started else 1)
+        if not started:
+            assert asked.sent() == 1  # the dropped call never went out
+
+    await with_asked(CONFIG, body, docker_box)
+
+
+@pytest.mark.anyio
+async def test_foreseen_rows_are_asked_on_only_with_room_for_a_knockout_over_every_survivor(
+    docker_box: Sandbox,
+) -> None:
+    # Three survivors: a knockout over each of them alone takes 6 calls; with the guess and one
+    # asked again, 8. A cap of 7 holds a knockout over the whole rows' two clusters and their call.
+    rows = table({RIGHT_1: ["AC:1", "AC:2"], RIGHT_2: ["AC:1", "AC:2"], WRONG: ["AC:1", "AC:3"]})
+    tight = CONFIG.model_copy(update={"budget": Budget(max_judge_calls=7)})
+
+    async def body(asked: Asked) -> None:
+        asked.ahead.consider(rows, False)
+        await anyio.sleep(0.05)
+        assert asked.ctx.spend.judge_calls == 0
+        asked.ahead.consider(rows, True)
+        pair = (min(code_key(RIGHT_1), code_key(RIGHT_2)), code_key(WRONG))
+        assert await asked.ahead.take(pair) is not None
+        assert asked.ctx.spend.judge_calls == 1
+
+    await with_asked(tight, body, docker_box)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("extra", [0, 4])
+async def test_the_early_rows_are_reported_once_whole_and_as_wide_as_the_table(
+    docker_box: Sandbox, extra: int
+) -> None:
+    # Rows run ahead are whole before selection starts: nothing is foreseen, and the early call
+    # hears of the rows once. An adaptive run's table is wider than the rows run ahead (``extra``
+    # more inputs): it hears of the wider rows only, never of those run ahead alone.
+    scenario = Scenario(rules=[Rule(match="VALID test inputs", content="```input\n[[4, 4, 1]]\n```\n")])
+    config = CONFIG.model_copy(update={"synth_inputs": 1})
+    heard: list[tuple[int, bool]] = []
+    with ScriptedServer(scenario) as server:
+        endpoint = scripted_endpoint(server, timeout_s=5)
+        async with LLM(LLMConfig(default=endpoint), env=server.env) as llm:
+            ctx = Engine(task_for(BIGGEST, docker_box, config), llm, config).context()
+            alive = [Candidate(i, code) for i, code in enumerate(THREE)]
+            async with ctx.free_rows.running():
+                inputs = await ctx.free_rows.inputs()
+                for c in alive:
+                    ctx.free_rows.passed(c.key, c.code or "")
+                with anyio.fail_after(60):
+                    for c in alive:
+                        await ctx.free_rows.behaviours(c.key, c.code or "", inputs)
+                    await gather_and_run(ctx, alive, extra, lambda t, w: heard.append((len(t[alive[0].key]), w)))
+    assert heard == [(len(inputs) + extra, True)]
