@@ -17,7 +17,7 @@ own, and the trace says a call was dropped.
 
 The last survivor's row (a debugged program's, started after the others) need not be whole: when
 its first inputs show which finished behaviour it shares, its row is foreseen
-(:mod:`codesolve.sstar.foresee`) and the call goes out on that, ~50 ms sooner on a busy machine.
+(:mod:`codesolve.sstar.foresee`) and the call goes out on that (~35 ms sooner on this 2-core VM).
 Should the whole rows then name another pair, that call is dropped and theirs asked at once (the
 moment it would have been asked without foreseeing, but for the row's second batch boundary): a
 wrong guess costs a call. A call on foreseen rows is asked only if the cap has room for it, one

@@ -146,8 +146,8 @@ class FreeRows:
 
     async def _run(self, key: str, code: str, inputs: list[SynthInput]) -> list[Behaviour]:
         done = list(self._rows.values())
-        foresight = self.config.judge_ahead and self.config.selector != "majority"  # (a judge to ask ahead)
-        if not (foresight and disagree(done)) or len(inputs) <= HEAD:
+        asks_ahead = self.config.judge_ahead and self.config.selector != "majority"
+        if not (asks_ahead and disagree(done)) or len(inputs) <= HEAD:
             return await self.task.behaviours(code, inputs)
         # Others' rows are in and differ: the judge will be asked, and waits on this row.
         order = split_first(done, len(inputs))
