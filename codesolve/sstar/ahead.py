@@ -12,7 +12,9 @@ and the first pair the knockout would take on those rows is a prediction of the 
 call for that pair is asked at once, beside synthesis (not when the model's rows are all in
 already: the table is whole then, and the call would only be dropped or taken at once). When
 the whole table names the same pair (in the same order), the knockout takes that reply: the same
-prompt, asked earlier. When it names another, the early call is cancelled, the knockout asks its
+prompt, asked earlier. Both representatives run the input the reply proposes as soon as it is in,
+while the model's inputs are still being run, so the verdict calls wait for neither (~10 ms and a
+batch boundary fewer on the chain). When it names another, the early call is cancelled, the knockout asks its
 own, and the trace says a call was dropped.
 
 The last survivor's row (a debugged program's, started after the others) need not be whole: when
@@ -44,7 +46,9 @@ from codesolve.llm import Completion
 from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import Cluster, by_agreement, cluster
 from codesolve.sstar.context import SelectionContext
+from codesolve.sstar.distinguish import ask_distinguishing, run_proposed
 from codesolve.sstar.inputs import Table
+from codesolve.tasks.base import Evidence
 
 Pair = tuple[str, str]
 """The representatives' code keys of a comparison, in the order the prompt shows them (A, B)."""
@@ -63,13 +67,15 @@ def knockout_calls(clusters: int) -> int:
 
 
 class _Call:
-    """One early call: its pair, and its reply once in (or what it raised)."""
+    """One early call: its pair, and once its reply is in and run, the evidence (or what it raised)."""
 
     def __init__(self, pair: Pair) -> None:
         self.pair = pair
         self.scope = anyio.CancelScope()
+        """The model call's: a call dropped while out is cancelled."""
+        self.dropped = False
         self.done = anyio.Event()
-        self.reply: list[Completion] = []
+        self.evidence: list[Evidence] = []
         self.error: CodesolveError | None = None
 
 
@@ -118,18 +124,25 @@ class AskedAhead:
 
     async def _ask(self, call: _Call) -> None:
         a, b = (self._by_key[key].code or "" for key in call.pair)
-        with call.scope:
-            await anyio.lowlevel.checkpoint()  # (a call dropped before it started is never sent, nor charged)
-            try:
-                call.reply = await self._ctx.ask("judge", self._ctx.task.distinguish_messages(a, b), "judge")
-            except CodesolveError as exc:  # raised where the reply is taken, as the call would have been
-                call.error = exc
-            finally:
-                call.done.set()
+        reply: list[Completion] = []
+        try:
+            with call.scope:
+                await anyio.lowlevel.checkpoint()  # (a call dropped before it started is never sent, nor charged)
+                reply = await ask_distinguishing(self._ctx, a, b)
+            # The proposed input is run at once, while the table's other rows still run, so the
+            # verdict calls wait for neither. Outside the call's scope: a drop once the reply is in
+            # lets these short runs end (a batch cancelled half-way costs its container).
+            if reply and not call.dropped:
+                call.evidence = await run_proposed(self._ctx, a, b, reply)
+        except CodesolveError as exc:  # raised where the reply is taken, as the call would have been
+            call.error = exc
+        finally:
+            call.done.set()
 
-    async def take(self, pair: Pair) -> list[Completion] | None:
-        """The early reply when ``pair`` is the one asked about (waiting for it if it is still
-        out); else ``None``, the early call dropped. Raises what the early call raised."""
+    async def take(self, pair: Pair) -> list[Evidence] | None:
+        """The early call's evidence (its input run by both) when ``pair`` is the one asked about,
+        waiting for it if it is still out; else ``None``, the early call dropped. Raises what the
+        early call raised."""
         call = self._call
         if call is None or self._settled:
             return None
@@ -140,7 +153,7 @@ class AskedAhead:
         await call.done.wait()
         if call.error is not None:
             raise call.error
-        return call.reply
+        return call.evidence
 
     def drop(self, why: str = "no comparison took it") -> None:
         """Cancel the early call if it is not taken (idempotent; nothing asked: nothing to do)."""
@@ -152,6 +165,7 @@ class AskedAhead:
     def _cancel(self, why: str) -> None:
         call, self._call = self._call, None
         if call is not None:
+            call.dropped = True
             call.scope.cancel()
             self._ctx.record("note", "judge", ahead_dropped=[call.pair[0][:12], call.pair[1][:12]], why=why)
 

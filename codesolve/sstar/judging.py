@@ -14,15 +14,14 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import anyio
 
-from codesolve.llm import Completion
 from codesolve.sstar.ahead import AskedAhead
 from codesolve.sstar.candidate import Candidate
 from codesolve.sstar.clusters import Cluster, differing_inputs, tie_break, valid_inputs
 from codesolve.sstar.context import SelectionContext
+from codesolve.sstar.distinguish import ask_distinguishing, run_proposed
 from codesolve.sstar.inputs import Table
 from codesolve.sstar.spend import JudgeCapReached
-from codesolve.tasks.base import Behaviour, Evidence, SynthInput
-from sandbox import urgent
+from codesolve.tasks.base import Evidence, SynthInput
 
 _WORD = re.compile(r"\w")
 
@@ -89,11 +88,11 @@ async def compare(
     by_key: dict[str, Candidate],
     evidence: list[Evidence],
     tie: Callable[[Cluster, Cluster], Cluster] = tie_break,
-    asked: list[Completion] | None = None,
+    asked: list[Evidence] | None = None,
 ) -> tuple[Cluster, str]:
     """One adaptive comparison: a judge-proposed input, then two grounded verdicts (``tie`` when they split).
 
-    ``asked`` is the distinguishing-input call's reply when it was asked ahead for this pair.
+    ``asked`` is the evidence of the distinguishing input when it was asked (and run) ahead for this pair.
     """
     code_a, code_b = by_key[a.representative].code or "", by_key[b.representative].code or ""
     evidence = await distinguishing_evidence(ctx, code_a, code_b, asked) + evidence
@@ -132,31 +131,13 @@ async def compare(
 
 
 async def distinguishing_evidence(
-    ctx: SelectionContext, code_a: str, code_b: str, asked: list[Completion] | None = None
+    ctx: SelectionContext, code_a: str, code_b: str, asked: list[Evidence] | None = None
 ) -> list[Evidence]:
-    """Ask the judge for an input that separates the pair (unless ``asked`` is its reply, asked
-    ahead), and run both on it."""
-    if asked is None:
-        asked = await ctx.ask("judge", ctx.task.distinguish_messages(code_a, code_b), "judge")
-    [reply] = asked
-    proposed = await ctx.task.parse_inputs(reply.text, 1)
-    if not proposed:
-        return []
-    runs: dict[str, Behaviour] = {}
-
-    async def run(side: str, code: str) -> None:
-        [runs[side]] = await ctx.task.behaviours(code, proposed[:1])
-
-    # Both sides at once (they are independent), before other solves' waiting batches: the
-    # verdicts wait on them (see sandbox.urgency).
-    with urgent():
-        async with anyio.create_task_group() as group:
-            group.start_soon(run, "a", code_a)
-            group.start_soon(run, "b", code_b)
-    ba, bb = runs["a"], runs["b"]
-    if ba.signature == bb.signature or not (ba.ran_cleanly or bb.ran_cleanly):
-        return []
-    return [Evidence(proposed[0], ba, bb)]
+    """Ask the judge for an input that separates the pair, and run both on it (unless ``asked`` is
+    that evidence already, asked and run ahead: :mod:`codesolve.sstar.ahead`)."""
+    if asked is not None:
+        return asked
+    return await run_proposed(ctx, code_a, code_b, await ask_distinguishing(ctx, code_a, code_b))
 
 
 async def verdict(ctx: SelectionContext, code_a: str, code_b: str, evidence: list[Evidence]) -> str | None:
