@@ -112,6 +112,11 @@ class DriverStream:
         self.feed_chunk(data)
         self.finish()
 
+    @property
+    def yielded(self) -> bool:
+        """Whether the driver stopped early because the host asked (the tests not reported did not run)."""
+        return any(e["event"] == "yielded" for e in self.events)
+
     def reported(self) -> int:
         """How many test results arrived."""
         return sum(1 for e in self.events if e["event"] == "test")

@@ -27,7 +27,7 @@ from sandbox._docker import containers
 from sandbox._docker.containers import WIPE, WORK, Shape
 from sandbox._docker.engine import Engine, connect
 from sandbox._docker.placement import Placement
-from sandbox._docker.queue import BACKGROUND, SlotQueue
+from sandbox._docker.queue import BACKGROUND, SMALL, Holder, SlotQueue, Ticket
 from sandbox._docker.session import start_agent
 from sandbox._docker.slots import Slot, compiled_key, settled
 from sandbox._protocol import DockerConfig
@@ -130,13 +130,17 @@ class DockerSandbox:
         checker: CheckerSpec,
         fail_fast: bool,
         eager: bool = False,
+        ticket: Ticket | None = None,
     ) -> list[TestOutcome]:
         root = f"{WORK}/b{next(self._seq)}"
-        options: Options = {**self._options(), "lazy_events": not eager}
+        # A bulk batch may be asked to make room for a latency-bound one (see _docker.queue).
+        yieldable = not eager and not fail_fast and len(tests) > SMALL
+        options: Options = {**self._options(), "lazy_events": not eager, "yieldable": yieldable}
         spec = test_spec(root, program, tests, limits, checker, fail_fast, options)
         batch = test_batch(root, program, checker, spec)
         shape = Shape.for_limits(limits.memory_mb, limits.output_bytes, limits.processes)
         first_wait = batch_deadline(limits, 0, program, checker)
+        ticket = ticket or self.slots.ticket()
         stream, fault = await self._run(
             shape,
             batch,
@@ -145,7 +149,13 @@ class DockerSandbox:
             first_wait,
             compiled_key(program),
             size=len(tests),
+            ticket=ticket if yieldable else None,
         )
+        if stream.yielded and stream.done and not fault:
+            # It made room for a latency-bound batch: the rest queues again, where it was in line.
+            done = stream.reported()
+            rest = await self._run_tests(program, tests[done:], limits, checker, fail_fast, ticket=ticket)
+            return stream.outcomes(tests[:done], fail_fast) + rest
         if not eager and not fault and stream.looping and not stream.done:
             # The driver died (or froze) holding results not yet sent: the first
             # missing test may not be the one that killed it. Run the rest again,
@@ -186,16 +196,20 @@ class DockerSandbox:
         first_wait: float,
         compiled: str = "",
         size: int = 1,
+        ticket: Ticket | None = None,
     ) -> tuple[DriverStream, str]:
+        """Run one batch on a container of the pool; with a ``ticket`` (its place in line), the
+        batch may be asked to yield (see :mod:`sandbox._docker.queue`)."""
         stream = DriverStream(batch.nonce)
-        async with self.slots.place(size):
+        async with self.slots.place(size, ticket) as holder:
             try:
                 slot = await self._acquire(shape, compiled)
             except SandboxFault as exc:
                 return stream, str(exc)
             clean = False
             try:
-                fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait)
+                yielding = holder if ticket is not None else None
+                fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait, yielding)
                 clean = stream.done and ended
                 if clean and compiled:
                     slot.remember(compiled)
@@ -205,7 +219,14 @@ class DockerSandbox:
                     await self._release(shape, slot, clean)
 
     async def _watch(
-        self, slot: Slot, batch: BatchFiles, stream: DriverStream, deadline: float, wall: float, first_wait: float
+        self,
+        slot: Slot,
+        batch: BatchFiles,
+        stream: DriverStream,
+        deadline: float,
+        wall: float,
+        first_wait: float,
+        holder: Holder | None = None,
     ) -> tuple[str, bool]:
         """Send the batch to the agent and read its events as they come.
 
@@ -219,7 +240,7 @@ class DockerSandbox:
         ended: list[bool] = []
         stderr = bytearray()
         async with anyio.create_task_group() as group:
-            group.start_soon(self._pump, slot, batch, send, errors, ended, stderr)
+            group.start_soon(self._pump, slot, batch, send, errors, ended, stderr, holder)
             with anyio.move_on_after(deadline) as overall:
                 await read_events(stream, receive.receive, wall, first_wait)
             group.cancel_scope.cancel()
@@ -230,18 +251,33 @@ class DockerSandbox:
         return (errors[0] if errors and not stream.events else ""), bool(ended and ended[0])
 
     async def _pump(
-        self, slot: Slot, batch: BatchFiles, send: Any, errors: list[str], ended: list[bool], stderr: bytearray
+        self,
+        slot: Slot,
+        batch: BatchFiles,
+        send: Any,
+        errors: list[str],
+        ended: list[bool],
+        stderr: bytearray,
+        holder: Holder | None,
     ) -> None:
         agent = slot.agent
         assert agent is not None
+
+        def sent() -> None:  # from now until its end mark the batch may be asked to yield
+            if holder is not None:
+                self.slots.arm(holder, agent.ask_yield)
+
         # On the event loop, not in a thread: a one-test batch is a few small reads, and a
         # thread cost a hop to start it plus one back to the loop for each of them.
         try:
-            ended.append(await agent.run_async(batch.request(), batch.nonce, send.send_nowait, stderr))
+            ended.append(await agent.run_async(batch.request(), batch.nonce, send.send_nowait, stderr, sent))
         except OSError as exc:
             errors.append(f"sandbox agent connection failed: {exc}")
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             return  # the reader gave up on us (stall, deadline)
+        finally:
+            if holder is not None:
+                self.slots.arm(holder, None)
         try:
             send.send_nowait(None)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):

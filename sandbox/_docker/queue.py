@@ -16,6 +16,15 @@ on it: a solve whose survivors disagree, before its judge; size matters less tha
 when a place is handed out, so one raised while it waits moves ahead; the patience rule covers
 it too, so urgent work cannot starve ordinary work either.
 
+A latency-bound batch (urgent, or small) that finds every container held may also take one from
+a bulk batch running there: the queue asks that batch to *yield* (:meth:`SlotQueue.arm` says how),
+its agent stops it after the test running, and the rest of it comes back to the queue with the
+place in line it had (its :class:`Ticket`), as an ordinary batch. A bulk batch pays a batch
+boundary (~5-10 ms of one container) only when it is actually in the way, unlike cutting every
+bulk batch into fixed pieces, which made the engine slower. One bulk batch is asked per
+latency-bound waiter; an urgent one is never asked to make room for an ordinary one; a batch that
+has waited :data:`PATIENCE_S` since it was first queued is never asked, so none yields for ever.
+
 It is still a queue: a batch waits for a container as long as it takes, never on a timeout.
 """
 
@@ -23,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -41,75 +50,153 @@ PATIENCE_S = 1.0
 """How long a batch waits behind smaller ones that came after it before it goes first."""
 
 
-@dataclass(eq=False)
-class _Waiter:
-    size: int
+@dataclass(frozen=True)
+class Ticket:
+    """A batch's place in line: kept by the rest of a batch that yielded, so it queues again
+    where it was first, not behind everything that came since."""
+
     seq: int
     since: float
+
+
+@dataclass(eq=False)
+class Holder:
+    """A batch holding (or waiting for) a place."""
+
+    size: int
     urgency: Urgency
+    ticket: Ticket
+    on_yield: Callable[[], None] | None = None
+    """Asks the running batch to stop after its current test (set by :meth:`SlotQueue.arm`)."""
+    asked: bool = False
+    """Asked to yield already (once is enough: it ends soon)."""
+
+    @property
+    def latency_bound(self) -> bool:
+        """Urgent, or small: a model call or a debugging round waits on it."""
+        return self.urgency.raised or self.size <= SMALL
+
+    @property
+    def rank(self) -> tuple[bool, bool]:
+        """Its class in line, first first: urgent, then small."""
+        return (not self.urgency.raised, self.size > SMALL)
+
+
+@dataclass(eq=False)
+class _Waiter:
+    holder: Holder
     granted: anyio.Event = field(default_factory=anyio.Event)
 
 
 class SlotQueue:
     """At most ``total`` holders at once; a freed place goes to the first urgent waiter (small
     ones first), else the first small waiter, else the first waiter, or to the oldest once it
-    has waited :data:`PATIENCE_S`."""
+    has waited :data:`PATIENCE_S`. A latency-bound waiter may have a bulk holder yield its place."""
 
     def __init__(self, total: int, patience_s: float = PATIENCE_S) -> None:
         self.total = total
         self.patience_s = patience_s
-        self._held = 0
+        self._held: set[Holder] = set()
+        self._free = total
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
+        self.yields = 0
+        """Batches asked to yield so far."""
 
     @property
     def available_tokens(self) -> int:
         """Places free now (as ``anyio.CapacityLimiter`` names it)."""
-        return self.total - self._held
+        return self._free
 
     @property
     def waiting(self) -> int:
         """Batches waiting for a place."""
         return len(self._waiting)
 
-    @asynccontextmanager
-    async def place(self, size: int) -> AsyncIterator[None]:
-        """Hold a place for a batch of ``size`` tests while the block runs."""
-        await self.acquire(size)
-        try:
-            yield
-        finally:
-            self.release()
+    def ticket(self) -> Ticket:
+        """A place in line from now (a batch's, kept by its rest if it yields)."""
+        return Ticket(next(self._seq), time.monotonic())
 
-    async def acquire(self, size: int) -> None:
+    @asynccontextmanager
+    async def place(self, size: int, ticket: Ticket | None = None) -> AsyncIterator[Holder]:
+        """Hold a place for a batch of ``size`` tests while the block runs (in line at ``ticket``:
+        the rest of a batch that yielded)."""
+        holder = await self.acquire(size, ticket)
+        try:
+            yield holder
+        finally:
+            self.release(holder)
+
+    async def acquire(self, size: int, ticket: Ticket | None = None) -> Holder:
         """Wait for a place (see the class docstring for the order)."""
         await anyio.lowlevel.checkpoint_if_cancelled()
-        if self._held < self.total and not self._waiting:
-            self._held += 1
+        holder = Holder(size, current(), ticket or self.ticket())
+        if self._free and not self._waiting:
+            self._free -= 1
+            self._held.add(holder)
             await anyio.lowlevel.cancel_shielded_checkpoint()
-            return
-        waiter = _Waiter(size, next(self._seq), time.monotonic(), current())
+            return holder
+        waiter = _Waiter(holder)
         self._waiting.append(waiter)
+        self._make_room()
         try:
             await waiter.granted.wait()
         except BaseException:
             if waiter.granted.is_set():
-                self.release()  # handed a place it will not use: pass it on
+                self.release(holder)  # handed a place it will not use: pass it on
             else:
                 self._waiting.remove(waiter)
             raise
+        return holder
 
-    def release(self) -> None:
+    def release(self, holder: Holder) -> None:
         """Give a place back: straight to the next waiter, if any."""
+        self._held.discard(holder)
         if not self._waiting:
-            self._held -= 1
+            self._free += 1
             return
         waiter = self._next()
         self._waiting.remove(waiter)
+        self._held.add(waiter.holder)
         waiter.granted.set()  # the place passes on: the count of holders is unchanged
+        self._make_room()  # (a waiter the place did not go to may still need one)
+
+    def arm(self, holder: Holder, on_yield: Callable[[], None] | None) -> None:
+        """The holder's batch is running and ``on_yield`` asks it to stop early (``None``: it can
+        no longer be asked, it is ending); it may be asked at once if a waiter needs its place."""
+        holder.on_yield = on_yield
+        if on_yield is not None:
+            self._make_room()
+
+    def _make_room(self) -> None:
+        # One bulk holder asked per latency-bound waiter that no asked holder covers yet (the
+        # places freed go to the first in line: those are the covered ones).
+        needy = sorted(
+            (w.holder for w in self._waiting if w.holder.latency_bound), key=lambda h: (h.rank, h.ticket.seq)
+        )
+        covered = sum(1 for h in self._held if h.asked)
+        for waiter in needy[covered:]:
+            victim = self._victim(waiter)
+            if victim is not None and victim.on_yield is not None:
+                victim.asked = True
+                self.yields += 1
+                victim.on_yield()
+
+    def _victim(self, waiter: Holder) -> Holder | None:
+        now = time.monotonic()
+        candidates = [
+            h
+            for h in self._held
+            if h.on_yield is not None
+            and not h.asked
+            and h.size > SMALL
+            and waiter.rank < h.rank
+            and now - h.ticket.since < self.patience_s
+        ]
+        return max(candidates, key=lambda h: (h.size, h.ticket.seq), default=None)
 
     def _next(self) -> _Waiter:
-        oldest = min(self._waiting, key=lambda w: w.seq)
-        if time.monotonic() - oldest.since >= self.patience_s:
+        oldest = min(self._waiting, key=lambda w: w.holder.ticket.seq)
+        if time.monotonic() - oldest.holder.ticket.since >= self.patience_s:
             return oldest
-        return min(self._waiting, key=lambda w: (not w.urgency.raised, w.size > SMALL, w.seq))
+        return min(self._waiting, key=lambda w: (w.holder.rank, w.holder.ticket.seq))

@@ -23,7 +23,7 @@ from sandbox._bundle import runtime_files
 from sandbox._docker.containers import WORK, tar_of
 from sandbox.errors import SandboxFault
 from sandbox.image.recipe import SANDBOX_UID
-from sandbox.runtime.agent import CLEAN_MARK, END_MARK, READY, ZYGOTE_FLAG
+from sandbox.runtime.agent import CLEAN_MARK, END_MARK, READY, YIELD, ZYGOTE_FLAG
 
 _PYTHON = "/usr/bin/python3"
 _BOOT = "boot"
@@ -89,13 +89,21 @@ class AgentSession:
         if not ready:
             raise SandboxFault(f"the sandbox agent said {bytes(out[:200])!r} instead of being ready")
 
-    async def run_async(self, request: bytes, nonce: str, forward: Callable[[bytes], None], stderr: bytearray) -> bool:
+    async def run_async(
+        self,
+        request: bytes,
+        nonce: str,
+        forward: Callable[[bytes], None],
+        stderr: bytearray,
+        on_sent: Callable[[], None] = lambda: None,
+    ) -> bool:
         """Send one batch and forward its stdout up to the agent's end mark for it, on the
         event loop: the socket is read whenever it is readable (the reads are resumable: see
         :meth:`settled_now`), so ``forward`` is called on the loop itself. Cancelling it leaves
         the stream anywhere: the caller then drops the container.
 
-        Returns True at that mark, False when the output ended first (the agent
+        ``on_sent`` is called once the whole request is written (from then on :meth:`ask_yield`
+        may be). Returns True at that mark, False when the output ended first (the agent
         died). The agent's own stderr goes to ``stderr`` (capped).
         """
 
@@ -112,6 +120,7 @@ class AgentSession:
                     await anyio.wait_writable(self._sock)
         finally:
             self._sock.setblocking(True)
+        on_sent()
         if not await self._read_async((END_MARK + nonce + "\n").encode(), forward, keep_stderr):
             return False
         self.unsettled = nonce
@@ -135,6 +144,19 @@ class AgentSession:
                     await anyio.wait_readable(self._sock)
         finally:
             self._sock.setblocking(True)
+
+    def ask_yield(self) -> None:
+        """Ask the running batch to stop after its current test (see ``runtime.agent.YIELD``). Only
+        between a request written whole and the batch's end mark: anything else on the channel
+        then would break it. Eight bytes into an idle socket's buffer: never blocks the loop."""
+        blocking = self._sock.getblocking()
+        self._sock.setblocking(True)
+        try:
+            self._sock.sendall(YIELD)
+        except OSError:
+            pass  # the agent is gone: the batch's reader finds out
+        finally:
+            self._sock.setblocking(blocking)
 
     def settled_now(self) -> bool:
         """Whether the agent's word that the last batch is taken down is already here: reads

@@ -7,7 +7,11 @@ start and no re-import of the runtime.
 
 Request on stdin: an 8-byte big-endian length, a JSON header
 ``{"root": ..., "spec": {...}, "files": [[relative path, size], ...]}``, then
-the files' bytes in that order. Answer: the driver's event lines on stdout
+the files' bytes in that order. While a batch runs the host may send one thing more,
+:data:`YIELD` (8 bytes): a batch whose spec says ``yieldable`` then stops after the test
+running, says ``yielded``, and ends as usual (the host runs the rest as a new batch, after
+the latency-bound one it made room for: :mod:`sandbox._docker.queue`). A token that comes
+too late for its batch is skipped before the next request. Answer: the driver's event lines on stdout
 (the last is ``done``), then a line of :data:`END_MARK` + the batch nonce, which
 tells the host's reader the batch is over without it reading any further. It
 goes to stdout too: Docker forwards stdout and stderr independently, so a mark
@@ -46,6 +50,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import struct
 import sys
@@ -66,6 +71,9 @@ READY = {"event": "ready"}
 ZYGOTE_FLAG = "--zygote"
 """Given by the Docker backend, whose containers' PID 1 is our zygote (see :mod:`sandbox.runtime.zygote`)."""
 _MAX_HEADER = 256 << 20
+YIELD = HEADER.pack((1 << 64) - 1)
+"""The host's word that a running batch should stop after its current test (never a request's
+length: a header that long is refused)."""
 
 
 def read_exactly(fd: int, size: int) -> bytes | None:
@@ -86,6 +94,8 @@ def read_request(fd: int) -> AgentRequest | None:
     from sandbox.runtime.nearby import near  # (not at the top: see serve)
 
     head = read_exactly(fd, HEADER.size)
+    while head == YIELD:  # (sent for a batch that had ended already)
+        head = read_exactly(fd, HEADER.size)
     if head is None:
         return None
     (length,) = HEADER.unpack(head)
@@ -120,6 +130,24 @@ def write_file(path: Path, data: bytes) -> None:
             view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
+
+
+class YieldProbe:
+    """Whether the host asked the running batch to yield: a look at the request channel that
+    never blocks (between two tests, so ~2 us a test)."""
+
+    def __init__(self, channel: int) -> None:
+        self.channel = channel
+
+    def __call__(self) -> bool:
+        """True once a :data:`YIELD` token is waiting (and takes it)."""
+        if not select.select([self.channel], [], [], 0)[0]:
+            return False
+        token = read_exactly(self.channel, HEADER.size)
+        if token != YIELD:
+            # The host sends nothing else before the batch's clean mark: the channel is broken.
+            raise RuntimeError(f"unexpected bytes on the request channel during a batch: {token!r}")
+        return True
 
 
 def forget_runtime_on_disk() -> None:
@@ -168,13 +196,14 @@ def serve() -> int:
     # programs to come. Checked after each batch (and neither can be set back without privileges).
     limits = [*driver.all_rlimits(), sched_state()]
     artefacts = ArtefactCache()
+    should_yield = YieldProbe(channel)
     while True:
         request = read_request(channel)
         if request is None:
             return 0
         spec = request["spec"]
         nonce = str(spec.get("nonce", ""))
-        batch = driver.run_spec(spec, out, spare, artefacts)
+        batch = driver.run_spec(spec, out, spare, artefacts, should_yield)
         # The results are final: let the host go on while we clean up.
         driver.write_event(out, spec, {"event": "done"})
         out.write(END_MARK + nonce + "\n")

@@ -9,6 +9,7 @@ The jobs are in modules of their own: the fork servers' lifecycle (:mod:`.server
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -84,8 +85,9 @@ class Batch:
         if self.ipc is not None:
             self.ipc.close()
 
-    def run(self) -> None:
-        """Compile, then run every test (stopping early on failure with fail_fast)."""
+    def run(self, should_yield: Callable[[], bool] | None = None) -> None:
+        """Compile, then run every test (stopping early on failure with fail_fast, or when
+        ``should_yield`` says so between two tests: then the last event is ``yielded``)."""
         tests = self.spec["tests"]
         failure = self.prepare()
         if failure is not None:
@@ -112,9 +114,13 @@ class Batch:
                 self.servers.retire()
                 outcome = {"verdict": "SE", "message": f"sandbox runtime: {type(exc).__name__}: {exc}"[:500]}
                 outcome["name"] = test["name"]
-            self.emit({"event": "test", **outcome}, self.events.flush_due(outcome, position == len(tests)))
+            last = position == len(tests)
+            self.emit({"event": "test", **outcome}, self.events.flush_due(outcome, last))
             if self.spec.get("fail_fast") and outcome["verdict"] != "AC":
                 break
+            if not last and should_yield is not None and should_yield():
+                self.emit({"event": "yielded"}, flush=False)  # (flushed with done and the end mark)
+                return
 
     def prepare(self) -> Outcome | None:
         """Compile the program (once: see :mod:`.compiling`) and build the checker program; then

@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -56,12 +57,17 @@ def run_exec(batch: Batch) -> None:
 
 
 def run_spec(
-    spec: Spec, out: IO[str], spare: ForkServer | None = None, artefacts: ArtefactCache | None = None
+    spec: Spec,
+    out: IO[str],
+    spare: ForkServer | None = None,
+    artefacts: ArtefactCache | None = None,
+    should_yield: Callable[[], bool] | None = None,
 ) -> Batch | None:
     """Run one batch (tests or a plain command), reporting a crash of our own as an error event.
 
     ``spare`` is a fork server started ahead of time, ``artefacts`` what earlier batches
-    compiled. Returns the batch, for :func:`clean_up`; the caller writes ``done``.
+    compiled, ``should_yield`` whether the host wants a ``yieldable`` batch to stop after the
+    running test (the agent's). Returns the batch, for :func:`clean_up`; the caller writes ``done``.
     """
     batch: Batch | None = None
     try:
@@ -72,7 +78,7 @@ def run_spec(
             run_exec(batch)
         else:
             batch = Batch(spec, out, spare, artefacts)
-            batch.run()
+            batch.run(should_yield if spec.get("yieldable") else None)
     except Exception as exc:
         write_event(out, spec, {"event": "error", "message": f"{type(exc).__name__}: {exc}"[:500]})
     return batch

@@ -82,6 +82,8 @@ class Options(TypedDict, total=False):
     path: str
     stack_cap: int
     lazy_events: bool
+    yieldable: bool
+    """The host may ask this batch to stop between two tests (the agent's ``YIELD``)."""
 
 
 class Spec(Options, total=False):
@@ -284,10 +286,11 @@ class ErrorEvent(TypedDict):
 
 
 class MarkEvent(TypedDict):
-    """Driver → host: ``tests`` (tests are about to run), ``done`` (the batch is over), or the
-    agent's ``ready``."""
+    """Driver → host: ``tests`` (tests are about to run), ``done`` (the batch is over),
+    ``yielded`` (it stopped early, as the host asked: the tests not reported did not run), or
+    the agent's ``ready``."""
 
-    event: Literal["tests", "done", "ready"]
+    event: Literal["tests", "done", "ready", "yielded"]
 
 
 Event = TestEvent | ExecEvent | HelloEvent | ErrorEvent | MarkEvent

@@ -22,13 +22,13 @@ async def _order_of(queue: SlotQueue, sizes: list[int], urgent_ones: frozenset[i
                 served.append(index)
                 await anyio.sleep(0)
 
-    await queue.acquire(1)
+    first = await queue.acquire(1)
     async with anyio.create_task_group() as group:
         for index, size in enumerate(sizes):
             group.start_soon(batch, index, size)
             await anyio.wait_all_tasks_blocked()
         assert queue.waiting == len(sizes)
-        queue.release()
+        queue.release(first)
     return served
 
 
@@ -61,13 +61,13 @@ async def test_an_urgency_raised_while_its_batch_waits_moves_it_ahead() -> None:
                 served.append(name)
                 await anyio.sleep(0)
 
-    await queue.acquire(1)
+    first = await queue.acquire(1)
     async with anyio.create_task_group() as group:
         group.start_soon(batch, "small", 1, Urgency())
         group.start_soon(batch, "bulk", 30, later)
         await anyio.wait_all_tasks_blocked()
         later.raise_now()
-        queue.release()
+        queue.release(first)
     assert served == ["bulk", "small"]
 
 
@@ -88,7 +88,7 @@ async def test_tasks_started_in_an_urgent_block_inherit_it_and_it_ends_with_the_
             served.append(name)
             await anyio.sleep(0)
 
-    await queue.acquire(1)
+    first = await queue.acquire(1)
     async with anyio.create_task_group() as group:
         group.start_soon(batch, "plain")
         await anyio.wait_all_tasks_blocked()
@@ -96,7 +96,7 @@ async def test_tasks_started_in_an_urgent_block_inherit_it_and_it_ends_with_the_
             group.start_soon(batch, "child")  # asks for its place after the block: urgent all the same
         group.start_soon(batch, "after")
         await anyio.wait_all_tasks_blocked()
-        queue.release()
+        queue.release(first)
     assert served == ["child", "plain", "after"]
 
 
@@ -130,18 +130,18 @@ async def test_never_more_holders_than_places_and_all_places_back_at_the_end() -
 @pytest.mark.anyio
 async def test_a_waiter_cancelled_before_its_turn_leaves_the_queue() -> None:
     queue = SlotQueue(1)
-    await queue.acquire(1)
+    first = await queue.acquire(1)
     with anyio.move_on_after(0.05):
         await queue.acquire(1)
     assert queue.waiting == 0
-    queue.release()
+    queue.release(first)
     assert queue.available_tokens == 1
 
 
 @pytest.mark.anyio
 async def test_a_place_granted_to_a_waiter_cancelled_meanwhile_is_not_lost() -> None:
     queue = SlotQueue(1)
-    await queue.acquire(1)
+    first = await queue.acquire(1)
     got: list[str] = []
 
     async def doomed(scope: anyio.CancelScope) -> None:
@@ -160,7 +160,7 @@ async def test_a_place_granted_to_a_waiter_cancelled_meanwhile_is_not_lost() -> 
             await anyio.wait_all_tasks_blocked()
             group.start_soon(patient)
             await anyio.wait_all_tasks_blocked()
-            queue.release()  # granted to `doomed`, cancelled in the same step
+            queue.release(first)  # granted to `doomed`, cancelled in the same step
             scope.cancel()
     # Either way the place reached the patient waiter and came back (on asyncio the grant
     # wins the race and `doomed` runs; were the cancellation first, its except branch passes
