@@ -1,8 +1,9 @@
-"""A running bulk batch yields its container to a latency-bound one (the real Docker engine).
+"""A running bulk batch yields its container to an urgent one (the real Docker engine).
 
 The queue's choices are tested without containers (test_queue_yield.py); here the agent's side:
-the batch stops between two tests, the rest runs as a batch of its own with every outcome in its
-place, a token that comes too late is skipped, and nothing a program prints can cut a batch short.
+an urgent batch has the one running stop between two tests, the rest runs as a batch of its own
+with every outcome in its place, an ordinary small batch waits its turn, a token that comes too
+late is skipped, and nothing a program prints can cut a batch short.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 import anyio
 import pytest
 
-from sandbox import DockerConfig, Limits, Program, TestCase, Verdict, open_sandbox, urgent
+from sandbox import DockerConfig, Limits, Program, TestCase, TestOutcome, Verdict, open_sandbox, urgent
 from sandbox._docker.backend import DockerSandbox
 
 LIMITS = Limits(cpu_seconds=2, wall_seconds=4, memory_mb=128)
@@ -41,34 +42,46 @@ def doubling(count: int) -> list[TestCase]:
     return [TestCase(stdin=f"{n}\n", expected=f"{2 * n}\n") for n in range(count)]
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize("is_urgent", [False, True], ids=["small", "urgent"])
-async def test_a_latency_bound_batch_is_served_before_the_bulk_batch_running_ends(
-    one_container: DockerSandbox, is_urgent: bool
-) -> None:
+async def bulk_then_quick(box: DockerSandbox, is_urgent: bool) -> tuple[list[str], list[TestOutcome]]:
+    """A 60-test bulk batch, and 0.3 s later (it is running by then) a one-test batch: which
+    finished first, and the bulk batch's outcomes."""
     finished: list[str] = []
-    bulk: list[object] = []
+    bulk: list[TestOutcome] = []
 
     async def run_bulk() -> None:
-        bulk.extend(await one_container.run_tests(Program.single("python", BUSY), doubling(60), LIMITS))
+        bulk.extend(await box.run_tests(Program.single("python", BUSY), doubling(60), LIMITS))
         finished.append("bulk")
 
     async def run_quick() -> None:
-        await anyio.sleep(0.3)  # the bulk batch is running by then
+        await anyio.sleep(0.3)
         with urgent(is_urgent):
-            [outcome] = await one_container.run_tests(QUICK, [TestCase(stdin="1\n", expected="2\n")], LIMITS)
+            [outcome] = await box.run_tests(QUICK, [TestCase(stdin="1\n", expected="2\n")], LIMITS)
         assert outcome.verdict is Verdict.AC, outcome
         finished.append("quick")
 
     async with anyio.create_task_group() as group:
         group.start_soon(run_bulk)
         group.start_soon(run_quick)
+    return finished, bulk
+
+
+@pytest.mark.anyio
+async def test_an_urgent_batch_is_served_before_the_bulk_batch_running_ends(one_container: DockerSandbox) -> None:
+    finished, bulk = await bulk_then_quick(one_container, True)
     assert finished == ["quick", "bulk"]
     assert one_container.slots.yields == 1
     # Every outcome of the bulk batch, in its place, as if it had never stopped.
-    assert [o.name for o in bulk] == [str(n) for n in range(60)]  # type: ignore[attr-defined]
-    assert all(o.verdict is Verdict.AC for o in bulk), bulk  # type: ignore[attr-defined]
-    assert [o.stdout.text for o in bulk] == [f"{2 * n}\n" for n in range(60)]  # type: ignore[attr-defined]
+    assert [o.name for o in bulk] == [str(n) for n in range(60)]
+    assert all(o.verdict is Verdict.AC for o in bulk), bulk
+    assert [o.stdout.text for o in bulk] == [f"{2 * n}\n" for n in range(60)]
+
+
+@pytest.mark.anyio
+async def test_an_ordinary_small_batch_waits_for_the_bulk_batch_running(one_container: DockerSandbox) -> None:
+    finished, bulk = await bulk_then_quick(one_container, False)
+    assert finished == ["bulk", "quick"]
+    assert one_container.slots.yields == 0
+    assert all(o.verdict is Verdict.AC for o in bulk), bulk
 
 
 @pytest.mark.anyio
