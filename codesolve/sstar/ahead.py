@@ -13,9 +13,9 @@ call for that pair is asked at once, beside synthesis (not when the model's rows
 already: the table is whole then, and the call would only be dropped or taken at once). When
 the whole table names the same pair (in the same order), the knockout takes that reply: the same
 prompt, asked earlier. Both representatives run the input the reply proposes as soon as it is in,
-while the model's inputs are still being run, so the verdict calls wait for neither (~10 ms and a
-batch boundary fewer on the chain). When it names another, the early call is cancelled, the knockout asks its
-own, and the trace says a call was dropped.
+while the model's inputs are still being run, so the verdict calls wait for neither (the stretch
+before them 15-20 ms instead of 20-28 on this VM). When it names another, the early call is
+cancelled, the knockout asks its own, and the trace says a call was dropped.
 
 The last survivor's row (a debugged program's, started after the others) need not be whole: when
 its first inputs show which finished behaviour it shares, its row is foreseen
