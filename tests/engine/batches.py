@@ -13,14 +13,15 @@ from sandbox.urgency import is_urgent
 
 @dataclass(frozen=True)
 class Seen:
-    """One batch: its program's entry source, its size, when it was asked for and ended, and
-    whether it was asked for as urgent."""
+    """One batch: its program's entry source, its size, when it was asked for and ended,
+    whether it was asked for as urgent, and its first test's input (call arguments or stdin)."""
 
     code: str
     size: int
     start: float
     end: float
     urgent: bool
+    first: str = ""
 
 
 class Batches(Forwarding):
@@ -43,7 +44,8 @@ class Batches(Forwarding):
         try:
             return await super().run_tests(program, tests, limits, checker, fail_fast)
         finally:
-            self.seen.append(Seen(program.files[0][1], len(tests), start, time.monotonic(), urgent))
+            first = (tests[0].call_args or tests[0].stdin) if tests else ""
+            self.seen.append(Seen(program.files[0][1], len(tests), start, time.monotonic(), urgent, first))
 
     def of(self, code: str | None = None, size: int | None = None) -> list[Seen]:
         """The batches of one program and/or one size, in the order they were asked for."""

@@ -23,6 +23,7 @@ from codesolve.tasks.base import Behaviour
 from codesolve.tasks.extract import extract_code
 from codesolve.tasks.models import CompetitiveProblem
 from sandbox import Sandbox
+from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import EXAMPLES, fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
 from tests.engine.test_selection_properties import drive
@@ -119,6 +120,28 @@ async def test_the_first_judge_call_goes_out_beside_synthesis(docker_box: Sandbo
     assert [s.phase for s in chain(trace)] == ["generate", "debug", "synthesize+judge", "judge"]
     assert solution.code is not None
     assert (await evaluate(problem, solution.code, docker_box)).all_passed
+
+
+@pytest.mark.anyio
+async def test_the_early_calls_input_runs_while_synthesis_is_out(docker_box: Sandbox) -> None:
+    # The judge proposes [5, 5, 3] for the pair asked ahead; both representatives run it as soon
+    # as that reply is in, while synthesis (2 s) is still out: before any of the model inputs'
+    # rows (three tests each), not after the whole table as the knockout would.
+    problem = second_largest()
+    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
+    latency = {True: 2.0, False: 0.3}
+    rules = [r.model_copy(update={"latency_s": latency["VALID test inputs" in r.match]}) for r in base.rules]
+    box = Batches(docker_box)
+    with ScriptedServer(base.model_copy(update={"rules": rules})) as server:
+        solution, trace = await solve(server, problem, box, EngineConfig(n=4, rounds=2))
+    proposed = [b for b in box.seen if b.size == 1 and b.first.strip() == "[[5, 5, 3]]"]
+    model_rows = [b for b in box.seen if b.size == 3]
+    assert len(proposed) == 2
+    assert all(b.urgent for b in proposed)
+    assert model_rows
+    assert max(b.end for b in proposed) < min(b.start for b in model_rows)
+    assert solution.judge_calls == 3  # the runs' evidence was taken: no call asked again
+    assert [e.data for e in trace.events if e.kind == "decision" and e.phase == "judge"]
 
 
 def key_of(code: str) -> str:
