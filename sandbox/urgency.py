@@ -21,7 +21,7 @@ in arrival order (it is for trusted code and tests, not for a shared pool).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -31,6 +31,7 @@ class Urgency:
 
     def __init__(self, raised: bool = False) -> None:
         self._raised = raised
+        self._watchers: set[Callable[[], None]] = set()
 
     @property
     def raised(self) -> bool:
@@ -38,8 +39,19 @@ class Urgency:
         return self._raised
 
     def raise_now(self) -> None:
-        """Make the batches urgent, waiting ones included."""
+        """Make the batches urgent, waiting ones included (whoever watches it is told)."""
+        if self._raised:
+            return
         self._raised = True
+        watchers, self._watchers = self._watchers, set()
+        for watcher in watchers:
+            watcher()
+
+    def watch(self, watcher: Callable[[], None]) -> None:
+        """Call ``watcher`` once, when the flag is raised (a queue holding its batches: once per
+        queue, however many batches wait)."""
+        if not self._raised:
+            self._watchers.add(watcher)
 
 
 ORDINARY = Urgency()

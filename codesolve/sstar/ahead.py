@@ -76,7 +76,7 @@ class _Call:
         self.dropped = False
         self.done = anyio.Event()
         self.evidence: list[Evidence] = []
-        self.error: CodesolveError | None = None
+        self.error: Exception | None = None
 
 
 class AskedAhead:
@@ -129,12 +129,15 @@ class AskedAhead:
             with call.scope:
                 await anyio.lowlevel.checkpoint()  # (a call dropped before it started is never sent, nor charged)
                 reply = await ask_distinguishing(self._ctx, a, b)
+        except CodesolveError as exc:  # raised where the reply is taken, as the call would have been
+            call.error = exc
+        try:
             # The proposed input is run at once, while the table's other rows still run, so the
             # verdict calls wait for neither. Outside the call's scope: a drop once the reply is in
             # lets these short runs end (a batch cancelled half-way costs its container).
             if reply and not call.dropped:
                 call.evidence = await run_proposed(self._ctx, a, b, reply)
-        except CodesolveError as exc:  # raised where the reply is taken, as the call would have been
+        except Exception as exc:  # a sandbox fault too: raised bare where it is taken, as in the knockout
             call.error = exc
         finally:
             call.done.set()

@@ -28,9 +28,13 @@ async def run_proposed(ctx: SelectionContext, code_a: str, code_b: str, reply: l
     if not proposed:
         return []
     runs: dict[str, Behaviour] = {}
+    failed: list[Exception] = []
 
     async def run(side: str, code: str) -> None:
-        [runs[side]] = await ctx.task.behaviours(code, proposed[:1])
+        try:
+            [runs[side]] = await ctx.task.behaviours(code, proposed[:1])
+        except Exception as exc:  # raised bare below (a sandbox fault: one line from the CLI)
+            failed.append(exc)
 
     # Both sides at once (they are independent), before other solves' waiting batches: the
     # verdicts wait on them (see sandbox.urgency).
@@ -38,6 +42,8 @@ async def run_proposed(ctx: SelectionContext, code_a: str, code_b: str, reply: l
         async with anyio.create_task_group() as group:
             group.start_soon(run, "a", code_a)
             group.start_soon(run, "b", code_b)
+    if failed:
+        raise failed[0]
     ba, bb = runs["a"], runs["b"]
     if ba.signature == bb.signature or not (ba.ran_cleanly or bb.ran_cleanly):
         return []

@@ -139,7 +139,7 @@ async def by_behaviour(
             failed.append(exc)
         finally:
             if ahead is not None:
-                ahead.drop()  # an early call nobody took is cancelled, so the group ends now
+                ahead.drop()  # an early call nobody took is cancelled (its runs, if started, end soon)
     if failed:
         raise failed[0]
     return picked[0]

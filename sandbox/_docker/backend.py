@@ -149,7 +149,8 @@ class DockerSandbox:
             first_wait,
             compiled_key(program),
             size=len(tests),
-            ticket=ticket if yieldable else None,
+            ticket=ticket,
+            yieldable=yieldable,
         )
         if stream.yielded and stream.done and not fault:
             # It made room for a latency-bound batch: the rest queues again, where it was in line.
@@ -197,9 +198,10 @@ class DockerSandbox:
         compiled: str = "",
         size: int = 1,
         ticket: Ticket | None = None,
+        yieldable: bool = False,
     ) -> tuple[DriverStream, str]:
-        """Run one batch on a container of the pool; with a ``ticket`` (its place in line), the
-        batch may be asked to yield (see :mod:`sandbox._docker.queue`)."""
+        """Run one batch on a container of the pool, in line at ``ticket`` (a yielded batch's
+        rest: where it was); a ``yieldable`` one may be asked to yield (:mod:`sandbox._docker.queue`)."""
         stream = DriverStream(batch.nonce)
         async with self.slots.place(size, ticket) as holder:
             try:
@@ -208,7 +210,7 @@ class DockerSandbox:
                 return stream, str(exc)
             clean = False
             try:
-                yielding = holder if ticket is not None else None
+                yielding = holder if yieldable else None
                 fault, ended = await self._watch(slot, batch, stream, deadline, wall, first_wait, yielding)
                 clean = stream.done and ended
                 if clean and compiled:

@@ -19,14 +19,18 @@ it too, so urgent work cannot starve ordinary work either.
 An urgent batch that finds every container held may also take one from a bulk batch running
 there: the queue asks that batch to *yield* (:meth:`SlotQueue.arm` says how), its agent stops it
 after the test running, and the rest of it comes back to the queue with the place in line it had
-(its :class:`Ticket`). A bulk batch pays a batch boundary (~5-10 ms of one container) only when
-it is actually in the way of a model call, unlike cutting every bulk batch into fixed pieces,
-which made the engine slower. One bulk batch is asked per urgent waiter, and only one that goes
-after the waiter in line (an ordinary bulk batch; an urgent bulk one for an urgent small one); a
-batch that has waited :data:`PATIENCE_S` since it was first queued is never asked, so none
-yields for ever. Ordinary small batches (every problem's public tests) ask nobody: they were
-plentiful enough in a 100-problem batch to make bulk batches yield 119 times, and the batch took
-~9% longer (``benchmarks/batch_throughput.py``); they still go first when a place frees.
+(its :class:`Ticket`). A bulk batch pays a batch boundary (~5-10 ms of one container for a Python
+program; a compiled one compiles again if its rest lands on a container that has not compiled
+it) only when it is actually in the way of a model call, unlike cutting every bulk batch into
+fixed pieces, which made the engine slower. One bulk batch is asked per urgent waiter (also when
+the waiter's urgency is raised while it waits), and only one that goes after the waiter in line
+(an ordinary bulk batch; an urgent bulk one for an urgent small one); a batch first queued
+:data:`PATIENCE_S` ago or more is never asked, so none yields for ever. A batch asked is not
+un-asked when its waiter is served elsewhere first or cancelled: it yields all the same.
+
+Ordinary small batches (every problem's public tests) ask nobody: they were plentiful enough in
+a 100-problem batch to make bulk batches yield 119 times, and the batch took ~9% longer
+(``benchmarks/batch_throughput.py``); they still go first when a place frees.
 
 It is still a queue: a batch waits for a container as long as it takes, never on a timeout.
 """
@@ -69,8 +73,9 @@ class Holder:
     size: int
     urgency: Urgency
     ticket: Ticket
-    on_yield: Callable[[], None] | None = None
-    """Asks the running batch to stop after its current test (set by :meth:`SlotQueue.arm`)."""
+    on_yield: Callable[[], bool] | None = None
+    """Asks the running batch to stop after its current test, and says whether the word went out
+    (set by :meth:`SlotQueue.arm`)."""
     asked: bool = False
     """Asked to yield already (once is enough: it ends soon)."""
 
@@ -136,6 +141,7 @@ class SlotQueue:
             return holder
         waiter = _Waiter(holder)
         self._waiting.append(waiter)
+        holder.urgency.watch(self._make_room)  # (raised while it waits: it may need room then)
         self._make_room()
         try:
             await waiter.granted.wait()
@@ -159,7 +165,7 @@ class SlotQueue:
         waiter.granted.set()  # the place passes on: the count of holders is unchanged
         self._make_room()  # (a waiter the place did not go to may still need one)
 
-    def arm(self, holder: Holder, on_yield: Callable[[], None] | None) -> None:
+    def arm(self, holder: Holder, on_yield: Callable[[], bool] | None) -> None:
         """The holder's batch is running and ``on_yield`` asks it to stop early (``None``: it can
         no longer be asked, it is ending); it may be asked at once if a waiter needs its place."""
         holder.on_yield = on_yield
@@ -175,10 +181,9 @@ class SlotQueue:
         covered = sum(1 for h in self._held if h.asked)
         for waiter in needy[covered:]:
             victim = self._victim(waiter)
-            if victim is not None and victim.on_yield is not None:
+            if victim is not None and victim.on_yield is not None and victim.on_yield():
                 victim.asked = True
                 self.yields += 1
-                victim.on_yield()
 
     def _victim(self, waiter: Holder) -> Holder | None:
         now = time.monotonic()

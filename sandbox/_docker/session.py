@@ -11,6 +11,7 @@ threads and bounds them with its own deadlines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 import time
@@ -145,18 +146,26 @@ class AgentSession:
         finally:
             self._sock.setblocking(True)
 
-    def ask_yield(self) -> None:
-        """Ask the running batch to stop after its current test (see ``runtime.agent.YIELD``). Only
-        between a request written whole and the batch's end mark: anything else on the channel
-        then would break it. Eight bytes into an idle socket's buffer: never blocks the loop."""
+    def ask_yield(self) -> bool:
+        """Ask the running batch to stop after its current test (see ``runtime.agent.YIELD``);
+        whether the word went out. Only between a request written whole and the batch's end
+        mark: anything else on the channel then would break it. Never blocks the event loop: a
+        send buffer still full of the request takes nothing (the queue asks again later)."""
         blocking = self._sock.getblocking()
-        self._sock.setblocking(True)
         try:
-            self._sock.sendall(YIELD)
+            self._sock.setblocking(False)
+            sent = self._sock.send(YIELD)
+            if sent < len(YIELD):  # (8 bytes into a buffer with room for fewer: finish them)
+                self._sock.setblocking(True)
+                self._sock.sendall(YIELD[sent:])
+            return True
+        except (BlockingIOError, InterruptedError):
+            return False
         except OSError:
-            pass  # the agent is gone: the batch's reader finds out
+            return False  # the agent is gone: the batch's reader finds out
         finally:
-            self._sock.setblocking(blocking)
+            with contextlib.suppress(OSError):
+                self._sock.setblocking(blocking)
 
     def settled_now(self) -> bool:
         """Whether the agent's word that the last batch is taken down is already here: reads

@@ -7,6 +7,8 @@ the right pair asked, when the whole table names another.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,7 +24,7 @@ from codesolve.tasks import load_problems
 from codesolve.tasks.base import Behaviour
 from codesolve.tasks.extract import extract_code
 from codesolve.tasks.models import CompetitiveProblem
-from sandbox import Sandbox
+from sandbox import CheckerSpec, Limits, Program, Sandbox, SandboxUnavailable, TestCase, TestOutcome
 from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import EXAMPLES, fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
@@ -142,6 +144,42 @@ async def test_the_early_calls_input_runs_while_synthesis_is_out(docker_box: San
     assert max(b.end for b in proposed) < min(b.start for b in model_rows)
     assert solution.judge_calls == 3  # the runs' evidence was taken: no call asked again
     assert [e.data for e in trace.events if e.kind == "decision" and e.phase == "judge"]
+
+
+class FailsOn(Batches):
+    """Batches whose first input is ``first`` fail as if the Docker daemon had gone."""
+
+    def __init__(self, box: Sandbox, first: str) -> None:
+        super().__init__(box)
+        self.first = first
+
+    async def run_tests(
+        self,
+        program: Program,
+        tests: Sequence[TestCase],
+        limits: Limits,
+        checker: CheckerSpec | None = None,
+        fail_fast: bool = False,
+    ) -> list[TestOutcome]:
+        """Fail the chosen batches, run the rest."""
+        if tests and (tests[0].call_args or "").strip() == self.first:
+            raise SandboxUnavailable("the Docker daemon went away")
+        return await super().run_tests(program, tests, limits, checker, fail_fast)
+
+
+@pytest.mark.anyio
+async def test_a_sandbox_fault_in_the_early_calls_runs_comes_out_bare(
+    docker_box: Sandbox,
+) -> None:
+    # The runs happen in the early call's task: what they raise reaches the caller bare (one
+    # line from the CLI), not wrapped in a task group's exception group (nor, both sides
+    # failing at once, in the runs' own).
+    problem = second_largest()
+    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
+    latency = {True: 2.0, False: 0.3}
+    rules = [r.model_copy(update={"latency_s": latency["VALID test inputs" in r.match]}) for r in base.rules]
+    with ScriptedServer(base.model_copy(update={"rules": rules})) as server, pytest.raises(SandboxUnavailable):
+        await solve(server, problem, FailsOn(docker_box, "[[5, 5, 3]]"), EngineConfig(n=4, rounds=2))
 
 
 def key_of(code: str) -> str:

@@ -24,8 +24,12 @@ class Asked:
 
     names: list[str] = field(default_factory=list)
 
-    def arm(self, queue: SlotQueue, holder: Holder, name: str) -> None:
-        queue.arm(holder, lambda: self.names.append(name))
+    def arm(self, queue: SlotQueue, holder: Holder, name: str, goes_out: bool = True) -> None:
+        def on_yield() -> bool:
+            self.names.append(name)
+            return goes_out
+
+        queue.arm(holder, on_yield)
 
 
 async def hold(queue: SlotQueue, size: int, urgency: bool = False) -> Holder:
@@ -130,6 +134,44 @@ async def test_a_batch_is_asked_only_while_armed_and_at_once_when_armed_late() -
 
 
 @pytest.mark.anyio
+async def test_a_batch_whose_urgency_is_raised_while_it_waits_asks_then() -> None:
+    # A solve's rows are found to differ while its other rows wait: those need room now.
+    queue, asked = SlotQueue(1), Asked()
+    bulk = await hold(queue, BULK)
+    asked.arm(queue, bulk, "bulk")
+    later = Urgency()
+
+    async def rows() -> None:
+        with urgent(later):
+            async with queue.place(BULK):
+                pass
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(rows)
+        await anyio.wait_all_tasks_blocked()
+        assert asked.names == []
+        later.raise_now()
+        assert asked.names == ["bulk"]
+        queue.release(bulk)
+
+
+@pytest.mark.anyio
+async def test_a_word_that_did_not_go_out_is_not_counted_and_is_tried_again() -> None:
+    # (The agent's socket still full of the request: nothing was sent.)
+    queue, asked = SlotQueue(1), Asked()
+    bulk = await hold(queue, BULK)
+    asked.arm(queue, bulk, "bulk", goes_out=False)
+    async with anyio.create_task_group() as group:
+        await wait_in_line(queue, group, 1, urgency=True)
+        assert asked.names == ["bulk"]
+        assert queue.yields == 0
+        asked.arm(queue, bulk, "bulk again")  # armed anew: asked at once, and this time it went out
+        assert asked.names == ["bulk", "bulk again"]
+        assert queue.yields == 1
+        queue.release(bulk)
+
+
+@pytest.mark.anyio
 async def test_a_batch_that_has_waited_its_patience_is_not_asked() -> None:
     queue, asked = SlotQueue(1, patience_s=0.0), Asked()
     bulk = await hold(queue, BULK)
@@ -183,7 +225,7 @@ def test_who_is_asked_whatever_comes(ops: list[tuple[str, int, bool]], places: i
         held: list[Holder] = []
 
         def arm(holder: Holder) -> None:
-            def on_yield() -> None:
+            def on_yield() -> bool:
                 waiting = [w.holder for w in queue._waiting if w.holder.urgency.raised]
                 assert waiting, "asked with no urgent waiter"
                 assert holder not in asked
@@ -191,6 +233,7 @@ def test_who_is_asked_whatever_comes(ops: list[tuple[str, int, bool]], places: i
                 assert any(w.rank < holder.rank for w in waiting)
                 asked.append(holder)
                 assert sum(1 for h in asked if h in queue._held) <= len(waiting)
+                return True
 
             queue.arm(holder, on_yield)
 
