@@ -49,8 +49,9 @@ class Urgency:
 
     def watch(self, watcher: Callable[[], None]) -> None:
         """Call ``watcher`` once, when the flag is raised (a queue holding its batches: once per
-        queue, however many batches wait)."""
-        if not self._raised:
+        queue, however many batches wait). :data:`ORDINARY` is never raised: it keeps no watcher
+        (it lives as long as the process, and would keep every queue that ever waited)."""
+        if not self._raised and self is not ORDINARY:
             self._watchers.add(watcher)
 
 

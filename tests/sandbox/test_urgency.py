@@ -8,6 +8,7 @@ import anyio
 import pytest
 
 from sandbox import DockerConfig, Limits, Program, Sandbox, TestCase, Verdict, open_sandbox, urgent
+from sandbox.urgency import ORDINARY, Urgency
 
 pytestmark = pytest.mark.anyio
 
@@ -46,3 +47,17 @@ async def test_the_local_backend_runs_urgent_batches_like_any_other(local_box: S
     with urgent():
         [outcome] = await local_box.run_tests(Program.single("python", "print(2)"), [TestCase(expected="2")], LIMITS)
     assert outcome.verdict is Verdict.AC
+
+
+def test_a_watcher_is_told_once_when_the_flag_is_raised_and_the_ordinary_flag_keeps_none() -> None:
+    told: list[str] = []
+    flag = Urgency()
+    flag.watch(lambda: told.append("a"))
+    flag.watch(lambda: told.append("b"))
+    flag.raise_now()
+    flag.raise_now()
+    assert sorted(told) == ["a", "b"]
+    flag.watch(lambda: told.append("late"))  # raised already: nothing to wait for
+    assert "late" not in told
+    ORDINARY.watch(lambda: told.append("never"))
+    assert not ORDINARY._watchers
