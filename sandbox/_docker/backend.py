@@ -133,7 +133,7 @@ class DockerSandbox:
         ticket: Ticket | None = None,
     ) -> list[TestOutcome]:
         root = f"{WORK}/b{next(self._seq)}"
-        # A bulk batch may be asked to make room for a latency-bound one (see _docker.queue).
+        # A bulk batch may be asked to make room for an urgent one (see _docker.queue).
         yieldable = not eager and not fail_fast and len(tests) > SMALL
         options: Options = {**self._options(), "lazy_events": not eager, "yieldable": yieldable}
         spec = test_spec(root, program, tests, limits, checker, fail_fast, options)
@@ -153,7 +153,7 @@ class DockerSandbox:
             yieldable=yieldable,
         )
         if stream.yielded and stream.done and not fault:
-            # It made room for a latency-bound batch: the rest queues again, where it was in line.
+            # It made room for an urgent batch: the rest queues again, where it was in line.
             done = stream.reported()
             rest = await self._run_tests(program, tests[done:], limits, checker, fail_fast, ticket=ticket)
             return stream.outcomes(tests[:done], fail_fast) + rest

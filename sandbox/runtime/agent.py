@@ -10,7 +10,7 @@ Request on stdin: an 8-byte big-endian length, a JSON header
 the files' bytes in that order. While a batch runs the host may send one thing more,
 :data:`YIELD` (8 bytes): a batch whose spec says ``yieldable`` then stops after the test
 running, says ``yielded``, and ends as usual (the host runs the rest as a new batch, after
-the latency-bound one it made room for: :mod:`sandbox._docker.queue`). A token that comes
+the urgent one it made room for: :mod:`sandbox._docker.queue`). A token that comes
 too late for its batch is skipped before the next request. Answer: the driver's event lines on stdout
 (the last is ``done``), then a line of :data:`END_MARK` + the batch nonce, which
 tells the host's reader the batch is over without it reading any further. It
@@ -140,10 +140,12 @@ class YieldProbe:
         self.channel = channel
 
     def __call__(self) -> bool:
-        """True once a :data:`YIELD` token is waiting (and takes it)."""
+        """True once a :data:`YIELD` token is waiting (and takes it), or the host has gone."""
         if not select.select([self.channel], [], [], 0)[0]:
             return False
         token = read_exactly(self.channel, HEADER.size)
+        if token is None:
+            return True  # the host closed the channel: nobody reads the rest
         if token != YIELD:
             # The host sends nothing else before the batch's clean mark: the channel is broken.
             raise RuntimeError(f"unexpected bytes on the request channel during a batch: {token!r}")

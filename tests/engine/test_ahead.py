@@ -96,6 +96,16 @@ def second_largest() -> CompetitiveProblem:
     return problem
 
 
+def slow_synthesis() -> Scenario:
+    """The demo's model with synthesis answering after 2 s and every other call after 0.3 s: the
+    LLM-free rows have time to come in while it is out, however loaded the machine (a full
+    suite's other worker)."""
+    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
+    latency = {True: 2.0, False: 0.3}
+    rules = [r.model_copy(update={"latency_s": latency["VALID test inputs" in r.match]}) for r in base.rules]
+    return base.model_copy(update={"rules": rules})
+
+
 def notes(trace: Trace, key: str) -> list[dict[str, object]]:
     return [e.data for e in trace.events if e.kind == "note" and key in e.data]
 
@@ -105,12 +115,7 @@ async def test_the_first_judge_call_goes_out_beside_synthesis(docker_box: Sandbo
     # The demo's second-largest: the LLM-free rows already split the survivors as the whole table
     # does, so the distinguishing input is asked while synthesis is out, and taken.
     problem = second_largest()
-    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
-    # Synthesis answers after 2 s, every other call after 0.3 s: the LLM-free rows have time to
-    # come in while it is out, however loaded the machine (a full suite's other worker).
-    latency = {True: 2.0, False: 0.3}
-    rules = [r.model_copy(update={"latency_s": latency["VALID test inputs" in r.match]}) for r in base.rules]
-    with ScriptedServer(base.model_copy(update={"rules": rules})) as server:
+    with ScriptedServer(slow_synthesis()) as server:
         solution, trace = await solve(server, problem, docker_box, EngineConfig(n=4, rounds=2))
     synthesis = [e for e in trace.events if e.kind == "llm" and e.phase == "synthesize"]
     assert len(synthesis) == 1
@@ -130,11 +135,8 @@ async def test_the_early_calls_input_runs_while_synthesis_is_out(docker_box: San
     # as that reply is in, while synthesis (2 s) is still out: before any of the model inputs'
     # rows (three tests each), not after the whole table as the knockout would.
     problem = second_largest()
-    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
-    latency = {True: 2.0, False: 0.3}
-    rules = [r.model_copy(update={"latency_s": latency["VALID test inputs" in r.match]}) for r in base.rules]
     box = Batches(docker_box)
-    with ScriptedServer(base.model_copy(update={"rules": rules})) as server:
+    with ScriptedServer(slow_synthesis()) as server:
         solution, trace = await solve(server, problem, box, EngineConfig(n=4, rounds=2))
     proposed = [b for b in box.seen if b.size == 1 and b.first.strip() == "[[5, 5, 3]]"]
     model_rows = [b for b in box.seen if b.size == 3]
@@ -175,10 +177,7 @@ async def test_a_sandbox_fault_in_the_early_calls_runs_comes_out_bare(
     # line from the CLI), not wrapped in a task group's exception group (nor, both sides
     # failing at once, in the runs' own).
     problem = second_largest()
-    base = Scenario.from_file(EXAMPLES / "demo_scenario.yaml")
-    latency = {True: 2.0, False: 0.3}
-    rules = [r.model_copy(update={"latency_s": latency["VALID test inputs" in r.match]}) for r in base.rules]
-    with ScriptedServer(base.model_copy(update={"rules": rules})) as server, pytest.raises(SandboxUnavailable):
+    with ScriptedServer(slow_synthesis()) as server, pytest.raises(SandboxUnavailable):
         await solve(server, problem, FailsOn(docker_box, "[[5, 5, 3]]"), EngineConfig(n=4, rounds=2))
 
 
