@@ -7,14 +7,13 @@ the right pair asked, when the whole table names another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from codesolve.llm import Rule, Scenario, ScriptedServer
 from codesolve.runs.evaluate import evaluate
+from codesolve.runs.faults import FaultySandbox
 from codesolve.sstar import Budget, EngineConfig, Trace
 from codesolve.sstar.ahead import first_pair, knockout_calls
 from codesolve.sstar.chain import chain
@@ -24,7 +23,7 @@ from codesolve.tasks import load_problems
 from codesolve.tasks.base import Behaviour
 from codesolve.tasks.extract import extract_code
 from codesolve.tasks.models import CompetitiveProblem
-from sandbox import CheckerSpec, Limits, Program, Sandbox, SandboxUnavailable, TestCase, TestOutcome
+from sandbox import Sandbox, SandboxUnavailable
 from tests.engine.batches import Batches
 from tests.engine.test_engine_e2e import EXAMPLES, fenced, solve
 from tests.engine.test_selection_e2e import BIGGEST, RIGHT_1, RIGHT_2, RIGHT_3, WRONG
@@ -148,27 +147,6 @@ async def test_the_early_calls_input_runs_while_synthesis_is_out(docker_box: San
     assert [e.data for e in trace.events if e.kind == "decision" and e.phase == "judge"]
 
 
-class FailsOn(Batches):
-    """Batches whose first input is ``first`` fail as if the Docker daemon had gone."""
-
-    def __init__(self, box: Sandbox, first: str) -> None:
-        super().__init__(box)
-        self.first = first
-
-    async def run_tests(
-        self,
-        program: Program,
-        tests: Sequence[TestCase],
-        limits: Limits,
-        checker: CheckerSpec | None = None,
-        fail_fast: bool = False,
-    ) -> list[TestOutcome]:
-        """Fail the chosen batches, run the rest."""
-        if tests and (tests[0].call_args or "").strip() == self.first:
-            raise SandboxUnavailable("the Docker daemon went away")
-        return await super().run_tests(program, tests, limits, checker, fail_fast)
-
-
 @pytest.mark.anyio
 async def test_a_sandbox_fault_in_the_early_calls_runs_comes_out_bare(
     docker_box: Sandbox,
@@ -177,8 +155,9 @@ async def test_a_sandbox_fault_in_the_early_calls_runs_comes_out_bare(
     # line from the CLI), not wrapped in a task group's exception group (nor, both sides
     # failing at once, in the runs' own).
     problem = second_largest()
+    box = FaultySandbox(docker_box, unavailable_on="[[5, 5, 3]]", owns=False)
     with ScriptedServer(slow_synthesis()) as server, pytest.raises(SandboxUnavailable):
-        await solve(server, problem, FailsOn(docker_box, "[[5, 5, 3]]"), EngineConfig(n=4, rounds=2))
+        await solve(server, problem, box, EngineConfig(n=4, rounds=2))
 
 
 def key_of(code: str) -> str:
