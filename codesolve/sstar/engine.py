@@ -28,6 +28,7 @@ from codesolve.sstar.spend import Spend
 from codesolve.sstar.stop import StopSwitch
 from codesolve.sstar.trace import Recorder, Solution, StopReason, Trace
 from codesolve.tasks.base import DebugTurn, Extracted, Task, TestReport
+from codesolve.tasks.offload import scan
 
 __all__ = ["Candidate", "Engine", "Progress", "Spend"]
 
@@ -171,7 +172,7 @@ class Engine:
             temperature=self.config.temperature,
         )
         made: list[Candidate] = []
-        for extracted in await self.extract_all(completions):
+        for extracted in await self.extract_all([c.text for c in completions]):
             index = len(self.candidates)
             made.append(Candidate(index=index, code=extracted.code))
             self.candidates.append(made[-1])
@@ -226,22 +227,26 @@ class Engine:
                 )
 
     async def extract(self, text: str) -> Extracted:
-        """The task's extraction of ``text``, run in a worker thread.
+        """The task's extraction of ``text`` (see :meth:`extract_all`)."""
+        [extracted] = await self.extract_all([text])
+        return extracted
 
-        Parsing a reply is CPU work on endpoint-controlled text: off the event
-        loop, a deadline or Ctrl-C cancels the solve at once instead of waiting
-        for it (the thread is abandoned; extraction is linear and the reply capped).
+    async def extract_all(self, texts: Sequence[str]) -> list[Extracted]:
+        """The task's extraction of each text, all in one go.
+
+        Parsing a reply is CPU work on endpoint-controlled text. A large one runs in a worker
+        thread, so a deadline or Ctrl-C cancels the solve at once instead of waiting for it (the
+        thread is abandoned; extraction is linear and the reply capped); a small one, where the
+        task's extraction only scans the text, here: the hop to a worker cost more, and the
+        candidates' public tests start that much sooner (:mod:`codesolve.tasks.offload`).
         """
-        return await anyio.to_thread.run_sync(self.task.extract, text, abandon_on_cancel=True)
-
-    async def extract_all(self, completions: Sequence[Completion]) -> list[Extracted]:
-        """:meth:`extract` of each completion, in one worker thread (one hop instead of one per
-        sample: their public tests start that much sooner)."""
 
         def each() -> list[Extracted]:
-            return [self.task.extract(c.text) for c in completions]
+            return [self.task.extract(text) for text in texts]
 
-        return await anyio.to_thread.run_sync(each, abandon_on_cancel=True)
+        if not self.task.extract_scans:
+            return await anyio.to_thread.run_sync(each, abandon_on_cancel=True)
+        return await scan(sum(map(len, texts)), each)
 
     async def evaluate(self, candidate: Candidate) -> TestReport:
         """Public tests of the current code (a missing program fails them all without running)."""

@@ -127,6 +127,12 @@ class Task(Protocol):
         """The candidate code in a completion (last fenced block of the right language)."""
         ...
 
+    @property
+    def extract_scans(self) -> bool:
+        """Whether :meth:`extract` is a scan of the reply alone (no file read, no parse lock): the
+        engine then extracts from a small reply on the event loop (:mod:`codesolve.tasks.offload`)."""
+        ...
+
     def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:
         """Prompt to fix the latest code given every round so far (oldest dropped past a cap)."""
         ...

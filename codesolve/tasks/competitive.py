@@ -18,6 +18,7 @@ from codesolve.tasks.feedback import render
 from codesolve.tasks.literals import LiteralError, parse_value, to_literal
 from codesolve.tasks.loaders._python import assert_example
 from codesolve.tasks.models import ProblemCore, PublicProblem
+from codesolve.tasks.offload import scan
 from codesolve.tasks.signatures import SHOWN_CHARS, behaviour_of
 from codesolve.tasks.synth_call import call_inputs
 from codesolve.tasks.synth_stdin import stdin_inputs
@@ -102,6 +103,11 @@ class CompetitiveTask:
         """See :class:`codesolve.tasks.base.Task`."""
         return prompts.generation(self.problem, self.lang)
 
+    @property
+    def extract_scans(self) -> bool:
+        """See :class:`codesolve.tasks.base.Task`: a fence scan."""
+        return True
+
     def extract(self, completion: str) -> Extracted:
         """See :class:`codesolve.tasks.base.Task`."""
         name = (self.problem.function_name or "").partition(".")[0] or None
@@ -153,14 +159,19 @@ class CompetitiveTask:
 
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """Literal ``input`` blocks, plus the output of ``generator`` programs run in the sandbox."""
-        # Parsing endpoint text is CPU work: in a worker thread, so deadlines and Ctrl-C act at once.
-        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        # Parsing endpoint text is CPU work: a large reply's in a worker thread, so that deadlines
+        # and Ctrl-C act at once (see codesolve.tasks.offload).
+        blocks = await scan(len(completion), fenced_blocks, completion)
         found = [SynthInput(b.body) for b in blocks if b.tag == "input"]
         for source in [b.body for b in blocks if b.tag == "generator"][: max(0, limit - len(found))]:
             [outcome] = await self.sandbox.run_tests(Program.single("python", source), [TestCase()], GENERATOR_LIMITS)
             if outcome.verdict is Verdict.AC and not outcome.stdout.truncated:
                 found.append(SynthInput(outcome.stdout.text, origin="generator"))
-        valid = await anyio.to_thread.run_sync(self._valid_inputs, found, abandon_on_cancel=True)
+        valid = (
+            await anyio.to_thread.run_sync(self._valid_inputs, found, abandon_on_cancel=True)
+            if self.problem.input_mode == "call"  # (literals are parsed under pyparse's lock)
+            else await scan(sum(len(i.text) for i in found), self._valid_inputs, found)
+        )
         return valid[:limit]
 
     def _valid_inputs(self, found: list[SynthInput]) -> list[SynthInput]:

@@ -36,6 +36,7 @@ from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, Synt
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip
 from codesolve.tasks.fences import fenced
+from codesolve.tasks.offload import scan
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
 from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
 from codesolve.tasks.repo.testrun import RUNNER_DIR, Selection
@@ -118,6 +119,11 @@ class FunctionFix(RepoTask[FixSetup]):
             parts.append(f"`{path}`:\n{fenced(clip(text, limit // len(paths)), 'python')}")
         return "\n\n".join(parts)
 
+    @property
+    def extract_scans(self) -> bool:
+        """See :class:`codesolve.tasks.base.Task`: a fence scan."""
+        return True
+
     def extract(self, completion: str) -> Extracted:
         """The last python block of the reply."""
         return extract_code(completion, "python")
@@ -184,7 +190,7 @@ class FunctionFix(RepoTask[FixSetup]):
 
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """The model's ``input`` blocks holding list literals."""
-        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        blocks = await scan(len(completion), fenced_blocks, completion)
         return [SynthInput(b.body.strip()) for b in blocks if b.tag == "input" and _is_list(b.body)][:limit]
 
     async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:

@@ -28,6 +28,7 @@ from codesolve.llm import Message
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import fenced_blocks
 from codesolve.tasks.feedback import clip
+from codesolve.tasks.offload import scan
 from codesolve.tasks.repo.feedback import verdict
 from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
 from codesolve.tasks.repo.testrun import TestRun
@@ -78,6 +79,11 @@ class SweTask(RepoTask[SweSetup]):
     def task_id(self) -> str:
         """The instance id."""
         return self.setup.instance_id
+
+    @property
+    def extract_scans(self) -> bool:
+        """See :class:`codesolve.tasks.base.Task`: no, the edits are applied to the tree's files."""
+        return False
 
     def extract(self, completion: str) -> Extracted:
         """The reply's edits, normalised: edits giving the same files are the same candidate.
@@ -176,7 +182,7 @@ class SweTask(RepoTask[SweSetup]):
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """Each python block that defines a test is one input (a whole pytest module); for synthesis,
         also a regression run of each test file near a file some survivor edits."""
-        blocks = await anyio.to_thread.run_sync(fenced_blocks, completion, abandon_on_cancel=True)
+        blocks = await scan(len(completion), fenced_blocks, completion)
         found = [SynthInput(b.body) for b in blocks if b.tag in ("python", "py", "") and "def test" in b.body]
         found = found[:limit]
         if limit > 1:
