@@ -7,7 +7,9 @@ the batch's clean-up and checks, the host's round trip), which a test inside a b
 This prints, for ``--programs`` new programs of one test each asked for at once, the wall time
 of the burst against the same number of tests of one program asked for as one batch per
 container (the least the pool could take for that many tests), and the ratio: how much of the
-burst is the batches' fixed cost. ``--rounds`` bursts, medians printed.
+burst is the batches' fixed cost. A third shape, one program (checked already) in as many
+one-test batches, tells that cost apart: the batch boundary itself, or the program being new to
+the container (its syntax check). ``--rounds`` bursts, medians printed.
 
     .venv/bin/python benchmarks/burst.py [--programs 11] [--rounds 15] [--pool 2]
 """
@@ -36,9 +38,10 @@ async def timed(box: Sandbox, batches: list[tuple[Program, int]]) -> float:
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    """Alternate the two shapes ``--rounds`` times on one warm pool; print medians and the ratio."""
+    """Alternate the three shapes ``--rounds`` times on one warm pool; print medians and the ratio."""
     burst: list[float] = []
     packed: list[float] = []
+    same: list[float] = []
     async with open_sandbox(DockerConfig(pool_size=args.pool)) as box:
         await box.warm(Limits())
         for round_no in range(args.rounds + 1):
@@ -48,14 +51,17 @@ async def main_async(args: argparse.Namespace) -> None:
             one_each = [(program, 1) for program in programs]
             per_container = [(programs[i], share + (1 if i < extra else 0)) for i in range(args.pool)]
             first, second = await timed(box, one_each), await timed(box, per_container)
+            third = await timed(box, [(programs[0], 1)] * args.programs)  # (checked by now in both containers)
             if round_no:  # the first round is a warm-up (the pool's first batches)
                 burst.append(first)
                 packed.append(second)
+                same.append(third)
             await anyio.sleep(0.1)
     b, p = statistics.median(burst), statistics.median(packed)
     print(f"{args.programs} new Python programs, one test each, on a warm pool of {args.pool} ({args.rounds} rounds)")
     print(f"  {args.programs} one-test batches at once               median {1000 * b:6.1f} ms")
     print(f"  the same tests, one batch per container  median {1000 * p:6.1f} ms")
+    print(f"  one checked program, {args.programs} one-test batches median {1000 * statistics.median(same):6.1f} ms")
     # Burst: programs/pool batches in a row per container; packed: one batch of as many tests.
     fixed = (b - p) * args.pool / (args.programs - args.pool)
     print(f"  ratio {b / p:4.2f}x  (a new program's batch costs ~{1000 * fixed:.1f} ms beyond its test)")
