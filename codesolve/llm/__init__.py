@@ -20,6 +20,7 @@ from codesolve.llm._cache import CACHE_KEY_VERSION, CachedSample, ResponseCache,
 from codesolve.llm._client import LLM
 from codesolve.llm._config import DEFAULT_BASE_URL, EndpointConfig, LLMConfig, Price
 from codesolve.llm._gate import Gate, RateWindow, SampleCache
+from codesolve.llm._offload import INLINE_REPLY_SIZE, parse_reply
 from codesolve.llm._scenario import RecordedRequest, Rule, Scenario
 from codesolve.llm._scripted import SCRIPTED_KEY_ENV, ScriptedServer, scripted_endpoint
 from codesolve.llm._types import ROLES, Completion, Message, Role, Speaker
@@ -28,6 +29,7 @@ from codesolve.llm._usage import Usage, UsageStats
 __all__ = [
     "CACHE_KEY_VERSION",
     "DEFAULT_BASE_URL",
+    "INLINE_REPLY_SIZE",
     "LLM",
     "ROLES",
     "SCRIPTED_KEY_ENV",
@@ -50,5 +52,6 @@ __all__ = [
     "Usage",
     "UsageStats",
     "cache_key",
+    "parse_reply",
     "scripted_endpoint",
 ]

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from codesolve.errors import LLMUnreachable
 from codesolve.llm._config import EndpointConfig
 from codesolve.llm._gate import Gate
+from codesolve.llm._offload import parse_reply
 from codesolve.llm._retry import Fault, MalformedResponse, RequestRejected, classify, one_line, retry_delay
 from codesolve.llm._tokens import defused
 from codesolve.llm._transport import capped, reply_cap
@@ -102,10 +103,6 @@ class _WireResponse(_Wire):
 
 def _field(obj: object, name: str) -> object:
     return obj.get(name) if isinstance(obj, dict) else None
-
-
-INLINE_PARSE_BYTES = 32 * 1024
-"""A reply body up to this size is parsed on the event loop (see :func:`_attempt`)."""
 
 
 def parse_response(body: bytes, prompt_chars: int = 0) -> Response:
@@ -199,14 +196,10 @@ async def _attempt(endpoint: Endpoint, messages: Sequence[Message], n: int, samp
             )
             body = reply.content
         # Up to the cap (megabytes with many choices): a large body is parsed in a worker thread,
-        # off the event loop; a small one (most replies: well under a millisecond of parsing) here,
-        # as the hop to a thread and back costs more than that on a busy machine (32 KiB: ~0.4 ms).
-        # Still holding the slot, so the next request's budget check sees this one's usage.
+        # a small one (most replies) here (see codesolve.llm._offload). Still holding the slot, so
+        # the next request's budget check sees this one's usage.
         chars = sum(len(m.content) for m in messages)
-        if len(body) <= INLINE_PARSE_BYTES:
-            response = parse_response(body, chars)
-        else:
-            response = await anyio.to_thread.run_sync(parse_response, body, chars, abandon_on_cancel=True)
+        response = await parse_reply(len(body), parse_response, body, chars)
         used.append(response.prompt_tokens + response.completion_tokens)
         return response
 

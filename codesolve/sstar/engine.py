@@ -16,7 +16,7 @@ import anyio
 import anyio.to_thread
 
 from codesolve.errors import BudgetExceeded, LLMError
-from codesolve.llm import LLM, Completion, Message, Role
+from codesolve.llm import LLM, Completion, Message, Role, parse_reply
 from codesolve.sstar.adaptive import waves
 from codesolve.sstar.candidate import Candidate, no_code_report
 from codesolve.sstar.config import EngineConfig
@@ -28,7 +28,6 @@ from codesolve.sstar.spend import Spend
 from codesolve.sstar.stop import StopSwitch
 from codesolve.sstar.trace import Recorder, Solution, StopReason, Trace
 from codesolve.tasks.base import DebugTurn, Extracted, Task, TestReport
-from codesolve.tasks.offload import scan
 
 __all__ = ["Candidate", "Engine", "Progress", "Spend"]
 
@@ -238,7 +237,7 @@ class Engine:
         thread, so a deadline or Ctrl-C cancels the solve at once instead of waiting for it (the
         thread is abandoned; extraction is linear and the reply capped); a small one, where the
         task's extraction only scans the text, here: the hop to a worker cost more, and the
-        candidates' public tests start that much sooner (:mod:`codesolve.tasks.offload`).
+        candidates' public tests start that much sooner (:func:`codesolve.llm.parse_reply`).
         """
 
         def each() -> list[Extracted]:
@@ -246,7 +245,7 @@ class Engine:
 
         if not self.task.extract_scans:
             return await anyio.to_thread.run_sync(each, abandon_on_cancel=True)
-        return await scan(sum(map(len, texts)), each)
+        return await parse_reply(sum(map(len, texts)), each)
 
     async def evaluate(self, candidate: Candidate) -> TestReport:
         """Public tests of the current code (a missing program fails them all without running)."""

@@ -130,7 +130,7 @@ class Task(Protocol):
     @property
     def extract_scans(self) -> bool:
         """Whether :meth:`extract` is a scan of the reply alone (no file read, no parse lock): the
-        engine then extracts from a small reply on the event loop (:mod:`codesolve.tasks.offload`)."""
+        engine then extracts from a small reply on the event loop (:func:`codesolve.llm.parse_reply`)."""
         ...
 
     def debug_messages(self, history: Sequence[DebugTurn]) -> list[Message]:

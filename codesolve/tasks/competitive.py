@@ -10,7 +10,7 @@ import anyio
 import anyio.to_thread
 
 from codesolve.errors import UsageError
-from codesolve.llm import Message
+from codesolve.llm import Message, parse_reply
 from codesolve.tasks import prompts, pyparse
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport, WrittenTest
 from codesolve.tasks.extract import extract_code, fenced_blocks
@@ -18,7 +18,6 @@ from codesolve.tasks.feedback import render
 from codesolve.tasks.literals import LiteralError, parse_value, to_literal
 from codesolve.tasks.loaders._python import assert_example
 from codesolve.tasks.models import ProblemCore, PublicProblem
-from codesolve.tasks.offload import scan
 from codesolve.tasks.signatures import SHOWN_CHARS, behaviour_of
 from codesolve.tasks.synth_call import call_inputs
 from codesolve.tasks.synth_stdin import stdin_inputs
@@ -160,8 +159,8 @@ class CompetitiveTask:
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """Literal ``input`` blocks, plus the output of ``generator`` programs run in the sandbox."""
         # Parsing endpoint text is CPU work: a large reply's in a worker thread, so that deadlines
-        # and Ctrl-C act at once (see codesolve.tasks.offload).
-        blocks = await scan(len(completion), fenced_blocks, completion)
+        # and Ctrl-C act at once (see codesolve.llm.parse_reply).
+        blocks = await parse_reply(len(completion), fenced_blocks, completion)
         found = [SynthInput(b.body) for b in blocks if b.tag == "input"]
         for source in [b.body for b in blocks if b.tag == "generator"][: max(0, limit - len(found))]:
             [outcome] = await self.sandbox.run_tests(Program.single("python", source), [TestCase()], GENERATOR_LIMITS)
@@ -170,7 +169,7 @@ class CompetitiveTask:
         valid = (
             await anyio.to_thread.run_sync(self._valid_inputs, found, abandon_on_cancel=True)
             if self.problem.input_mode == "call"  # (literals are parsed under pyparse's lock)
-            else await scan(sum(len(i.text) for i in found), self._valid_inputs, found)
+            else await parse_reply(sum(len(i.text) for i in found), self._valid_inputs, found)
         )
         return valid[:limit]
 

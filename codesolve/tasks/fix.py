@@ -30,13 +30,12 @@ from typing import Protocol
 
 import anyio.to_thread
 
-from codesolve.llm import Message
+from codesolve.llm import Message, parse_reply
 from codesolve.tasks import fix_prompts as prompts
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import extract_code, fenced_blocks
 from codesolve.tasks.feedback import clip
 from codesolve.tasks.fences import fenced
-from codesolve.tasks.offload import scan
 from codesolve.tasks.repo.splice import SpliceError, candidate_functions, find_function, splice_all
 from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
 from codesolve.tasks.repo.testrun import RUNNER_DIR, Selection
@@ -190,7 +189,7 @@ class FunctionFix(RepoTask[FixSetup]):
 
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """The model's ``input`` blocks holding list literals."""
-        blocks = await scan(len(completion), fenced_blocks, completion)
+        blocks = await parse_reply(len(completion), fenced_blocks, completion)
         return [SynthInput(b.body.strip()) for b in blocks if b.tag == "input" and _is_list(b.body)][:limit]
 
     async def behaviours(self, code: str, inputs: Sequence[SynthInput]) -> list[Behaviour]:

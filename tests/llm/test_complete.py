@@ -5,8 +5,17 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from codesolve.llm import LLM, Completion, LLMConfig, Message, Rule, Scenario, ScriptedServer, scripted_endpoint
-from codesolve.llm._request import INLINE_PARSE_BYTES
+from codesolve.llm import (
+    INLINE_REPLY_SIZE,
+    LLM,
+    Completion,
+    LLMConfig,
+    Message,
+    Rule,
+    Scenario,
+    ScriptedServer,
+    scripted_endpoint,
+)
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 
@@ -35,7 +44,7 @@ async def test_basic_completion_sends_the_request_we_expect() -> None:
 
 async def test_replies_either_side_of_the_inline_parse_size_come_back_whole() -> None:
     # Small bodies are parsed on the event loop, larger ones in a worker thread: same result.
-    texts = ["short reply", "y" * (INLINE_PARSE_BYTES * 2)]
+    texts = ["short reply", "y" * (INLINE_REPLY_SIZE * 2)]
     with ScriptedServer(Scenario(rules=[Rule(content=texts)])) as srv:
         async with LLM(LLMConfig(default=scripted_endpoint(srv)), env=srv.env) as llm:
             got = await llm.complete("generator", PROMPT, n=2, temperature=0.7, max_tokens=None, phase="gen")

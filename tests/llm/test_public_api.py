@@ -15,6 +15,7 @@ pytestmark = pytest.mark.timeout(30)
 EXPECTED_ALL = {
     "CACHE_KEY_VERSION",
     "DEFAULT_BASE_URL",
+    "INLINE_REPLY_SIZE",
     "LLM",
     "ROLES",
     "SCRIPTED_KEY_ENV",
@@ -37,6 +38,7 @@ EXPECTED_ALL = {
     "Usage",
     "UsageStats",
     "cache_key",
+    "parse_reply",
     "scripted_endpoint",
 }
 

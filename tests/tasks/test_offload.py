@@ -1,5 +1,5 @@
 """Where reply text is parsed: a small reply on the event loop, a large one (or a task's extraction
-that reads files) in a worker thread (``codesolve.tasks.offload``)."""
+that reads files) in a worker thread (``codesolve.llm.parse_reply``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import threading
 import anyio
 import pytest
 
-from codesolve.llm import LLM, LLMConfig, Scenario, ScriptedServer, scripted_endpoint
+from codesolve.llm import INLINE_REPLY_SIZE, LLM, LLMConfig, Scenario, ScriptedServer, parse_reply, scripted_endpoint
 from codesolve.runs.single import task_for
 from codesolve.sstar import Engine, EngineConfig
 from codesolve.tasks.base import Extracted
 from codesolve.tasks.competitive import CompetitiveTask
-from codesolve.tasks.offload import INLINE_CHARS, scan
 from sandbox import Sandbox
 from tests.engine.test_selection_e2e import BIGGEST
 
@@ -29,17 +28,17 @@ def noting(threads: list[int], text: str) -> int:
 
 async def test_small_text_is_scanned_on_the_event_loop_and_large_text_in_a_worker() -> None:
     loop, threads = threading.get_ident(), list[int]()
-    assert await scan(INLINE_CHARS, noting, threads, "x") == 1
-    assert await scan(INLINE_CHARS + 1, noting, threads, "yy") == 2
+    assert await parse_reply(INLINE_REPLY_SIZE, noting, threads, "x") == 1
+    assert await parse_reply(INLINE_REPLY_SIZE + 1, noting, threads, "yy") == 2
     assert threads[0] == loop
     assert threads[1] != loop
 
 
-async def test_a_cancelled_caller_scans_nothing() -> None:
+async def test_a_cancelled_caller_starts_no_worker_for_a_large_reply() -> None:
     threads: list[int] = []
     with anyio.CancelScope() as scope:
         scope.cancel()
-        await scan(10, noting, threads, "x")
+        await parse_reply(INLINE_REPLY_SIZE + 1, noting, threads, "x")
     assert scope.cancelled_caught
     assert threads == []
 
@@ -70,7 +69,7 @@ async def test_the_engine_extracts_on_the_loop_only_where_the_task_only_scans(lo
         async with LLM(LLMConfig(default=scripted_endpoint(server)), env=server.env) as llm:
             engine = Engine(task, llm, config)
             small = await engine.extract_all([REPLY, REPLY])
-            large = await engine.extract(REPLY + "\n" + "x" * INLINE_CHARS)
+            large = await engine.extract(REPLY + "\n" + "x" * INLINE_REPLY_SIZE)
     assert [e.code for e in small] == ["def biggest(xs):\n    return max(xs)\n"] * 2
     assert large.code == small[0].code
     loop = threading.get_ident()

@@ -24,11 +24,10 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from codesolve.llm import Message
+from codesolve.llm import Message, parse_reply
 from codesolve.tasks.base import Behaviour, DebugTurn, Evidence, Extracted, SynthInput, TestReport
 from codesolve.tasks.extract import fenced_blocks
 from codesolve.tasks.feedback import clip
-from codesolve.tasks.offload import scan
 from codesolve.tasks.repo.feedback import verdict
 from codesolve.tasks.repo.task import RepoSetup, RepoTask, report_of
 from codesolve.tasks.repo.testrun import TestRun
@@ -182,7 +181,7 @@ class SweTask(RepoTask[SweSetup]):
     async def parse_inputs(self, completion: str, limit: int) -> list[SynthInput]:
         """Each python block that defines a test is one input (a whole pytest module); for synthesis,
         also a regression run of each test file near a file some survivor edits."""
-        blocks = await scan(len(completion), fenced_blocks, completion)
+        blocks = await parse_reply(len(completion), fenced_blocks, completion)
         found = [SynthInput(b.body) for b in blocks if b.tag in ("python", "py", "") and "def test" in b.body]
         found = found[:limit]
         if limit > 1:
