@@ -66,25 +66,15 @@ async def test_an_urgent_waiter_asks_one_running_bulk_batch_and_never_a_small_on
 
 
 @pytest.mark.anyio
-async def test_an_ordinary_small_waiter_asks_nobody() -> None:
+@pytest.mark.parametrize("size", [1, BULK + 5], ids=["ordinary small", "ordinary bulk"])
+async def test_an_ordinary_waiter_asks_nobody(size: int) -> None:
     # Every problem's public tests are small: in a 100-problem batch they made bulk batches
     # yield over a hundred times, for a slower batch. They go first when a place frees.
     queue, asked = SlotQueue(1), Asked()
     bulk = await hold(queue, BULK)
     asked.arm(queue, bulk, "bulk")
     async with anyio.create_task_group() as group:
-        await wait_in_line(queue, group, 1)
-        assert asked.names == []
-        queue.release(bulk)
-
-
-@pytest.mark.anyio
-async def test_a_bulk_waiter_asks_nobody() -> None:
-    queue, asked = SlotQueue(1), Asked()
-    bulk = await hold(queue, BULK)
-    asked.arm(queue, bulk, "bulk")
-    async with anyio.create_task_group() as group:
-        await wait_in_line(queue, group, BULK + 5)
+        await wait_in_line(queue, group, size)
         assert asked.names == []
         queue.release(bulk)
 
