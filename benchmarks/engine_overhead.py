@@ -29,7 +29,11 @@ beyond L, medians over the repeats (the replayed ones only, with ``--replay``).
 
     .venv/bin/python benchmarks/engine_overhead.py [--latency 0.5] [--n 8] [--rounds 2] [--skip-sequential] [--cold]
         [--timeline] [--repeat 1] [--pool 2] [--replay] [--only examples/second-largest]
-        [--stretches] [--no-judge-ahead]
+        [--stretches] [--no-judge-ahead] [--floor]
+
+``--floor`` also solves, after each concurrent batch, its longest-chain problem alone on the same
+pool and prints that ratio beside the batch's: no order of the batch's work can make the batch
+beat it, so when it is over the goal the goal is below what this machine can do that day.
 
 ``--no-judge-ahead`` turns off asking the judge's first call beside synthesis
 (:mod:`codesolve.sstar.ahead`): the chain then has one more step, as before it existed.
@@ -41,6 +45,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -149,6 +154,29 @@ def longest_stretches(results: list[tuple[Solution, Trace]], latency: float) -> 
     return stretches(chain(trace), latency, max(e.at for e in trace.events))
 
 
+def longest_id(results: list[tuple[Solution, Trace]]) -> str:
+    """The problem with the longest chain (the first by id among equals)."""
+    solution, _ = max(sorted(results, key=lambda r: r[0].task_id), key=lambda r: chain_length(r[1]))
+    return solution.task_id
+
+
+async def alone_ratio(
+    problem: CompetitiveProblem, box: Sandbox, scenario: Scenario, config: EngineConfig, latency: float
+) -> float:
+    """One problem solved with nothing beside it: wall time over its own chain's latencies."""
+    wall, [(_, trace)], _ = await run_batch([problem], box, scenario, config, sequential=False)
+    return wall / (chain_length(trace) * latency)
+
+
+def print_floor(ratios: list[float], alone: list[float], problem_id: str) -> None:
+    """The batch's ratios beside its longest-chain problem's alone, taken in turns."""
+    print(f"  floor: {problem_id} alone after each batch, taking turns with it")
+    print(f"    batch  {', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.2f}x")
+    print(f"    alone  {', '.join(f'{r:.2f}' for r in alone)}: median {statistics.median(alone):.2f}x")
+    verdict = "over" if statistics.median(alone) > 1.1 else "within"
+    print(f"    the longest chain alone is {verdict} the 1.1x goal (no order of the batch's work beats it)")
+
+
 def print_stretches(runs: list[list[tuple[str, float]]]) -> None:
     """Each stretch's median over the runs (those whose chain has the first run's shape)."""
     same = [run for run in runs if [n for n, _ in run] == [n for n, _ in runs[0]]]
@@ -210,6 +238,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ratios: list[float] = []
         walls: list[float] = []
         parts: list[list[tuple[str, float]]] = []
+        alone: list[float] = []
         replay = Replay(box)
         for repeat in range(args.repeat):
             replay.replaying = args.replay and repeat > 0
@@ -234,16 +263,41 @@ async def main_async(args: argparse.Namespace) -> None:
             print(f"  critical path ({longest} calls x L) {critical:7.2f} s   ratio {ratios[-1]:5.2f}x   goal <= 1.1x")
             if replay.replaying:
                 print(f"  (sandbox replayed from the first run; batches it had not seen, run: {replay.unseen})")
+            if args.floor:
+                [slowest] = [p for p in problems if p.id == longest_id(results)]
+                alone.append(await alone_ratio(slowest, box, scenario, config, args.latency))
         seq_wall = 0.0 if args.skip_sequential else (await run_batch(problems, box, scenario, config, True))[0]
+    print_summary(args, Runs(ratios, walls, parts, alone, seq_wall), results)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """What the concurrent batches measured, one entry per repeat."""
+
+    ratios: list[float]
+    walls: list[float]
+    parts: list[list[tuple[str, float]]]
+    alone: list[float]
+    """With ``--floor``: the longest-chain problem alone, after each batch."""
+    sequential: float
+    """The sequential run's wall time (0: not run)."""
+
+
+def print_summary(args: argparse.Namespace, runs: Runs, results: list[tuple[Solution, Trace]]) -> None:
+    """Medians over the repeats, the floor and stretches if asked, the sequential run's wall time
+    (0: not run) against the last concurrent one, and each problem's judge calls."""
+    ratios, walls, parts, alone, sequential = runs.ratios, runs.walls, runs.parts, runs.alone, runs.sequential
     if len(ratios) > 1:
         print(f"  ratios {', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.2f}x")
         print(f"  wall times {', '.join(f'{w:.2f}' for w in walls)} s: median {statistics.median(walls):.2f} s")
     if args.replay and len(ratios) > 1:
         print(f"  replayed repeats only: median {statistics.median(ratios[1:]):.2f}x")
+    if alone:
+        print_floor(ratios, alone, longest_id(results))
     if args.stretches:
         print_stretches(parts[1:] if args.replay and len(parts) > 1 else parts)
-    if seq_wall:
-        print(f"  sequential run             {seq_wall:7.2f} s   speed-up {seq_wall / wall:5.1f}x")
+    if sequential:
+        print(f"  sequential run             {sequential:7.2f} s   speed-up {sequential / walls[-1]:5.1f}x")
     print("  judge calls per problem: ours vs all-pairs tournament on the same survivors")
     for solution, trace in sorted(results, key=lambda r: r[0].task_id):
         print(
@@ -269,9 +323,12 @@ def main() -> None:
     parser.add_argument(
         "--no-judge-ahead", action="store_true", help="the judge's first call only after the whole table (as before)"
     )
+    parser.add_argument("--floor", action="store_true", help="the longest-chain problem alone after each batch")
     args = parser.parse_args()
     if args.repeat < 1 or args.pool < 1:
         parser.error("--repeat and --pool must be at least 1")
+    if args.floor and args.replay:
+        parser.error("--floor runs the sandbox for real: not with --replay")
     freeze_startup_heap()  # as every command of the CLI does before its event loop
     anyio.run(main_async, args)
 
