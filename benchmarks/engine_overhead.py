@@ -148,16 +148,15 @@ def chain_length(trace: Trace) -> int:
     return len(chain(trace))
 
 
+def longest(results: list[tuple[Solution, Trace]]) -> tuple[Solution, Trace]:
+    """The result whose chain is longest (the first by problem id among equals)."""
+    return max(sorted(results, key=lambda r: r[0].task_id), key=lambda r: chain_length(r[1]))
+
+
 def longest_stretches(results: list[tuple[Solution, Trace]], latency: float) -> list[tuple[str, float]]:
-    """Where the longest chain's time beyond its calls' latencies went (its problem's first, by id)."""
-    _, trace = max(sorted(results, key=lambda r: r[0].task_id), key=lambda r: chain_length(r[1]))
+    """Where the longest chain's time beyond its calls' latencies went."""
+    _, trace = longest(results)
     return stretches(chain(trace), latency, max(e.at for e in trace.events))
-
-
-def longest_id(results: list[tuple[Solution, Trace]]) -> str:
-    """The problem with the longest chain (the first by id among equals)."""
-    solution, _ = max(sorted(results, key=lambda r: r[0].task_id), key=lambda r: chain_length(r[1]))
-    return solution.task_id
 
 
 async def alone_ratio(
@@ -247,8 +246,8 @@ async def main_async(args: argparse.Namespace) -> None:
             wall, results, solve_start = await run_batch(
                 problems, timeline if args.timeline else inner, scenario, config, sequential=False
             )
-            longest = max(chain_length(trace) for _, trace in results)
-            critical = longest * args.latency
+            steps = max(chain_length(trace) for _, trace in results)
+            critical = steps * args.latency
             ratios.append(wall / critical)
             walls.append(wall)
             parts.append(longest_stretches(results, args.latency))
@@ -260,11 +259,11 @@ async def main_async(args: argparse.Namespace) -> None:
             if args.timeline:
                 timeline.print(results, solve_start)
             print(f"  batch wall time            {wall:7.2f} s")
-            print(f"  critical path ({longest} calls x L) {critical:7.2f} s   ratio {ratios[-1]:5.2f}x   goal <= 1.1x")
+            print(f"  critical path ({steps} calls x L) {critical:7.2f} s   ratio {ratios[-1]:5.2f}x   goal <= 1.1x")
             if replay.replaying:
                 print(f"  (sandbox replayed from the first run; batches it had not seen, run: {replay.unseen})")
             if args.floor:
-                [slowest] = [p for p in problems if p.id == longest_id(results)]
+                [slowest] = [p for p in problems if p.id == longest(results)[0].task_id]
                 alone.append(await alone_ratio(slowest, box, scenario, config, args.latency))
         seq_wall = 0.0 if args.skip_sequential else (await run_batch(problems, box, scenario, config, True))[0]
     print_summary(args, Runs(ratios, walls, parts, alone, seq_wall), results)
@@ -293,7 +292,7 @@ def print_summary(args: argparse.Namespace, runs: Runs, results: list[tuple[Solu
     if args.replay and len(ratios) > 1:
         print(f"  replayed repeats only: median {statistics.median(ratios[1:]):.2f}x")
     if alone:
-        print_floor(ratios, alone, longest_id(results))
+        print_floor(ratios, alone, longest(results)[0].task_id)
     if args.stretches:
         print_stretches(parts[1:] if args.replay and len(parts) > 1 else parts)
     if sequential:
