@@ -167,12 +167,13 @@ async def alone_ratio(
     return wall / (chain_length(trace) * latency)
 
 
-def print_floor(ratios: list[float], alone: list[float], problem_id: str) -> None:
-    """The batch's ratios beside its longest-chain problem's alone, taken in turns."""
-    print(f"  floor: {problem_id} alone after each batch, taking turns with it")
+def print_floor(ratios: list[float], alone: list[tuple[str, float]]) -> None:
+    """The batch's ratios beside its longest-chain problem's alone (which, named), taken in turns."""
+    alone_ratios = [r for _, r in alone]
+    print(f"  floor: {', '.join(sorted({i for i, _ in alone}))} alone after each batch, taking turns with it")
     print(f"    batch  {', '.join(f'{r:.2f}' for r in ratios)}: median {statistics.median(ratios):.2f}x")
-    print(f"    alone  {', '.join(f'{r:.2f}' for r in alone)}: median {statistics.median(alone):.2f}x")
-    verdict = "over" if statistics.median(alone) > 1.1 else "within"
+    print(f"    alone  {', '.join(f'{r:.2f}' for r in alone_ratios)}: median {statistics.median(alone_ratios):.2f}x")
+    verdict = "over" if statistics.median(alone_ratios) > 1.1 else "within"
     print(f"    the longest chain alone is {verdict} the 1.1x goal (no order of the batch's work beats it)")
 
 
@@ -237,7 +238,7 @@ async def main_async(args: argparse.Namespace) -> None:
         ratios: list[float] = []
         walls: list[float] = []
         parts: list[list[tuple[str, float]]] = []
-        alone: list[float] = []
+        alone: list[tuple[str, float]] = []
         replay = Replay(box)
         for repeat in range(args.repeat):
             replay.replaying = args.replay and repeat > 0
@@ -264,20 +265,20 @@ async def main_async(args: argparse.Namespace) -> None:
                 print(f"  (sandbox replayed from the first run; batches it had not seen, run: {replay.unseen})")
             if args.floor:
                 [slowest] = [p for p in problems if p.id == longest(results)[0].task_id]
-                alone.append(await alone_ratio(slowest, box, scenario, config, args.latency))
+                alone.append((slowest.id, await alone_ratio(slowest, box, scenario, config, args.latency)))
         seq_wall = 0.0 if args.skip_sequential else (await run_batch(problems, box, scenario, config, True))[0]
     print_summary(args, Runs(ratios, walls, parts, alone, seq_wall), results)
 
 
 @dataclass(frozen=True)
 class Runs:
-    """What the concurrent batches measured, one entry per repeat."""
+    """What the runs measured: one entry per concurrent batch, then the sequential run."""
 
     ratios: list[float]
     walls: list[float]
     parts: list[list[tuple[str, float]]]
-    alone: list[float]
-    """With ``--floor``: the longest-chain problem alone, after each batch."""
+    alone: list[tuple[str, float]]
+    """With ``--floor``: the longest-chain problem (its id) and its ratio alone, after each batch."""
     sequential: float
     """The sequential run's wall time (0: not run)."""
 
@@ -292,7 +293,7 @@ def print_summary(args: argparse.Namespace, runs: Runs, results: list[tuple[Solu
     if args.replay and len(ratios) > 1:
         print(f"  replayed repeats only: median {statistics.median(ratios[1:]):.2f}x")
     if alone:
-        print_floor(ratios, alone, longest(results)[0].task_id)
+        print_floor(ratios, alone)
     if args.stretches:
         print_stretches(parts[1:] if args.replay and len(parts) > 1 else parts)
     if sequential:
